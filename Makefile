@@ -1,0 +1,29 @@
+# rustcorn: `make bench` runs the default comparison, `make test` runs every test (lint included).
+CARGO ?= cargo
+RUSTCORN := target/release/rustcorn
+
+.PHONY: all build release test lint fmt nextest clean
+
+all: build
+
+build:
+	$(CARGO) build --workspace
+
+release:
+	$(CARGO) build --release -p rustcorn
+
+lint:
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+fmt:
+	$(CARGO) fmt --all
+
+nextest:
+	@$(CARGO) nextest --version >/dev/null 2>&1 || $(CARGO) install cargo-nextest --locked
+
+test: lint nextest
+	$(CARGO) nextest run --workspace --all-targets
+
+clean:
+	$(CARGO) clean

@@ -1,0 +1,1 @@
+//! The benchmark driver: suites, targets, resource sampling, results and comparisons.

@@ -1,0 +1,19 @@
+//! The four benchmark endpoints (`/cpu-intensive`, `/memory-intensive`, `/sync-google`, `/async-google`) and
+//! `/health`, free of any server: a server model routes a request line with [`route`], runs the [`Route`] its own
+//! way (inline, on a blocking pool, awaited) and writes the [`Response`] back.
+
+pub mod lifecycle;
+pub mod limits;
+pub mod listener;
+mod response;
+mod routing;
+mod upstream_client;
+mod work;
+
+pub use response::{reason_phrase, Response, CONTENT_TYPE_JSON};
+pub use routing::{route, AppConfig, Route};
+pub use upstream_client::{UpstreamClient, UpstreamError, DEFAULT_UPSTREAM_URL};
+pub use work::{cpu_intensive, health, memory_intensive, DEFAULT_CPU_ITERATIONS, DEFAULT_MEMORY_N};
+
+/// The header every response carries so that tests and the report can tell workers apart.
+pub const WORKER_PID_HEADER: &str = "x-worker-pid";

@@ -1,0 +1,26 @@
+//! What a supervisor (the prefork master's worker side) hands a server model: a shutdown token and hooks for the
+//! scoreboard. A standalone server uses [`NoHooks`].
+
+use std::time::Duration;
+
+pub use tokio_util::sync::CancellationToken as Shutdown;
+
+/// How often a server's main loop calls [`WorkerHooks::heartbeat`] while it is alive, busy or idle.
+pub const HEARTBEAT_INTERVAL: Duration = Duration::from_millis(500);
+
+/// Called by a server model as it works. Implementations must be cheap: `request_served` runs once per response.
+pub trait WorkerHooks: Send + Sync + 'static {
+    /// One response has been written.
+    fn request_served(&self);
+    /// The server's main loop is alive; called about every [`HEARTBEAT_INTERVAL`].
+    fn heartbeat(&self);
+}
+
+/// Hooks for a server that nobody supervises.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct NoHooks;
+
+impl WorkerHooks for NoHooks {
+    fn request_served(&self) {}
+    fn heartbeat(&self) {}
+}

@@ -1,0 +1,65 @@
+//! The work behind `/cpu-intensive`, `/memory-intensive` and `/health`, timed like the seed's handlers.
+
+use std::hint::black_box;
+use std::time::Instant;
+
+use crate::Response;
+
+/// The seed's 1000 x 100 nested loop.
+pub const DEFAULT_CPU_ITERATIONS: u64 = 100_000;
+/// The seed's list of 10 000 integers.
+pub const DEFAULT_MEMORY_N: u64 = 10_000;
+
+/// A nested loop of `iterations` multiply-adds (inner loop of 100, like the seed), kept by `black_box`.
+pub fn cpu_intensive(iterations: u64) -> Response {
+    let started = Instant::now();
+    let outer = iterations / 100;
+    let mut total: u64 = 0;
+    for i in 0..outer {
+        for j in 0..100u64 {
+            total = total.wrapping_add(black_box(i).wrapping_mul(black_box(j)));
+        }
+    }
+    for j in 0..iterations % 100 {
+        total = total.wrapping_add(black_box(outer).wrapping_mul(black_box(j)));
+    }
+    black_box(total);
+    Response::completed("CPU intensive task completed", started.elapsed().as_secs_f64())
+}
+
+/// Builds a vector of `n` integers, touches every element, then drops it.
+pub fn memory_intensive(n: u64) -> Response {
+    let started = Instant::now();
+    let mut values: Vec<u64> = (0..n).collect();
+    for value in values.iter_mut() {
+        *value = black_box(*value).wrapping_mul(2);
+    }
+    black_box(&values);
+    drop(values);
+    Response::completed("Memory intensive task completed", started.elapsed().as_secs_f64())
+}
+
+pub fn health() -> Response {
+    Response::completed("ok", 0.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cpu_intensive_reports_a_duration() {
+        let response = cpu_intensive(1_000);
+        let value: serde_json::Value = serde_json::from_slice(&response.body).unwrap();
+        assert_eq!(value["message"], "CPU intensive task completed");
+        assert!(value["duration"].as_f64().unwrap() >= 0.0);
+    }
+
+    #[test]
+    fn memory_intensive_handles_zero_and_some() {
+        for n in [0, 1, 10_000] {
+            let response = memory_intensive(n);
+            assert_eq!(response.status, 200);
+        }
+    }
+}

@@ -1,0 +1,1 @@
+//! Renders benchmark results as one self-contained HTML page and a markdown summary.

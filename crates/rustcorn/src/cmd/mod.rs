@@ -1,0 +1,4 @@
+//! One module per subcommand: its clap arguments and the call into the crate that does the work.
+
+pub mod serve;
+pub mod upstream;

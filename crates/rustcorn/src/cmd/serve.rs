@@ -1,0 +1,82 @@
+//! `rustcorn serve MODEL`: the flags every server model shares, and the dispatch to each model's module.
+
+mod async_model;
+mod sync_model;
+
+use std::net::{SocketAddr, TcpListener};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::Subcommand;
+use endpoints::listener::{self, DEFAULT_BACKLOG};
+use endpoints::{AppConfig, UpstreamClient, DEFAULT_CPU_ITERATIONS, DEFAULT_MEMORY_N, DEFAULT_UPSTREAM_URL};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[command(subcommand)]
+    model: Model,
+}
+
+#[derive(Debug, Subcommand)]
+enum Model {
+    /// Thread per connection on std::net + httparse, at most --max-threads at once (gunicorn sync workers).
+    Sync(sync_model::Args),
+    /// tokio + hyper; one event-loop thread by default (Uvicorn), --threads N for tokio's multi-thread runtime.
+    Async(async_model::Args),
+}
+
+/// Flags shared by every server model.
+#[derive(Debug, Clone, clap::Args)]
+pub struct CommonArgs {
+    /// Address to listen on; port 0 picks a free port (the chosen one is printed).
+    #[arg(long, short = 'b', default_value = "127.0.0.1:8000")]
+    pub bind: SocketAddr,
+    /// Listen backlog: connections the kernel queues while every worker is busy.
+    #[arg(long, default_value_t = DEFAULT_BACKLOG)]
+    pub backlog: i32,
+    /// URL that /sync-google and /async-google fetch (run `rustcorn upstream` there).
+    #[arg(long, default_value = DEFAULT_UPSTREAM_URL)]
+    pub upstream: String,
+    /// Iterations of /cpu-intensive when the request has no ?iterations= (the seed's 1000 x 100).
+    #[arg(long, default_value_t = DEFAULT_CPU_ITERATIONS)]
+    pub cpu_iterations: u64,
+    /// Integers built by /memory-intensive when the request has no ?n=.
+    #[arg(long, default_value_t = DEFAULT_MEMORY_N)]
+    pub memory_n: u64,
+    /// Time a client has to send a complete request head before its connection is closed.
+    #[arg(long, default_value = "10s", value_parser = humantime::parse_duration)]
+    pub header_timeout: Duration,
+}
+
+impl CommonArgs {
+    pub fn app_config(&self) -> AppConfig {
+        AppConfig { cpu_iterations: self.cpu_iterations, memory_n: self.memory_n }
+    }
+
+    /// Builds the upstream clients; call it before any tokio runtime exists.
+    pub fn upstream_client(&self) -> anyhow::Result<UpstreamClient> {
+        UpstreamClient::new(&self.upstream).context("bad --upstream")
+    }
+
+    pub fn bind_listener(&self) -> anyhow::Result<TcpListener> {
+        listener::bind(self.bind, self.backlog, false).with_context(|| format!("cannot listen on {}", self.bind))
+    }
+}
+
+/// Prints the readiness line that tests, the driver and people wait for.
+pub fn announce_listening(listener: &TcpListener) -> anyhow::Result<()> {
+    use std::io::Write;
+    let addr = listener.local_addr().context("cannot read the bound address")?;
+    let mut stdout = std::io::stdout().lock();
+    writeln!(stdout, "Listening at: http://{addr}")?;
+    stdout.flush()?;
+    Ok(())
+}
+
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    match args.model {
+        Model::Sync(args) => sync_model::run(args),
+        Model::Async(args) => async_model::run(args),
+    }
+}

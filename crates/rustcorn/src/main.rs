@@ -1,0 +1,49 @@
+//! The `rustcorn` binary: parses arguments and dispatches to the library crates. No work happens here.
+
+mod cmd;
+mod logging;
+mod signals;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Gunicorn or Uvicorn, processes or an event loop? rustcorn serves the same endpoints from each server model,
+/// loads them, and reports which model wins for which work.
+#[derive(Debug, Parser)]
+#[command(name = "rustcorn", version, about, propagate_version = true)]
+struct Cli {
+    /// Log filter for stderr (error, warn, info, debug, trace, or a tracing directive).
+    #[arg(long, global = true, default_value = "info", env = "RUSTCORN_LOG")]
+    log_level: String,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run one of the server models.
+    Serve(cmd::serve::Args),
+    /// Run the local stand-in for google.com that /sync-google and /async-google call.
+    Upstream(cmd::upstream::Args),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    logging::init(&cli.log_level);
+    match run(cli.command) {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("rustcorn: error: {error:#}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn run(command: Command) -> anyhow::Result<ExitCode> {
+    match command {
+        Command::Serve(args) => cmd::serve::run(args),
+        Command::Upstream(args) => cmd::upstream::run(args),
+    }
+}

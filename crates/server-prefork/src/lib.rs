@@ -1,0 +1,1 @@
+//! A gunicorn-style master that forks async or sync workers and supervises them.
