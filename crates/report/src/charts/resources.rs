@@ -1,0 +1,73 @@
+//! What each target cost: CPU cores used and peak memory (RSS, with PSS inside it), one panel per phase, from the
+//! driver's /proc sampling of the target's whole process tree.
+
+use super::{bar_panels_height, draw_bar_panels, render_svg, target_legend, Bar, BarPanel, BarRow, Figure};
+use crate::data::Report;
+use crate::format;
+
+pub fn cpu_figure(report: &Report<'_>) -> Figure {
+    let panels = panels(report, |target, phase| {
+        report.cpu_cores(target, phase).map(|value| Bar {
+            value,
+            inner: None,
+            text: format!("{} cores", format::significant(value.median, 3)),
+        })
+    });
+    Figure {
+        id: "chart-cpu".to_owned(),
+        title: "CPU cores used".to_owned(),
+        caption: "CPU time (user + system) of the target's whole process tree per second of the measured period: \
+                  1.0 is one core fully busy. A model that cannot use more than one core stays at or below 1.0."
+            .to_owned(),
+        legend: target_legend(report, (0..report.targets.len()).map(|target| (target, true))),
+        svg: render_svg(bar_panels_height(&panels), |root| {
+            draw_bar_panels(root, &panels, "CPU cores used (average)", &format::axis)
+        }),
+    }
+}
+
+pub fn memory_figure(report: &Report<'_>) -> Figure {
+    let panels = panels(report, |target, phase| {
+        let rss = report.rss_peak(target, phase)?;
+        let pss = report.pss_peak(target, phase).map(|spread| spread.median);
+        let text = match pss {
+            Some(pss) => format!("RSS {} · PSS {} MiB", format::mib(rss.median), format::mib(pss)),
+            None => format!("RSS {} MiB (no PSS)", format::mib(rss.median)),
+        };
+        Some(Bar { value: rss, inner: pss, text })
+    });
+    Figure {
+        id: "chart-memory".to_owned(),
+        title: "Memory: peak RSS and PSS".to_owned(),
+        caption: "Peak resident memory of the target's process tree. The pale bar is RSS summed over processes \
+                  (shared pages counted once per process); the solid bar inside it is PSS, which splits shared \
+                  pages between the processes that share them: the honest total for prefork models."
+            .to_owned(),
+        legend: target_legend(report, (0..report.targets.len()).map(|target| (target, true))),
+        svg: render_svg(bar_panels_height(&panels), |root| {
+            draw_bar_panels(root, &panels, "peak memory (MiB)", &|value| format::axis(value / (1024.0 * 1024.0)))
+        }),
+    }
+}
+
+fn panels(report: &Report<'_>, bar: impl Fn(usize, usize) -> Option<Bar>) -> Vec<BarPanel> {
+    report
+        .phases
+        .iter()
+        .enumerate()
+        .map(|(phase, info)| BarPanel {
+            title: format!("{}: {}", info.name, info.example.load_description),
+            rows: report
+                .targets
+                .iter()
+                .enumerate()
+                .map(|(target, view)| BarRow {
+                    label: view.name().to_owned(),
+                    colour: view.colour,
+                    bar: bar(target, phase),
+                    missing: report.missing_reason(target),
+                })
+                .collect(),
+        })
+        .collect()
+}

@@ -1,0 +1,142 @@
+//! Requests served per prefork worker: one 100 % bar per target and phase, split by worker, so an uneven accept
+//! distribution (one worker taking most connections) shows at a glance. Also the rows the page's table lists.
+
+use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
+
+use super::{font, label_area_width, render_svg, target_legend, Canvas, ChartError, Figure, CAPTION_SIZE, LABEL_SIZE};
+use crate::data::Report;
+use crate::format;
+
+const ROW_HEIGHT: u32 = 34;
+const CHROME: u32 = 100;
+
+/// One target x phase with per-worker request counts (first repetition).
+pub struct WorkerRow {
+    pub target: usize,
+    pub phase: usize,
+    /// (pid, requests), by pid.
+    pub counts: Vec<(u32, u64)>,
+}
+
+impl WorkerRow {
+    pub fn total(&self) -> u64 {
+        self.counts.iter().map(|&(_, requests)| requests).sum()
+    }
+
+    /// Fewest over most requests per worker: 1.0 is perfectly even.
+    pub fn balance(&self) -> Option<f64> {
+        let most = self.counts.iter().map(|&(_, r)| r).max()?;
+        let fewest = self.counts.iter().map(|&(_, r)| r).min()?;
+        (most > 0).then(|| fewest as f64 / most as f64)
+    }
+}
+
+/// Every target x phase whose first repetition reported per-worker counts.
+pub fn rows(report: &Report<'_>) -> Vec<WorkerRow> {
+    let mut rows = Vec::new();
+    for target in 0..report.targets.len() {
+        for phase in 0..report.phases.len() {
+            let Some(measurement) = report.measurements(target, phase).next() else { continue };
+            let Some(workers) = &measurement.result.worker_requests else { continue };
+            if workers.is_empty() {
+                continue;
+            }
+            let mut counts: Vec<(u32, u64)> = workers.iter().map(|worker| (worker.pid, worker.requests)).collect();
+            counts.sort_unstable();
+            rows.push(WorkerRow { target, phase, counts });
+        }
+    }
+    rows
+}
+
+pub fn figure(report: &Report<'_>, rows: &[WorkerRow]) -> Option<Figure> {
+    if rows.is_empty() {
+        return None;
+    }
+    let mut targets: Vec<usize> = rows.iter().map(|row| row.target).collect();
+    targets.dedup();
+    Some(Figure {
+        id: "chart-workers".to_owned(),
+        title: "Requests per prefork worker".to_owned(),
+        caption: "Each bar is all the requests one target served in one phase (first repetition), split by worker \
+                  process (alternating shades, numbers inside). Even segments mean the kernel spread connections \
+                  evenly; the table below gives the fewest/most ratio."
+            .to_owned(),
+        legend: target_legend(report, targets.into_iter().map(|target| (target, true))),
+        svg: render_svg(CHROME + ROW_HEIGHT * rows.len() as u32, |root| draw(root, report, rows)),
+    })
+}
+
+fn row_label(report: &Report<'_>, row: &WorkerRow) -> String {
+    format!("{} · {}", report.target_name(row.target), report.phases[row.phase].name)
+}
+
+fn draw(root: &Canvas<'_>, report: &Report<'_>, rows: &[WorkerRow]) -> Result<(), ChartError> {
+    let labels: Vec<String> = rows.iter().map(|row| row_label(report, row)).collect();
+    let slots = rows.len() as i32;
+    let mut chart = ChartBuilder::on(root)
+        .caption("Share of requests per worker process", font(CAPTION_SIZE))
+        .margin(10)
+        .margin_right(24)
+        .x_label_area_size(44)
+        .y_label_area_size(label_area_width(labels.iter().map(String::as_str)))
+        .build_cartesian_2d(0.0..100.0, (0..slots - 1).into_segmented())?;
+    let label_of = |value: &SegmentValue<i32>| match value {
+        SegmentValue::CenterOf(slot) => labels.get((slots - 1 - slot) as usize).cloned().unwrap_or_default(),
+        _ => String::new(),
+    };
+    chart
+        .configure_mesh()
+        .disable_y_mesh()
+        .light_line_style(WHITE)
+        .bold_line_style(RGBColor(0xdd, 0xdd, 0xdd))
+        .y_labels(rows.len())
+        .y_label_formatter(&label_of)
+        .x_label_formatter(&|x| format!("{x:.0}%"))
+        .x_desc("share of the target's requests in the phase (%)")
+        .label_style(font(LABEL_SIZE))
+        .axis_desc_style(font(LABEL_SIZE))
+        .draw()?;
+    let area = chart.plotting_area();
+    for (index, row) in rows.iter().enumerate() {
+        let slot = slots - 1 - index as i32;
+        let colour = report.targets[row.target].colour;
+        let total = row.total().max(1) as f64;
+        let mut start = 0.0;
+        for (worker, &(_, requests)) in row.counts.iter().enumerate() {
+            let share = requests as f64 / total * 100.0;
+            let fill = if worker % 2 == 0 { colour.filled() } else { crate::palette::lighten(colour, 0.55).filled() };
+            let mut segment = Rectangle::new(
+                [(start, SegmentValue::Exact(slot + 1)), (start + share, SegmentValue::Exact(slot))],
+                fill,
+            );
+            segment.set_margin(5, 5, 0, 1);
+            area.draw(&segment)?;
+            if share >= 8.0 {
+                let text_colour = if worker % 2 == 0 { WHITE } else { RGBColor(0x11, 0x11, 0x11) };
+                let style =
+                    ("sans-serif", 12).into_font().color(&text_colour).pos(Pos::new(HPos::Center, VPos::Center));
+                let label =
+                    Text::new(format::count(requests), (start + share / 2.0, SegmentValue::CenterOf(slot)), style);
+                area.draw(&label)?;
+            }
+            start += share;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn balance_is_fewest_over_most() {
+        let row = WorkerRow { target: 0, phase: 0, counts: vec![(1, 50), (2, 100)] };
+        assert_eq!(row.total(), 150);
+        assert_eq!(row.balance(), Some(0.5));
+        let idle = WorkerRow { target: 0, phase: 0, counts: vec![(1, 0)] };
+        assert_eq!(idle.balance(), None);
+    }
+}

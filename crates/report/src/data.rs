@@ -1,0 +1,373 @@
+//! The report's view of a results file: targets with their colours, the suite's phases in run order, each
+//! measurement's load report, and the figures charts and verdict need (spread over repetitions, merged latency
+//! histograms). Everything the page shows is derived here or from here.
+
+use bench::results::{Family, LoadModel, PhaseResult, RunResults, TargetResult, TargetStatus};
+use hdrhistogram::Histogram;
+use loadgen::{LatencyBasis, LatencySummary, LoadReport};
+use plotters::style::RGBColor;
+
+use crate::endpoint::path_only;
+use crate::palette;
+use crate::ReportOptions;
+
+/// Everything a renderer needs: the results, the options and what was derived from them.
+pub struct Report<'a> {
+    pub results: &'a RunResults,
+    pub options: &'a ReportOptions,
+    pub targets: Vec<TargetView<'a>>,
+    pub phases: Vec<PhaseInfo<'a>>,
+    pub measurements: Vec<Measurement<'a>>,
+    /// Latency merged over repetitions, indexed `[target][phase]`; None where nothing was measured.
+    latencies: Vec<Vec<Option<MergedLatency>>>,
+    /// What could not be read (a load report or histogram that does not decode); shown at the top of the page.
+    pub warnings: Vec<String>,
+}
+
+/// One target and its colour.
+pub struct TargetView<'a> {
+    pub result: &'a TargetResult,
+    pub colour: RGBColor,
+}
+
+/// One phase of the suite (the same name across targets and repetitions).
+pub struct PhaseInfo<'a> {
+    pub name: &'a str,
+    /// The first measurement of this phase: endpoints, load model and durations are the same in every one.
+    pub example: &'a PhaseResult,
+    pub repetitions: u32,
+}
+
+/// One target x phase x repetition, with its load report decoded.
+pub struct Measurement<'a> {
+    pub target: usize,
+    pub phase: usize,
+    pub result: &'a PhaseResult,
+    pub load: LoadReport,
+}
+
+/// Median, min and max of a figure over the repetitions that measured it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Spread {
+    pub median: f64,
+    pub min: f64,
+    pub max: f64,
+    pub n: usize,
+}
+
+/// A latency distribution merged over repetitions (exactly: HdrHistograms add).
+pub struct MergedLatency {
+    pub basis: LatencyBasis,
+    pub histogram: Histogram<u64>,
+    /// Rate mode: the uncorrected service time of the same responses.
+    pub service_time: Option<Histogram<u64>>,
+    pub min_us: u64,
+    pub max_us: u64,
+}
+
+impl<'a> Report<'a> {
+    pub fn new(results: &'a RunResults, options: &'a ReportOptions) -> Report<'a> {
+        let targets = colour_targets(&results.targets);
+        let phases = collect_phases(&results.targets);
+        let mut warnings = Vec::new();
+        let mut measurements = Vec::new();
+        for (target_index, target) in results.targets.iter().enumerate() {
+            for result in &target.phases {
+                let Some(phase_index) = phases.iter().position(|phase| phase.name == result.name) else { continue };
+                match serde_json::from_value::<LoadReport>(result.load.clone()) {
+                    Ok(load) => {
+                        measurements.push(Measurement { target: target_index, phase: phase_index, result, load })
+                    }
+                    Err(error) => warnings.push(format!(
+                        "{} / {} (repetition {}): the load report cannot be read ({error}); left out",
+                        target.name,
+                        result.name,
+                        result.repetition + 1
+                    )),
+                }
+            }
+        }
+        let mut report = Report { results, options, targets, phases, measurements, latencies: Vec::new(), warnings };
+        report.latencies = report.merge_latencies();
+        report
+    }
+
+    pub fn target_name(&self, target: usize) -> &'a str {
+        &self.targets[target].result.name
+    }
+
+    /// Every repetition of `phase` measured on `target`.
+    pub fn measurements(&self, target: usize, phase: usize) -> impl Iterator<Item = &Measurement<'a>> {
+        self.measurements.iter().filter(move |m| m.target == target && m.phase == phase)
+    }
+
+    pub fn has_data(&self, target: usize, phase: usize) -> bool {
+        self.measurements(target, phase).next().is_some()
+    }
+
+    /// Successful responses per second over the repetitions.
+    pub fn throughput(&self, target: usize, phase: usize) -> Option<Spread> {
+        Spread::of(self.measurements(target, phase).filter_map(Measurement::successful_per_second))
+    }
+
+    /// CPU cores the target's process tree used on average (1.0 = one core busy).
+    pub fn cpu_cores(&self, target: usize, phase: usize) -> Option<Spread> {
+        Spread::of(self.measurements(target, phase).map(|m| m.result.resources.summary.cpu_cores_avg))
+    }
+
+    pub fn rss_peak(&self, target: usize, phase: usize) -> Option<Spread> {
+        Spread::of(self.measurements(target, phase).map(|m| m.result.resources.summary.rss_peak_bytes as f64))
+    }
+
+    pub fn pss_peak(&self, target: usize, phase: usize) -> Option<Spread> {
+        Spread::of(
+            self.measurements(target, phase)
+                .filter_map(|m| m.result.resources.summary.pss_peak_bytes.map(|b| b as f64)),
+        )
+    }
+
+    /// Failed requests as a fraction of all requests, over every repetition.
+    pub fn failure_ratio(&self, target: usize, phase: usize) -> Option<f64> {
+        let (mut failed, mut total) = (0u64, 0u64);
+        for measurement in self.measurements(target, phase) {
+            failed += measurement.load.aggregated.failures.total();
+            total += measurement.load.aggregated.count;
+        }
+        (total > 0).then(|| failed as f64 / total as f64)
+    }
+
+    pub fn latency(&self, target: usize, phase: usize) -> Option<&MergedLatency> {
+        self.latencies.get(target)?.get(phase)?.as_ref()
+    }
+
+    /// Why `target` has no figures for `phase`, in a few words (for charts and tables).
+    pub fn missing_reason(&self, target: usize) -> String {
+        match &self.targets[target].result.status {
+            TargetStatus::Failed { .. } => "no data: target failed".to_owned(),
+            TargetStatus::Ok if self.results.partial => "no data: run interrupted".to_owned(),
+            TargetStatus::Ok => "no data: not measured".to_owned(),
+        }
+    }
+
+    /// The reason in one or two words, for table cells.
+    pub fn missing_short(&self, target: usize) -> &'static str {
+        match &self.targets[target].result.status {
+            TargetStatus::Failed { .. } => "failed",
+            TargetStatus::Ok if self.results.partial => "interrupted",
+            TargetStatus::Ok => "not measured",
+        }
+    }
+
+    /// Cores the suite gave `target`, when the pinning plan says.
+    pub fn target_cores(&self, target: usize) -> Option<usize> {
+        let name = self.target_name(target);
+        let pinned = self.results.pinning.targets.iter().find(|pinning| pinning.target == name)?;
+        (!pinned.cores.is_empty()).then_some(pinned.cores.len())
+    }
+
+    fn merge_latencies(&mut self) -> Vec<Vec<Option<MergedLatency>>> {
+        let mut merged = Vec::with_capacity(self.targets.len());
+        for target in 0..self.targets.len() {
+            let mut row = Vec::with_capacity(self.phases.len());
+            for phase in 0..self.phases.len() {
+                let summaries: Vec<(&LoadReport, &LatencySummary)> =
+                    self.measurements(target, phase).map(|m| (&m.load, &m.load.aggregated.latency)).collect();
+                match merge_latency(&summaries) {
+                    Ok(latency) => row.push(latency),
+                    Err(reason) => {
+                        let (name, phase_name) = (self.target_name(target), self.phases[phase].name);
+                        self.warnings.push(format!("{name} / {phase_name}: {reason}; latency charts leave it out"));
+                        row.push(None);
+                    }
+                }
+            }
+            merged.push(row);
+        }
+        merged
+    }
+}
+
+impl TargetView<'_> {
+    pub fn name(&self) -> &str {
+        &self.result.name
+    }
+
+    pub fn family(&self) -> Family {
+        self.result.family
+    }
+
+    pub fn failure(&self) -> Option<&str> {
+        match &self.result.status {
+            TargetStatus::Failed { reason, .. } => Some(reason),
+            TargetStatus::Ok => None,
+        }
+    }
+}
+
+impl PhaseInfo<'_> {
+    /// The one endpoint the phase requests, when it requests only one (path without query).
+    pub fn single_endpoint(&self) -> Option<&str> {
+        match self.example.endpoints.as_slice() {
+            [only] => Some(path_only(&only.path)),
+            _ => None,
+        }
+    }
+
+    pub fn load_model(&self) -> &LoadModel {
+        &self.example.load_model
+    }
+
+    /// Connections of a closed-loop concurrency phase.
+    pub fn connections(&self) -> Option<u32> {
+        match self.load_model() {
+            LoadModel::Concurrency { connections } => Some(*connections),
+            _ => None,
+        }
+    }
+
+    /// How much load the phase offers, comparable between phases of the same load model.
+    pub fn offered_load(&self) -> f64 {
+        match self.load_model() {
+            LoadModel::Users { users, .. } => f64::from(*users),
+            LoadModel::Concurrency { connections } => f64::from(*connections),
+            LoadModel::Rate { rate_per_s, .. } => *rate_per_s,
+        }
+    }
+
+    /// The endpoints and weights in words: "/cpu-intensive" or "/cpu-intensive ×1 + /memory-intensive ×1".
+    pub fn endpoints_text(&self) -> String {
+        match self.example.endpoints.as_slice() {
+            [only] => only.path.clone(),
+            many => {
+                many.iter().map(|share| format!("{} ×{}", share.path, share.weight)).collect::<Vec<_>>().join(" + ")
+            }
+        }
+    }
+}
+
+impl Measurement<'_> {
+    /// Responses that did not fail, per second of the measured period.
+    pub fn successful_per_second(&self) -> Option<f64> {
+        let stats = &self.load.aggregated;
+        let duration = self.load.duration_secs;
+        (duration > 0.0).then(|| stats.count.saturating_sub(stats.failures.total()) as f64 / duration)
+    }
+}
+
+impl Spread {
+    /// None for no values.
+    pub fn of(values: impl IntoIterator<Item = impl Into<f64>>) -> Option<Spread> {
+        let mut values: Vec<f64> = values.into_iter().map(Into::into).filter(|value| value.is_finite()).collect();
+        if values.is_empty() {
+            return None;
+        }
+        values.sort_by(f64::total_cmp);
+        let n = values.len();
+        let median = if n % 2 == 1 { values[n / 2] } else { (values[n / 2 - 1] + values[n / 2]) / 2.0 };
+        Some(Spread { median, min: values[0], max: values[n - 1], n })
+    }
+
+    /// True when the ranges of two spreads overlap (repetitions do not separate them).
+    pub fn overlaps(&self, other: &Spread) -> bool {
+        self.min <= other.max && other.min <= self.max
+    }
+}
+
+impl MergedLatency {
+    /// The latency at `percentile` (0..=100) in microseconds, clamped into the exact [min, max].
+    pub fn at(&self, percentile: f64) -> f64 {
+        clamp_percentile(&self.histogram, percentile, self.min_us, self.max_us)
+    }
+
+    pub fn service_time_at(&self, percentile: f64) -> Option<f64> {
+        self.service_time
+            .as_ref()
+            .map(|histogram| clamp_percentile(histogram, percentile, histogram.min(), histogram.max()))
+    }
+}
+
+fn clamp_percentile(histogram: &Histogram<u64>, percentile: f64, min: u64, max: u64) -> f64 {
+    let value = histogram.value_at_percentile(percentile.clamp(0.0, 100.0));
+    value.clamp(min, max.max(min)) as f64
+}
+
+fn merge_latency(summaries: &[(&LoadReport, &LatencySummary)]) -> Result<Option<MergedLatency>, String> {
+    let Some((first_report, _)) = summaries.first() else { return Ok(None) };
+    let mut histogram = loadgen::histogram::new_histogram();
+    let mut service: Option<Histogram<u64>> = None;
+    let (mut min_us, mut max_us, mut samples) = (u64::MAX, 0u64, 0u64);
+    for (report, summary) in summaries {
+        if summary.samples == 0 {
+            continue;
+        }
+        let decoded = decode(&summary.histogram)?;
+        histogram.add(&decoded).map_err(|error| format!("histograms do not add: {error:?}"))?;
+        if let Some(service_time) = &report.aggregated.service_time {
+            let decoded = decode(&service_time.histogram)?;
+            let merged = service.get_or_insert_with(loadgen::histogram::new_histogram);
+            merged.add(&decoded).map_err(|error| format!("histograms do not add: {error:?}"))?;
+        }
+        min_us = min_us.min(summary.min_us);
+        max_us = max_us.max(summary.max_us);
+        samples += summary.samples;
+    }
+    if samples == 0 {
+        return Ok(None);
+    }
+    Ok(Some(MergedLatency { basis: first_report.latency_basis, histogram, service_time: service, min_us, max_us }))
+}
+
+fn decode(text: &str) -> Result<Histogram<u64>, String> {
+    loadgen::histogram::decode(text).map_err(|error| format!("a latency histogram cannot be read ({error})"))
+}
+
+fn colour_targets(targets: &[TargetResult]) -> Vec<TargetView<'_>> {
+    let (mut rust, mut python) = (0, 0);
+    targets
+        .iter()
+        .map(|result| {
+            let counter = match result.family {
+                Family::Rust => &mut rust,
+                Family::Python => &mut python,
+            };
+            let colour = palette::target_colour(result.family, *counter);
+            *counter += 1;
+            TargetView { result, colour }
+        })
+        .collect()
+}
+
+/// Phase names in the order they were run, with their repetition count.
+fn collect_phases(targets: &[TargetResult]) -> Vec<PhaseInfo<'_>> {
+    let mut phases: Vec<PhaseInfo<'_>> = Vec::new();
+    for result in targets.iter().flat_map(|target| &target.phases) {
+        match phases.iter_mut().find(|phase| phase.name == result.name) {
+            Some(phase) => phase.repetitions = phase.repetitions.max(result.repetition + 1),
+            None => phases.push(PhaseInfo { name: &result.name, example: result, repetitions: result.repetition + 1 }),
+        }
+    }
+    phases
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spread_takes_median_min_max() {
+        let spread = Spread::of([3.0, 1.0, 2.0]).expect("values");
+        assert_eq!(spread, Spread { median: 2.0, min: 1.0, max: 3.0, n: 3 });
+        let even = Spread::of([4.0, 1.0]).expect("values");
+        assert_eq!(even.median, 2.5);
+        assert!(Spread::of(Vec::<f64>::new()).is_none());
+    }
+
+    #[test]
+    fn spreads_overlap_only_when_ranges_meet() {
+        let low = Spread { median: 1.5, min: 1.0, max: 2.0, n: 2 };
+        let high = Spread { median: 3.5, min: 3.0, max: 4.0, n: 2 };
+        let middle = Spread { median: 2.5, min: 1.9, max: 3.1, n: 2 };
+        assert!(!low.overlaps(&high));
+        assert!(low.overlaps(&middle) && middle.overlaps(&high));
+    }
+}

@@ -1,0 +1,180 @@
+//! The methodology section: machine, cores and pinning, versions, git commit, targets and their commands, the
+//! upstream, each phase's load model, what each endpoint does, and the suite file verbatim.
+
+use bench::results::{LoadModel, TargetKind};
+use maud::{html, Markup};
+
+use super::sections::target_cell;
+use crate::data::Report;
+use crate::endpoint::{path_only, EndpointKind};
+use crate::format;
+
+pub fn section(report: &Report<'_>) -> Markup {
+    let results = report.results;
+    let environment = &results.environment;
+    let pinning = &results.pinning;
+    let commit = match (&environment.git_commit, environment.git_dirty) {
+        (Some(commit), Some(true)) => format!("{commit} (with uncommitted changes)"),
+        (Some(commit), _) => commit.clone(),
+        (None, _) => "not a git checkout".to_owned(),
+    };
+    html! {
+        section #methodology {
+            h2 { "Methodology" }
+            h3 { "Machine and software" }
+            dl.facts {
+                dt { "CPU" } dd { (environment.cpu_model) }
+                dt { "Logical cores" } dd { (environment.cores) " (online: " (cores(&pinning.online_cores)) ")" }
+                dt { "Kernel" } dd { (environment.kernel) }
+                dt { "Host" } dd { (environment.hostname) }
+                dt { "rustc" } dd { (environment.rustc) }
+                dt { "rustcorn" } dd { (environment.crate_version) }
+                dt { "Git commit" } dd { code { (commit) } }
+                dt { "Run" } dd { (results.run_id) ", " (results.started_at) " to " (results.finished_at) }
+            }
+            h3 { "CPU pinning" }
+            p {
+                "Each process was restricted to its cores with sched_setaffinity, so the server, the load generator \
+                 and the upstream do not compete for the same core unless listed together."
+            }
+            div.table-wrap {
+                table {
+                    thead { tr { th.text { "Process" } th.text { "Cores" } th.text { "Why" } } }
+                    tbody {
+                        tr { td { "load generator" } td.text { (cores(&pinning.load_cores)) } td.text { "driver's load threads" } }
+                        tr { td { "upstream" } td.text { (cores(&pinning.upstream_cores)) } td.text { "google.com stand-in" } }
+                        @for target in &pinning.targets {
+                            tr { td { (target.target) } td.text { (cores(&target.cores)) } td.text { (target.reason) } }
+                        }
+                    }
+                }
+            }
+            h3 { "Targets" }
+            div.table-wrap {
+                table {
+                    thead { tr { th { "Target" } th.text { "Model" } th { "Workers" } th { "Threads" } th.text { "Command" } } }
+                    tbody {
+                        @for (index, view) in report.targets.iter().enumerate() {
+                            tr {
+                                td { (target_cell(report, index)) }
+                                td.text { (kind_text(view.result.kind)) }
+                                td { (view.result.workers.map_or("–".to_owned(), |w| w.to_string())) }
+                                td { (view.result.threads.map_or("–".to_owned(), |t| t.to_string())) }
+                                td.text { code { (view.result.command.join(" ")) } }
+                            }
+                        }
+                    }
+                }
+            }
+            h3 { "Upstream" }
+            p {
+                "/sync-google and /async-google call a local stand-in for google.com at " code { (results.upstream.url) }
+                ": it answers after " (format::significant(results.upstream.delay_ms, 3)) " ms (jitter "
+                (format::significant(results.upstream.jitter_ms, 3)) " ms) with a "
+                (format::bytes(results.upstream.body_bytes as f64)) " body. It is async and never the bottleneck, so \
+                 the difference between the two endpoints is the server model's."
+            }
+            h3 { "Load" }
+            div.table-wrap {
+                table {
+                    thead {
+                        tr { th.text { "Phase" } th.text { "Endpoints" } th.text { "Load model" } th { "Warm-up s" } th { "Measured s" } th { "Repetitions" } }
+                    }
+                    tbody {
+                        @for phase in &report.phases {
+                            tr {
+                                td { (phase.name) }
+                                td.text { code { (phase.endpoints_text()) } }
+                                td.text { (load_model_text(phase.load_model())) " — " (phase.example.load_description) }
+                                td { (format::significant(phase.example.warmup_s, 3)) }
+                                td { (format::significant(phase.example.duration_s, 3)) }
+                                td { (phase.repetitions) }
+                            }
+                        }
+                    }
+                }
+            }
+            ul {
+                li {
+                    strong { "users" } " (Locust's model): each user sends a request, waits for the answer, thinks a \
+                     random time, repeats. req/s is set by the users and their think time as long as the server keeps \
+                     up, so these phases are judged on latency."
+                }
+                li {
+                    strong { "concurrency" } " (wrk's model): each connection sends its next request as soon as the \
+                     previous answer arrives: the server's maximum throughput at that concurrency."
+                }
+                li {
+                    strong { "rate" } " (wrk2's model): requests at a fixed rate whatever the answers; latency counts \
+                     from each request's intended send time (coordinated omission corrected), and the service time \
+                     from the actual send is shown beside it."
+                }
+                li {
+                    "Throughput counts successful responses only. Latency is kept in microseconds in HdrHistograms \
+                     (3 significant digits) and rounded only for display. The target's whole process tree is sampled \
+                     from /proc every ~100 ms: CPU time, RSS, and PSS from smaps_rollup."
+                }
+                li {
+                    "Gunicorn's sync worker does not keep connections alive (its keepalive setting applies to async \
+                     workers): a gunicorn-exact sync target closes each connection after its response, which costs a \
+                     connect per request."
+                }
+            }
+            h3 { "Endpoints" }
+            dl.facts {
+                @for (path, kind) in endpoints(report) {
+                    dt { code { (path) } " — " (kind.label()) }
+                    dd { (kind.description()) }
+                }
+            }
+            h3 { "Suite file" }
+            p { code { (results.suite.path) } " (" (results.suite.name) "), as it was when the run started:" }
+            pre { (results.suite.text) }
+        }
+    }
+}
+
+/// Every endpoint path the phases requested, in first-seen order.
+fn endpoints(report: &Report<'_>) -> Vec<(String, EndpointKind)> {
+    let mut seen: Vec<(String, EndpointKind)> = Vec::new();
+    for phase in &report.phases {
+        for share in &phase.example.endpoints {
+            let path = path_only(&share.path).to_owned();
+            if !seen.iter().any(|(existing, _)| *existing == path) {
+                let kind = EndpointKind::of(&path);
+                seen.push((path, kind));
+            }
+        }
+    }
+    seen
+}
+
+fn cores(list: &[u32]) -> String {
+    if list.is_empty() {
+        return "any (not pinned)".to_owned();
+    }
+    list.iter().map(u32::to_string).collect::<Vec<_>>().join(", ")
+}
+
+fn kind_text(kind: TargetKind) -> &'static str {
+    match kind {
+        TargetKind::Sync => "sync: thread per connection",
+        TargetKind::Async => "async: event loop",
+        TargetKind::Prefork => "prefork: master + workers",
+        TargetKind::External => "external command",
+    }
+}
+
+fn load_model_text(model: &LoadModel) -> String {
+    match model {
+        LoadModel::Users { users, think_min_s, think_max_s } => format!(
+            "users: {users}, think {}–{} s",
+            format::significant(*think_min_s, 3),
+            format::significant(*think_max_s, 3)
+        ),
+        LoadModel::Concurrency { connections } => format!("concurrency: {connections} connections"),
+        LoadModel::Rate { rate_per_s, connections } => {
+            format!("rate: {} req/s over {connections} connections", format::rate(*rate_per_s))
+        }
+    }
+}

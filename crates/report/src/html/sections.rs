@@ -1,0 +1,355 @@
+//! The page's sections from the header to the trend: verdict, failed targets, one section per phase, scaling,
+//! requests per worker, Locust tables and the CI trend. Methodology has its own module.
+
+use bench::results::{Family, TargetStatus};
+use maud::{html, Markup};
+
+use super::figure;
+use crate::charts::{self, workers::WorkerRow};
+use crate::data::Report;
+use crate::format;
+use crate::palette;
+use crate::tables;
+use crate::verdict::Verdict;
+
+pub fn header(report: &Report<'_>, title: &str) -> Markup {
+    let results = report.results;
+    let environment = &results.environment;
+    html! {
+        header {
+            h1 { (title) }
+            p.meta {
+                "Run " (results.run_id) ", " (results.started_at) " to " (results.finished_at) ". "
+                (environment.cpu_model) ", " (environment.cores) " cores, " (environment.kernel) "."
+            }
+            @if results.partial {
+                p.banner {
+                    strong { "Partial run." }
+                    " The run was interrupted (or is still running): phases that were not measured are marked \
+                     \"no data\", never drawn as zero."
+                }
+            }
+            @for warning in &report.warnings {
+                p.warning { (warning) }
+            }
+        }
+    }
+}
+
+/// A target's name with its colour swatch and family, for table cells.
+pub fn target_cell(report: &Report<'_>, target: usize) -> Markup {
+    let view = &report.targets[target];
+    let family = match view.family() {
+        Family::Rust => "Rust",
+        Family::Python => "Python",
+    };
+    html! {
+        span.swatch style=(format!("background:{}", palette::hex(view.colour))) {}
+        (view.name())
+        span.family { (family) }
+    }
+}
+
+pub fn verdict(report: &Report<'_>, verdicts: &[Verdict]) -> Markup {
+    let table = tables::headline(report, verdicts);
+    let failed: Vec<&str> =
+        report.targets.iter().filter(|target| target.failure().is_some()).map(|target| target.name()).collect();
+    html! {
+        section #verdict {
+            h2 { "Verdict" }
+            @if verdicts.is_empty() {
+                p.missing { "No phase has data to judge." }
+            } @else {
+                ul.verdicts {
+                    @for verdict in verdicts {
+                        li { strong { (verdict.subject.title()) } ": " (verdict.sentence(report)) }
+                    }
+                }
+            }
+            @if !failed.is_empty() {
+                p.missing {
+                    "No figures from " (failed.join(", ")) ": the target failed (see " a href="#problems" { "Failed targets" } ")."
+                }
+            }
+            @if !verdicts.is_empty() {
+                div.table-wrap {
+                    table.headline {
+                        thead {
+                            tr {
+                                th { "Target" }
+                                @for column in &table.columns {
+                                    th { (column.title) br; small { (column.detail) } }
+                                }
+                            }
+                        }
+                        tbody {
+                            @for row in &table.rows {
+                                tr {
+                                    td { (target_cell(report, row.target)) }
+                                    @for cell in &row.cells {
+                                        @if cell.best {
+                                            td.best { (cell.text) }
+                                        } @else if cell.missing {
+                                            td.missing { (cell.text) }
+                                        } @else {
+                                            td { (cell.text) }
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+                p.caption {
+                    "Each endpoint is judged on its closed-loop phase with the most connections: req/s, successful \
+                     responses per second, higher is better. Endpoints run only at a fixed rate or with Locust users, \
+                     and mixed phases, are judged on p99 latency, lower is better. Bold: a lead of 5 % or more; \
+                     smaller differences are called level."
+                }
+            }
+        }
+    }
+}
+
+pub fn problems(report: &Report<'_>) -> Markup {
+    let failed: Vec<usize> = (0..report.targets.len()).filter(|&t| report.targets[t].failure().is_some()).collect();
+    html! {
+        @if !failed.is_empty() {
+            section #problems {
+                h2 { "Failed targets" }
+                p { "These targets did not complete the run; phases measured before the failure are kept and shown." }
+                @for target in failed {
+                    @let result = report.targets[target].result;
+                    h3 { (target_cell(report, target)) }
+                    @if let TargetStatus::Failed { reason, stderr_tail } = &result.status {
+                        p { strong { "Reason: " } (reason) }
+                        p { "Command: " code { (result.command.join(" ")) } }
+                        @if !stderr_tail.is_empty() {
+                            p { "Last lines of its stderr:" }
+                            pre { (stderr_tail.join("\n")) }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+pub fn phases(report: &Report<'_>) -> Markup {
+    html! {
+        section #phases {
+            h2 { "Phases" }
+            p {
+                "One section per load phase, in the order they ran: the figures of every target, the latency \
+                 distribution, and the phase over time."
+            }
+            @for phase in 0..report.phases.len() {
+                (phase_section(report, phase))
+            }
+        }
+    }
+}
+
+fn phase_section(report: &Report<'_>, phase: usize) -> Markup {
+    let info = &report.phases[phase];
+    let corrected = tables::phase_is_corrected(report, phase);
+    let rows = tables::phase_rows(report, phase);
+    let repetitions = info.repetitions;
+    html! {
+        section.phase id=(charts::phase_anchor(phase, info.name)) {
+            h3 { "Phase " (info.name) }
+            p {
+                "Endpoints: " code { (info.endpoints_text()) } ". Load: " (info.example.load_description)
+                "; " (format::significant(info.example.warmup_s, 3)) " s warm-up, "
+                (format::significant(info.example.duration_s, 3)) " s measured"
+                @if repetitions > 1 { ", " (repetitions) " repetitions (throughput: median, range in brackets)" }
+                "."
+            }
+            div.table-wrap {
+                table {
+                    thead {
+                        tr {
+                            th { "Target" } th { "req/s" } th { "p50 ms" } th { "p99 ms" }
+                            @if corrected { th { "p99 ms, service time" } }
+                            th { "p99.9 ms" } th { "max ms" } th { "failed" } th { "CPU cores" }
+                            th { "RSS MiB" } th { "PSS MiB" }
+                        }
+                    }
+                    tbody {
+                        @for row in &rows {
+                            tr {
+                                td { (target_cell(report, row.target)) }
+                                @match &row.figures {
+                                    Some(figures) => {
+                                        td { (figures.throughput) } td { (figures.p50) } td { (figures.p99) }
+                                        @if corrected { td { (figures.service_p99.as_deref().unwrap_or("–")) } }
+                                        td { (figures.p99_9) } td { (figures.max) } td { (figures.failures) }
+                                        td { (figures.cpu_cores) } td { (figures.rss) } td { (figures.pss) }
+                                    }
+                                    None => {
+                                        td.missing colspan=(if corrected { 10 } else { 9 }) { (row.missing) }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            @if corrected {
+                p.caption {
+                    "Rate phase: latencies count from each request's intended send time (coordinated omission \
+                     corrected, as wrk2 does); the service-time column counts from the actual send."
+                }
+            }
+            (figure(&charts::latency::figure(report, phase)))
+            (figure(&charts::timeline::figure(report, phase)))
+        }
+    }
+}
+
+pub fn scaling(report: &Report<'_>) -> Markup {
+    html! {
+        section #scaling {
+            h2 { "Scaling" }
+            @match charts::scaling::concurrency_figure(report) {
+                Some(chart) => { (figure(&chart)) }
+                None => {
+                    p.missing {
+                        "No req/s-against-concurrency chart: no endpoint ran in closed-loop phases at two or more \
+                         connection counts in this suite."
+                    }
+                }
+            }
+            @match charts::scaling::workers_figure(report) {
+                Some(chart) => { (figure(&chart)) }
+                None => {
+                    p.missing {
+                        "No req/s-against-workers chart: the suite has no targets that differ only in their worker \
+                         count, measured in a closed-loop phase."
+                    }
+                }
+            }
+        }
+    }
+}
+
+pub fn workers(report: &Report<'_>) -> Markup {
+    let rows = charts::workers::rows(report);
+    html! {
+        section #workers {
+            h2 { "Requests per worker" }
+            @match charts::workers::figure(report, &rows) {
+                Some(chart) => {
+                    (figure(&chart))
+                    (worker_table(report, &rows))
+                }
+                None => {
+                    p.missing { "No target reported requests per worker (prefork targets started with --stats do)." }
+                }
+            }
+        }
+    }
+}
+
+fn worker_table(report: &Report<'_>, rows: &[WorkerRow]) -> Markup {
+    html! {
+        div.table-wrap {
+            table {
+                thead { tr { th { "Target" } th.text { "Phase" } th { "workers" } th { "requests" } th.text { "per worker" } th { "fewest / most" } } }
+                tbody {
+                    @for row in rows {
+                        tr {
+                            td { (target_cell(report, row.target)) }
+                            td.text { (report.phases[row.phase].name) }
+                            td { (row.counts.len()) }
+                            td { (format::count(row.total())) }
+                            td.text {
+                                (row.counts.iter().map(|&(_, requests)| format::count(requests)).collect::<Vec<_>>().join(" · "))
+                            }
+                            td {
+                                @match row.balance().filter(|_| row.counts.len() > 1) {
+                                    Some(balance) => { (format::significant(balance, 2)) }
+                                    None => { "–" }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+pub fn locust(report: &Report<'_>) -> Markup {
+    let phases = tables::users_phases(report);
+    html! {
+        section #locust {
+            h2 { "Locust table" }
+            @if phases.is_empty() {
+                p.missing { "No phase used Locust's load model (users with think time) in this suite." }
+            } @else {
+                p {
+                    "Locust's statistics table for each phase run with its load model (users with think time, the \
+                     seed's profile), one per target, first repetition. Times in milliseconds; RPS counts failed \
+                     requests too, as Locust does."
+                }
+            }
+            @for phase in phases {
+                h3 { "Phase " (report.phases[phase].name) ": " (report.phases[phase].example.load_description) }
+                @for target in 0..report.targets.len() {
+                    h4 { (target_cell(report, target)) }
+                    @match tables::locust_rows(report, target, phase) {
+                        Some(rows) => {
+                            div.table-wrap {
+                                table {
+                                    thead {
+                                        tr {
+                                            th { "Name" } th { "# requests" } th { "# fails" } th { "Median (ms)" }
+                                            th { "Average (ms)" } th { "Min (ms)" } th { "Max (ms)" } th { "RPS" }
+                                        }
+                                    }
+                                    tbody {
+                                        @for row in rows {
+                                            tr {
+                                                td { (row.name) } td { (row.requests) } td { (row.fails) }
+                                                td { (row.median_ms) } td { (row.average_ms) } td { (row.min_ms) }
+                                                td { (row.max_ms) } td { (row.rps) }
+                                            }
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                        None => { p.missing { (report.missing_reason(target)) } }
+                    }
+                }
+            }
+        }
+    }
+}
+
+pub fn trend(report: &Report<'_>) -> Markup {
+    let history = report.options.history.as_ref();
+    html! {
+        section #trend {
+            h2 { "Trend" }
+            @match history {
+                None => {
+                    p.missing {
+                        "No CI history: results/history.jsonl was not found. Each CI run appends one line: "
+                        code { r#"{"commit": "…", "date": "…", "figures": {"name": number, …}}"# }
+                    }
+                }
+                Some(history) => {
+                    @match charts::trend::figure(history) {
+                        Some(chart) => { (figure(&chart)) }
+                        None => { p.missing { (history.path) " has no run with a numeric figure." } }
+                    }
+                    @for skipped in &history.skipped {
+                        p.warning { (history.path) ", " (skipped) " (line skipped)" }
+                    }
+                }
+            }
+        }
+    }
+}

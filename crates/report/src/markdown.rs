@@ -1,0 +1,109 @@
+//! summary.md: the verdict and the headline table in GitHub-flavoured markdown, for a CI job summary.
+
+use std::fmt::Write;
+
+use crate::data::Report;
+use crate::tables;
+use crate::verdict;
+use crate::Exporter;
+
+pub struct MarkdownExporter;
+
+impl Exporter for MarkdownExporter {
+    fn render(&self, report: &Report<'_>) -> Vec<u8> {
+        render(report).into_bytes()
+    }
+}
+
+fn render(report: &Report<'_>) -> String {
+    let results = report.results;
+    let verdicts = verdict::verdicts(report);
+    let mut out = String::new();
+    let _ = writeln!(out, "# rustcorn: {} (run {})\n", escape(&results.suite.name), escape(&results.run_id));
+    if results.partial {
+        let _ = writeln!(out, "> **Partial run**: it was interrupted; phases not measured are marked as missing.\n");
+    }
+    for warning in &report.warnings {
+        let _ = writeln!(out, "> Warning: {}\n", escape(warning));
+    }
+    let environment = &results.environment;
+    let commit = environment.git_commit.as_deref().map(|c| c.chars().take(12).collect::<String>());
+    let _ = writeln!(
+        out,
+        "{} · {} cores · {} · commit {}{}\n",
+        escape(&environment.cpu_model),
+        environment.cores,
+        escape(&environment.kernel),
+        escape(commit.as_deref().unwrap_or("unknown")),
+        if environment.git_dirty == Some(true) { " (uncommitted changes)" } else { "" }
+    );
+    let _ = writeln!(out, "## Verdict\n");
+    if verdicts.is_empty() {
+        let _ = writeln!(out, "No phase has data to judge.\n");
+    }
+    for verdict in &verdicts {
+        let _ = writeln!(out, "- **{}**: {}", escape(&verdict.subject.title()), escape(&verdict.sentence(report)));
+    }
+    let _ = writeln!(out);
+    write_headline(&mut out, report, &verdicts);
+    for target in &report.targets {
+        if let Some(reason) = target.failure() {
+            let _ = writeln!(out, "- **{}** failed, so it has no figures: {}", escape(target.name()), escape(reason));
+        }
+    }
+    out
+}
+
+fn write_headline(out: &mut String, report: &Report<'_>, verdicts: &[verdict::Verdict]) {
+    if verdicts.is_empty() {
+        return;
+    }
+    let table = tables::headline(report, verdicts);
+    let _ = writeln!(out, "## Headline\n");
+    let header: Vec<String> =
+        table.columns.iter().map(|column| format!("{} ({})", escape(&column.title), column.unit)).collect();
+    let _ = writeln!(out, "| target | family | {} |", header.join(" | "));
+    let _ = writeln!(out, "|---|---|{}", "---:|".repeat(table.columns.len()));
+    for row in &table.rows {
+        let view = &report.targets[row.target];
+        let cells: Vec<String> = row
+            .cells
+            .iter()
+            .map(|cell| if cell.best { format!("**{}**", escape(&cell.text)) } else { escape(&cell.text) })
+            .collect();
+        let family = match view.family() {
+            bench::results::Family::Rust => "Rust",
+            bench::results::Family::Python => "Python",
+        };
+        let _ = writeln!(out, "| {} | {family} | {} |", escape(view.name()), cells.join(" | "));
+    }
+    let _ = writeln!(out);
+    let _ = writeln!(out, "req/s: successful responses per second, higher is better; p99: 99th percentile latency, lower is better. Bold: a lead of 5 % or more.\n");
+}
+
+/// Backslash-escapes the characters markdown would read as formatting, links, HTML or table cells.
+pub fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for character in text.chars() {
+        match character {
+            '\\' | '`' | '*' | '_' | '[' | ']' | '<' | '>' | '|' | '#' => {
+                out.push('\\');
+                out.push(character);
+            }
+            '\n' | '\r' => out.push(' '),
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escapes_markup_and_table_pipes() {
+        assert_eq!(escape("a|b <script> *x* _y_"), r"a\|b \<script\> \*x\* \_y\_");
+        assert_eq!(escape("two\nlines"), "two lines");
+    }
+}

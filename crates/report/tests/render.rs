@@ -1,0 +1,306 @@
+//! Renders the committed fixture (tests/fixtures/small.json, made by `examples/make_fixture.rs`) and checks the
+//! page as a reader and a browser would get it: it parses, has one inline SVG per expected chart, loads nothing
+//! from outside, names the best model in the verdict, shows missing data as missing, and escapes every text.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+use bench::results::{Family, TargetStatus};
+use bench::RunResults;
+use report::{render_html, render_summary_md, write_report, History, ReportOptions};
+use scraper::{ElementRef, Html, Selector};
+
+fn fixture_path() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/small.json")
+}
+
+fn fixture() -> RunResults {
+    RunResults::read(&fixture_path()).expect("the fixture reads as results")
+}
+
+fn select<'a>(document: &'a Html, css: &str) -> Vec<ElementRef<'a>> {
+    let selector = Selector::parse(css).unwrap_or_else(|error| panic!("bad selector {css}: {error:?}"));
+    document.select(&selector).collect()
+}
+
+fn text_of(element: &ElementRef<'_>) -> String {
+    element.text().collect::<Vec<_>>().join("")
+}
+
+/// The anchor the report gives a phase: its 1-based position and its name, lowercased, dashes for the rest.
+fn phase_anchor(index: usize, name: &str) -> String {
+    let mut slug = String::new();
+    for character in name.chars() {
+        if character.is_ascii_alphanumeric() {
+            slug.push(character.to_ascii_lowercase());
+        } else if !slug.ends_with('-') {
+            slug.push('-');
+        }
+    }
+    format!("p{}-{}", index + 1, slug.trim_matches('-'))
+}
+
+fn phase_names(results: &RunResults) -> Vec<String> {
+    let mut names: Vec<String> = Vec::new();
+    for phase in results.targets.iter().flat_map(|target| &target.phases) {
+        if !names.contains(&phase.name) {
+            names.push(phase.name.clone());
+        }
+    }
+    names
+}
+
+#[test]
+fn the_fixture_is_valid_against_the_committed_results_schema() {
+    let schema_path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../bench/schema/results.schema.json");
+    let schema: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(schema_path).expect("read schema")).expect("schema is JSON");
+    let instance: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(fixture_path()).expect("read fixture")).expect("fixture is JSON");
+    let validator = jsonschema::validator_for(&schema).expect("the schema compiles");
+    let errors: Vec<String> = validator.iter_errors(&instance).map(|error| error.to_string()).collect();
+    assert!(errors.is_empty(), "fixture does not match the schema: {errors:#?}");
+}
+
+#[test]
+fn the_page_parses_and_has_one_inline_svg_per_expected_chart() {
+    let results = fixture();
+    let html = render_html(&results, &ReportOptions::default());
+    let document = Html::parse_document(&html);
+    assert!(document.errors.is_empty(), "HTML parse errors: {:?}", document.errors);
+
+    let mut expected = vec![
+        "chart-throughput".to_owned(),
+        "chart-cpu".to_owned(),
+        "chart-memory".to_owned(),
+        "chart-scaling-concurrency".to_owned(),
+        "chart-scaling-workers".to_owned(),
+        "chart-workers".to_owned(),
+    ];
+    for (index, name) in phase_names(&results).iter().enumerate() {
+        expected.push(format!("chart-latency-{}", phase_anchor(index, name)));
+        expected.push(format!("chart-timeline-{}", phase_anchor(index, name)));
+    }
+    for id in &expected {
+        let figures = select(&document, &format!("figure#{id}"));
+        assert_eq!(figures.len(), 1, "one figure #{id}");
+        let svgs: Vec<_> = figures[0].select(&Selector::parse("svg").expect("selector")).collect();
+        assert_eq!(svgs.len(), 1, "figure #{id} holds exactly one inline svg");
+        assert!(
+            svgs[0].select(&Selector::parse("rect, polyline, line, text").expect("sel")).count() > 10,
+            "#{id} drew"
+        );
+    }
+    assert_eq!(select(&document, "figure.chart").len(), expected.len(), "no unexpected charts");
+    assert_eq!(select(&document, "svg").len(), expected.len(), "every svg is one of the charts");
+    assert!(select(&document, ".missing").iter().all(|e| !text_of(e).contains("could not be drawn")));
+}
+
+#[test]
+fn the_page_references_no_external_url_and_needs_no_script() {
+    let html = render_html(&fixture(), &ReportOptions::default());
+    let document = Html::parse_document(&html);
+    assert!(select(&document, "script, link, iframe, img, object, embed, base").is_empty());
+    for element in select(&document, "*") {
+        for (name, value) in element.value().attrs() {
+            let value = value.trim().to_ascii_lowercase();
+            if matches!(name, "src" | "href" | "xlink:href" | "action" | "poster" | "srcset" | "data") {
+                assert!(
+                    value.starts_with('#'),
+                    "<{}> {name}={value:?} points outside the page",
+                    element.value().name()
+                );
+            }
+            if name == "style" {
+                assert!(!value.contains("url("), "style attribute loads a resource: {value}");
+            }
+        }
+    }
+    for style in select(&document, "style") {
+        assert!(!text_of(&style).contains("url("), "CSS loads a resource");
+        assert!(!text_of(&style).contains("@import"), "CSS imports a sheet");
+    }
+}
+
+/// The target with the most successful req/s in `phase`, from the raw JSON (median of its repetitions).
+fn best_by_throughput(results: &RunResults, phase: &str) -> String {
+    let mut best = (String::new(), 0.0);
+    for target in &results.targets {
+        let mut rates: Vec<f64> = target
+            .phases
+            .iter()
+            .filter(|p| p.name == phase)
+            .map(|p| {
+                let aggregated = &p.load["aggregated"];
+                let count = aggregated["count"].as_f64().expect("count");
+                let failures: f64 = ["connect", "timeout", "status", "read"]
+                    .iter()
+                    .map(|kind| aggregated["failures"][kind].as_f64().expect("failure count"))
+                    .sum();
+                (count - failures) / p.load["duration_secs"].as_f64().expect("duration")
+            })
+            .collect();
+        if rates.is_empty() {
+            continue;
+        }
+        rates.sort_by(f64::total_cmp);
+        let median = if rates.len() % 2 == 1 {
+            rates[rates.len() / 2]
+        } else {
+            (rates[rates.len() / 2 - 1] + rates[rates.len() / 2]) / 2.0
+        };
+        if median > best.1 {
+            best = (target.name.clone(), median);
+        }
+    }
+    best.0
+}
+
+#[test]
+fn the_verdict_names_the_model_the_fixture_makes_best() {
+    let results = fixture();
+    let best_cpu = best_by_throughput(&results, "cpu-c8");
+    assert_eq!(best_cpu, "prefork-w2", "the fixture is built so two worker processes win CPU work");
+    let html = render_html(&results, &ReportOptions::default());
+    let document = Html::parse_document(&html);
+    let verdicts: Vec<String> = select(&document, "#verdict ul.verdicts li").iter().map(text_of).collect();
+    let cpu = verdicts.iter().find(|v| v.starts_with("/cpu-intensive")).expect("a verdict for /cpu-intensive");
+    assert!(cpu.contains(&format!("{best_cpu} serves the most")), "{cpu}");
+    for endpoint in ["/memory-intensive", "/sync-google", "/async-google", "/health", "seed-users"] {
+        assert!(verdicts.iter().any(|v| v.starts_with(endpoint)), "a verdict for {endpoint}: {verdicts:#?}");
+    }
+    let best_cells: Vec<String> = select(&document, "#verdict td.best").iter().map(text_of).collect();
+    assert!(!best_cells.is_empty(), "the headline table marks the winners");
+    assert!(verdicts[0].starts_with("/cpu-intensive"), "CPU-bound work comes first: {verdicts:#?}");
+}
+
+#[test]
+fn a_failed_target_is_shown_as_missing_never_as_a_zero_bar() {
+    let results = fixture();
+    let failed = results.targets.iter().find(|t| matches!(t.status, TargetStatus::Failed { .. })).expect("one failed");
+    let html = render_html(&results, &ReportOptions::default());
+    let document = Html::parse_document(&html);
+    let throughput = text_of(&select(&document, "figure#chart-throughput svg")[0]);
+    let phases = phase_names(&results).len();
+    assert_eq!(throughput.matches("no data: target failed").count(), phases, "one note per phase panel");
+    let problems = text_of(&select(&document, "#problems")[0]);
+    assert!(problems.contains(&failed.name) && problems.contains("ModuleNotFoundError"), "{problems}");
+    let row = select(&document, "#verdict tbody tr")
+        .into_iter()
+        .find(|row| text_of(row).contains(&failed.name))
+        .expect("the failed target has a headline row");
+    assert!(select_in(&row, "td.missing").len() >= 4, "its cells say why they are empty: {}", text_of(&row));
+    let note = text_of(&select(&document, "#verdict p.missing")[0]);
+    assert!(note.contains(&format!("No figures from {}: the target failed", failed.name)), "{note}");
+}
+
+fn select_in<'a>(element: &ElementRef<'a>, css: &str) -> Vec<ElementRef<'a>> {
+    element.select(&Selector::parse(css).expect("selector")).collect()
+}
+
+#[test]
+fn a_partial_run_says_so_and_marks_unmeasured_phases() {
+    let mut results = fixture();
+    results.partial = true;
+    let async_target = results.targets.iter_mut().find(|t| t.name == "async").expect("async target");
+    let kept = async_target.phases.len() / 2 - 2;
+    async_target.phases.truncate(kept);
+    let html = render_html(&results, &ReportOptions::default());
+    let document = Html::parse_document(&html);
+    assert!(text_of(&select(&document, "header .banner")[0]).contains("Partial run"));
+    let throughput = text_of(&select(&document, "figure#chart-throughput svg")[0]);
+    assert_eq!(throughput.matches("no data: run interrupted").count(), 2, "the two phases async never reached");
+    let verdicts = text_of(&select(&document, "#verdict ul.verdicts")[0]);
+    assert!(verdicts.contains("No figures for async (no data: run interrupted)"), "{verdicts}");
+    let summary = render_summary_md(&results, &ReportOptions::default());
+    assert!(summary.contains("**Partial run**"), "{summary}");
+}
+
+#[test]
+fn every_text_from_the_results_is_escaped() {
+    let mut results = fixture();
+    results.targets[0].name = "<script>alert('target')</script>".into();
+    results.suite.text.push_str("\n</pre><script>alert('suite')</script>\n");
+    results.environment.cpu_model = "<img src=x onerror=alert(1)>".into();
+    let html = render_html(&results, &ReportOptions::default());
+    let document = Html::parse_document(&html);
+    assert!(select(&document, "script, img").is_empty(), "injected markup became elements");
+    assert!(text_of(&select(&document, "#methodology pre")[0]).contains("</pre><script>alert('suite')</script>"));
+    assert!(text_of(&select(&document, "#verdict")[0]).contains("<script>alert('target')</script>"));
+    assert!(html.contains("&lt;script&gt;alert('target')&lt;/script&gt;"), "SVG text is escaped too");
+}
+
+#[test]
+fn each_target_keeps_one_colour_across_charts_and_the_families_differ() {
+    let results = fixture();
+    let html = render_html(&results, &ReportOptions::default());
+    let document = Html::parse_document(&html);
+    let mut colours: HashMap<String, String> = HashMap::new();
+    for key in select(&document, "figure .legend .key") {
+        let Some(swatch) = select_in(&key, ".swatch").into_iter().next() else { continue };
+        let colour = swatch.value().attr("style").expect("swatch style").to_owned();
+        let label = text_of(&key);
+        let name = label.split(" (").next().unwrap_or(&label).to_owned();
+        let previous = colours.entry(name.clone()).or_insert_with(|| colour.clone());
+        assert_eq!(*previous, colour, "{name} changes colour between charts");
+    }
+    let family_colours = |family: Family| -> Vec<&String> {
+        results.targets.iter().filter(|t| t.family == family).filter_map(|t| colours.get(&t.name)).collect()
+    };
+    let rust = family_colours(Family::Rust);
+    let python = family_colours(Family::Python);
+    assert!(rust.len() >= 4 && !python.is_empty(), "{colours:?}");
+    for colour in &python {
+        assert!(!rust.contains(colour), "a Python target shares a Rust colour");
+    }
+}
+
+#[test]
+fn the_summary_has_the_verdict_and_the_headline_table() {
+    let results = fixture();
+    let summary = render_summary_md(&results, &ReportOptions::default());
+    assert!(summary.starts_with("# rustcorn: fixture (synthetic numbers)"), "{summary}");
+    assert!(summary.contains("## Verdict"));
+    assert!(summary.contains("- **/cpu-intensive (CPU-bound)**: prefork-w2 serves the most"), "{summary}");
+    let table: Vec<&str> = summary.lines().filter(|line| line.starts_with('|')).collect();
+    assert_eq!(table.len(), 2 + results.targets.len(), "header, rule, one row per target:\n{summary}");
+    assert!(table.iter().any(|row| row.contains("prefork-w2") && row.contains("**")), "the winner is bold");
+}
+
+#[test]
+fn a_history_file_adds_the_trend_chart() {
+    let text = (0..5)
+        .map(|run| {
+            format!(
+                r#"{{"commit": "c{run}", "date": "2026-01-0{}T00:00:00Z", "figures": {{"cpu/prefork_over_async": {}, "io/async_over_sync": {}}}}}"#,
+                run + 1,
+                1.8 + f64::from(run) * 0.05,
+                1.1
+            ) + "\n"
+        })
+        .collect::<String>()
+        + "garbage\n";
+    let options = ReportOptions { history: Some(History::parse("results/history.jsonl", &text)) };
+    let html = render_html(&fixture(), &options);
+    let document = Html::parse_document(&html);
+    let trend = select(&document, "figure#chart-trend");
+    assert_eq!(trend.len(), 1);
+    assert_eq!(select_in(&trend[0], "svg").len(), 1);
+    let svg = text_of(&select_in(&trend[0], "svg")[0]);
+    assert!(svg.contains("cpu/prefork_over_async") && svg.contains("2026-01-05"), "{svg}");
+    assert!(text_of(&select(&document, "#trend")[0]).contains("line 6"), "the bad line is named");
+}
+
+#[test]
+fn write_report_puts_the_summary_next_to_the_page() {
+    let dir = std::env::temp_dir().join(format!("report-write-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let files = write_report(&fixture(), &dir.join("page.html"), &ReportOptions::default()).expect("written");
+    assert_eq!(files.summary, dir.join("summary.md"));
+    assert!(std::fs::read_to_string(&files.html).expect("html").starts_with("<!DOCTYPE html>"));
+    assert!(std::fs::read_to_string(&files.summary).expect("md").contains("## Verdict"));
+    let leftovers: Vec<_> =
+        std::fs::read_dir(&dir).expect("list").filter_map(Result::ok).map(|e| e.file_name()).collect();
+    assert_eq!(leftovers.len(), 2, "no temporary files left: {leftovers:?}");
+    std::fs::remove_dir_all(&dir).ok();
+}
