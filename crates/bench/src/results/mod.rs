@@ -1,8 +1,11 @@
 //! The versioned results model that `rustcorn bench run` writes as `results.json` and that the report, `compare` and
 //! `merge` read. Serde for the file, schemars for `schema/results.schema.json`; additions must be optional fields.
 
+mod load_schema;
+
 use std::path::Path;
 
+pub use loadgen::LoadReport;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -158,8 +161,8 @@ pub struct PhaseResult {
     /// True when Ctrl-C cut the phase short: `load` covers less than `duration_s`.
     pub interrupted: bool,
     /// The load generator's report for the measured part (warm-up excluded).
-    #[schemars(with = "serde_json::Value")]
-    pub load: serde_json::Value,
+    #[schemars(with = "load_schema::LoadReportSchema")]
+    pub load: LoadReport,
     pub resources: Resources,
     /// Requests served per worker process (prefork targets started with `--stats`); absent when unknown.
     pub worker_requests: Option<Vec<WorkerRequests>>,
