@@ -2,5 +2,6 @@
 //! that the report and `compare` read.
 
 pub mod results;
+pub mod suite;
 
 pub use results::{RunResults, SCHEMA_VERSION};
