@@ -2,7 +2,7 @@
 CARGO ?= cargo
 RUSTCORN := target/release/rustcorn
 
-.PHONY: all build release test lint fmt nextest clean
+.PHONY: all build release test lint fmt nextest clean python-peers
 
 all: build
 
@@ -24,6 +24,10 @@ nextest:
 
 test: lint nextest
 	$(CARGO) nextest run --workspace --all-targets
+
+# The Python peers' venv (.venv-peers/), rebuilt only when bench-suite/python/requirements.txt changes.
+python-peers:
+	scripts/setup-python-peers.sh
 
 clean:
 	$(CARGO) clean
