@@ -36,7 +36,8 @@ impl UpstreamClient {
             .pool_max_idle_per_host(usize::MAX)
             .build()
             .map_err(UpstreamError::Client)?;
-        let nonblocking = reqwest::Client::builder().timeout(UPSTREAM_TIMEOUT).build().map_err(UpstreamError::Client)?;
+        let nonblocking =
+            reqwest::Client::builder().timeout(UPSTREAM_TIMEOUT).build().map_err(UpstreamError::Client)?;
         Ok(Self { url, blocking, nonblocking })
     }
 
@@ -48,7 +49,8 @@ impl UpstreamClient {
     /// block (a plain thread or tokio's blocking pool, not an event-loop thread).
     pub fn sync_google(&self) -> Response {
         let started = Instant::now();
-        let outcome = self.blocking.get(self.url.clone()).send().and_then(|response| response.error_for_status()?.bytes());
+        let outcome =
+            self.blocking.get(self.url.clone()).send().and_then(|response| response.error_for_status()?.bytes());
         match outcome {
             Ok(_) => Response::completed("Sync Google request completed", started.elapsed().as_secs_f64()),
             Err(error) => upstream_failure(&error),

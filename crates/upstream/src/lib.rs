@@ -1,1 +1,121 @@
-//! The local stand-in for google.com that `/sync-google` and `/async-google` call.
+//! The local stand-in for google.com that `/sync-google` and `/async-google` call: a tokio + hyper 1 server that
+//! answers every GET after a fixed delay (plus optional jitter) with a pre-built body. Used by `rustcorn upstream`,
+//! the bench driver and the tests; it must never be the bottleneck, so it does no per-request logging or allocation
+//! beyond what hyper needs.
+
+mod responder;
+
+use std::io;
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::time::Duration;
+
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
+pub use tokio_util::sync::CancellationToken as Shutdown;
+
+use responder::Responder;
+pub use responder::IN_FLIGHT_HEADER;
+
+/// How the upstream answers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    /// Time every GET waits before it is answered (google.com's round trip, roughly).
+    pub delay: Duration,
+    /// Extra delay drawn uniformly from `0..=jitter` per request.
+    pub jitter: Duration,
+    /// Size of the response body in bytes.
+    pub body_bytes: usize,
+    /// 1: one current_thread runtime (thousands of sleeping requests need no more); N > 1: tokio's multi-thread.
+    pub threads: usize,
+    /// After shutdown is requested, how long in-flight requests get to finish before connections are dropped.
+    pub graceful_timeout: Duration,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            delay: Duration::from_millis(100),
+            jitter: Duration::ZERO,
+            body_bytes: 15_000,
+            threads: 1,
+            graceful_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+/// What the upstream did while it ran.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Summary {
+    /// Responses produced (each after its delay), whatever their status.
+    pub requests_served: u64,
+    /// True when the graceful timeout ran out with requests still in flight.
+    pub drain_timed_out: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("cannot start the tokio runtime")]
+    Runtime(#[source] io::Error),
+    #[error("cannot use the listening socket")]
+    Listener(#[source] io::Error),
+}
+
+/// Serves `listener` until `shutdown` is cancelled, then stops accepting, lets in-flight requests finish (for at
+/// most `config.graceful_timeout`) and returns. Builds its own tokio runtime; call it from a plain thread.
+pub fn run(listener: TcpListener, config: Config, shutdown: Shutdown) -> Result<Summary, Error> {
+    let runtime = build_runtime(config.threads).map_err(Error::Runtime)?;
+    listener.set_nonblocking(true).map_err(Error::Listener)?;
+    runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::from_std(listener).map_err(Error::Listener)?;
+        Ok(serve(listener, config, shutdown).await)
+    })
+}
+
+fn build_runtime(threads: usize) -> io::Result<tokio::runtime::Runtime> {
+    if threads <= 1 {
+        tokio::runtime::Builder::new_current_thread().enable_all().build()
+    } else {
+        tokio::runtime::Builder::new_multi_thread().worker_threads(threads).enable_all().build()
+    }
+}
+
+async fn serve(listener: tokio::net::TcpListener, config: Config, shutdown: Shutdown) -> Summary {
+    let responder = Arc::new(Responder::new(&config));
+    let graceful = GracefulShutdown::new();
+    let mut http = http1::Builder::new();
+    http.timer(TokioTimer::new()).keep_alive(true);
+
+    loop {
+        let stream = tokio::select! {
+            () = shutdown.cancelled() => break,
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _peer)) => stream,
+                Err(error) => {
+                    // Typically EMFILE under extreme load: back off briefly instead of spinning.
+                    tracing::warn!(%error, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+        };
+        let _ = stream.set_nodelay(true);
+        let responder = Arc::clone(&responder);
+        let service = service_fn(move |request| Arc::clone(&responder).handle(request));
+        let connection = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
+        tokio::spawn(async move {
+            if let Err(error) = connection.await {
+                tracing::debug!(%error, "upstream connection ended with an error");
+            }
+        });
+    }
+    drop(listener);
+
+    let drain_timed_out = tokio::time::timeout(config.graceful_timeout, graceful.shutdown()).await.is_err();
+    if drain_timed_out {
+        tracing::warn!(timeout = ?config.graceful_timeout, "graceful shutdown timed out; dropping connections");
+    }
+    Summary { requests_served: responder.requests_served(), drain_timed_out }
+}

@@ -1,10 +1,53 @@
-//! `rustcorn upstream` (being written).
+//! `rustcorn upstream`: the google.com stand-in that /sync-google and /async-google call (crates/upstream).
 
+use std::net::SocketAddr;
 use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::Context;
+use endpoints::listener::{self, DEFAULT_BACKLOG};
+
+use super::serve::announce_listening;
+use crate::signals::shutdown_on_signals;
 
 #[derive(Debug, clap::Args)]
-pub struct Args {}
+pub struct Args {
+    /// Address to listen on; port 0 picks a free port (the chosen one is printed).
+    #[arg(long, short = 'b', default_value = "127.0.0.1:9000")]
+    bind: SocketAddr,
+    /// Time every GET waits before it is answered.
+    #[arg(long, default_value = "100ms", value_parser = humantime::parse_duration)]
+    delay: Duration,
+    /// Extra delay per request, drawn uniformly from 0 to this.
+    #[arg(long, default_value = "0ms", value_parser = humantime::parse_duration)]
+    jitter: Duration,
+    /// Size of every response body in bytes.
+    #[arg(long, default_value_t = 15_000)]
+    body_bytes: usize,
+    /// Runtime threads: 1 is a current_thread runtime, which carries thousands of sleeping requests.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..))]
+    threads: u16,
+    /// Listen backlog.
+    #[arg(long, default_value_t = DEFAULT_BACKLOG)]
+    backlog: i32,
+    /// On SIGTERM/SIGINT, how long in-flight requests get to finish.
+    #[arg(long, default_value = "30s", value_parser = humantime::parse_duration)]
+    graceful_timeout: Duration,
+}
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("not wired yet: {args:?}")
+    let shutdown = shutdown_on_signals()?;
+    let listener =
+        listener::bind(args.bind, args.backlog, false).with_context(|| format!("cannot listen on {}", args.bind))?;
+    let config = upstream::Config {
+        delay: args.delay,
+        jitter: args.jitter,
+        body_bytes: args.body_bytes,
+        threads: usize::from(args.threads),
+        graceful_timeout: args.graceful_timeout,
+    };
+    announce_listening(&listener)?;
+    let summary = upstream::run(listener, config, shutdown).context("upstream failed")?;
+    println!("Requests served: {}", summary.requests_served);
+    Ok(ExitCode::SUCCESS)
 }

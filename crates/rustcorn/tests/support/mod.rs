@@ -170,3 +170,76 @@ pub fn status_of(raw: &[u8]) -> Option<u16> {
 pub fn http_client() -> reqwest::blocking::Client {
     reqwest::blocking::Client::builder().timeout(Duration::from_secs(60)).build().expect("build http client")
 }
+
+/// A `rustcorn upstream ARGS... --bind 127.0.0.1:0` child (the google.com stand-in), ready to accept.
+pub struct Upstream {
+    pub process: Process,
+    pub addr: SocketAddr,
+}
+
+impl Upstream {
+    /// Starts the upstream with extra flags (e.g. `--delay 1s`) and waits for its `Listening at:` line.
+    pub fn start(args: &[&str]) -> Upstream {
+        let mut all = vec!["upstream"];
+        all.extend_from_slice(args);
+        all.extend(["--bind", "127.0.0.1:0"]);
+        let process = Process::spawn(&all);
+        let addr = listening_addr(&process);
+        Upstream { process, addr }
+    }
+
+    /// The URL to hand a server's `--upstream`.
+    pub fn url(&self) -> String {
+        format!("http://{}/", self.addr)
+    }
+
+    /// Sends SIGTERM, expects a clean exit and returns the `Requests served: N` count it printed.
+    pub fn stop(self) -> u64 {
+        self.process.signal(libc::SIGTERM);
+        self.wait_stopped()
+    }
+
+    /// After a SIGTERM sent elsewhere: expects a clean exit and returns the `Requests served: N` count.
+    pub fn wait_stopped(mut self) -> u64 {
+        let served = self.process.wait_for_line("Requests served:", STARTUP_TIMEOUT);
+        let status = self.process.wait_exit(STARTUP_TIMEOUT).expect("upstream did not exit after SIGTERM");
+        assert!(status.success(), "upstream exited with {status}; stderr:\n{}", self.process.stderr());
+        served.parse().unwrap_or_else(|_| panic!("bad Requests served line {served:?}"))
+    }
+}
+
+/// Waits for `Listening at: http://ADDR` on the process's stdout and returns ADDR.
+pub fn listening_addr(process: &Process) -> SocketAddr {
+    let announced = process.wait_for_line("Listening at:", STARTUP_TIMEOUT);
+    announced
+        .strip_prefix("http://")
+        .and_then(|addr| addr.parse().ok())
+        .unwrap_or_else(|| panic!("bad Listening line {announced:?}"))
+}
+
+/// Waits until the process has written `needle` to stderr (e.g. a debug log line); false when `timeout` passed.
+pub fn wait_for_stderr(process: &Process, needle: &str, timeout: Duration) -> bool {
+    let deadline = Instant::now() + timeout;
+    while Instant::now() < deadline {
+        if process.stderr().contains(needle) {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    false
+}
+
+/// The value of header `name` (lower-case) in the first response head of `raw`.
+pub fn header_of(raw: &[u8], name: &str) -> Option<String> {
+    let text = String::from_utf8_lossy(raw);
+    let head = text.split("\r\n\r\n").next()?;
+    head.lines().skip(1).find_map(|line| {
+        let (key, value) = line.split_once(':')?;
+        key.trim().eq_ignore_ascii_case(name).then(|| value.trim().to_owned())
+    })
+}
+
+/// The body of a single `Connection: close` response in `raw` (everything after the head).
+pub fn body_of(raw: &[u8]) -> &[u8] {
+    raw.windows(4).position(|window| window == b"\r\n\r\n").map_or(&[], |end| &raw[end + 4..])
+}
