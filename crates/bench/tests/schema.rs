@@ -97,7 +97,7 @@ fn sample_results() -> RunResults {
             }],
             summary: ResourceSummary { cpu_cores_avg: 0.5, rss_peak_bytes: 4096, ..Default::default() },
         },
-        worker_requests: Some(vec![WorkerRequests { pid: 42, requests: 10 }]),
+        worker_requests: Some(vec![WorkerRequests { index: 0, pid: 42, requests: 10 }]),
         hlog: Some("sync.cpu.r0.hlog".into()),
     };
     RunResults {

@@ -227,9 +227,12 @@ pub struct ResourceSummary {
     pub processes_peak: u32,
 }
 
-/// Requests one prefork worker served.
+/// Requests one prefork worker process served over the target's life (warm-up included), from the master's
+/// `--stats` file.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct WorkerRequests {
+    /// Worker slot (0..workers); a respawned worker takes its predecessor's index.
+    pub index: u32,
     pub pid: u32,
     pub requests: u64,
 }
