@@ -5,7 +5,7 @@
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
+use std::sync::mpsc::{self, Receiver};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -62,10 +62,7 @@ impl Process {
 
     /// The next stdout line, or None when none came within `timeout` or stdout closed.
     pub fn next_line(&self, timeout: Duration) -> Option<String> {
-        match self.stdout_lines.recv_timeout(timeout) {
-            Ok(line) => Some(line),
-            Err(RecvTimeoutError::Timeout | RecvTimeoutError::Disconnected) => None,
-        }
+        self.stdout_lines.recv_timeout(timeout).ok()
     }
 
     /// Waits for a stdout line starting with `prefix` and returns the rest of it.
