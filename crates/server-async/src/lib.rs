@@ -3,6 +3,7 @@
 
 mod handler;
 mod server;
+mod server_io;
 
 use std::io;
 use std::net::TcpListener;

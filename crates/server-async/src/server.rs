@@ -13,6 +13,7 @@ use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 
 use crate::handler::Handler;
+use crate::server_io::ServerIo;
 use crate::Config;
 
 /// Pause after a failed accept (typically EMFILE) so the loop does not spin.
@@ -21,6 +22,8 @@ const ACCEPT_BACKOFF: Duration = Duration::from_millis(50);
 pub(crate) async fn serve(listener: TcpListener, config: Config, shutdown: Shutdown) {
     let heartbeat = tokio::spawn(beat(Arc::clone(&config.hooks)));
     let http = http_builder(&config);
+    let hooks = Arc::clone(&config.hooks);
+    let worker_pid = std::process::id();
     let graceful_timeout = config.graceful_timeout;
     let handler = Arc::new(Handler::new(config));
     let graceful = GracefulShutdown::new();
@@ -40,7 +43,8 @@ pub(crate) async fn serve(listener: TcpListener, config: Config, shutdown: Shutd
         let _ = stream.set_nodelay(true);
         let handler = Arc::clone(&handler);
         let service = service_fn(move |request| Arc::clone(&handler).handle(request));
-        let connection = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
+        let io = TokioIo::new(ServerIo::new(stream, Arc::clone(&hooks), worker_pid));
+        let connection = graceful.watch(http.serve_connection(io, service));
         tokio::spawn(async move {
             if let Err(error) = connection.await {
                 tracing::debug!(%error, "connection ended with an error");
@@ -57,11 +61,13 @@ pub(crate) async fn serve(listener: TcpListener, config: Config, shutdown: Shutd
 }
 
 /// HTTP/1.1 with keep-alive and the shared request limits: hyper answers an over-long head or too many headers
-/// with 431 and garbage with 400 by itself, and closes a connection whose head is not complete in time.
+/// with 431 and garbage with 400 by itself (given a JSON body by [`ServerIo`]), and closes a connection whose head
+/// is not complete in time. Not vectored, so that [`ServerIo`] finds each response head at the start of a write.
 fn http_builder(config: &Config) -> http1::Builder {
     let mut http = http1::Builder::new();
     http.timer(TokioTimer::new())
         .keep_alive(true)
+        .writev(false)
         .header_read_timeout(config.header_timeout)
         .max_headers(MAX_HEADERS)
         .max_header_size(MAX_HEADER_BYTES);
