@@ -66,7 +66,7 @@ pub struct RawTarget {
     pub stop_grace: Option<HumanDuration>,
 }
 
-/// A command line as one string (split on whitespace) or as an argv list.
+/// A command line as one string (split into words like a POSIX shell, without running one) or as an argv list.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(untagged)]
 pub enum StringOrList {

@@ -168,7 +168,8 @@ fn flag_value(flags: &[String], names: &[&str]) -> Option<String> {
 
 fn external(context: &Context<'_>, raw: &RawTarget, command: &Spanned<StringOrList>) -> Result<Launch, SuiteError> {
     let argv: Vec<String> = match command.get_ref() {
-        StringOrList::String(line) => line.split_whitespace().map(str::to_owned).collect(),
+        StringOrList::String(line) => shell_words::split(line)
+            .map_err(|error| context.error(command.span(), "command", format!("cannot split into words: {error}")))?,
         StringOrList::List(words) => words.clone(),
     };
     if argv.first().is_none_or(|program| program.trim().is_empty()) {
