@@ -1,0 +1,15 @@
+//! Runs a routed request on the connection thread itself: in this model every endpoint, the upstream fetches
+//! included, blocks the thread that serves the connection, as a gunicorn sync worker does.
+
+use endpoints::{cpu_intensive, health, memory_intensive, Response, Route, UpstreamClient};
+
+pub fn respond(route: Route, upstream: &UpstreamClient) -> Response {
+    match route {
+        Route::Health => health(),
+        Route::CpuIntensive { iterations } => cpu_intensive(iterations),
+        Route::MemoryIntensive { n } => memory_intensive(n),
+        Route::SyncGoogle => upstream.sync_google(),
+        // No event loop here: the fetch blocks the connection thread like /sync-google; only the message differs.
+        Route::AsyncGoogle => upstream.async_google_blocking(),
+    }
+}
