@@ -414,9 +414,9 @@ fn phase_result(model: &Model, phase: &Phase, index: usize, repetition: u32, noi
             ((repetition * 8 + index as u32) % 10) * 6
         ),
         interrupted: false,
-        load: serde_json::to_value(&load).expect("load report serialises"),
-        resources: resources(model, phase, cores_used, noise),
         worker_requests: (model.kind == TargetKind::Prefork).then(|| worker_split(model, load.aggregated.count)),
+        load,
+        resources: resources(model, phase, cores_used, noise),
         hlog: Some(format!("{}.{}.r{repetition}.hlog", model.name, phase.name)),
     }
 }
@@ -516,10 +516,18 @@ fn round4(value: f64) -> f64 {
 
 fn worker_split(model: &Model, total: u64) -> Vec<WorkerRequests> {
     match model.workers {
-        1 => vec![WorkerRequests { pid: 4101, requests: total }],
+        1 => vec![WorkerRequests { index: 0, pid: 4101, requests: total }],
+        // A handful of keep-alive connections can all land on one worker: the other then serves nothing.
+        _ if total < 20 => vec![
+            WorkerRequests { index: 0, pid: 4201, requests: total },
+            WorkerRequests { index: 1, pid: 4202, requests: 0 },
+        ],
         _ => {
             let first = total * 53 / 100;
-            vec![WorkerRequests { pid: 4201, requests: first }, WorkerRequests { pid: 4202, requests: total - first }]
+            vec![
+                WorkerRequests { index: 0, pid: 4201, requests: first },
+                WorkerRequests { index: 1, pid: 4202, requests: total - first },
+            ]
         }
     }
 }

@@ -20,7 +20,7 @@ pub struct Report<'a> {
     pub measurements: Vec<Measurement<'a>>,
     /// Latency merged over repetitions, indexed `[target][phase]`; None where nothing was measured.
     latencies: Vec<Vec<Option<MergedLatency>>>,
-    /// What could not be read (a load report or histogram that does not decode); shown at the top of the page.
+    /// What could not be read (a histogram that does not decode); shown at the top of the page.
     pub warnings: Vec<String>,
 }
 
@@ -38,12 +38,13 @@ pub struct PhaseInfo<'a> {
     pub repetitions: u32,
 }
 
-/// One target x phase x repetition, with its load report decoded.
+/// One target x phase x repetition.
 pub struct Measurement<'a> {
     pub target: usize,
     pub phase: usize,
     pub result: &'a PhaseResult,
-    pub load: LoadReport,
+    /// The load generator's report (`result.load`), for brevity.
+    pub load: &'a LoadReport,
 }
 
 /// Median, min and max of a figure over the repetitions that measured it.
@@ -69,25 +70,15 @@ impl<'a> Report<'a> {
     pub fn new(results: &'a RunResults, options: &'a ReportOptions) -> Report<'a> {
         let targets = colour_targets(&results.targets);
         let phases = collect_phases(&results.targets);
-        let mut warnings = Vec::new();
         let mut measurements = Vec::new();
         for (target_index, target) in results.targets.iter().enumerate() {
             for result in &target.phases {
                 let Some(phase_index) = phases.iter().position(|phase| phase.name == result.name) else { continue };
-                match serde_json::from_value::<LoadReport>(result.load.clone()) {
-                    Ok(load) => {
-                        measurements.push(Measurement { target: target_index, phase: phase_index, result, load })
-                    }
-                    Err(error) => warnings.push(format!(
-                        "{} / {} (repetition {}): the load report cannot be read ({error}); left out",
-                        target.name,
-                        result.name,
-                        result.repetition + 1
-                    )),
-                }
+                measurements.push(Measurement { target: target_index, phase: phase_index, result, load: &result.load });
             }
         }
-        let mut report = Report { results, options, targets, phases, measurements, latencies: Vec::new(), warnings };
+        let mut report =
+            Report { results, options, targets, phases, measurements, latencies: Vec::new(), warnings: Vec::new() };
         report.latencies = report.merge_latencies();
         report
     }
@@ -171,7 +162,7 @@ impl<'a> Report<'a> {
             let mut row = Vec::with_capacity(self.phases.len());
             for phase in 0..self.phases.len() {
                 let summaries: Vec<(&LoadReport, &LatencySummary)> =
-                    self.measurements(target, phase).map(|m| (&m.load, &m.load.aggregated.latency)).collect();
+                    self.measurements(target, phase).map(|m| (m.load, &m.load.aggregated.latency)).collect();
                 match merge_latency(&summaries) {
                     Ok(latency) => row.push(latency),
                     Err(reason) => {

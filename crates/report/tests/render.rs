@@ -94,6 +94,9 @@ fn the_page_parses_and_has_one_inline_svg_per_expected_chart() {
     assert_eq!(select(&document, "figure.chart").len(), expected.len(), "no unexpected charts");
     assert_eq!(select(&document, "svg").len(), expected.len(), "every svg is one of the charts");
     assert!(select(&document, ".missing").iter().all(|e| !text_of(e).contains("could not be drawn")));
+    for attribute in ["width=\"-", "height=\"-"] {
+        assert!(!html.contains(attribute), "an SVG shape has a negative size ({attribute}...): browsers log an error");
+    }
 }
 
 #[test]
@@ -122,7 +125,7 @@ fn the_page_references_no_external_url_and_needs_no_script() {
     }
 }
 
-/// The target with the most successful req/s in `phase`, from the raw JSON (median of its repetitions).
+/// The target with the most successful req/s in `phase`, straight from the load reports (median of repetitions).
 fn best_by_throughput(results: &RunResults, phase: &str) -> String {
     let mut best = (String::new(), 0.0);
     for target in &results.targets {
@@ -131,13 +134,8 @@ fn best_by_throughput(results: &RunResults, phase: &str) -> String {
             .iter()
             .filter(|p| p.name == phase)
             .map(|p| {
-                let aggregated = &p.load["aggregated"];
-                let count = aggregated["count"].as_f64().expect("count");
-                let failures: f64 = ["connect", "timeout", "status", "read"]
-                    .iter()
-                    .map(|kind| aggregated["failures"][kind].as_f64().expect("failure count"))
-                    .sum();
-                (count - failures) / p.load["duration_secs"].as_f64().expect("duration")
+                let aggregated = &p.load.aggregated;
+                (aggregated.count - aggregated.failures.total()) as f64 / p.load.duration_secs
             })
             .collect();
         if rates.is_empty() {

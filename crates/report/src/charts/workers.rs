@@ -15,7 +15,7 @@ const CHROME: u32 = 100;
 pub struct WorkerRow {
     pub target: usize,
     pub phase: usize,
-    /// (pid, requests), by pid.
+    /// (pid, requests) per worker process, in worker-slot order (a respawned worker follows its predecessor).
     pub counts: Vec<(u32, u64)>,
 }
 
@@ -42,8 +42,9 @@ pub fn rows(report: &Report<'_>) -> Vec<WorkerRow> {
             if workers.is_empty() {
                 continue;
             }
-            let mut counts: Vec<(u32, u64)> = workers.iter().map(|worker| (worker.pid, worker.requests)).collect();
-            counts.sort_unstable();
+            let mut workers = workers.clone();
+            workers.sort_by_key(|worker| (worker.index, worker.pid));
+            let counts: Vec<(u32, u64)> = workers.iter().map(|worker| (worker.pid, worker.requests)).collect();
             rows.push(WorkerRow { target, phase, counts });
         }
     }
@@ -106,12 +107,16 @@ fn draw(root: &Canvas<'_>, report: &Report<'_>, rows: &[WorkerRow]) -> Result<()
         let mut start = 0.0;
         for (worker, &(_, requests)) in row.counts.iter().enumerate() {
             let share = requests as f64 / total * 100.0;
+            if share <= 0.0 {
+                continue;
+            }
             let fill = if worker % 2 == 0 { colour.filled() } else { crate::palette::lighten(colour, 0.55).filled() };
             let mut segment = Rectangle::new(
                 [(start, SegmentValue::Exact(slot + 1)), (start + share, SegmentValue::Exact(slot))],
                 fill,
             );
-            segment.set_margin(5, 5, 0, 1);
+            // A one-pixel white gap between segments, except on slivers it would invert.
+            segment.set_margin(5, 5, 0, u32::from(share >= 1.0));
             area.draw(&segment)?;
             if share >= 8.0 {
                 let text_colour = if worker % 2 == 0 { WHITE } else { RGBColor(0x11, 0x11, 0x11) };
