@@ -53,20 +53,6 @@ pub fn axis(value: f64) -> String {
     }
 }
 
-/// A tick on a log axis spanning `decades`: powers of ten always, 2× and 5× too when the axis has room.
-pub fn log_axis(value: f64, decades: f64) -> String {
-    if value <= 0.0 || !value.is_finite() {
-        return String::new();
-    }
-    let mantissa = value / 10f64.powf(value.log10().floor());
-    let near = |target: f64| (mantissa - target).abs() < 1e-6 * target.max(1.0) || (mantissa - target).abs() < 1e-6;
-    if near(1.0) || near(10.0) || (decades <= 2.5 && (near(2.0) || near(5.0))) {
-        axis(value)
-    } else {
-        String::new()
-    }
-}
-
 /// A tick on a log-2 axis of counts (connections, workers): whole numbers only.
 pub fn count_axis(value: f64) -> String {
     if (value - value.round()).abs() < 1e-6 && value >= 1.0 {
@@ -190,10 +176,6 @@ mod tests {
         assert_eq!(axis(-1.0), "-1");
         assert_eq!(axis(1500.0), "1,500");
         assert_eq!(axis(0.005), "0.005");
-        assert_eq!(log_axis(200.0, 2.0), "200");
-        assert_eq!(log_axis(300.0, 2.0), "");
-        assert_eq!(log_axis(200.0, 4.0), "");
-        assert_eq!(log_axis(1000.0, 4.0), "1,000");
         assert_eq!(count_axis(16.0), "16");
         assert_eq!(count_axis(19.2), "");
         assert_eq!(rate(0.0), "0");

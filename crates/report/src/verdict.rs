@@ -237,6 +237,7 @@ impl Verdict {
             _ if self.is_clear_lead() => self.lead(report, load),
             _ => self.level(report, load),
         };
+        text.push_str(&self.littles_law_text(report));
         let unmeasured: Vec<String> = self
             .missing
             .iter()
@@ -247,6 +248,27 @@ impl Verdict {
             text.push_str(&format!(" No figures for {}.", unmeasured.join(", ")));
         }
         text
+    }
+
+    /// For an endpoint that waits on the upstream, judged at C connections: the Little's-law ceiling C / delay and
+    /// how close the best came to it.
+    fn littles_law_text(&self, report: &Report<'_>) -> String {
+        let Subject::Endpoint { kind, .. } = &self.subject else { return String::new() };
+        let (Some(connections), Some(best)) = (report.phases[self.phase].connections(), self.ranking.first()) else {
+            return String::new();
+        };
+        let delay_ms = report.results.upstream.delay_ms;
+        if !kind.waits_on_upstream() || self.basis != Basis::Throughput || delay_ms <= 0.0 {
+            return String::new();
+        }
+        let ceiling = f64::from(connections) / (delay_ms / 1000.0);
+        format!(
+            " Little's law caps it at {connections} connections / {} upstream delay = {} req/s; the best reached {} \
+             of that.",
+            format::latency_us(delay_ms * 1000.0),
+            format::rate(ceiling),
+            format::percent(best.value.median / ceiling)
+        )
     }
 
     fn lead(&self, report: &Report<'_>, load: &str) -> String {
@@ -276,7 +298,7 @@ impl Verdict {
             self.ranking.iter().take_while(|entry| self.ratio(best, entry) < LEVEL_RATIO).collect();
         let names: Vec<&str> = leaders.iter().map(|entry| report.target_name(entry.target)).collect();
         let values: Vec<String> = leaders.iter().map(|entry| self.value_text(entry.value.median)).collect();
-        let mut text = format!("{} are level at {load} (within 5 %): {}.", join_and(&names), join_and(&values));
+        let mut text = format!("{} are level (within 5 %) at {load}: {}.", join_and(&names), join_and(&values));
         if let Some(next) = self.ranking.get(leaders.len()) {
             text.push_str(&format!(
                 " Next: {} at {}, {} behind {}.",

@@ -102,7 +102,7 @@ fn draw(root: &super::Canvas<'_>, report: &Report<'_>, curves: &[Curve], title: 
         .margin_right(24)
         .x_label_area_size(48)
         .y_label_area_size(64)
-        .build_cartesian_2d(0.0..X_MAX, (low..high).log_scale())?;
+        .build_cartesian_2d(0.0..X_MAX, (low..high).log_scale().with_key_points(super::log_ticks(low, high)))?;
     chart
         .configure_mesh()
         .x_labels(5)
@@ -113,8 +113,7 @@ fn draw(root: &super::Canvas<'_>, report: &Report<'_>, curves: &[Curve], title: 
                 String::new()
             }
         })
-        .y_labels(50)
-        .y_label_formatter(&|ms| format::log_axis(*ms, (high / low).log10()))
+        .y_label_formatter(&|ms| format::axis(*ms))
         .x_desc("percentile (log scale of 1/(1 − p))")
         .y_desc("latency (ms, log scale)")
         .light_line_style(RGBColor(0xf0, 0xf0, 0xf0))

@@ -254,6 +254,27 @@ pub fn log_bounds(low: f64, high: f64) -> (f64, f64) {
     (floor * 0.999, (high * 1.5).max(floor * 10.0))
 }
 
+/// Tick values for a log axis over [low, high]: 1-2-5 steps within two and a half decades, powers of ten beyond.
+/// Given to plotters explicitly because its own log key points repeat the top power and crowd short ranges.
+pub fn log_ticks(low: f64, high: f64) -> Vec<f64> {
+    if !(low > 0.0 && high > low && high.is_finite()) {
+        return Vec::new();
+    }
+    let mantissas: &[f64] = if (high / low).log10() <= 2.5 { &[1.0, 2.0, 5.0] } else { &[1.0] };
+    let first = low.log10().floor() as i32;
+    let last = high.log10().ceil() as i32;
+    let mut ticks = Vec::new();
+    for exponent in first..=last {
+        for mantissa in mantissas {
+            let tick = mantissa * 10f64.powi(exponent);
+            if tick >= low * 0.999_999 && tick <= high {
+                ticks.push(tick);
+            }
+        }
+    }
+    ticks
+}
+
 /// The anchor of a phase's section and charts: its position (unique) and its name (readable).
 pub fn phase_anchor(phase: usize, name: &str) -> String {
     format!("p{}-{}", phase + 1, slug(name))
@@ -292,6 +313,13 @@ mod tests {
         assert!(svg.starts_with("<svg"), "{svg}");
         assert!(svg.contains("a &lt; b"));
         assert!(svg.trim_end().ends_with("</svg>"));
+    }
+
+    #[test]
+    fn log_ticks_step_1_2_5_on_short_ranges_and_by_decades_on_long_ones() {
+        assert_eq!(log_ticks(0.0999, 5.25), vec![0.1, 0.2, 0.5, 1.0, 2.0, 5.0]);
+        assert_eq!(log_ticks(0.0999, 1500.0), vec![0.1, 1.0, 10.0, 100.0, 1000.0]);
+        assert!(log_ticks(0.0, 1.0).is_empty());
     }
 
     #[test]

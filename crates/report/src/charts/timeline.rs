@@ -51,8 +51,14 @@ pub fn figure(report: &Report<'_>, phase: usize) -> Figure {
 }
 
 fn series_of(target: usize, measurement: &Measurement<'_>) -> Series {
-    let timeline = &measurement.load.timeline;
-    let requests = timeline.iter().map(|second| (second.second as f64 + 0.5, second.requests as f64)).collect();
+    // A last second the measured period covers less than half of would read as a sudden drop: leave it out.
+    let duration = measurement.load.duration_secs;
+    let timeline: Vec<_> =
+        measurement.load.timeline.iter().filter(|second| covered(second.second, duration) >= 0.5).collect();
+    let requests = timeline
+        .iter()
+        .map(|second| (second.second as f64 + 0.5, second.requests as f64 / covered(second.second, duration)))
+        .collect();
     let p99_ms = timeline
         .iter()
         .filter(|second| second.requests > second.errors && second.p99_us > 0)
@@ -61,24 +67,30 @@ fn series_of(target: usize, measurement: &Measurement<'_>) -> Series {
     Series { target, requests, p99_ms, cpu_cores: cpu_cores_over_time(&measurement.result.resources.samples) }
 }
 
-/// (seconds, cores) from cumulative CPU time samples, each point averaged over at least `CPU_WINDOW_MS`.
+/// (seconds, cores) from cumulative CPU time samples: for each sample, the CPU time used since the latest sample
+/// at least `CPU_WINDOW_MS` before it, per second, plotted at the middle of that window.
 pub fn cpu_cores_over_time(samples: &[ResourceSample]) -> Vec<(f64, f64)> {
+    let cpu = |sample: &ResourceSample| sample.cpu_user_s + sample.cpu_system_s;
     let mut points = Vec::new();
-    let mut start = match samples.first() {
-        Some(first) => first,
-        None => return points,
-    };
-    for sample in &samples[1..] {
-        let elapsed_ms = sample.t_ms - start.t_ms;
-        if elapsed_ms < CPU_WINDOW_MS {
+    let mut start = 0;
+    for (index, sample) in samples.iter().enumerate() {
+        while start + 1 < index && sample.t_ms - samples[start + 1].t_ms >= CPU_WINDOW_MS {
+            start += 1;
+        }
+        let from = &samples[start];
+        let elapsed_ms = sample.t_ms - from.t_ms;
+        if index == start || elapsed_ms < CPU_WINDOW_MS {
             continue;
         }
-        let cpu_s = (sample.cpu_user_s + sample.cpu_system_s) - (start.cpu_user_s + start.cpu_system_s);
-        let middle_s = (sample.t_ms + start.t_ms) as f64 / 2000.0;
-        points.push((middle_s, (cpu_s / (elapsed_ms as f64 / 1000.0)).max(0.0)));
-        start = sample;
+        let middle_s = (sample.t_ms + from.t_ms) as f64 / 2000.0;
+        points.push((middle_s, ((cpu(sample) - cpu(from)) / (elapsed_ms as f64 / 1000.0)).max(0.0)));
     }
     points
+}
+
+/// The part of a second of the timeline the measured period covered: the last one is usually partial.
+fn covered(second: u64, duration_secs: f64) -> f64 {
+    (duration_secs - second as f64).clamp(0.0, 1.0)
 }
 
 fn draw(root: &Canvas<'_>, report: &Report<'_>, series: &[Series], name: &str, warmup: f64) -> Result<(), ChartError> {
@@ -139,9 +151,9 @@ impl Panel<'_, '_> {
         let values = lines.iter().flat_map(|(_, points)| points.iter().map(|p| p.1)).filter(|v| *v > 0.0);
         let (low, high) = values.fold((f64::INFINITY, 0.0f64), |(low, high), v| (low.min(v), high.max(v)));
         let (low, high) = super::log_bounds(low, high);
-        let mut chart = self.builder(area, title).build_cartesian_2d(self.x_range.clone(), (low..high).log_scale())?;
-        let decades = (high / low).log10();
-        self.mesh(chart.configure_mesh(), 50, y_desc, &|v| format::log_axis(*v, decades))?;
+        let y_range = (low..high).log_scale().with_key_points(super::log_ticks(low, high));
+        let mut chart = self.builder(area, title).build_cartesian_2d(self.x_range.clone(), y_range)?;
+        self.mesh(chart.configure_mesh(), 20, y_desc, &axis_tick)?;
         if self.warmup {
             chart.draw_series([Rectangle::new([(self.x_range.start, low), (0.0, high)], WARMUP_SHADE.filled())])?;
         }
@@ -208,10 +220,28 @@ mod tests {
     fn cpu_use_is_the_slope_of_cpu_time_over_half_second_windows() {
         let samples: Vec<ResourceSample> = (0..=10).map(|i| sample(i * 100, i as f64 * 0.2)).collect();
         let points = cpu_cores_over_time(&samples);
-        assert_eq!(points.len(), 2, "{points:?}");
+        assert_eq!(points.len(), 6, "one point per sample from 500 ms on: {points:?}");
+        assert_eq!(points.last().map(|p| p.0), Some(0.75), "the last window ends at the last sample");
         for (_, cores) in points {
             assert!((cores - 2.0).abs() < 1e-9, "0.2 CPU s per 100 ms is two cores");
         }
+    }
+
+    #[test]
+    fn uneven_sampling_still_reaches_the_end() {
+        let times = [-518, -365, -189, -32, 112, 300, 520, 700, 1000, 1400, 1700, 2013];
+        let samples: Vec<ResourceSample> = times.iter().map(|&t| sample(t, (t + 518) as f64 / 1000.0)).collect();
+        let points = cpu_cores_over_time(&samples);
+        let last = points.last().expect("points");
+        assert!(last.0 > 1.6, "the last point sits in the last window: {points:?}");
+        assert!(points.iter().all(|p| (p.1 - 1.0).abs() < 1e-9), "one core throughout: {points:?}");
+    }
+
+    #[test]
+    fn a_partial_last_second_is_measured_by_what_it_covered() {
+        assert_eq!(covered(0, 2.03), 1.0);
+        assert!((covered(2, 2.03) - 0.03).abs() < 1e-9);
+        assert_eq!(covered(3, 2.03), 0.0);
     }
 
     #[test]
