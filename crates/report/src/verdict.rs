@@ -128,7 +128,7 @@ fn judge(report: &Report<'_>, subject: Subject, phase: usize) -> Verdict {
     for target in 0..report.targets.len() {
         let value = match basis {
             Basis::Throughput => report.throughput(target, phase),
-            Basis::P99Latency => Spread::of(report.measurements(target, phase).filter_map(|m| p99_us(&m.load))),
+            Basis::P99Latency => Spread::of(report.measurements(target, phase).filter_map(|m| p99_us(m.load))),
         };
         match value {
             Some(value) => ranking.push(Entry {
