@@ -96,6 +96,18 @@ impl<'a> Report<'a> {
         self.measurements(target, phase).next().is_some()
     }
 
+    /// Whether `target` belongs in `phase`'s charts and tables: it has figures there, or it should have had them
+    /// (it failed, or the run was cut short). A healthy target of a complete run without figures in a phase was
+    /// simply not in it (suites can run a phase on some targets only) and is left out rather than shown missing.
+    pub fn in_phase(&self, target: usize, phase: usize) -> bool {
+        self.has_data(target, phase) || self.targets[target].failure().is_some() || self.results.partial
+    }
+
+    /// The targets that belong in `phase`, in suite order.
+    pub fn phase_targets(&self, phase: usize) -> Vec<usize> {
+        (0..self.targets.len()).filter(|&target| self.in_phase(target, phase)).collect()
+    }
+
     /// Successful responses per second over the repetitions.
     pub fn throughput(&self, target: usize, phase: usize) -> Option<Spread> {
         Spread::of(self.measurements(target, phase).filter_map(Measurement::successful_per_second))

@@ -47,7 +47,12 @@ pub fn headline(report: &Report<'_>, verdicts: &[Verdict]) -> HeadlineTable {
             unit: unit_of(verdict.basis),
         })
         .collect();
+    // A target with no figure in any column that did not fail took part in none of these phases: no row.
     let rows = (0..report.targets.len())
+        .filter(|&target| {
+            report.targets[target].failure().is_some()
+                || verdicts.iter().any(|verdict| verdict.ranking.iter().any(|entry| entry.target == target))
+        })
         .map(|target| HeadlineRow {
             target,
             cells: verdicts
@@ -89,7 +94,9 @@ pub struct PhaseFigures {
 }
 
 pub fn phase_rows(report: &Report<'_>, phase: usize) -> Vec<PhaseRow> {
-    (0..report.targets.len())
+    report
+        .phase_targets(phase)
+        .into_iter()
         .map(|target| PhaseRow {
             target,
             figures: phase_figures(report, target, phase),

@@ -79,27 +79,16 @@ pub fn verdicts(report: &Report<'_>) -> Vec<Verdict> {
     verdicts
 }
 
-/// The phases verdicts judge on throughput (closed-loop), in verdict order, without repeats.
-pub fn throughput_phases(report: &Report<'_>) -> Vec<usize> {
-    let mut phases: Vec<usize> =
-        verdicts(report).iter().filter(|verdict| verdict.basis == Basis::Throughput).map(|v| v.phase).collect();
-    let mut seen = Vec::new();
-    phases.retain(|phase| {
-        let fresh = !seen.contains(phase);
-        seen.push(*phase);
-        fresh
-    });
-    phases
-}
-
 /// The phase an endpoint is judged on: its closed-loop phase with the most connections (where models differ
-/// most); failing that its highest-rate phase, then its phase with the most users.
+/// most); failing that its highest-rate phase, then its phase with the most users. Ties go to the phase that
+/// measured more targets, then to the earlier one.
 fn headline_phase(report: &Report<'_>, path: &str) -> Option<usize> {
     let rank = |model: &LoadModel| match model {
         LoadModel::Concurrency { .. } => 2,
         LoadModel::Rate { .. } => 1,
         LoadModel::Users { .. } => 0,
     };
+    let measured = |phase: usize| (0..report.targets.len()).filter(|&target| report.has_data(target, phase)).count();
     report
         .phases
         .iter()
@@ -109,6 +98,7 @@ fn headline_phase(report: &Report<'_>, path: &str) -> Option<usize> {
             (rank(a.load_model()), a.offered_load())
                 .partial_cmp(&(rank(b.load_model()), b.offered_load()))
                 .unwrap_or(std::cmp::Ordering::Equal)
+                .then(measured(*ia).cmp(&measured(*ib)))
                 .then(ib.cmp(ia))
         })
         .map(|(index, _)| index)
@@ -125,7 +115,7 @@ fn judge(report: &Report<'_>, subject: Subject, phase: usize) -> Verdict {
     let basis = basis_of(report.phases[phase].load_model());
     let mut ranking = Vec::new();
     let mut missing = Vec::new();
-    for target in 0..report.targets.len() {
+    for target in report.phase_targets(phase) {
         let value = match basis {
             Basis::Throughput => report.throughput(target, phase),
             Basis::P99Latency => Spread::of(report.measurements(target, phase).filter_map(|m| p99_us(m.load))),

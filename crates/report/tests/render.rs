@@ -215,6 +215,22 @@ fn a_partial_run_says_so_and_marks_unmeasured_phases() {
 }
 
 #[test]
+fn a_target_a_phase_did_not_include_is_left_out_not_shown_missing() {
+    let mut results = fixture();
+    let only_cpu = results.targets.iter_mut().find(|t| t.name == "prefork-w1").expect("prefork-w1");
+    only_cpu.phases.retain(|phase| phase.name == "cpu-c8");
+    let html = render_html(&results, &ReportOptions::default());
+    let document = Html::parse_document(&html);
+    let throughput = text_of(&select(&document, "figure#chart-throughput svg")[0]);
+    assert!(!throughput.contains("no data: not measured"), "absent targets are not drawn as missing");
+    assert_eq!(throughput.matches("prefork-w1").count(), 1, "prefork-w1 appears in the one phase it ran");
+    let memory_rows = text_of(&select(&document, "section#p3-memory-c8 table")[0]);
+    assert!(!memory_rows.contains("prefork-w1"), "{memory_rows}");
+    let cpu_rows = text_of(&select(&document, "section#p2-cpu-c8 table")[0]);
+    assert!(cpu_rows.contains("prefork-w1"), "{cpu_rows}");
+}
+
+#[test]
 fn every_text_from_the_results_is_escaped() {
     let mut results = fixture();
     results.targets[0].name = "<script>alert('target')</script>".into();

@@ -92,9 +92,10 @@ fn bench_report_on_a_file_that_is_not_results_fails_clearly() {
 }
 
 /// Renders the fixture, then loads the page in headless Chromium: screenshots (kept in target/report-check/), no
-/// console message, real content. Prints SKIPPED and passes only where Chromium cannot be installed.
+/// console message, real content. Prints SKIPPED and passes only where Chromium cannot be installed. "heavy" in
+/// the name puts it in the one-at-a-time group: Chromium (and its first install) takes both cores for a while.
 #[test]
-fn report_page_passes_the_headless_browser_check() {
+fn heavy_report_page_passes_the_headless_browser_check() {
     let check_dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("../report-check");
     std::fs::create_dir_all(&check_dir).expect("target/report-check");
     let page = check_dir.join("report.html");

@@ -25,11 +25,12 @@ struct Curve {
 
 pub fn figure(report: &Report<'_>, phase: usize) -> Figure {
     let info = &report.phases[phase];
-    let curves: Vec<Curve> = (0..report.targets.len()).filter_map(|target| curve(report, target, phase)).collect();
+    let targets = report.phase_targets(phase);
+    let curves: Vec<Curve> = targets.iter().filter_map(|&target| curve(report, target, phase)).collect();
     let corrected = curves.iter().any(|curve| curve.service_time.is_some());
     let mut legend = target_legend(
         report,
-        (0..report.targets.len()).map(|target| (target, curves.iter().any(|curve| curve.target == target))),
+        targets.iter().map(|&target| (target, curves.iter().any(|curve| curve.target == target))),
     );
     if corrected {
         legend.push(LegendEntry {

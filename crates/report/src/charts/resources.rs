@@ -58,9 +58,9 @@ fn panels(report: &Report<'_>, bar: impl Fn(usize, usize) -> Option<Bar>) -> Vec
         .map(|(phase, info)| BarPanel {
             title: format!("{}: {}", info.name, info.example.load_description),
             rows: report
-                .targets
-                .iter()
-                .enumerate()
+                .phase_targets(phase)
+                .into_iter()
+                .map(|target| (target, &report.targets[target]))
                 .map(|(target, view)| BarRow {
                     label: view.name().to_owned(),
                     colour: view.colour,

@@ -68,7 +68,7 @@ pub fn workers_figure(report: &Report<'_>) -> Option<Figure> {
     if families.is_empty() {
         return None;
     }
-    let panels: Vec<ScalingPanel> = crate::verdict::throughput_phases(report)
+    let panels: Vec<ScalingPanel> = workers_phases(report, &families)
         .into_iter()
         .filter_map(|phase| workers_panel(report, phase, &families))
         .collect();
@@ -81,8 +81,8 @@ pub fn workers_figure(report: &Report<'_>) -> Option<Figure> {
         id: "chart-scaling-workers".to_owned(),
         title: "Scaling with prefork workers".to_owned(),
         caption: "Successful req/s against the number of worker processes, for targets that differ only in their \
-                  worker count (one line per such family, points in each target's colour), in each endpoint's \
-                  headline phase (the one its verdict is judged on). The dashed line is the \
+                  worker count (one line per such family, points in each target's colour), one panel per endpoint \
+                  from the closed-loop phase that measured most of them. The dashed line is the \
                   ideal: linear in workers up to the cores given for CPU work, from the smallest worker count \
                   measured; Little's law (connections / upstream delay), whatever the workers, for I/O waits."
             .to_owned(),
@@ -91,6 +91,32 @@ pub fn workers_figure(report: &Report<'_>) -> Option<Figure> {
             draw_panels(root, report, &panels, "worker processes (log scale)")
         }),
     })
+}
+
+/// One closed-loop phase per endpoint for the workers chart: the one where the families have the most measured
+/// points (a dedicated worker sweep wins), then the one with the most connections.
+fn workers_phases(report: &Report<'_>, families: &[Vec<usize>]) -> Vec<usize> {
+    let points = |phase: usize| -> usize {
+        families
+            .iter()
+            .map(|members| members.iter().filter(|&&target| report.has_data(target, phase)).count())
+            .filter(|&count| count >= 2)
+            .sum()
+    };
+    let mut best: Vec<(&str, usize, (usize, u32))> = Vec::new();
+    for (index, phase) in report.phases.iter().enumerate() {
+        let (Some(path), Some(connections)) = (phase.single_endpoint(), phase.connections()) else { continue };
+        let score = (points(index), connections);
+        if score.0 == 0 {
+            continue;
+        }
+        match best.iter_mut().find(|(existing, _, _)| *existing == path) {
+            Some(entry) if score > entry.2 => *entry = (path, index, score),
+            Some(_) => {}
+            None => best.push((path, index, score)),
+        }
+    }
+    best.into_iter().map(|(_, phase, _)| phase).collect()
 }
 
 /// Endpoints with single-endpoint concurrency phases at two or more connection counts: (path, [(phase, C)]).

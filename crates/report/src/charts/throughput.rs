@@ -34,9 +34,9 @@ fn panel(report: &Report<'_>, phase: usize) -> BarPanel {
     BarPanel {
         title: format!("{}: {} ({})", info.name, info.endpoints_text(), info.example.load_description),
         rows: report
-            .targets
-            .iter()
-            .enumerate()
+            .phase_targets(phase)
+            .into_iter()
+            .map(|target| (target, &report.targets[target]))
             .map(|(target, view)| BarRow {
                 label: view.name().to_owned(),
                 colour: view.colour,

@@ -25,8 +25,10 @@ struct Series {
 
 pub fn figure(report: &Report<'_>, phase: usize) -> Figure {
     let info = &report.phases[phase];
-    let series: Vec<Series> = (0..report.targets.len())
-        .filter_map(|target| report.measurements(target, phase).next().map(|m| series_of(target, m)))
+    let targets = report.phase_targets(phase);
+    let series: Vec<Series> = targets
+        .iter()
+        .filter_map(|&target| report.measurements(target, phase).next().map(|m| series_of(target, m)))
         .collect();
     let warmup = info.example.warmup_s;
     let first = match info.repetitions {
@@ -44,7 +46,7 @@ pub fn figure(report: &Report<'_>, phase: usize) -> Figure {
         ),
         legend: target_legend(
             report,
-            (0..report.targets.len()).map(|target| (target, series.iter().any(|s| s.target == target))),
+            targets.iter().map(|&target| (target, series.iter().any(|s| s.target == target))),
         ),
         svg: render_svg(PANEL_HEIGHT * 3, |root| draw(root, report, &series, info.name, warmup)),
     }

@@ -296,7 +296,7 @@ pub fn locust(report: &Report<'_>) -> Markup {
             }
             @for phase in phases {
                 h3 { "Phase " (report.phases[phase].name) ": " (report.phases[phase].example.load_description) }
-                @for target in 0..report.targets.len() {
+                @for target in report.phase_targets(phase) {
                     h4 { (target_cell(report, target)) }
                     @match tables::locust_rows(report, target, phase) {
                         Some(rows) => {
