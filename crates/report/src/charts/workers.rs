@@ -105,11 +105,10 @@ fn draw(root: &Canvas<'_>, report: &Report<'_>, rows: &[WorkerRow]) -> Result<()
         let colour = report.targets[row.target].colour;
         let total = row.total().max(1) as f64;
         let mut start = 0.0;
-        for (worker, &(_, requests)) in row.counts.iter().enumerate() {
+        // Shades alternate over the segments drawn, so neighbours differ even when an idle worker has none.
+        let drawn = row.counts.iter().filter(|&&(_, requests)| requests > 0);
+        for (worker, &(_, requests)) in drawn.enumerate() {
             let share = requests as f64 / total * 100.0;
-            if share <= 0.0 {
-                continue;
-            }
             let fill = if worker % 2 == 0 { colour.filled() } else { crate::palette::lighten(colour, 0.55).filled() };
             let mut segment = Rectangle::new(
                 [(start, SegmentValue::Exact(slot + 1)), (start + share, SegmentValue::Exact(slot))],
