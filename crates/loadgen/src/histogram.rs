@@ -10,10 +10,15 @@ use crate::LoadError;
 /// HdrHistogram precision used everywhere: 3 significant digits (0.1 % of the value).
 pub const SIGNIFICANT_DIGITS: u8 = 3;
 
-/// A fresh auto-resizing histogram of microseconds.
+/// Values up to this (60 s in µs) are recorded without the histogram growing (growth allocates).
+const PRESIZED_MAX_US: u64 = 60_000_000;
+
+/// A fresh histogram of microseconds, sized for 60 s and auto-resizing beyond.
 pub fn new_histogram() -> Histogram<u64> {
-    // 3 significant digits is always a valid precision.
-    Histogram::new(SIGNIFICANT_DIGITS).expect("3 significant digits is a valid HdrHistogram precision")
+    let mut histogram = Histogram::new_with_max(PRESIZED_MAX_US, SIGNIFICANT_DIGITS)
+        .expect("1..60e6 at 3 significant digits is a valid HdrHistogram range");
+    histogram.auto(true);
+    histogram
 }
 
 /// One latency distribution in microseconds. `min`, `max` and `sum` are exact; the histogram rounds each value to
@@ -35,7 +40,10 @@ impl Default for Latencies {
 impl Latencies {
     #[inline]
     pub fn record(&mut self, micros: u64) {
-        self.histogram.saturating_record(micros);
+        if self.histogram.record(micros).is_err() {
+            // Only past u64 range; clamping is the best that can be done there.
+            self.histogram.saturating_record(micros);
+        }
         self.min_us = self.min_us.min(micros);
         self.max_us = self.max_us.max(micros);
         self.sum_us = self.sum_us.saturating_add(micros);

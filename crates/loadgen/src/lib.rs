@@ -2,6 +2,7 @@
 //! in HDR histograms per endpoint and per thread and merged at the end. `rustcorn load` and the bench driver call
 //! [`run`] with a [`LoadPlan`] and render the [`LoadReport`] with an [`output::Exporter`].
 
+mod client;
 mod control;
 mod error;
 pub mod histogram;
