@@ -89,21 +89,32 @@ impl Latencies {
 
 /// Base64 of the V2 compressed encoding: the form HdrHistogram's own tools and interval logs use.
 pub fn encode(histogram: &Histogram<u64>) -> String {
+    base64::engine::general_purpose::STANDARD.encode(encode_bytes(histogram))
+}
+
+/// The V2 compressed encoding.
+pub fn encode_bytes(histogram: &Histogram<u64>) -> Vec<u8> {
     let mut bytes = Vec::new();
-    // Serializing into a Vec cannot fail for a well-formed histogram.
+    // Serializing into a Vec fails only for a histogram whose counts overflow the format.
     if let Err(error) = V2DeflateSerializer::new().serialize(histogram, &mut bytes) {
         tracing::warn!(?error, "cannot encode a histogram");
         bytes.clear();
     }
-    base64::engine::general_purpose::STANDARD.encode(bytes)
+    bytes
 }
 
 /// Reverses [`encode`]; also accepts uncompressed V2. The result auto-resizes so it can absorb wider histograms.
 pub fn decode(text: &str) -> Result<Histogram<u64>, LoadError> {
-    let bad = |what: String| LoadError::Histogram(what);
-    let bytes = base64::engine::general_purpose::STANDARD.decode(text.trim()).map_err(|e| bad(e.to_string()))?;
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(text.trim())
+        .map_err(|error| LoadError::Histogram(error.to_string()))?;
+    decode_bytes(&bytes)
+}
+
+/// Reverses [`encode_bytes`].
+pub fn decode_bytes(bytes: &[u8]) -> Result<Histogram<u64>, LoadError> {
     let mut histogram: Histogram<u64> =
-        Deserializer::new().deserialize(&mut bytes.as_slice()).map_err(|e| bad(format!("{e:?}")))?;
+        Deserializer::new().deserialize(&mut &bytes[..]).map_err(|error| LoadError::Histogram(format!("{error:?}")))?;
     histogram.auto(true);
     Ok(histogram)
 }

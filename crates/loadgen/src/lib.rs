@@ -6,8 +6,13 @@ mod client;
 mod control;
 mod error;
 pub mod histogram;
+mod pacing;
 mod plan;
+mod recorder;
 mod report;
+mod run;
+mod stop;
+mod worker;
 
 pub use control::{CancellationToken, LiveCounters, RunControl};
 pub use error::LoadError;
@@ -16,3 +21,4 @@ pub use report::{
     merge, EndpointStats, FailureCounts, LatencyBasis, LatencySummary, LoadReport, Percentile, RateStats, SecondStats,
     AGGREGATED_NAME, REPORTED_PERCENTILES,
 };
+pub use run::run;
