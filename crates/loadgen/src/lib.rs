@@ -6,6 +6,7 @@ mod client;
 mod control;
 mod error;
 pub mod histogram;
+pub mod output;
 mod pacing;
 mod plan;
 mod recorder;
