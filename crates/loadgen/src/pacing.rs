@@ -64,9 +64,7 @@ impl Pacer {
                 if !stop.allows(intended) {
                     return None;
                 }
-                if intended > Instant::now() {
-                    stop.sleep_until(intended).await;
-                }
+                wait_precisely(stop, intended).await;
                 let now = Instant::now();
                 if !stop.allows(now) {
                     return None;
@@ -109,6 +107,23 @@ impl Schedule {
         slots_before(to).saturating_sub(slots_before(from))
     }
 }
+
+/// tokio's timer rounds a sleep up to the next millisecond tick, which would make every scheduled send up to ~1 ms
+/// late and that lateness would count as latency. So: sleep until one tick before `intended`, then yield to the
+/// runtime (other connections keep running) until the instant arrives.
+async fn wait_precisely(stop: &StopCondition, intended: Instant) {
+    if let Some(coarse) = intended.checked_sub(TIMER_TICK) {
+        if coarse > Instant::now() {
+            stop.sleep_until(coarse).await;
+        }
+    }
+    while Instant::now() < intended && stop.allows(Instant::now()) {
+        tokio::task::yield_now().await;
+    }
+}
+
+/// tokio's timer resolution.
+const TIMER_TICK: Duration = Duration::from_millis(1);
 
 fn draw(rng: &mut SmallRng, min: Duration, max: Duration) -> Duration {
     if max <= min {

@@ -27,6 +27,8 @@ enum Command {
     Serve(cmd::serve::Args),
     /// Run the local stand-in for google.com that /sync-google and /async-google call.
     Upstream(cmd::upstream::Args),
+    /// Load a URL like wrk/oha (-c), wrk2 (--rate) or Locust (--users) and report HDR latency percentiles.
+    Load(cmd::load::Args),
 }
 
 fn main() -> ExitCode {
@@ -45,5 +47,6 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
     match command {
         Command::Serve(args) => cmd::serve::run(args),
         Command::Upstream(args) => cmd::upstream::run(args),
+        Command::Load(args) => cmd::load::run(args),
     }
 }

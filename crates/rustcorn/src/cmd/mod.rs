@@ -1,4 +1,5 @@
 //! One module per subcommand: its clap arguments and the call into the crate that does the work.
 
+pub mod load;
 pub mod serve;
 pub mod upstream;
