@@ -2,7 +2,7 @@
 CARGO ?= cargo
 RUSTCORN := target/release/rustcorn
 
-.PHONY: all build release test lint fmt nextest clean python-peers
+.PHONY: all build release test lint fmt nextest clean loadgen-vs-wrk python-peers
 
 all: build
 
@@ -31,3 +31,7 @@ python-peers:
 
 clean:
 	$(CARGO) clean
+
+# wrk vs rustcorn load on the same server and pinning (server core 0, load core 1); needs 2 idle cores.
+loadgen-vs-wrk: release
+	bash scripts/loadgen-vs-wrk.sh
