@@ -26,7 +26,7 @@ impl StopCondition {
 
     /// True while a request may still go out at `now`.
     pub fn allows(&self, now: Instant) -> bool {
-        self.deadline.map_or(true, |deadline| now < deadline) && !self.exhausted.is_cancelled()
+        !matches!(self.deadline, Some(deadline) if now >= deadline) && !self.exhausted.is_cancelled()
     }
 
     /// Takes one measured request from the budget; false once the budget is spent.
