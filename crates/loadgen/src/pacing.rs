@@ -149,6 +149,18 @@ mod tests {
     }
 
     #[test]
+    fn users_spawn_at_the_spawn_rate() {
+        let start = Instant::now();
+        let think = (Duration::from_secs(1), Duration::from_secs(5));
+        let pacing = Pacing::Users { users: 10, think, spawn_rate: Some(4.0) };
+        let Pacer::Think { spawn_at, .. } = Pacer::new(&pacing, 6, start) else { panic!("users think") };
+        assert_eq!(spawn_at - start, Duration::from_millis(1500), "user 6 at 4 users/s starts at 1.5 s");
+        let all_at_once = Pacing::Users { users: 10, think, spawn_rate: None };
+        let Pacer::Think { spawn_at, .. } = Pacer::new(&all_at_once, 6, start) else { panic!("users think") };
+        assert_eq!(spawn_at, start);
+    }
+
+    #[test]
     fn think_times_stay_within_bounds() {
         use rand::SeedableRng;
         let mut rng = SmallRng::seed_from_u64(7);
