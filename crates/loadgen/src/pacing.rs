@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 use rand::rngs::SmallRng;
 use rand::Rng;
 
+use crate::precise_timer::PreciseTimer;
 use crate::stop::StopCondition;
 use crate::Pacing;
 
@@ -28,6 +29,8 @@ pub(crate) struct Schedule {
     /// Measured sends and the worst lag of an actual send behind its intended time.
     pub sent: u64,
     pub max_lag: Duration,
+    /// None if the timerfd could not be made: then tokio's millisecond timer and a short spin are used.
+    timer: Option<PreciseTimer>,
 }
 
 impl Pacer {
@@ -44,7 +47,10 @@ impl Pacer {
                 let offset = Duration::from_nanos((index as f64 * 1e9 / per_second).round() as u64);
                 let period_ns = ((connections as f64 * 1e9 / per_second).round() as u64).max(1);
                 let first = start + offset;
-                Pacer::Schedule(Schedule { first, period_ns, next_slot: 0, sent: 0, max_lag: Duration::ZERO })
+                let timer = PreciseTimer::new()
+                    .inspect_err(|error| tracing::debug!(%error, "no timerfd; rate sends may be late by up to 1 ms"))
+                    .ok();
+                Pacer::Schedule(Schedule { first, period_ns, next_slot: 0, sent: 0, max_lag: Duration::ZERO, timer })
             }
         }
     }
@@ -64,7 +70,10 @@ impl Pacer {
                 if !stop.allows(intended) {
                     return None;
                 }
-                wait_precisely(stop, intended).await;
+                match &schedule.timer {
+                    Some(timer) => stop.interruptible(timer.sleep_until(stop.cap(intended))).await,
+                    None => wait_precisely(stop, intended).await,
+                }
                 let now = Instant::now();
                 if !stop.allows(now) {
                     return None;
@@ -108,9 +117,9 @@ impl Schedule {
     }
 }
 
-/// tokio's timer rounds a sleep up to the next millisecond tick, which would make every scheduled send up to ~1 ms
-/// late and that lateness would count as latency. So: sleep until one tick before `intended`, then yield to the
-/// runtime (other connections keep running) until the instant arrives.
+/// Without a timerfd: tokio's timer rounds a sleep up to the next millisecond tick, which would make every
+/// scheduled send up to ~1 ms late, and that lateness would count as latency. So sleep until one tick before
+/// `intended`, then yield to the runtime (other connections keep running) until the instant arrives.
 async fn wait_precisely(stop: &StopCondition, intended: Instant) {
     if let Some(coarse) = intended.checked_sub(TIMER_TICK) {
         if coarse > Instant::now() {
