@@ -12,8 +12,8 @@ use crate::Pacing;
 
 /// One connection's pacing state.
 pub(crate) enum Pacer {
-    /// Closed loop without pause: the next request goes out when the previous answer is in.
-    Immediate,
+    /// Closed loop without pause: the next request goes out when the previous answer is in (the first at `start`).
+    Immediate { start: Instant, started: bool },
     /// Locust's user: run a task, wait a think time drawn uniformly from [min, max], repeat.
     Think { spawn_at: Instant, spawned: bool, min: Duration, max: Duration },
     /// Open loop: request `next_slot` is intended at `first + next_slot * period`, whatever happened before.
@@ -37,7 +37,7 @@ impl Pacer {
     /// The pacer of connection (or user) `index` out of the plan's total, all timed from `start`.
     pub fn new(pacing: &Pacing, index: usize, start: Instant) -> Pacer {
         match *pacing {
-            Pacing::Concurrency { .. } => Pacer::Immediate,
+            Pacing::Concurrency { .. } => Pacer::Immediate { start, started: false },
             Pacing::Users { think: (min, max), spawn_rate, .. } => {
                 let delay = spawn_rate.map_or(Duration::ZERO, |rate| Duration::from_secs_f64(index as f64 / rate));
                 Pacer::Think { spawn_at: start + delay, spawned: false, min, max }
@@ -59,7 +59,12 @@ impl Pacer {
     /// forbids sending.
     pub async fn next(&mut self, stop: &StopCondition, rng: &mut SmallRng) -> Option<Instant> {
         match self {
-            Pacer::Immediate => {}
+            Pacer::Immediate { start, started } => {
+                if !*started {
+                    *started = true;
+                    stop.sleep_until(*start).await;
+                }
+            }
             Pacer::Think { spawn_at, spawned, min, max } => {
                 let wake = if *spawned { Instant::now() + draw(rng, *min, *max) } else { *spawn_at };
                 *spawned = true;
