@@ -229,11 +229,23 @@ fn refused(test: &str, suite_text: &str, extra: &[&str]) -> String {
     let results_dir = dir.join("results");
     let mut run = bench_run(&suite, &results_dir, extra);
     let status = run.wait_exit(Duration::from_secs(60)).expect("the run ends");
-    let stderr = run.stderr();
+    let stderr = stderr_with(&run, "rustcorn: error");
     assert_eq!(status.code(), Some(2), "stderr:\n{stderr}");
     assert!(!results_dir.exists(), "nothing is written for bad input");
     std::fs::remove_dir_all(&dir).ok();
     stderr
+}
+
+/// The child's stderr once it holds `needle` (a thread copies it, so it can lag the exit), or after 10 s.
+fn stderr_with(process: &Process, needle: &str) -> String {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let stderr = process.stderr();
+        if stderr.contains(needle) || Instant::now() >= deadline {
+            return stderr;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
 }
 
 const ONE_TARGET: &str = "[[targets]]\nname = \"sync\"\nserve = \"sync\"\n";
