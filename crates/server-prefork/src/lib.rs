@@ -3,7 +3,7 @@
 //! and sync ones). The master binds once, forks before any thread exists, and stays single-threaded.
 
 mod master;
-// pub mod models;
+pub mod models;
 mod scoreboard;
 mod signals;
 mod stats;
