@@ -117,9 +117,7 @@ impl<'a, A: WorkerApp> Master<'a, A> {
         self.stop(outcome.as_ref().is_ok_and(|stop| *stop == Stop::Graceful));
         tracing::info!(requests_per_worker = ?self.stats.per_index(), total = self.stats.total_requests, "master exiting");
         let written = match &self.config.stats_path {
-            Some(path) => {
-                self.stats.write_json(path).map_err(|source| Error::Stats { path: path.clone(), source })
-            }
+            Some(path) => self.stats.write_json(path).map_err(|source| Error::Stats { path: path.clone(), source }),
             None => Ok(()),
         };
         outcome?;
@@ -193,10 +191,12 @@ impl<'a, A: WorkerApp> Master<'a, A> {
         debug_assert_eq!(slot.pid(), pid.as_raw(), "the scoreboard slot belongs to the reaped worker");
         let exit = describe_exit(status);
         let boot_error = slot.boot_error();
+        // A worker that stopped by itself (max-requests) may be reaped before the master saw it stopping.
+        let expected = worker.retiring_since.is_some() || slot.state() == SlotState::Stopping;
         self.stats.record(ProcessStats { pid: pid.as_raw(), index: worker.index, requests: slot.requests(), exit });
         slot.release();
         let record = self.stats.processes.last().map(|process| process.exit.as_str()).unwrap_or_default();
-        if worker.retiring_since.is_some() {
+        if expected {
             tracing::info!(%pid, "worker {record}");
             return Ok(());
         }
@@ -398,9 +398,11 @@ impl<'a, A: WorkerApp> Master<'a, A> {
             if self.workers.is_empty() || left.is_zero() {
                 break;
             }
-            let hurried = self.signals.wait(left.min(TICK)).into_iter().any(|received| {
-                matches!(received, Signal::SIGINT | Signal::SIGQUIT) && signal == Signal::SIGTERM
-            });
+            let hurried = self
+                .signals
+                .wait(left.min(TICK))
+                .into_iter()
+                .any(|received| matches!(received, Signal::SIGINT | Signal::SIGQUIT) && signal == Signal::SIGTERM);
             if hurried {
                 signal = Signal::SIGQUIT;
                 self.signal_all(signal);
@@ -453,7 +455,9 @@ fn describe_exit(status: WaitStatus) -> String {
 /// Binds the shared listener, or with SO_REUSEPORT a placeholder that reserves the port (bound, never listening,
 /// so the kernel routes no connection to it) and tells the workers which port to bind when the config says port 0.
 fn bind(config: &Config) -> Result<TcpListener, Error> {
-    let bound = if config.reuse_port { reserve_port(config.bind) } else {
+    let bound = if config.reuse_port {
+        reserve_port(config.bind)
+    } else {
         endpoints::listener::bind(config.bind, config.backlog, false)
     };
     bound.map_err(|source| Error::Bind { addr: config.bind, source })

@@ -24,6 +24,7 @@ pub struct Worker {
 #[derive(Debug, Clone)]
 pub enum Model {
     Sync(SyncSettings),
+    Async(AsyncSettings),
 }
 
 /// server-sync's own settings (see [`server_sync::Config`]).
@@ -34,9 +35,21 @@ pub struct SyncSettings {
     pub keep_alive_timeout: Duration,
 }
 
+/// server-async's own settings (see [`server_async::Config`]).
+#[derive(Debug, Clone)]
+pub struct AsyncSettings {
+    pub threads: usize,
+    pub blocking_threads: usize,
+    pub blocking: server_async::BlockingMode,
+    pub limit_concurrency: Option<usize>,
+    /// The drain limit the model applies itself once told to stop (the master's --graceful-timeout).
+    pub graceful_timeout: Duration,
+}
+
 /// A model's configuration, built in the worker.
 pub enum Booted {
     Sync(server_sync::Config),
+    Async(server_async::Config),
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -45,6 +58,8 @@ pub enum ModelError {
     Upstream(#[from] UpstreamError),
     #[error("the sync server failed")]
     Sync(#[from] server_sync::Error),
+    #[error("the async server failed")]
+    Async(#[from] server_async::Error),
 }
 
 impl WorkerApp for Worker {
@@ -63,12 +78,24 @@ impl WorkerApp for Worker {
                 keep_alive: settings.keep_alive,
                 keep_alive_timeout: settings.keep_alive_timeout,
             }),
+            Model::Async(settings) => Booted::Async(server_async::Config {
+                app: self.app.clone(),
+                upstream,
+                header_timeout: self.header_timeout,
+                hooks,
+                threads: settings.threads,
+                blocking_threads: settings.blocking_threads,
+                blocking: settings.blocking,
+                limit_concurrency: settings.limit_concurrency,
+                graceful_timeout: settings.graceful_timeout,
+            }),
         })
     }
 
     fn serve(&self, booted: Booted, listener: TcpListener, shutdown: Shutdown) -> Result<(), ModelError> {
         match booted {
             Booted::Sync(config) => server_sync::run(listener, config, shutdown)?,
+            Booted::Async(config) => server_async::run(listener, config, shutdown)?,
         }
         Ok(())
     }

@@ -146,10 +146,9 @@ impl Scoreboard {
         let bytes = NonZeroUsize::new(BYTES).expect("the scoreboard has slots");
         // SAFETY: a fresh anonymous mapping aliases nothing; it is zero-filled, which is a valid `Slot` (all
         // atomics zero, state Free), and mmap returns page-aligned memory, more than `Slot`'s alignment.
-        let pointer = unsafe {
-            mmap_anonymous(None, bytes, ProtFlags::PROT_READ | ProtFlags::PROT_WRITE, MapFlags::MAP_SHARED)
-        }
-        .map_err(MapError)?;
+        let pointer =
+            unsafe { mmap_anonymous(None, bytes, ProtFlags::PROT_READ | ProtFlags::PROT_WRITE, MapFlags::MAP_SHARED) }
+                .map_err(MapError)?;
         Ok(Scoreboard { slots: pointer.cast(), bytes })
     }
 

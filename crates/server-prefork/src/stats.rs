@@ -39,8 +39,7 @@ impl WorkerStats {
     pub fn record(&mut self, process: ProcessStats) {
         if self.workers.len() <= process.index {
             let start = self.workers.len();
-            self.workers
-                .extend((start..=process.index).map(|index| IndexStats { index, requests: 0, processes: 0 }));
+            self.workers.extend((start..=process.index).map(|index| IndexStats { index, requests: 0, processes: 0 }));
         }
         let entry = &mut self.workers[process.index];
         entry.requests += process.requests;

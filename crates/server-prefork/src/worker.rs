@@ -165,7 +165,7 @@ pub struct ScoreboardHooks {
     shutdown: Shutdown,
     max_requests: Option<u64>,
     hang_after_requests: Option<u64>,
-    /// Set when the test-only hang begins, so the server's heartbeats stop reaching the scoreboard.
+    /// Set when the test-only request limit is reached: the next heartbeat blocks instead of beating.
     hung: AtomicBool,
 }
 
@@ -179,9 +179,8 @@ impl ScoreboardHooks {
         ScoreboardHooks { slot, shutdown, max_requests, hang_after_requests, hung: AtomicBool::new(false) }
     }
 
-    /// Test-only: block the calling thread (an event loop or a connection thread) for good.
+    /// Test-only: block the calling thread (the event loop, or a sync worker's thread) for good.
     fn hang(&self) -> ! {
-        self.hung.store(true, Ordering::Relaxed);
         tracing::warn!(pid = %getpid(), "hanging on purpose (--test-hang-after-requests)");
         loop {
             std::thread::park();
@@ -195,7 +194,9 @@ impl WorkerHooks for ScoreboardHooks {
     fn request_served(&self) {
         let served = self.slot.add_request();
         if self.hang_after_requests.is_some_and(|limit| served >= limit) {
-            self.hang();
+            // The hang itself waits for the next heartbeat, so that this response still goes out.
+            self.hung.store(true, Ordering::Relaxed);
+            return;
         }
         self.slot.heartbeat(monotonic_ms());
         if self.max_requests == Some(served) {
@@ -206,9 +207,10 @@ impl WorkerHooks for ScoreboardHooks {
     }
 
     fn heartbeat(&self) {
-        if !self.hung.load(Ordering::Relaxed) {
-            self.slot.heartbeat(monotonic_ms());
+        if self.hung.load(Ordering::Relaxed) {
+            self.hang();
         }
+        self.slot.heartbeat(monotonic_ms());
     }
 }
 

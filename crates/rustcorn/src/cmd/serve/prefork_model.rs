@@ -8,7 +8,8 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::ValueEnum;
-use server_prefork::models::{Model, SyncSettings, Worker};
+use server_async::{BlockingMode, DEFAULT_BLOCKING_THREADS};
+use server_prefork::models::{AsyncSettings, Model, SyncSettings, Worker};
 
 use super::{announce_listening, CommonArgs};
 
@@ -41,6 +42,19 @@ pub struct Args {
     #[arg(long, value_name = "FILE")]
     stats: Option<PathBuf>,
 
+    /// Async worker (-k async): runtime threads per worker; 1 is one event loop (UvicornWorker).
+    #[arg(long, help_heading = "Async worker (-k async)", value_parser = clap::value_parser!(u32).range(1..=1024))]
+    threads: Option<u32>,
+    /// Async worker: size of the blocking pool that runs /sync-google (FastAPI's threadpool has 40).
+    #[arg(long, help_heading = "Async worker (-k async)", value_parser = clap::value_parser!(u32).range(1..=65_536))]
+    blocking_threads: Option<u32>,
+    /// Async worker: where /sync-google's blocking call runs.
+    #[arg(long, help_heading = "Async worker (-k async)", value_enum)]
+    blocking: Option<Blocking>,
+    /// Async worker: requests in flight per worker beyond which new ones get 503 at once.
+    #[arg(long, help_heading = "Async worker (-k async)", value_parser = clap::value_parser!(u32).range(1..))]
+    limit_concurrency: Option<u32>,
+
     /// Sync worker (-k sync): connections served at once per worker; 1 is gunicorn's sync worker.
     #[arg(long, help_heading = "Sync worker (-k sync)", value_parser = clap::value_parser!(u32).range(1..=65_536))]
     max_threads: Option<u32>,
@@ -60,6 +74,14 @@ pub struct Args {
 enum WorkerClass {
     Sync,
     Async,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Blocking {
+    /// tokio's blocking pool, like FastAPI's threadpool for `def` handlers.
+    Pool,
+    /// The event-loop thread itself: nothing else is served on it until the call returns.
+    Inline,
 }
 
 /// gunicorn takes plain seconds (`--timeout 30`); a duration with a unit (`500ms`, `2s`) works too.
@@ -101,10 +123,13 @@ impl Args {
     /// The worker model, refusing flags that belong to the other one.
     fn worker(&self) -> anyhow::Result<Worker> {
         let model = match self.worker_class {
-            WorkerClass::Sync => Model::Sync(self.sync_settings()),
+            WorkerClass::Sync => {
+                reject_flags("-k sync", &self.async_flags_given())?;
+                Model::Sync(self.sync_settings())
+            }
             WorkerClass::Async => {
-                self.reject_flags("-k async", &self.sync_flags_given())?;
-                anyhow::bail!("-k async is not wired yet")
+                reject_flags("-k async", &self.sync_flags_given())?;
+                Model::Async(self.async_settings())
             }
         };
         Ok(Worker {
@@ -123,6 +148,29 @@ impl Args {
         }
     }
 
+    fn async_settings(&self) -> AsyncSettings {
+        AsyncSettings {
+            threads: self.threads.unwrap_or(1) as usize,
+            blocking_threads: self.blocking_threads.map_or(DEFAULT_BLOCKING_THREADS, |threads| threads as usize),
+            blocking: match self.blocking.unwrap_or(Blocking::Pool) {
+                Blocking::Pool => BlockingMode::Pool,
+                Blocking::Inline => BlockingMode::Inline,
+            },
+            limit_concurrency: self.limit_concurrency.map(|limit| limit as usize),
+            graceful_timeout: self.graceful_timeout,
+        }
+    }
+
+    fn async_flags_given(&self) -> Vec<&'static str> {
+        let given = [
+            (self.threads.is_some(), "--threads"),
+            (self.blocking_threads.is_some(), "--blocking-threads"),
+            (self.blocking.is_some(), "--blocking"),
+            (self.limit_concurrency.is_some(), "--limit-concurrency"),
+        ];
+        given.into_iter().filter_map(|(present, flag)| present.then_some(flag)).collect()
+    }
+
     fn sync_flags_given(&self) -> Vec<&'static str> {
         let given = [
             (self.max_threads.is_some(), "--max-threads"),
@@ -131,12 +179,13 @@ impl Args {
         ];
         given.into_iter().filter_map(|(present, flag)| present.then_some(flag)).collect()
     }
+}
 
-    fn reject_flags(&self, worker_class: &str, flags: &[&str]) -> anyhow::Result<()> {
-        match flags {
-            [] => Ok(()),
-            _ => anyhow::bail!("{} do(es) not apply to {worker_class}", flags.join(", ")),
-        }
+fn reject_flags(worker_class: &str, flags: &[&str]) -> anyhow::Result<()> {
+    match flags {
+        [] => Ok(()),
+        [flag] => anyhow::bail!("{flag} does not apply to {worker_class}"),
+        _ => anyhow::bail!("{} do not apply to {worker_class}", flags.join(", ")),
     }
 }
 
