@@ -21,7 +21,7 @@ use crate::{Config, Error, WorkerApp, MAX_WORKERS};
 
 /// Longest the master sleeps between looks at the scoreboard; SIGCHLD and the other signals wake it at once.
 const TICK: Duration = Duration::from_millis(100);
-/// A worker that dies unasked before it is ready, or within this long of its fork, failed to boot.
+/// A worker that exits with an error this soon after its fork failed to boot (see [`failed_to_boot`]).
 const BOOT_GRACE: Duration = Duration::from_secs(1);
 /// Failed boots in a row after which the master halts instead of fork-looping.
 const MAX_FAILED_BOOTS: u32 = 5;
@@ -191,8 +191,11 @@ impl<'a, A: WorkerApp> Master<'a, A> {
         debug_assert_eq!(slot.pid(), pid.as_raw(), "the scoreboard slot belongs to the reaped worker");
         let exit = describe_exit(status);
         let boot_error = slot.boot_error();
-        // A worker that stopped by itself (max-requests) may be reaped before the master saw it stopping.
-        let expected = worker.retiring_since.is_some() || slot.state() == SlotState::Stopping;
+        // The slot may say more than the master has seen: a worker can be ready, or stop by itself (max-requests),
+        // and die before the master's next look at the scoreboard.
+        let state = slot.state();
+        let expected = worker.retiring_since.is_some() || state == SlotState::Stopping;
+        let booted = worker.ready || state == SlotState::Ready;
         self.stats.record(ProcessStats { pid: pid.as_raw(), index: worker.index, requests: slot.requests(), exit });
         slot.release();
         let record = self.stats.processes.last().map(|process| process.exit.as_str()).unwrap_or_default();
@@ -201,7 +204,7 @@ impl<'a, A: WorkerApp> Master<'a, A> {
             return Ok(());
         }
         tracing::error!(%pid, "worker {record} unexpectedly");
-        if worker.ready && worker.spawned_at.elapsed() >= BOOT_GRACE {
+        if !failed_to_boot(booted, status, worker.spawned_at.elapsed()) {
             return Ok(());
         }
         self.failed_boots += 1;
@@ -210,7 +213,7 @@ impl<'a, A: WorkerApp> Master<'a, A> {
         }
         let reason = match boot_error {
             Some(message) => format!("worker {pid} {record}: {message}"),
-            None => format!("worker {pid} {record} within {BOOT_GRACE:?} of its start"),
+            None => format!("worker {pid} {record} before it was ready or within {BOOT_GRACE:?} of its start"),
         };
         Err(Error::WorkersFailedToBoot { attempts: self.failed_boots, reason })
     }
@@ -436,6 +439,13 @@ impl<'a, A: WorkerApp> Master<'a, A> {
     }
 }
 
+/// A worker failed to boot when it died before it was ready, or when it exited by itself with an error soon after
+/// (its server could not start). A ready worker killed by a signal (kill -9, the OOM killer) did boot.
+fn failed_to_boot(booted: bool, status: WaitStatus, lived: Duration) -> bool {
+    let exited_with_error = matches!(status, WaitStatus::Exited(_, code) if code != 0);
+    !booted || (exited_with_error && lived < BOOT_GRACE)
+}
+
 fn send(pid: Pid, signal: Signal) {
     match kill(pid, signal) {
         Ok(()) | Err(Errno::ESRCH) => {}
@@ -491,6 +501,21 @@ mod tests {
         let pid = Pid::from_raw(42);
         assert_eq!(describe_exit(WaitStatus::Exited(pid, 3)), "exited with 3");
         assert_eq!(describe_exit(WaitStatus::Signaled(pid, Signal::SIGKILL, false)), "killed by SIGKILL");
+    }
+
+    #[test]
+    fn boot_failures_are_deaths_before_ready_or_early_error_exits() {
+        let pid = Pid::from_raw(42);
+        let killed = WaitStatus::Signaled(pid, Signal::SIGKILL, false);
+        let error = WaitStatus::Exited(pid, 1);
+        let clean = WaitStatus::Exited(pid, 0);
+        let early = Duration::from_millis(10);
+        assert!(failed_to_boot(false, killed, early), "died before it was ready");
+        assert!(failed_to_boot(false, clean, BOOT_GRACE * 2), "never became ready");
+        assert!(failed_to_boot(true, error, early), "its server failed at once");
+        assert!(!failed_to_boot(true, killed, early), "a ready worker killed from outside did boot");
+        assert!(!failed_to_boot(true, error, BOOT_GRACE * 2), "it served a while before failing");
+        assert!(!failed_to_boot(true, clean, early));
     }
 
     #[test]
