@@ -29,6 +29,8 @@ enum Command {
     Upstream(cmd::upstream::Args),
     /// Load a URL like wrk/oha (-c), wrk2 (--rate) or Locust (--users) and report HDR latency percentiles.
     Load(cmd::load::Args),
+    /// Run benchmark suites against every server model and keep the results.
+    Bench(cmd::bench::Args),
 }
 
 fn main() -> ExitCode {
@@ -48,5 +50,6 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Serve(args) => cmd::serve::run(args),
         Command::Upstream(args) => cmd::upstream::run(args),
         Command::Load(args) => cmd::load::run(args),
+        Command::Bench(args) => cmd::bench::run(args),
     }
 }
