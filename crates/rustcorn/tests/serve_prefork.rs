@@ -407,21 +407,16 @@ fn sighup_replaces_every_worker_without_refusing_a_connection_heavy() {
         assert_all_ok(&records);
         let failed = failures(&records);
         assert!(!failed.contains(&&Outcome::Refused), "no connection is refused ({worker_class}): {failed:?}");
-        assert_drops_are_the_async_models_only(worker_class, &failed);
+        assert_nothing_lost(worker_class, &failed);
         assert_eq!(prefork.workers(), new, "every worker was replaced ({worker_class})");
         wait_until("the old workers are reaped", || children(prefork.master_pid(), true).len() == 2);
     }
 }
 
-/// The sync model loses nothing when a worker stops gracefully. The async model (hyper 1's `graceful_shutdown`)
-/// closes a connection it accepted but has not read a request from yet: the client sees the connection closed
-/// without a response. That is server-async's drain, not the master's; until it is fixed there, such drops are
-/// tolerated for `-k async` and nothing else is.
-fn assert_drops_are_the_async_models_only(worker_class: &str, failed: &[&Outcome]) {
-    match worker_class {
-        "async" => assert!(failed.iter().all(|outcome| **outcome == Outcome::Dropped), "{failed:?}"),
-        _ => assert!(failed.is_empty(), "no request fails while workers are replaced ({worker_class}): {failed:?}"),
-    }
+/// Neither model loses a request when a worker stops gracefully: a connection accepted just before the stop
+/// still gets its response.
+fn assert_nothing_lost(worker_class: &str, failed: &[&Outcome]) {
+    assert!(failed.is_empty(), "no request fails while workers are replaced ({worker_class}): {failed:?}");
 }
 
 #[test]
@@ -504,7 +499,7 @@ fn recycle_with_max_requests(worker_class: &str) {
             other => failed.push(other),
         }
     }
-    assert_drops_are_the_async_models_only(worker_class, &failed.iter().collect::<Vec<_>>());
+    assert_nothing_lost(worker_class, &failed.iter().collect::<Vec<_>>());
     let served: u64 = per_pid.values().sum();
     assert!(per_pid.len() >= REQUESTS / 7, "workers were recycled ({worker_class}): {per_pid:?}");
     for pid in &order[..order.len() - 1] {

@@ -5,6 +5,7 @@
 use std::future::Future;
 use std::io;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::task::{ready, Context, Poll};
 use std::time::Duration;
@@ -28,6 +29,9 @@ pub(crate) struct ServerIo<T> {
     /// A rewritten error response not yet fully written; it goes out before anything else.
     pending: Option<Bytes>,
     linger: Linger,
+    /// Set once the client's first bytes have been read: until then a graceful stop must not close the
+    /// connection (see `server::drive_connection`).
+    has_read: Arc<AtomicBool>,
 }
 
 enum Linger {
@@ -42,7 +46,12 @@ enum Linger {
 
 impl<T> ServerIo<T> {
     pub(crate) fn new(inner: T, hooks: Arc<dyn WorkerHooks>, worker_pid: u32) -> Self {
-        Self { inner, hooks, worker_pid, pending: None, linger: Linger::Open }
+        Self { inner, hooks, worker_pid, pending: None, linger: Linger::Open, has_read: Arc::default() }
+    }
+
+    /// A flag that turns true once any request bytes have been read from this connection.
+    pub(crate) fn has_read(&self) -> Arc<AtomicBool> {
+        Arc::clone(&self.has_read)
     }
 }
 
@@ -85,7 +94,12 @@ impl<T: AsyncRead + AsyncWrite + Unpin> ServerIo<T> {
 
 impl<T: AsyncRead + Unpin> AsyncRead for ServerIo<T> {
     fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.inner).poll_read(cx, buf)
+        let filled_before = buf.filled().len();
+        let polled = Pin::new(&mut self.inner).poll_read(cx, buf);
+        if buf.filled().len() > filled_before {
+            self.has_read.store(true, Ordering::Release);
+        }
+        polled
     }
 }
 
