@@ -40,7 +40,7 @@ loadgen-vs-wrk: release
 	bash scripts/loadgen-vs-wrk.sh
 
 # The default comparison of every server model on every endpoint (bench-suite/default.toml, ~4 minutes on 2 cores).
-# Results in results/<run-id>/ and results/latest; the last line printed is the path of the results.
+# Results in results/<run-id>/ and results/latest; the last line printed is the path of report.html.
 bench: release
 	$(RUSTCORN) bench run bench-suite/default.toml
 

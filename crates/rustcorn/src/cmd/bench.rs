@@ -87,18 +87,37 @@ fn run_suite(args: RunArgs) -> anyhow::Result<ExitCode> {
 fn show(outcome: &Outcome, args: &RunArgs) -> anyhow::Result<()> {
     let mut stdout = std::io::stdout().lock();
     let results_json = outcome.dir.join("results.json");
+    let report = render_report(outcome);
     if args.json {
         stdout.write_all(&Json.export(&outcome.results))?;
         eprintln!("Results: {}", results_json.display());
+        if let Some(files) = &report {
+            eprintln!("Report: {}", files.html.display());
+        }
     } else {
         if !args.quiet {
             stdout.write_all(&Table.export(&outcome.results))?;
         }
-        // The report (issue 6) is rendered here, next to results.json, and its path printed instead.
         writeln!(stdout, "Results: {}", results_json.display())?;
+        if let Some(files) = &report {
+            writeln!(stdout, "Summary: {}", files.summary.display())?;
+            writeln!(stdout, "Report: {}", files.html.display())?;
+        }
     }
     stdout.flush()?;
     Ok(())
+}
+
+/// Renders report.html and summary.md next to results.json. A failure here is reported but loses nothing: the
+/// results are already on disk and `rustcorn bench report` can render them again.
+fn render_report(outcome: &Outcome) -> Option<report::ReportFiles> {
+    match report::write_run_report(&outcome.dir, &outcome.results) {
+        Ok(files) => Some(files),
+        Err(error) => {
+            eprintln!("rustcorn: warning: cannot render the report: {error:#}");
+            None
+        }
+    }
 }
 
 /// 130 after Ctrl-C, 1 when no target could be measured, 0 otherwise (failed targets are in the results).
