@@ -2,7 +2,7 @@
 CARGO ?= cargo
 RUSTCORN := target/release/rustcorn
 
-.PHONY: all build release test lint fmt nextest clean loadgen-vs-wrk python-peers bench bench-quick
+.PHONY: all build release test lint fmt nextest clean loadgen-vs-wrk python-peers bench bench-quick bench-python
 
 all: build
 
@@ -47,3 +47,9 @@ bench: release
 # The CI-sized suite (bench-suite/quick.toml, under a minute).
 bench-quick: release
 	$(RUSTCORN) bench run bench-suite/quick.toml
+
+# The seed's Python servers (uvicorn, gunicorn + UvicornWorker, gunicorn sync workers) beside the Rust models
+# (bench-suite/python-peers.toml, about 5 minutes on 2 cores); builds the venv first. Prints the report's path last.
+bench-python: python-peers release
+	$(RUSTCORN) bench run bench-suite/python-peers.toml
+	$(RUSTCORN) bench report results/latest/results.json
