@@ -3,6 +3,7 @@
 //! [`write_report`] / [`write_run_report`]; each output format is an [`Exporter`] in its own module.
 
 mod charts;
+mod claims;
 mod data;
 mod endpoint;
 mod format;

@@ -2,6 +2,7 @@
 
 use std::fmt::Write;
 
+use crate::claims;
 use crate::data::Report;
 use crate::tables;
 use crate::verdict;
@@ -45,6 +46,7 @@ fn render(report: &Report<'_>) -> String {
         let _ = writeln!(out, "- **{}**: {}", escape(&verdict.subject.title()), escape(&verdict.sentence(report)));
     }
     let _ = writeln!(out);
+    write_claims(&mut out, report);
     write_headline(&mut out, report, &verdicts);
     for target in &report.targets {
         if let Some(reason) = target.failure() {
@@ -52,6 +54,18 @@ fn render(report: &Report<'_>) -> String {
         }
     }
     out
+}
+
+/// The seed's claims, each checked for Python and for Rust (crates/report/src/claims.rs).
+fn write_claims(out: &mut String, report: &Report<'_>) {
+    let _ = writeln!(out, "## The seed's claims\n");
+    for claim in claims::check_claims(report) {
+        let _ = writeln!(out, "- **{}**", escape(claim.statement));
+        for check in &claim.checks {
+            let _ = writeln!(out, "  - {}", escape(&check.sentence()));
+        }
+    }
+    let _ = writeln!(out);
 }
 
 fn write_headline(out: &mut String, report: &Report<'_>, verdicts: &[verdict::Verdict]) {

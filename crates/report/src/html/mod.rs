@@ -48,6 +48,7 @@ fn page(report: &Report<'_>) -> Markup {
                         (toc_list(&toc))
                     }
                     (sections::verdict(report, &verdicts))
+                    (crate::claims::html_section(report))
                     (sections::problems(report))
                     section #throughput {
                         h2 { "Throughput" }
