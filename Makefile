@@ -52,4 +52,3 @@ bench-quick: release
 # (bench-suite/python-peers.toml, about 5 minutes on 2 cores); builds the venv first. Prints the report's path last.
 bench-python: python-peers release
 	$(RUSTCORN) bench run bench-suite/python-peers.toml
-	$(RUSTCORN) bench report results/latest/results.json
