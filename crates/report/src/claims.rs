@@ -258,7 +258,7 @@ fn sync_workers_queue(report: &Report<'_>, family: Family) -> Check {
     let evidence = if finding == Finding::Partly {
         // Little's law again: the measured latency accounts for only rate x p50 of the connections.
         format!(
-            "{evidence}: throughput is capped by the workers, but the latency shows no queueing ({:.1} of              {connections} connections accounted for)",
+            "{evidence}: throughput is capped by the workers, but the latency shows no queueing ({:.1} of {connections} connections accounted for)",
             rate * p50_s
         )
     } else {
