@@ -52,7 +52,7 @@ fn default_covers_each_model_and_endpoint_with_sweeps_within_five_minutes() {
         "async --threads 1",
         "async --threads 2",
         "prefork -w 2 -k async",
-        "prefork -w 2 -k sync --max-threads 1",
+        "prefork -w 2 -k sync --max-threads 1 --no-keepalive",
     ] {
         assert!(serves.iter().any(|serve| serve == model), "{model} in {serves:?}");
     }
