@@ -1,0 +1,263 @@
+//! The versioned results model that `rustcorn bench run` writes as `results.json` and that the report, `compare` and
+//! `merge` read. Serde for the file, schemars for `schema/results.schema.json`; additions must be optional fields.
+
+use std::path::Path;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// Bumped when a field changes meaning or disappears; adding an optional field keeps the version.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// One run of a suite: every target x phase x repetition that was measured, and where it was measured.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct RunResults {
+    /// [`SCHEMA_VERSION`] of the program that wrote the file.
+    pub schema_version: u32,
+    /// Also the name of the folder under `results/`.
+    pub run_id: String,
+    /// RFC 3339, UTC.
+    pub started_at: String,
+    /// RFC 3339, UTC: when the run ended, or when this file was last written for a partial run.
+    pub finished_at: String,
+    /// True while the run is in progress or when it was interrupted (Ctrl-C): some phases are missing.
+    pub partial: bool,
+    pub suite: SuiteSource,
+    pub environment: Environment,
+    pub pinning: PinningPlan,
+    pub upstream: UpstreamSettings,
+    pub targets: Vec<TargetResult>,
+}
+
+/// The suite file as it was when the run started, so a result can be reproduced and the report can show it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct SuiteSource {
+    pub name: String,
+    pub path: String,
+    /// The TOML text, verbatim.
+    pub text: String,
+}
+
+/// The machine and software the figures come from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Environment {
+    /// `model name` from /proc/cpuinfo.
+    pub cpu_model: String,
+    /// Logical CPUs online.
+    pub cores: u32,
+    /// `uname -sr`, e.g. "Linux 6.1.0".
+    pub kernel: String,
+    /// The `rustc --version` that built the driver.
+    pub rustc: String,
+    /// rustcorn's crate version.
+    pub crate_version: String,
+    /// `git rev-parse HEAD` of the working directory, when it is a git checkout.
+    pub git_commit: Option<String>,
+    /// Whether the checkout had uncommitted changes (`git status --porcelain` non-empty).
+    pub git_dirty: Option<bool>,
+    pub hostname: String,
+}
+
+/// Which CPUs the targets, the load generator and the upstream were restricted to (sched_setaffinity).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct PinningPlan {
+    /// CPUs online when the run started.
+    pub online_cores: Vec<u32>,
+    /// CPUs the driver's load generator threads run on.
+    pub load_cores: Vec<u32>,
+    /// CPUs the upstream stand-in runs on.
+    pub upstream_cores: Vec<u32>,
+    pub targets: Vec<TargetPinning>,
+}
+
+/// The CPUs one target was given, and why.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct TargetPinning {
+    pub target: String,
+    pub cores: Vec<u32>,
+    /// E.g. "single-threaded by design: one core" or "set in the suite".
+    pub reason: String,
+}
+
+/// The upstream stand-in that /sync-google and /async-google call (the report's Little's-law line uses the delay).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct UpstreamSettings {
+    /// The URL the targets were given, e.g. "http://127.0.0.1:40123/".
+    pub url: String,
+    pub delay_ms: f64,
+    pub jitter_ms: f64,
+    pub body_bytes: u64,
+}
+
+/// Which world a target comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Family {
+    /// One of rustcorn's own server models.
+    Rust,
+    /// A Python peer (uvicorn, gunicorn) started as an external command.
+    Python,
+}
+
+/// The server model of a target.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum TargetKind {
+    Sync,
+    Async,
+    Prefork,
+    External,
+}
+
+/// One server under test and everything measured on it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct TargetResult {
+    /// Unique within the suite; the report's label and colour key.
+    pub name: String,
+    pub family: Family,
+    pub kind: TargetKind,
+    /// The argv the target was started with (the port-0 bind and upstream URL included).
+    pub command: Vec<String>,
+    /// Worker processes serving requests (prefork `-w`; 1 for single-process models), when known.
+    pub workers: Option<u32>,
+    /// Threads per worker: async `--threads`, sync `--max-threads`, when known.
+    pub threads: Option<u32>,
+    pub status: TargetStatus,
+    /// Measured phases in run order; phases after a failure are absent.
+    pub phases: Vec<PhaseResult>,
+}
+
+/// Whether a target ran all its phases.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum TargetStatus {
+    Ok,
+    /// The target did not become ready, died, or could not be stopped; phases measured before are kept.
+    Failed {
+        reason: String,
+        /// The last lines the target wrote to stderr.
+        stderr_tail: Vec<String>,
+    },
+}
+
+/// One load phase against one target (one repetition).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct PhaseResult {
+    pub name: String,
+    /// The endpoints the phase requested, with their weights.
+    pub endpoints: Vec<EndpointShare>,
+    pub load_model: LoadModel,
+    /// The load model in words, e.g. "50 connections, closed loop".
+    pub load_description: String,
+    /// 0-based index among the suite's repetitions.
+    pub repetition: u32,
+    pub warmup_s: f64,
+    pub duration_s: f64,
+    /// RFC 3339, UTC: when the target was started for this phase.
+    pub started_at: String,
+    /// True when Ctrl-C cut the phase short: `load` covers less than `duration_s`.
+    pub interrupted: bool,
+    /// The load generator's report for the measured part (warm-up excluded).
+    #[schemars(with = "serde_json::Value")]
+    pub load: serde_json::Value,
+    pub resources: Resources,
+    /// Requests served per worker process (prefork targets started with `--stats`); absent when unknown.
+    pub worker_requests: Option<Vec<WorkerRequests>>,
+    /// File name of this phase's HDR interval log inside the run folder.
+    pub hlog: Option<String>,
+}
+
+/// One endpoint of a phase's task mix.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct EndpointShare {
+    /// Path with its query string, as requested, e.g. "/cpu-intensive?iterations=100000".
+    pub path: String,
+    pub weight: u32,
+}
+
+/// How load was offered, with the figures the report's scaling charts need.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "model", rename_all = "snake_case")]
+pub enum LoadModel {
+    /// Locust's closed loop: each user thinks a random time in [think_min_s, think_max_s], then sends one request.
+    Users { users: u32, think_min_s: f64, think_max_s: f64 },
+    /// wrk's closed loop: `connections` each send the next request as soon as the previous answer arrives.
+    Concurrency { connections: u32 },
+    /// wrk2's open loop: `rate_per_s` requests a second whatever the answers, over at most `connections`.
+    Rate { rate_per_s: f64, connections: u32 },
+}
+
+/// What the target's process tree used during a phase, sampled from /proc.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, JsonSchema)]
+pub struct Resources {
+    /// Every ~100 ms from the target's start (warm-up included).
+    pub samples: Vec<ResourceSample>,
+    pub summary: ResourceSummary,
+}
+
+/// The target's whole process tree at one instant.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, JsonSchema)]
+pub struct ResourceSample {
+    /// Milliseconds since the start of the measured part; negative during warm-up.
+    pub t_ms: i64,
+    /// CPU seconds in user mode since the target started, summed over the tree (reaped children included).
+    pub cpu_user_s: f64,
+    /// CPU seconds in kernel mode since the target started, summed over the tree (reaped children included).
+    pub cpu_system_s: f64,
+    pub rss_bytes: u64,
+    /// Proportional set size from smaps_rollup: shared pages split between the processes sharing them.
+    pub pss_bytes: Option<u64>,
+    pub threads: u32,
+    pub processes: u32,
+}
+
+/// The measured part of a phase in a few figures.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, JsonSchema)]
+pub struct ResourceSummary {
+    /// CPU seconds (user + system) per wall second over the measured part: 1.0 = one core busy.
+    pub cpu_cores_avg: f64,
+    pub cpu_user_s: f64,
+    pub cpu_system_s: f64,
+    pub rss_peak_bytes: u64,
+    pub pss_peak_bytes: Option<u64>,
+    pub threads_peak: u32,
+    pub processes_peak: u32,
+}
+
+/// Requests one prefork worker served.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct WorkerRequests {
+    pub pid: u32,
+    pub requests: u64,
+}
+
+/// Errors reading a results file.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+    #[error("cannot read {path}: {source}")]
+    Io { path: String, source: std::io::Error },
+    #[error("{path} is not a rustcorn results file: {source}")]
+    Json { path: String, source: serde_json::Error },
+    #[error("{path} has schema version {found}; this rustcorn reads version {SCHEMA_VERSION}")]
+    Version { path: String, found: u64 },
+}
+
+impl RunResults {
+    /// Reads and checks the schema version of a `results.json`.
+    pub fn read(path: &Path) -> Result<RunResults, ReadError> {
+        let shown = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|source| ReadError::Io { path: shown.clone(), source })?;
+        let value: serde_json::Value =
+            serde_json::from_str(&text).map_err(|source| ReadError::Json { path: shown.clone(), source })?;
+        let found = value.get("schema_version").and_then(serde_json::Value::as_u64).unwrap_or(0);
+        if found != u64::from(SCHEMA_VERSION) {
+            return Err(ReadError::Version { path: shown, found });
+        }
+        serde_json::from_value(value).map_err(|source| ReadError::Json { path: shown, source })
+    }
+
+    /// The JSON Schema of this model, as committed in `crates/bench/schema/results.schema.json`.
+    pub fn json_schema() -> serde_json::Value {
+        schemars::schema_for!(RunResults).to_value()
+    }
+}

@@ -1,0 +1,139 @@
+//! The committed JSON Schema matches the results model, and a results file the model writes validates against it.
+//! Regenerate the schema after changing the model with `RUSTCORN_BLESS=1 cargo test -p bench --test schema`.
+
+use std::path::PathBuf;
+
+use bench::results::*;
+
+fn schema_path() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("schema/results.schema.json")
+}
+
+fn committed_schema() -> serde_json::Value {
+    let text = std::fs::read_to_string(schema_path()).expect("read the committed schema");
+    serde_json::from_str(&text).expect("the committed schema is JSON")
+}
+
+fn sample_results() -> RunResults {
+    let phase = PhaseResult {
+        name: "cpu".into(),
+        endpoints: vec![EndpointShare { path: "/cpu-intensive".into(), weight: 1 }],
+        load_model: LoadModel::Concurrency { connections: 8 },
+        load_description: "8 connections, closed loop".into(),
+        repetition: 0,
+        warmup_s: 1.0,
+        duration_s: 2.0,
+        started_at: "2026-01-01T00:00:00Z".into(),
+        interrupted: false,
+        load: serde_json::json!({"requests": 10}),
+        resources: Resources {
+            samples: vec![ResourceSample {
+                t_ms: 100,
+                cpu_user_s: 0.1,
+                cpu_system_s: 0.01,
+                rss_bytes: 4096,
+                pss_bytes: Some(2048),
+                threads: 2,
+                processes: 1,
+            }],
+            summary: ResourceSummary { cpu_cores_avg: 0.5, rss_peak_bytes: 4096, ..Default::default() },
+        },
+        worker_requests: Some(vec![WorkerRequests { pid: 42, requests: 10 }]),
+        hlog: Some("sync.cpu.r0.hlog".into()),
+    };
+    RunResults {
+        schema_version: SCHEMA_VERSION,
+        run_id: "run".into(),
+        started_at: "2026-01-01T00:00:00Z".into(),
+        finished_at: "2026-01-01T00:01:00Z".into(),
+        partial: false,
+        suite: SuiteSource { name: "tiny".into(), path: "tiny.toml".into(), text: "".into() },
+        environment: Environment {
+            cpu_model: "cpu".into(),
+            cores: 2,
+            kernel: "Linux 6".into(),
+            rustc: "rustc 1".into(),
+            crate_version: "0.1.0".into(),
+            git_commit: None,
+            git_dirty: Some(false),
+            hostname: "host".into(),
+        },
+        pinning: PinningPlan {
+            online_cores: vec![0, 1],
+            load_cores: vec![1],
+            upstream_cores: vec![1],
+            targets: vec![TargetPinning { target: "sync".into(), cores: vec![0], reason: "suite".into() }],
+        },
+        upstream: UpstreamSettings { url: "http://127.0.0.1:1/".into(), delay_ms: 100.0, jitter_ms: 0.0, body_bytes: 1 },
+        targets: vec![
+            TargetResult {
+                name: "sync".into(),
+                family: Family::Rust,
+                kind: TargetKind::Sync,
+                command: vec!["rustcorn".into(), "serve".into(), "sync".into()],
+                workers: Some(1),
+                threads: Some(64),
+                status: TargetStatus::Ok,
+                phases: vec![phase],
+            },
+            TargetResult {
+                name: "broken".into(),
+                family: Family::Python,
+                kind: TargetKind::External,
+                command: vec!["false".into()],
+                workers: None,
+                threads: None,
+                status: TargetStatus::Failed { reason: "exited".into(), stderr_tail: vec!["boom".into()] },
+                phases: vec![],
+            },
+        ],
+    }
+}
+
+#[test]
+fn committed_schema_matches_the_model() {
+    let generated = RunResults::json_schema();
+    if std::env::var_os("RUSTCORN_BLESS").is_some() {
+        let text = serde_json::to_string_pretty(&generated).expect("serialize schema") + "\n";
+        std::fs::write(schema_path(), text).expect("write schema");
+    }
+    assert_eq!(
+        committed_schema(),
+        generated,
+        "crates/bench/schema/results.schema.json is stale: rerun with RUSTCORN_BLESS=1"
+    );
+}
+
+#[test]
+fn written_results_validate_against_the_committed_schema() {
+    let schema = committed_schema();
+    let validator = jsonschema::validator_for(&schema).expect("the schema compiles");
+    let instance = serde_json::to_value(sample_results()).expect("serialize results");
+    let errors: Vec<String> = validator.iter_errors(&instance).map(|error| error.to_string()).collect();
+    assert!(errors.is_empty(), "schema errors: {errors:#?}");
+}
+
+#[test]
+fn schema_rejects_a_results_file_with_a_missing_field() {
+    let validator = jsonschema::validator_for(&committed_schema()).expect("the schema compiles");
+    let mut instance = serde_json::to_value(sample_results()).expect("serialize results");
+    instance.as_object_mut().expect("an object").remove("environment");
+    assert!(!validator.is_valid(&instance));
+}
+
+#[test]
+fn read_round_trips_and_refuses_another_schema_version() {
+    let dir = std::env::temp_dir().join(format!("bench-schema-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let path = dir.join("results.json");
+    let results = sample_results();
+    std::fs::write(&path, serde_json::to_string(&results).expect("serialize")).expect("write");
+    assert_eq!(RunResults::read(&path).expect("read back"), results);
+
+    let mut other = serde_json::to_value(&results).expect("serialize");
+    other["schema_version"] = serde_json::json!(SCHEMA_VERSION + 1);
+    std::fs::write(&path, other.to_string()).expect("write");
+    let error = RunResults::read(&path).expect_err("another version is refused");
+    assert!(matches!(error, ReadError::Version { .. }), "{error}");
+    std::fs::remove_dir_all(&dir).ok();
+}

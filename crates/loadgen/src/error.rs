@@ -1,0 +1,35 @@
+//! [`LoadError`]: why a load run could not start or finish. A bad plan names the flag or field at fault.
+
+use std::net::SocketAddr;
+
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    /// A plan field (named like the CLI flag that sets it) has a value the run cannot use.
+    #[error("{argument}: {reason}")]
+    InvalidPlan { argument: &'static str, reason: String },
+    /// The pre-flight connection to the target failed: nothing is listening, or it is not reachable.
+    #[error("URL: cannot connect to {addr}: {source}")]
+    Unreachable { addr: SocketAddr, source: std::io::Error },
+    #[error("cannot pin load threads to cores {cpus:?}: {reason}")]
+    Affinity { cpus: Vec<usize>, reason: String },
+    #[error("cannot start a load thread: {0}")]
+    Thread(#[source] std::io::Error),
+    #[error("a load thread panicked")]
+    ThreadPanicked,
+    #[error("bad histogram data: {0}")]
+    Histogram(String),
+    #[error("nothing to merge")]
+    NothingToMerge,
+}
+
+impl LoadError {
+    pub(crate) fn invalid(argument: &'static str, reason: impl Into<String>) -> LoadError {
+        LoadError::InvalidPlan { argument, reason: reason.into() }
+    }
+
+    /// True when the error comes from the user's input (plan or target) rather than from the machine: the CLI
+    /// exits 2 for these.
+    pub fn is_bad_input(&self) -> bool {
+        matches!(self, LoadError::InvalidPlan { .. } | LoadError::Unreachable { .. } | LoadError::Affinity { .. })
+    }
+}

@@ -1,0 +1,374 @@
+//! [`LoadReport`]: what a load run measured, per endpoint and aggregated, serialisable (the driver embeds it in
+//! results.json) and mergeable exactly with [`merge`] because every summary carries its HdrHistogram.
+
+use serde::{Deserialize, Serialize};
+
+use crate::histogram::{self, Latencies};
+use crate::{LoadError, Model};
+
+/// The percentiles every output reports: Locust's columns, plus 100 (the max).
+pub const REPORTED_PERCENTILES: [f64; 11] = [50.0, 66.0, 75.0, 80.0, 90.0, 95.0, 98.0, 99.0, 99.9, 99.99, 100.0];
+
+/// Name of the row that sums every endpoint, as Locust spells it.
+pub const AGGREGATED_NAME: &str = "Aggregated";
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LoadReport {
+    pub model: Model,
+    /// Wall-clock start of the measured period (after warm-up), milliseconds since the Unix epoch.
+    pub started_at_unix_ms: u64,
+    /// Measured time: from the end of warm-up until the last in-flight request finished.
+    pub duration_secs: f64,
+    /// Requests sent during warm-up: they reached the server but are in no statistic.
+    pub warmup_requests: u64,
+    /// The run was cancelled before its stop condition; requests in flight then are in no statistic.
+    pub cancelled: bool,
+    /// What `latency` measures: "service time" (send to response), or in rate mode "corrected" (from the
+    /// intended send time, coordinated omission corrected); `service_time` then holds the uncorrected figures.
+    pub latency_basis: LatencyBasis,
+    pub endpoints: Vec<EndpointStats>,
+    pub aggregated: EndpointStats,
+    /// One entry per second of the measured period.
+    pub timeline: Vec<SecondStats>,
+    /// Rate mode only: whether the target kept up with the requested rate.
+    pub rate: Option<RateStats>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LatencyBasis {
+    /// From the moment the request was written until its response was read completely.
+    ServiceTime,
+    /// From the moment the request should have been sent by the schedule (wrk2's coordinated-omission correction).
+    Corrected,
+}
+
+/// Statistics of one endpoint (a task) or of all of them ([`AGGREGATED_NAME`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EndpointStats {
+    pub name: String,
+    /// Requests finished: responses (any status) plus connect, timeout and read failures.
+    pub count: u64,
+    pub failures: FailureCounts,
+    /// Latency of every complete response (error statuses included), per `LoadReport::latency_basis`.
+    pub latency: LatencySummary,
+    /// Rate mode: the uncorrected service time of the same responses.
+    pub service_time: Option<LatencySummary>,
+    pub requests_per_second: f64,
+    pub failures_per_second: f64,
+    /// Mean response body size in bytes.
+    pub avg_content_size: f64,
+    pub content_bytes: u64,
+}
+
+/// Failed requests by cause. A request fails once, with the first cause met.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FailureCounts {
+    /// The TCP connection could not be opened.
+    pub connect: u64,
+    /// No complete response within the per-request timeout.
+    pub timeout: u64,
+    /// A complete response with status >= 400 (its latency is recorded too, as Locust does).
+    pub status: u64,
+    /// The connection broke or the response could not be parsed.
+    pub read: u64,
+}
+
+/// A latency distribution in microseconds. `min_us`, `max_us`, `sum_us` are exact; percentiles come from the
+/// histogram (3 significant digits) clamped into [min, max].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LatencySummary {
+    pub samples: u64,
+    pub min_us: u64,
+    pub max_us: u64,
+    pub mean_us: f64,
+    pub sum_us: u64,
+    pub median_us: u64,
+    pub stdev_us: f64,
+    pub percentiles: Vec<Percentile>,
+    /// The HdrHistogram, V2 compressed, base64: what [`merge`] adds.
+    pub histogram: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Percentile {
+    pub percentile: f64,
+    pub latency_us: u64,
+}
+
+/// One second of the measured period, all endpoints together.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SecondStats {
+    /// Seconds since the start of the measured period.
+    pub second: u64,
+    /// Requests finished in this second (failures included).
+    pub requests: u64,
+    pub errors: u64,
+    pub p50_us: u64,
+    pub p99_us: u64,
+    /// This second's latency histogram (same basis as the report), V2 compressed, base64.
+    pub histogram: String,
+}
+
+/// Rate mode: the schedule against what happened.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct RateStats {
+    pub target_per_second: f64,
+    pub achieved_per_second: f64,
+    /// Requests the schedule planned during the measured period.
+    pub scheduled: u64,
+    /// Requests actually sent during the measured period.
+    pub sent: u64,
+    /// Worst delay between a request's intended and actual send time.
+    pub max_send_lag_us: u64,
+    /// The target kept up with the schedule (see [`RateStats::judge`]).
+    pub kept_up: bool,
+}
+
+impl RateStats {
+    /// The target kept up when the schedule was met to within one request per connection at the end and no send
+    /// was held back by more than `tolerance` (a stall of the target shows as a large lag).
+    pub fn judge(scheduled: u64, sent: u64, connections: u64, max_send_lag_us: u64, tolerance_us: u64) -> bool {
+        sent + connections >= scheduled && max_send_lag_us <= tolerance_us
+    }
+}
+
+impl FailureCounts {
+    pub fn total(&self) -> u64 {
+        self.connect + self.timeout + self.status + self.read
+    }
+
+    /// Failures that left no response (and so no latency sample).
+    pub fn without_response(&self) -> u64 {
+        self.connect + self.timeout + self.read
+    }
+
+    pub fn add(&mut self, other: &FailureCounts) {
+        self.connect += other.connect;
+        self.timeout += other.timeout;
+        self.status += other.status;
+        self.read += other.read;
+    }
+}
+
+/// Everything recorded for one endpoint; the form in which workers hand results over and [`merge`] adds them.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct EndpointRecord {
+    pub latency: Latencies,
+    /// Service time, kept only in rate mode (otherwise identical to `latency`).
+    pub service: Option<Latencies>,
+    pub failures: FailureCounts,
+    pub content_bytes: u64,
+}
+
+impl EndpointRecord {
+    pub fn with_service_time(keep: bool) -> EndpointRecord {
+        EndpointRecord { service: keep.then(Latencies::default), ..EndpointRecord::default() }
+    }
+
+    pub fn add(&mut self, other: &EndpointRecord) -> Result<(), LoadError> {
+        self.latency.add(&other.latency)?;
+        match (&mut self.service, &other.service) {
+            (Some(mine), Some(theirs)) => mine.add(theirs)?,
+            (None, Some(theirs)) => self.service = Some(theirs.clone()),
+            _ => {}
+        }
+        self.failures.add(&other.failures);
+        self.content_bytes += other.content_bytes;
+        Ok(())
+    }
+
+    pub fn count(&self) -> u64 {
+        self.latency.samples() + self.failures.without_response()
+    }
+
+    pub fn stats(&self, name: &str, duration_secs: f64) -> EndpointStats {
+        let count = self.count();
+        let per_second = |n: u64| if duration_secs > 0.0 { n as f64 / duration_secs } else { 0.0 };
+        let responses = self.latency.samples();
+        EndpointStats {
+            name: name.to_owned(),
+            count,
+            failures: self.failures,
+            latency: summarize(&self.latency),
+            service_time: self.service.as_ref().map(summarize),
+            requests_per_second: per_second(count),
+            failures_per_second: per_second(self.failures.total()),
+            avg_content_size: if responses > 0 { self.content_bytes as f64 / responses as f64 } else { 0.0 },
+            content_bytes: self.content_bytes,
+        }
+    }
+
+    /// Rebuilds the exact record from a report's stats (for merging).
+    pub fn from_stats(stats: &EndpointStats) -> Result<EndpointRecord, LoadError> {
+        Ok(EndpointRecord {
+            latency: unsummarize(&stats.latency)?,
+            service: stats.service_time.as_ref().map(unsummarize).transpose()?,
+            failures: stats.failures,
+            content_bytes: stats.content_bytes,
+        })
+    }
+}
+
+fn summarize(latencies: &Latencies) -> LatencySummary {
+    let percentiles = REPORTED_PERCENTILES
+        .iter()
+        .map(|&percentile| Percentile { percentile, latency_us: latencies.percentile(percentile) })
+        .collect();
+    LatencySummary {
+        samples: latencies.samples(),
+        min_us: latencies.min(),
+        max_us: latencies.max_us,
+        mean_us: latencies.mean(),
+        sum_us: latencies.sum_us,
+        median_us: latencies.percentile(50.0),
+        stdev_us: if latencies.samples() > 0 { latencies.histogram.stdev() } else { 0.0 },
+        percentiles,
+        histogram: histogram::encode(&latencies.histogram),
+    }
+}
+
+fn unsummarize(summary: &LatencySummary) -> Result<Latencies, LoadError> {
+    let histogram = histogram::decode(&summary.histogram)?;
+    if histogram.len() != summary.samples {
+        let reason = format!("histogram holds {} samples, summary says {}", histogram.len(), summary.samples);
+        return Err(LoadError::Histogram(reason));
+    }
+    let min_us = if summary.samples == 0 { u64::MAX } else { summary.min_us };
+    Ok(Latencies { histogram, min_us, max_us: summary.max_us, sum_us: summary.sum_us })
+}
+
+/// One second of one worker (or of the merged run), before it is summarised.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct SecondRecord {
+    pub requests: u64,
+    pub errors: u64,
+    pub latency: Option<hdrhistogram::Histogram<u64>>,
+}
+
+impl SecondRecord {
+    pub fn add(&mut self, other: &SecondRecord) -> Result<(), LoadError> {
+        self.requests += other.requests;
+        self.errors += other.errors;
+        if let Some(theirs) = &other.latency {
+            match &mut self.latency {
+                Some(mine) => mine.add(theirs).map_err(|error| LoadError::Histogram(format!("{error:?}")))?,
+                None => self.latency = Some(theirs.clone()),
+            }
+        }
+        Ok(())
+    }
+
+    pub fn stats(&self, second: u64) -> SecondStats {
+        let empty = histogram::new_histogram();
+        let latency = self.latency.as_ref().unwrap_or(&empty);
+        let at = |percentile: f64| if latency.is_empty() { 0 } else { latency.value_at_percentile(percentile) };
+        SecondStats {
+            second,
+            requests: self.requests,
+            errors: self.errors,
+            p50_us: at(50.0),
+            p99_us: at(99.0),
+            histogram: histogram::encode(latency),
+        }
+    }
+
+    fn from_stats(stats: &SecondStats) -> Result<SecondRecord, LoadError> {
+        Ok(SecondRecord {
+            requests: stats.requests,
+            errors: stats.errors,
+            latency: Some(histogram::decode(&stats.histogram)?),
+        })
+    }
+}
+
+/// The parts a run (or a merge) assembles into a [`LoadReport`].
+pub(crate) struct ReportParts {
+    pub model: Model,
+    pub started_at_unix_ms: u64,
+    pub duration_secs: f64,
+    pub warmup_requests: u64,
+    pub cancelled: bool,
+    pub latency_basis: LatencyBasis,
+    pub endpoints: Vec<(String, EndpointRecord)>,
+    pub timeline: Vec<SecondRecord>,
+    pub rate: Option<RateStats>,
+}
+
+impl ReportParts {
+    pub fn into_report(self) -> Result<LoadReport, LoadError> {
+        let keep_service = self.latency_basis == LatencyBasis::Corrected;
+        let mut total = EndpointRecord::with_service_time(keep_service);
+        for (_, record) in &self.endpoints {
+            total.add(record)?;
+        }
+        let duration = self.duration_secs;
+        Ok(LoadReport {
+            model: self.model,
+            started_at_unix_ms: self.started_at_unix_ms,
+            duration_secs: duration,
+            warmup_requests: self.warmup_requests,
+            cancelled: self.cancelled,
+            latency_basis: self.latency_basis,
+            endpoints: self.endpoints.iter().map(|(name, record)| record.stats(name, duration)).collect(),
+            aggregated: total.stats(AGGREGATED_NAME, duration),
+            timeline: self.timeline.iter().enumerate().map(|(second, record)| record.stats(second as u64)).collect(),
+            rate: self.rate,
+        })
+    }
+}
+
+/// Merges reports of load agents that ran at the same time against the same target: histograms, counts and
+/// failures add exactly; the duration is the longest; timelines align on their wall-clock start second.
+pub fn merge(reports: &[LoadReport]) -> Result<LoadReport, LoadError> {
+    let first = reports.first().ok_or(LoadError::NothingToMerge)?;
+    let started_at = reports.iter().map(|report| report.started_at_unix_ms).min().unwrap_or(0);
+    let mut endpoints: Vec<(String, EndpointRecord)> = Vec::new();
+    let mut timeline: Vec<SecondRecord> = Vec::new();
+    for report in reports {
+        for stats in &report.endpoints {
+            let record = EndpointRecord::from_stats(stats)?;
+            match endpoints.iter_mut().find(|(name, _)| *name == stats.name) {
+                Some((_, existing)) => existing.add(&record)?,
+                None => endpoints.push((stats.name.clone(), record)),
+            }
+        }
+        let offset = ((report.started_at_unix_ms - started_at) / 1000) as usize;
+        for stats in &report.timeline {
+            let index = offset + stats.second as usize;
+            if timeline.len() <= index {
+                timeline.resize_with(index + 1, SecondRecord::default);
+            }
+            timeline[index].add(&SecondRecord::from_stats(stats)?)?;
+        }
+    }
+    let parts = ReportParts {
+        model: first.model,
+        started_at_unix_ms: started_at,
+        duration_secs: reports.iter().map(|report| report.duration_secs).fold(0.0, f64::max),
+        warmup_requests: reports.iter().map(|report| report.warmup_requests).sum(),
+        cancelled: reports.iter().any(|report| report.cancelled),
+        latency_basis: first.latency_basis,
+        endpoints,
+        timeline,
+        rate: merge_rates(reports),
+    };
+    parts.into_report()
+}
+
+fn merge_rates(reports: &[LoadReport]) -> Option<RateStats> {
+    let rates: Vec<&RateStats> = reports.iter().filter_map(|report| report.rate.as_ref()).collect();
+    if rates.is_empty() {
+        return None;
+    }
+    let duration = reports.iter().map(|report| report.duration_secs).fold(0.0, f64::max);
+    let sent: u64 = rates.iter().map(|rate| rate.sent).sum();
+    Some(RateStats {
+        target_per_second: rates.iter().map(|rate| rate.target_per_second).sum(),
+        achieved_per_second: if duration > 0.0 { sent as f64 / duration } else { 0.0 },
+        scheduled: rates.iter().map(|rate| rate.scheduled).sum(),
+        sent,
+        max_send_lag_us: rates.iter().map(|rate| rate.max_send_lag_us).max().unwrap_or(0),
+        kept_up: rates.iter().all(|rate| rate.kept_up),
+    })
+}
