@@ -3,4 +3,9 @@
 
 pub mod results;
 
+// CI regression tracking (issue 7).
+pub mod calibration;
+pub mod compare;
+pub mod history;
+
 pub use results::{RunResults, SCHEMA_VERSION};

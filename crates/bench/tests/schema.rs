@@ -64,7 +64,12 @@ fn sample_results() -> RunResults {
             upstream_cores: vec![1],
             targets: vec![TargetPinning { target: "sync".into(), cores: vec![0], reason: "suite".into() }],
         },
-        upstream: UpstreamSettings { url: "http://127.0.0.1:1/".into(), delay_ms: 100.0, jitter_ms: 0.0, body_bytes: 1 },
+        upstream: UpstreamSettings {
+            url: "http://127.0.0.1:1/".into(),
+            delay_ms: 100.0,
+            jitter_ms: 0.0,
+            body_bytes: 1,
+        },
         targets: vec![
             TargetResult {
                 name: "sync".into(),
@@ -87,6 +92,7 @@ fn sample_results() -> RunResults {
                 phases: vec![],
             },
         ],
+        calibration: None,
     }
 }
 

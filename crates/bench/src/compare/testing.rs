@@ -1,0 +1,99 @@
+//! Builders of small results for the unit tests of `compare`: one phase is one repetition at 10 connections with a
+//! given throughput.
+
+use crate::calibration::{Calibration, REFERENCE_CPU_LOOP_PER_S, REFERENCE_ROUND_TRIPS_PER_S, WORKLOAD_VERSION};
+use crate::results::*;
+
+/// A calibration `cpu_speed` and `round_trip_speed` times as fast as the reference machine.
+pub fn calibration(cpu_speed: f64, round_trip_speed: f64) -> Calibration {
+    let cpu = REFERENCE_CPU_LOOP_PER_S * cpu_speed;
+    let round_trips = REFERENCE_ROUND_TRIPS_PER_S * round_trip_speed;
+    Calibration {
+        workload_version: WORKLOAD_VERSION,
+        cpu_loop_per_s: cpu,
+        round_trips_per_s: round_trips,
+        cpu_rounds: vec![cpu],
+        round_trip_rounds: vec![round_trips],
+        target_cores: None,
+        load_cores: None,
+    }
+}
+
+/// One repetition of `path` at 10 connections that reached `requests_per_second`, without failures.
+pub fn phase(name: &str, path: &str, repetition: u32, requests_per_second: f64) -> PhaseResult {
+    failing_phase(name, path, repetition, requests_per_second, 0)
+}
+
+/// Like [`phase`], with `failed` of its 1000 requests failed by status.
+pub fn failing_phase(name: &str, path: &str, repetition: u32, requests_per_second: f64, failed: u64) -> PhaseResult {
+    PhaseResult {
+        name: name.into(),
+        endpoints: vec![EndpointShare { path: path.into(), weight: 1 }],
+        load_model: LoadModel::Concurrency { connections: 10 },
+        load_description: "10 connections, closed loop".into(),
+        repetition,
+        warmup_s: 1.0,
+        duration_s: 5.0,
+        started_at: "2026-01-01T00:00:00Z".into(),
+        interrupted: false,
+        load: serde_json::json!({
+            "aggregated": {
+                "count": 1000,
+                "requests_per_second": requests_per_second,
+                "failures": {"connect": 0, "timeout": 0, "status": failed, "read": 0},
+                "latency": {"median_us": 1000}
+            }
+        }),
+        resources: Resources::default(),
+        worker_requests: None,
+        hlog: None,
+    }
+}
+
+pub fn target(name: &str, phases: Vec<PhaseResult>) -> TargetResult {
+    TargetResult {
+        name: name.into(),
+        family: Family::Rust,
+        kind: TargetKind::Sync,
+        command: vec!["rustcorn".into(), "serve".into(), name.into()],
+        workers: Some(1),
+        threads: Some(1),
+        status: TargetStatus::Ok,
+        phases,
+    }
+}
+
+pub fn run_with(targets: Vec<TargetResult>, calibration: Option<Calibration>) -> RunResults {
+    RunResults {
+        schema_version: SCHEMA_VERSION,
+        run_id: "run".into(),
+        started_at: "2026-01-01T00:00:00Z".into(),
+        finished_at: "2026-01-01T00:01:00Z".into(),
+        partial: false,
+        suite: SuiteSource { name: "quick".into(), path: "bench-suite/quick.toml".into(), text: String::new() },
+        environment: Environment {
+            cpu_model: "cpu".into(),
+            cores: 2,
+            kernel: "Linux 6".into(),
+            rustc: "rustc 1".into(),
+            crate_version: "0.1.0".into(),
+            git_commit: Some("0123456789abcdef".into()),
+            git_dirty: Some(false),
+            hostname: "host".into(),
+        },
+        pinning: PinningPlan {
+            online_cores: vec![0, 1],
+            load_cores: vec![1],
+            upstream_cores: vec![1],
+            targets: vec![],
+        },
+        upstream: UpstreamSettings {
+            url: "http://127.0.0.1:1/".into(),
+            delay_ms: 100.0,
+            jitter_ms: 0.0,
+            body_bytes: 1,
+        },
+        targets,
+        calibration,
+    }
+}
