@@ -10,7 +10,7 @@ pub(crate) mod testing;
 
 use std::collections::BTreeMap;
 
-pub use figures::{Better, Figure, FigureKind, Metric};
+pub use figures::{Basis, Better, Figure, FigureKind, Metric};
 
 use crate::history::{self, HistoryLine};
 use crate::results::RunResults;
@@ -168,6 +168,7 @@ pub fn compare(inputs: CompareInputs<'_>, options: &CompareOptions) -> Result<Co
         }
     }
     rows.extend(phase_presence_rows(&base, &new));
+    group_rows_by_phase(&mut rows);
     if judged_gated == 0 && new.failed_targets.is_empty() {
         return Err(CompareError::NothingToCompare(nothing_to_compare_reason(&base, &new, calibrated)));
     }
@@ -262,7 +263,7 @@ fn judge(
     }
     let mut row = Row {
         phase: format!("{} / {} @{}", new.target, new.phase, new.load_tag),
-        metric: format!("{}, {}", metric_name(new), new.basis),
+        metric: format!("{}, {}", metric_name(new), new.basis.tag),
         base: markdown::describe_samples(reference, new.metric),
         new: markdown::describe_samples(
             &Reference { samples: new.samples.clone(), from_base: new.samples.len(), from_history: 0 },
@@ -291,8 +292,6 @@ fn judge(
 
 fn metric_name(figure: &Figure) -> &'static str {
     match (figure.kind, figure.metric) {
-        (FigureKind::Ratio, Metric::Throughput) => "req/s ratio",
-        (FigureKind::Ratio, _) => "median latency ratio",
         (_, Metric::Throughput) => "req/s",
         (_, Metric::MedianLatency) => "median latency (ms)",
         (_, Metric::FailureRate) => "failed requests",
@@ -321,15 +320,15 @@ fn judge_relative(
     }
     if worse <= options.threshold {
         if -worse > options.threshold {
-            return (Verdict::Better, format!("better by more than {threshold_percent:.0}% ({})", new.basis));
+            return (Verdict::Better, format!("better by more than {threshold_percent:.0}% ({})", new.basis.words));
         }
-        return (Verdict::Ok, format!("ok, within {threshold_percent:.0}% ({})", new.basis));
+        return (Verdict::Ok, format!("ok, within {threshold_percent:.0}% ({})", new.basis.words));
     }
     let (significant, test) = significance(new, reference, options.alpha);
     if !significant {
         return (
             Verdict::WithinNoise,
-            format!("worse by {:.0}% but within the noise: {test} ({})", worse * 100.0, new.basis),
+            format!("worse by {:.0}% but within the noise: {test} ({})", worse * 100.0, new.basis.words),
         );
     }
     if let Some(first) = first {
@@ -342,7 +341,7 @@ fn judge_relative(
                     "not confirmed: worse by {:.0}% in this run but {:.0}% in the first attempt ({})",
                     worse * 100.0,
                     first_worse * 100.0,
-                    new.basis
+                    new.basis.words
                 ),
             );
         }
@@ -353,7 +352,7 @@ fn judge_relative(
         format!(
             "**REGRESSION**: worse by {:.0}%, beyond {threshold_percent:.0}%; {test}{confirmed} ({})",
             worse * 100.0,
-            new.basis
+            new.basis.words
         ),
     )
 }
@@ -434,6 +433,17 @@ fn phase_presence_rows(base: &RunFigures, new: &RunFigures) -> Vec<Row> {
         }
     }
     rows
+}
+
+/// Keeps each phase's rows together, phases in order of first appearance (ratios are computed after the rest).
+fn group_rows_by_phase(rows: &mut [Row]) {
+    let mut order: Vec<String> = Vec::new();
+    for row in rows.iter() {
+        if !order.contains(&row.phase) {
+            order.push(row.phase.clone());
+        }
+    }
+    rows.sort_by_key(|row| order.iter().position(|phase| *phase == row.phase));
 }
 
 fn nothing_to_compare_reason(base: &RunFigures, new: &RunFigures, calibrated: bool) -> String {

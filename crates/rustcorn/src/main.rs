@@ -27,6 +27,8 @@ enum Command {
     Serve(cmd::serve::Args),
     /// Run the local stand-in for google.com that /sync-google and /async-google call.
     Upstream(cmd::upstream::Args),
+    /// The benchmark driver: compare runs.
+    Bench(cmd::bench::Args),
 }
 
 fn main() -> ExitCode {
@@ -45,5 +47,6 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
     match command {
         Command::Serve(args) => cmd::serve::run(args),
         Command::Upstream(args) => cmd::upstream::run(args),
+        Command::Bench(args) => cmd::bench::run(args),
     }
 }

@@ -69,10 +69,24 @@ pub struct Figure {
     pub kind: FigureKind,
     pub metric: Metric,
     pub better: Better,
-    /// How it was made comparable, in words: the verdict repeats it.
-    pub basis: String,
+    pub basis: Basis,
     /// One value per repetition, in repetition order.
     pub samples: Vec<f64>,
+}
+
+/// How a figure was made comparable across runs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Basis {
+    /// A few words for the table's metric column, e.g. "normalised (CPU loop)".
+    pub tag: String,
+    /// The sentence the verdict repeats, e.g. "normalised by the CPU-loop calibration".
+    pub words: String,
+}
+
+impl Basis {
+    fn new(tag: impl Into<String>, words: impl Into<String>) -> Basis {
+        Basis { tag: tag.into(), words: words.into() }
+    }
 }
 
 /// A target x phase that was measured, for reporting phases missing on one side.
@@ -140,7 +154,7 @@ struct PhaseGroup {
     metric: Metric,
     /// Speed relative to the reference machine for this phase's work, and its description; None when the phase
     /// needs a calibration that the run does not have.
-    speed: Option<(f64, String)>,
+    speed: Option<(f64, Basis)>,
     samples: Vec<Sample>,
 }
 
@@ -270,12 +284,13 @@ fn work_class(path: &str) -> WorkClass {
 }
 
 /// The phase's speed relative to the reference machine: the weighted geometric mean of its endpoints' classes.
-fn phase_speed(phase: &PhaseResult, calibration: Option<&Calibration>) -> Option<(f64, String)> {
+fn phase_speed(phase: &PhaseResult, calibration: Option<&Calibration>) -> Option<(f64, Basis)> {
     let classes: Vec<(WorkClass, f64)> =
         phase.endpoints.iter().map(|share| (work_class(&share.path), f64::from(share.weight.max(1)))).collect();
     let all = |class: WorkClass| classes.iter().all(|(each, _)| *each == class);
     if all(WorkClass::Upstream) {
-        return Some((1.0, "raw: bound by the upstream's fixed delay, the same on every machine".into()));
+        let words = "raw: bound by the upstream's fixed delay, the same on every machine";
+        return Some((1.0, Basis::new("upstream-bound, raw", words)));
     }
     let calibration = calibration?;
     let speed_of = |class: WorkClass| match class {
@@ -286,13 +301,13 @@ fn phase_speed(phase: &PhaseResult, calibration: Option<&Calibration>) -> Option
     let total: f64 = classes.iter().map(|(_, weight)| weight).sum();
     let log_speed: f64 = classes.iter().map(|(class, weight)| weight * speed_of(*class).ln()).sum::<f64>() / total;
     let basis = if all(WorkClass::Cpu) {
-        "normalised by the CPU-loop calibration"
+        Basis::new("normalised (CPU loop)", "normalised by the CPU-loop calibration")
     } else if all(WorkClass::Loopback) {
-        "normalised by the loopback round-trip calibration"
+        Basis::new("normalised (round trip)", "normalised by the loopback round-trip calibration")
     } else {
-        "normalised by the calibrations, weighted by the endpoint mix"
+        Basis::new("normalised (mix)", "normalised by the calibrations, weighted by the endpoint mix")
     };
-    Some((log_speed.exp(), basis.into()))
+    Some((log_speed.exp(), basis))
 }
 
 fn own_figures(group: &PhaseGroup) -> Vec<Figure> {
@@ -310,10 +325,10 @@ fn own_figures(group: &PhaseGroup) -> Vec<Figure> {
         let samples = headline.iter().copied().map(scale).collect();
         figures.push(figure(group, FigureKind::Normalised, group.metric, better, basis.clone(), samples, None));
     }
-    let raw_basis = "raw: not gated, absolute figures move between machines".to_owned();
+    let raw_basis = Basis::new("raw", "raw: not gated, absolute figures move between machines");
     figures.push(figure(group, FigureKind::Raw, group.metric, better, raw_basis, headline, None));
     let failure_rates = group.samples.iter().map(|sample| sample.failure_rate).collect();
-    let failure_basis = "failed requests / requests".to_owned();
+    let failure_basis = Basis::new("share", "failed requests / requests");
     figures.push(figure(
         group,
         FigureKind::FailureRate,
@@ -353,7 +368,10 @@ fn ratio_figures(groups: &[PhaseGroup]) -> Vec<Figure> {
                 continue;
             }
             let better = if group.metric == Metric::Throughput { Better::Higher } else { Better::Lower };
-            let basis = format!("ratio to {} on the same phase in the same run", reference.id.target);
+            let basis = Basis::new(
+                format!("ratio to {}", reference.id.target),
+                format!("ratio to {} on the same phase in the same run", reference.id.target),
+            );
             let reference_name = Some(reference.id.target.as_str());
             figures.push(figure(group, FigureKind::Ratio, group.metric, better, basis, samples, reference_name));
         }
@@ -366,7 +384,7 @@ fn figure(
     kind: FigureKind,
     metric: Metric,
     better: Better,
-    basis: String,
+    basis: Basis,
     samples: Vec<f64>,
     reference: Option<&str>,
 ) -> Figure {

@@ -51,11 +51,11 @@ fn a_twice_slower_phase_fails_and_is_named() {
     assert!(!comparison.passed());
     let failing: Vec<&str> = comparison.failing_rows().map(|row| row.phase.as_str()).collect();
     assert_eq!(failing, vec!["sync / cpu @c10"], "{}", comparison.to_markdown());
-    let normalised = row(&comparison, "sync / cpu @c10", "req/s, normalised by the CPU-loop");
+    let normalised = row(&comparison, "sync / cpu @c10", "req/s, normalised (CPU loop)");
     assert_eq!(normalised.change, "-50.0%");
     assert!(normalised.verdict_text.contains("Mann-Whitney p=0.050"), "{}", normalised.verdict_text);
     // async did not change, but its ratio to sync doubled: better, not failing.
-    assert_eq!(row(&comparison, "async / cpu @c10", "req/s ratio").verdict, Verdict::Better);
+    assert_eq!(row(&comparison, "async / cpu @c10", "req/s, ratio to sync").verdict, Verdict::Better);
     assert!(comparison.to_markdown().contains("**FAIL**: 1 regression(s): sync / cpu @c10"));
 }
 
@@ -114,7 +114,7 @@ fn without_calibration_ratios_decide_and_the_notes_say_so() {
     );
     assert!(!comparison.rows.iter().any(|row| row.metric.contains("normalised")));
     let failing: Vec<&str> = comparison.failing_rows().map(|row| row.metric.as_str()).collect();
-    assert_eq!(failing, vec!["req/s ratio, ratio to sync on the same phase in the same run"]);
+    assert_eq!(failing, vec!["req/s, ratio to sync"]);
 }
 
 #[test]
@@ -226,7 +226,7 @@ fn latency_is_the_figure_under_a_fixed_rate_and_higher_is_worse() {
         run_with(vec![target("sync", vec![phase])], cal.clone())
     };
     let comparison = compare(inputs(&at_rate(1000), &at_rate(2000)), &CompareOptions::default()).expect("compare");
-    let latency = row(&comparison, "sync / health @r100", "median latency (ms), normalised");
+    let latency = row(&comparison, "sync / health @r100", "median latency (ms), normalised (round trip)");
     assert_eq!(latency.verdict, Verdict::Regression, "{latency:?}");
     assert_eq!(latency.change, "+100.0%");
 }
@@ -250,4 +250,23 @@ fn a_threshold_outside_zero_to_one_is_refused() {
     let run = two_models(1.0, 1.0, 1.0, None);
     let options = CompareOptions { threshold: 1.5, ..CompareOptions::default() };
     assert!(matches!(compare(inputs(&run, &run), &options), Err(CompareError::BadOption(_))));
+}
+
+/// The fixture files the CLI tests compare are valid results files (bad-schema.json only by its version).
+#[test]
+fn the_compare_fixtures_validate_against_the_committed_schema() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let schema_text = std::fs::read_to_string(root.join("schema/results.schema.json")).expect("schema");
+    let schema: serde_json::Value = serde_json::from_str(&schema_text).expect("schema is JSON");
+    let validator = jsonschema::validator_for(&schema).expect("schema compiles");
+    for name in ["base", "equal", "slower", "missing", "bad-schema"] {
+        let path = root.join(format!("tests/fixtures/compare/{name}.json"));
+        let instance: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&path).expect("fixture")).expect("fixture is JSON");
+        let errors: Vec<String> = validator.iter_errors(&instance).map(|error| error.to_string()).collect();
+        assert!(errors.is_empty(), "{name}.json: {errors:#?}");
+        if name != "bad-schema" {
+            RunResults::read(&path).unwrap_or_else(|error| panic!("{name}.json: {error}"));
+        }
+    }
 }

@@ -1,4 +1,6 @@
 //! One module per subcommand: its clap arguments and the call into the crate that does the work.
 
+pub mod bench;
+pub mod bench_compare;
 pub mod serve;
 pub mod upstream;
