@@ -2,7 +2,7 @@
 CARGO ?= cargo
 RUSTCORN := target/release/rustcorn
 
-.PHONY: all build release test lint fmt nextest clean python-peers
+.PHONY: all build release test lint fmt nextest clean loadgen-vs-wrk python-peers bench bench-quick
 
 all: build
 
@@ -31,3 +31,16 @@ python-peers:
 
 clean:
 	$(CARGO) clean
+
+# wrk vs rustcorn load on the same server and pinning (server core 0, load core 1); needs 2 idle cores.
+loadgen-vs-wrk: release
+	bash scripts/loadgen-vs-wrk.sh
+
+# The default comparison of every server model on every endpoint (bench-suite/default.toml, ~4 minutes on 2 cores).
+# Results in results/<run-id>/ and results/latest; the last line printed is the path of the results.
+bench: release
+	$(RUSTCORN) bench run bench-suite/default.toml
+
+# The CI-sized suite (bench-suite/quick.toml, under a minute).
+bench-quick: release
+	$(RUSTCORN) bench run bench-suite/quick.toml

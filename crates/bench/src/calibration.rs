@@ -101,6 +101,25 @@ pub fn measure(plan: &CalibrationPlan) -> Result<Calibration, CalibrationError> 
     })
 }
 
+/// The driver's call: calibrates on the cores the targets get (every core the load generator does not use) and the
+/// load generator's cores. A failure is logged and leaves the run without calibration rather than failing it.
+pub fn measure_for_run(pinning: &crate::pinning::Pinning) -> Option<Calibration> {
+    let load: Vec<usize> = pinning.load.iter().map(|&core| core as usize).collect();
+    let mut target: Vec<usize> =
+        pinning.online.iter().map(|&core| core as usize).filter(|core| !load.contains(core)).collect();
+    if target.is_empty() {
+        target = load.clone();
+    }
+    let plan = CalibrationPlan { target_cores: Some(target), load_cores: Some(load), ..CalibrationPlan::default() };
+    match measure(&plan) {
+        Ok(calibration) => Some(calibration),
+        Err(error) => {
+            tracing::warn!(%error, "calibration failed: this run's figures cannot be normalised");
+            None
+        }
+    }
+}
+
 impl Calibration {
     /// How much faster than the reference machine this run's CPU loop was (2.0 = twice as fast).
     pub fn cpu_speed(&self) -> f64 {

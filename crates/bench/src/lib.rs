@@ -1,7 +1,17 @@
 //! The benchmark driver behind `rustcorn bench`: suites, target processes, /proc sampling and the results model
-//! that the report and `compare` read.
+//! that the report and `compare` read. [`run::run`] runs a suite into `results/<run-id>/`.
 
+pub mod environment;
+pub mod output;
+mod phase;
+pub mod pinning;
+pub mod process;
+mod progress;
 pub mod results;
+pub mod run;
+pub mod sampler;
+pub mod store;
+pub mod suite;
 
 // CI regression tracking (issue 7).
 pub mod calibration;
@@ -9,3 +19,4 @@ pub mod compare;
 pub mod history;
 
 pub use results::{RunResults, SCHEMA_VERSION};
+pub use run::{run, Outcome, RunError, RunOptions};

@@ -14,6 +14,65 @@ fn committed_schema() -> serde_json::Value {
     serde_json::from_str(&text).expect("the committed schema is JSON")
 }
 
+fn sample_latency() -> loadgen::LatencySummary {
+    let mut histogram = loadgen::histogram::new_histogram();
+    histogram.record(1500).expect("record a latency");
+    loadgen::LatencySummary {
+        samples: 1,
+        min_us: 1500,
+        max_us: 1500,
+        mean_us: 1500.0,
+        sum_us: 1500,
+        median_us: 1500,
+        stdev_us: 0.0,
+        percentiles: vec![loadgen::Percentile { percentile: 99.0, latency_us: 1500 }],
+        histogram: loadgen::histogram::encode(&histogram),
+    }
+}
+
+fn sample_endpoint(name: &str) -> loadgen::EndpointStats {
+    loadgen::EndpointStats {
+        name: name.into(),
+        count: 1,
+        failures: loadgen::FailureCounts::default(),
+        latency: sample_latency(),
+        service_time: Some(sample_latency()),
+        requests_per_second: 0.5,
+        failures_per_second: 0.0,
+        avg_content_size: 60.0,
+        content_bytes: 60,
+    }
+}
+
+fn sample_load_report() -> LoadReport {
+    LoadReport {
+        model: loadgen::Model::Rate,
+        started_at_unix_ms: 1_700_000_000_000,
+        duration_secs: 2.0,
+        warmup_requests: 3,
+        cancelled: false,
+        latency_basis: loadgen::LatencyBasis::Corrected,
+        endpoints: vec![sample_endpoint("/cpu-intensive")],
+        aggregated: sample_endpoint(loadgen::AGGREGATED_NAME),
+        timeline: vec![loadgen::SecondStats {
+            second: 0,
+            requests: 1,
+            errors: 0,
+            p50_us: 1500,
+            p99_us: 1500,
+            histogram: sample_latency().histogram,
+        }],
+        rate: Some(loadgen::RateStats {
+            target_per_second: 1.0,
+            achieved_per_second: 0.5,
+            scheduled: 2,
+            sent: 1,
+            max_send_lag_us: 10,
+            kept_up: true,
+        }),
+    }
+}
+
 fn sample_results() -> RunResults {
     let phase = PhaseResult {
         name: "cpu".into(),
@@ -25,7 +84,7 @@ fn sample_results() -> RunResults {
         duration_s: 2.0,
         started_at: "2026-01-01T00:00:00Z".into(),
         interrupted: false,
-        load: serde_json::json!({"requests": 10}),
+        load: sample_load_report(),
         resources: Resources {
             samples: vec![ResourceSample {
                 t_ms: 100,
@@ -38,7 +97,7 @@ fn sample_results() -> RunResults {
             }],
             summary: ResourceSummary { cpu_cores_avg: 0.5, rss_peak_bytes: 4096, ..Default::default() },
         },
-        worker_requests: Some(vec![WorkerRequests { pid: 42, requests: 10 }]),
+        worker_requests: Some(vec![WorkerRequests { index: 0, pid: 42, requests: 10 }]),
         hlog: Some("sync.cpu.r0.hlog".into()),
     };
     RunResults {
@@ -125,6 +184,11 @@ fn schema_rejects_a_results_file_with_a_missing_field() {
     let mut instance = serde_json::to_value(sample_results()).expect("serialize results");
     instance.as_object_mut().expect("an object").remove("environment");
     assert!(!validator.is_valid(&instance));
+
+    let mut instance = serde_json::to_value(sample_results()).expect("serialize results");
+    let load = &mut instance["targets"][0]["phases"][0]["load"];
+    load.as_object_mut().expect("the load report is an object").remove("aggregated");
+    assert!(!validator.is_valid(&instance), "the load generator's report is described, not any JSON");
 }
 
 #[test]

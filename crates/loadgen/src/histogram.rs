@@ -10,10 +10,15 @@ use crate::LoadError;
 /// HdrHistogram precision used everywhere: 3 significant digits (0.1 % of the value).
 pub const SIGNIFICANT_DIGITS: u8 = 3;
 
-/// A fresh auto-resizing histogram of microseconds.
+/// Values up to this (60 s in µs) are recorded without the histogram growing (growth allocates).
+const PRESIZED_MAX_US: u64 = 60_000_000;
+
+/// A fresh histogram of microseconds, sized for 60 s and auto-resizing beyond.
 pub fn new_histogram() -> Histogram<u64> {
-    // 3 significant digits is always a valid precision.
-    Histogram::new(SIGNIFICANT_DIGITS).expect("3 significant digits is a valid HdrHistogram precision")
+    let mut histogram = Histogram::new_with_max(PRESIZED_MAX_US, SIGNIFICANT_DIGITS)
+        .expect("1..60e6 at 3 significant digits is a valid HdrHistogram range");
+    histogram.auto(true);
+    histogram
 }
 
 /// One latency distribution in microseconds. `min`, `max` and `sum` are exact; the histogram rounds each value to
@@ -35,7 +40,10 @@ impl Default for Latencies {
 impl Latencies {
     #[inline]
     pub fn record(&mut self, micros: u64) {
-        self.histogram.saturating_record(micros);
+        if self.histogram.record(micros).is_err() {
+            // Only past u64 range; clamping is the best that can be done there.
+            self.histogram.saturating_record(micros);
+        }
         self.min_us = self.min_us.min(micros);
         self.max_us = self.max_us.max(micros);
         self.sum_us = self.sum_us.saturating_add(micros);
@@ -81,21 +89,32 @@ impl Latencies {
 
 /// Base64 of the V2 compressed encoding: the form HdrHistogram's own tools and interval logs use.
 pub fn encode(histogram: &Histogram<u64>) -> String {
+    base64::engine::general_purpose::STANDARD.encode(encode_bytes(histogram))
+}
+
+/// The V2 compressed encoding.
+pub fn encode_bytes(histogram: &Histogram<u64>) -> Vec<u8> {
     let mut bytes = Vec::new();
-    // Serializing into a Vec cannot fail for a well-formed histogram.
+    // Serializing into a Vec fails only for a histogram whose counts overflow the format.
     if let Err(error) = V2DeflateSerializer::new().serialize(histogram, &mut bytes) {
         tracing::warn!(?error, "cannot encode a histogram");
         bytes.clear();
     }
-    base64::engine::general_purpose::STANDARD.encode(bytes)
+    bytes
 }
 
 /// Reverses [`encode`]; also accepts uncompressed V2. The result auto-resizes so it can absorb wider histograms.
 pub fn decode(text: &str) -> Result<Histogram<u64>, LoadError> {
-    let bad = |what: String| LoadError::Histogram(what);
-    let bytes = base64::engine::general_purpose::STANDARD.decode(text.trim()).map_err(|e| bad(e.to_string()))?;
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(text.trim())
+        .map_err(|error| LoadError::Histogram(error.to_string()))?;
+    decode_bytes(&bytes)
+}
+
+/// Reverses [`encode_bytes`].
+pub fn decode_bytes(bytes: &[u8]) -> Result<Histogram<u64>, LoadError> {
     let mut histogram: Histogram<u64> =
-        Deserializer::new().deserialize(&mut bytes.as_slice()).map_err(|e| bad(format!("{e:?}")))?;
+        Deserializer::new().deserialize(&mut &bytes[..]).map_err(|error| LoadError::Histogram(format!("{error:?}")))?;
     histogram.auto(true);
     Ok(histogram)
 }

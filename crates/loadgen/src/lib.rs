@@ -2,11 +2,18 @@
 //! in HDR histograms per endpoint and per thread and merged at the end. `rustcorn load` and the bench driver call
 //! [`run`] with a [`LoadPlan`] and render the [`LoadReport`] with an [`output::Exporter`].
 
+mod client;
 mod control;
 mod error;
 pub mod histogram;
+pub mod output;
+mod pacing;
 mod plan;
+mod recorder;
 mod report;
+mod run;
+mod stop;
+mod worker;
 
 pub use control::{CancellationToken, LiveCounters, RunControl};
 pub use error::LoadError;
@@ -15,3 +22,4 @@ pub use report::{
     merge, EndpointStats, FailureCounts, LatencyBasis, LatencySummary, LoadReport, Percentile, RateStats, SecondStats,
     AGGREGATED_NAME, REPORTED_PERCENTILES,
 };
+pub use run::run;

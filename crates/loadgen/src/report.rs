@@ -126,10 +126,11 @@ pub struct RateStats {
 }
 
 impl RateStats {
-    /// The target kept up when the schedule was met to within one request per connection at the end and no send
-    /// was held back by more than `tolerance` (a stall of the target shows as a large lag).
-    pub fn judge(scheduled: u64, sent: u64, connections: u64, max_send_lag_us: u64, tolerance_us: u64) -> bool {
-        sent + connections >= scheduled && max_send_lag_us <= tolerance_us
+    /// The target kept up when, by the end, every request the schedule asked for went out except at most one per
+    /// connection (the one waiting for an answer). A stall it recovered from shows in `max_send_lag_us` and in the
+    /// corrected latency, not here.
+    pub fn judge(scheduled: u64, sent: u64, connections: u64) -> bool {
+        sent + connections >= scheduled
     }
 }
 

@@ -27,7 +27,9 @@ enum Command {
     Serve(cmd::serve::Args),
     /// Run the local stand-in for google.com that /sync-google and /async-google call.
     Upstream(cmd::upstream::Args),
-    /// The benchmark driver: compare runs.
+    /// Load a URL like wrk/oha (-c), wrk2 (--rate) or Locust (--users) and report HDR latency percentiles.
+    Load(cmd::load::Args),
+    /// Run benchmark suites against every server model and keep the results; compare runs.
     Bench(cmd::bench::Args),
 }
 
@@ -47,6 +49,7 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
     match command {
         Command::Serve(args) => cmd::serve::run(args),
         Command::Upstream(args) => cmd::upstream::run(args),
+        Command::Load(args) => cmd::load::run(args),
         Command::Bench(args) => cmd::bench::run(args),
     }
 }

@@ -1,1 +1,86 @@
 //! Thread-per-connection HTTP/1.1 server on `std::net` and `httparse`: gunicorn sync workers modelled in Rust.
+//! [`run`] serves an already bound listener with at most `max_threads` connections at once; used by
+//! `rustcorn serve sync` and by the prefork workers (`-k sync`).
+
+mod buffer;
+pub mod chunked;
+mod connection;
+mod handler;
+pub mod request;
+mod response;
+mod server;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use endpoints::lifecycle::{NoHooks, WorkerHooks};
+use endpoints::limits::DEFAULT_HEADER_TIMEOUT;
+use endpoints::{AppConfig, UpstreamClient};
+
+pub use endpoints::lifecycle::Shutdown;
+pub use server::run;
+
+/// Connections served at once unless configured otherwise (`--max-threads`).
+pub const DEFAULT_MAX_THREADS: usize = 64;
+/// Idle time allowed between two requests on a kept-alive connection (`--keep-alive-timeout`).
+pub const DEFAULT_KEEP_ALIVE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Everything [`run`] needs besides the listener and the shutdown token.
+#[derive(Clone)]
+pub struct Config {
+    pub app: AppConfig,
+    pub upstream: UpstreamClient,
+    /// Deadline for a whole request head, counted from the connection's accept (first request) or from the
+    /// request's first byte (later ones); not reset by each byte, so a slowloris client is closed in time.
+    /// A request body gets the same amount of time once its head is read.
+    pub header_timeout: Duration,
+    pub hooks: Arc<dyn WorkerHooks>,
+    /// Connections served at once; the rest wait in the kernel's listen backlog (gunicorn's sync queueing).
+    /// Zero is taken as one.
+    pub max_threads: usize,
+    /// Keep connections open between requests. `false` closes after every response, which is exactly
+    /// gunicorn's sync worker (it ignores its `keepalive` setting).
+    pub keep_alive: bool,
+    /// Idle time between requests after which a kept-alive connection is closed.
+    pub keep_alive_timeout: Duration,
+}
+
+impl Config {
+    /// A config with the CLI's defaults: 64 threads, keep-alive on (5 s), the default header timeout, no hooks.
+    pub fn new(app: AppConfig, upstream: UpstreamClient) -> Self {
+        Self {
+            app,
+            upstream,
+            header_timeout: DEFAULT_HEADER_TIMEOUT,
+            hooks: Arc::new(NoHooks),
+            max_threads: DEFAULT_MAX_THREADS,
+            keep_alive: true,
+            keep_alive_timeout: DEFAULT_KEEP_ALIVE_TIMEOUT,
+        }
+    }
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("app", &self.app)
+            .field("upstream", &self.upstream.url())
+            .field("header_timeout", &self.header_timeout)
+            .field("max_threads", &self.max_threads)
+            .field("keep_alive", &self.keep_alive)
+            .field("keep_alive_timeout", &self.keep_alive_timeout)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("cannot set up the listening socket")]
+    Listener(#[source] std::io::Error),
+    #[error("cannot start connection thread {index}")]
+    SpawnThread {
+        index: usize,
+        #[source]
+        source: std::io::Error,
+    },
+}

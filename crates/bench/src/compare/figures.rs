@@ -4,8 +4,6 @@
 
 use std::collections::BTreeMap;
 
-use serde::Deserialize;
-
 use crate::calibration::{Calibration, WORKLOAD_VERSION};
 use crate::results::{LoadModel, PhaseResult, RunResults, TargetStatus};
 
@@ -106,35 +104,8 @@ pub struct RunFigures {
     pub phases: Vec<PhaseId>,
     /// Targets that failed in this run, with the reason.
     pub failed_targets: Vec<(String, String)>,
-    /// Phases skipped (interrupted, unreadable load report), in words.
+    /// Phases skipped (interrupted, nothing measured), in words.
     pub notes: Vec<String>,
-}
-
-/// The part of the load generator's report that `compare` reads (field names as `loadgen::LoadReport` writes them).
-#[derive(Debug, Deserialize)]
-struct LoadView {
-    aggregated: AggregatedView,
-}
-
-#[derive(Debug, Deserialize)]
-struct AggregatedView {
-    count: u64,
-    requests_per_second: f64,
-    failures: FailuresView,
-    latency: LatencyView,
-}
-
-#[derive(Debug, Deserialize)]
-struct FailuresView {
-    connect: u64,
-    timeout: u64,
-    status: u64,
-    read: u64,
-}
-
-#[derive(Debug, Deserialize)]
-struct LatencyView {
-    median_us: u64,
 }
 
 /// One repetition of a phase, reduced to what is compared.
@@ -199,19 +170,16 @@ fn sample_of(phase: &PhaseResult) -> Result<Sample, String> {
     if phase.interrupted {
         return Err("the phase was interrupted".into());
     }
-    let view: LoadView =
-        serde_json::from_value(phase.load.clone()).map_err(|error| format!("unreadable load report: {error}"))?;
-    let aggregated = view.aggregated;
+    let aggregated = &phase.load.aggregated;
     if aggregated.count == 0 {
         return Err("no request finished".into());
     }
-    let failures = aggregated.failures;
-    let failed = failures.connect + failures.timeout + failures.status + failures.read;
     let headline = match metric_of(&phase.load_model) {
         Metric::Throughput => aggregated.requests_per_second,
         _ => aggregated.latency.median_us as f64 / 1000.0,
     };
-    Ok(Sample { repetition: phase.repetition, headline, failure_rate: failed as f64 / aggregated.count as f64 })
+    let failure_rate = aggregated.failures.total() as f64 / aggregated.count as f64;
+    Ok(Sample { repetition: phase.repetition, headline, failure_rate })
 }
 
 fn add_sample(
@@ -452,16 +420,16 @@ mod tests {
     }
 
     #[test]
-    fn interrupted_and_unreadable_phases_are_skipped_with_a_note() {
+    fn interrupted_and_empty_phases_are_skipped_with_a_note() {
         let mut interrupted = phase("cpu", "/cpu-intensive", 0, 100.0);
         interrupted.interrupted = true;
-        let mut unreadable = phase("health", "/health", 0, 100.0);
-        unreadable.load = serde_json::json!({"requests": 3});
-        let run = run_with(vec![target("sync", vec![interrupted, unreadable])], None);
+        let mut empty = phase("health", "/health", 0, 100.0);
+        empty.load.aggregated.count = 0;
+        let run = run_with(vec![target("sync", vec![interrupted, empty])], None);
         let figures = extract(&run, None);
         assert!(figures.figures.is_empty());
         assert_eq!(figures.notes.len(), 2, "{:?}", figures.notes);
         assert!(figures.notes[0].contains("interrupted"));
-        assert!(figures.notes[1].contains("unreadable load report"));
+        assert!(figures.notes[1].contains("no request finished"));
     }
 }

@@ -36,17 +36,47 @@ pub fn failing_phase(name: &str, path: &str, repetition: u32, requests_per_secon
         duration_s: 5.0,
         started_at: "2026-01-01T00:00:00Z".into(),
         interrupted: false,
-        load: serde_json::json!({
-            "aggregated": {
-                "count": 1000,
-                "requests_per_second": requests_per_second,
-                "failures": {"connect": 0, "timeout": 0, "status": failed, "read": 0},
-                "latency": {"median_us": 1000}
-            }
-        }),
+        load: load_report(requests_per_second, failed),
         resources: Resources::default(),
         worker_requests: None,
         hlog: None,
+    }
+}
+
+/// A load report of 1000 requests at 10 connections: `failed` of them failed by status, median 1 ms.
+fn load_report(requests_per_second: f64, failed: u64) -> LoadReport {
+    let stats = loadgen::EndpointStats {
+        name: loadgen::AGGREGATED_NAME.into(),
+        count: 1000,
+        failures: loadgen::FailureCounts { status: failed, ..loadgen::FailureCounts::default() },
+        latency: loadgen::LatencySummary {
+            samples: 1000,
+            min_us: 500,
+            max_us: 4000,
+            mean_us: 1000.0,
+            sum_us: 1_000_000,
+            median_us: 1000,
+            stdev_us: 250.0,
+            percentiles: Vec::new(),
+            histogram: String::new(),
+        },
+        service_time: None,
+        requests_per_second,
+        failures_per_second: 0.0,
+        avg_content_size: 60.0,
+        content_bytes: 60_000,
+    };
+    LoadReport {
+        model: loadgen::Model::Concurrency,
+        started_at_unix_ms: 1_767_225_600_000,
+        duration_secs: 1000.0 / requests_per_second,
+        warmup_requests: 0,
+        cancelled: false,
+        latency_basis: loadgen::LatencyBasis::ServiceTime,
+        endpoints: vec![stats.clone()],
+        aggregated: stats,
+        timeline: Vec::new(),
+        rate: None,
     }
 }
 

@@ -222,7 +222,7 @@ fn latency_is_the_figure_under_a_fixed_rate_and_higher_is_worse() {
     let at_rate = |median_us: u64| {
         let mut phase = phase("health", "/health", 0, 100.0);
         phase.load_model = LoadModel::Rate { rate_per_s: 100.0, connections: 4 };
-        phase.load["aggregated"]["latency"]["median_us"] = serde_json::json!(median_us);
+        phase.load.aggregated.latency.median_us = median_us;
         run_with(vec![target("sync", vec![phase])], cal.clone())
     };
     let comparison = compare(inputs(&at_rate(1000), &at_rate(2000)), &CompareOptions::default()).expect("compare");

@@ -1,23 +1,131 @@
-//! `rustcorn bench`: the benchmark driver's subcommands, each dispatching to its module.
+//! `rustcorn bench`: `run` a suite into results/<run-id>/ (crates/bench does the work). `compare`, `report` and
+//! `merge` join the [`Action`] enum as they are built.
 
+use std::io::Write;
+use std::path::PathBuf;
 use std::process::ExitCode;
 
+use anyhow::Context;
+use bench::output::{Json, RunExporter, Table};
+use bench::results::TargetStatus;
+use bench::{Outcome, RunOptions};
 use clap::Subcommand;
+use loadgen::CancellationToken;
+use signal_hook::consts::{SIGINT, SIGTERM};
+use signal_hook::iterator::Signals;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
     #[command(subcommand)]
-    command: BenchCommand,
+    action: Action,
 }
 
 #[derive(Debug, Subcommand)]
-enum BenchCommand {
+enum Action {
+    /// Run a suite (TOML, see bench-suite/README.md): every target x phase, results in results/<run-id>/.
+    Run(RunArgs),
     /// Compare a run with a baseline: markdown table, exit 1 on a regression, 2 on unusable input.
     Compare(super::bench_compare::Args),
 }
 
+#[derive(Debug, clap::Args)]
+struct RunArgs {
+    /// The suite file, e.g. bench-suite/default.toml.
+    suite: PathBuf,
+    /// Folder that receives one folder per run and the `latest` link.
+    #[arg(long, default_value = "results", value_name = "DIR")]
+    results_dir: PathBuf,
+    /// Allow external targets on addresses other than loopback.
+    #[arg(long)]
+    allow_remote: bool,
+    /// No progress bar, no per-phase lines, no table: only the results path (or the JSON).
+    #[arg(long, short = 'q')]
+    quiet: bool,
+    /// Print results.json on stdout at the end instead of the table (the path goes to stderr).
+    #[arg(long)]
+    json: bool,
+}
+
+/// Exit code of a run stopped by Ctrl-C (128 + SIGINT), after partial results are written.
+const EXIT_INTERRUPTED: u8 = 130;
+/// Exit code for a suite or target that cannot be run as written.
+const EXIT_BAD_INPUT: u8 = 2;
+
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    match args.command {
-        BenchCommand::Compare(args) => super::bench_compare::run(args),
+    match args.action {
+        Action::Run(args) => run_suite(args),
+        Action::Compare(args) => super::bench_compare::run(args),
     }
+}
+
+fn run_suite(args: RunArgs) -> anyhow::Result<ExitCode> {
+    let cancel = cancel_on_signals()?;
+    let options = RunOptions {
+        suite: args.suite.clone(),
+        results_root: args.results_dir.clone(),
+        rustcorn: std::env::current_exe().context("cannot find the rustcorn binary's own path")?,
+        allow_remote: args.allow_remote,
+        quiet: args.quiet || args.json,
+    };
+    let outcome = match bench::run(&options, &cancel) {
+        Ok(outcome) => outcome,
+        Err(error) if error.is_bad_input() => {
+            eprintln!("rustcorn: error: {error}");
+            return Ok(ExitCode::from(EXIT_BAD_INPUT));
+        }
+        Err(error) => return Err(error.into()),
+    };
+    show(&outcome, &args)?;
+    Ok(exit_code(&outcome))
+}
+
+/// The table (or the JSON) and where the results are.
+fn show(outcome: &Outcome, args: &RunArgs) -> anyhow::Result<()> {
+    let mut stdout = std::io::stdout().lock();
+    let results_json = outcome.dir.join("results.json");
+    if args.json {
+        stdout.write_all(&Json.export(&outcome.results))?;
+        eprintln!("Results: {}", results_json.display());
+    } else {
+        if !args.quiet {
+            stdout.write_all(&Table.export(&outcome.results))?;
+        }
+        // The report (issue 6) is rendered here, next to results.json, and its path printed instead.
+        writeln!(stdout, "Results: {}", results_json.display())?;
+    }
+    stdout.flush()?;
+    Ok(())
+}
+
+/// 130 after Ctrl-C, 1 when no target could be measured, 0 otherwise (failed targets are in the results).
+fn exit_code(outcome: &Outcome) -> ExitCode {
+    if outcome.interrupted {
+        return ExitCode::from(EXIT_INTERRUPTED);
+    }
+    let failed = outcome.results.targets.iter().filter(|t| matches!(t.status, TargetStatus::Failed { .. })).count();
+    if failed > 0 {
+        eprintln!("rustcorn: warning: {failed} of {} targets failed (see the table)", outcome.results.targets.len());
+    }
+    if failed == outcome.results.targets.len() {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+/// A token cancelled by the first SIGINT (Ctrl-C) or SIGTERM: the run stops its targets and writes what it has.
+fn cancel_on_signals() -> anyhow::Result<CancellationToken> {
+    let cancel = CancellationToken::new();
+    let mut signals = Signals::new([SIGINT, SIGTERM]).context("cannot install SIGINT/SIGTERM handlers")?;
+    let trigger = cancel.clone();
+    std::thread::Builder::new()
+        .name("signals".into())
+        .spawn(move || {
+            if let Some(signal) = signals.forever().next() {
+                tracing::info!(signal, "stopping the run; writing partial results");
+                trigger.cancel();
+            }
+        })
+        .context("cannot start the signal thread")?;
+    Ok(cancel)
 }

@@ -2,5 +2,6 @@
 
 pub mod bench;
 pub mod bench_compare;
+pub mod load;
 pub mod serve;
 pub mod upstream;

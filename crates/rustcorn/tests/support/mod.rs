@@ -5,7 +5,7 @@
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
+use std::sync::mpsc::{self, Receiver};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -62,10 +62,7 @@ impl Process {
 
     /// The next stdout line, or None when none came within `timeout` or stdout closed.
     pub fn next_line(&self, timeout: Duration) -> Option<String> {
-        match self.stdout_lines.recv_timeout(timeout) {
-            Ok(line) => Some(line),
-            Err(RecvTimeoutError::Timeout | RecvTimeoutError::Disconnected) => None,
-        }
+        self.stdout_lines.recv_timeout(timeout).ok()
     }
 
     /// Waits for a stdout line starting with `prefix` and returns the rest of it.
@@ -242,4 +239,174 @@ pub fn header_of(raw: &[u8], name: &str) -> Option<String> {
 /// The body of a single `Connection: close` response in `raw` (everything after the head).
 pub fn body_of(raw: &[u8]) -> &[u8] {
     raw.windows(4).position(|window| window == b"\r\n\r\n").map_or(&[], |end| &raw[end + 4..])
+}
+
+/// Reads until the peer closes the connection (EOF or reset) and returns what arrived, or None when it was still
+/// open after `within`.
+pub fn read_until_closed(stream: &mut TcpStream, within: Duration) -> Option<Vec<u8>> {
+    let deadline = Instant::now() + within;
+    let mut received = Vec::new();
+    let mut buffer = [0u8; 8192];
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return None;
+        }
+        stream.set_read_timeout(Some(left)).expect("set_read_timeout");
+        match stream.read(&mut buffer) {
+            Ok(0) => return Some(received),
+            Ok(n) => received.extend_from_slice(&buffer[..n]),
+            Err(error) if matches!(error.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => {
+                return None
+            }
+            Err(error) if error.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(_) => return Some(received),
+        }
+    }
+}
+
+/// One response split out of a raw byte stream.
+#[derive(Debug, Clone)]
+pub struct RawResponse {
+    pub status: u16,
+    /// Header names lower-cased, in order.
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl RawResponse {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(key, _)| key == name).map(|(_, value)| value.as_str())
+    }
+
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.body).unwrap_or_else(|error| panic!("body is not JSON ({error}): {:?}", self.body))
+    }
+}
+
+/// Splits `raw` into the responses it holds, using content-length; `head_only` for responses to HEAD (no body).
+/// Panics on anything that is not a well-formed sequence of responses.
+pub fn split_responses(raw: &[u8], head_only: bool) -> Vec<RawResponse> {
+    let mut responses = Vec::new();
+    let mut rest = raw;
+    while !rest.is_empty() {
+        let head_end = rest.windows(4).position(|window| window == b"\r\n\r\n").expect("a complete response head");
+        let head = std::str::from_utf8(&rest[..head_end]).expect("response head is UTF-8");
+        let mut lines = head.split("\r\n");
+        let status_line = lines.next().expect("status line");
+        let status = status_line.get(9..12).and_then(|code| code.parse().ok()).expect("status code");
+        let headers: Vec<(String, String)> = lines
+            .map(|line| {
+                let (name, value) = line.split_once(':').expect("header line has a colon");
+                (name.trim().to_ascii_lowercase(), value.trim().to_owned())
+            })
+            .collect();
+        let length: usize = headers
+            .iter()
+            .find(|(name, _)| name == "content-length")
+            .map(|(_, value)| value.parse().expect("numeric content-length"))
+            .expect("content-length header");
+        let body_start = head_end + 4;
+        let body_len = if head_only { 0 } else { length };
+        let body = rest.get(body_start..body_start + body_len).expect("complete body").to_vec();
+        responses.push(RawResponse { status, headers, body });
+        rest = &rest[body_start + body_len..];
+    }
+    responses
+}
+
+/// Reads exactly one response (head plus content-length body) from a kept-alive connection.
+pub fn read_one_response(stream: &mut TcpStream) -> RawResponse {
+    let mut received = Vec::new();
+    let mut byte = [0u8; 1];
+    while !received.ends_with(b"\r\n\r\n") {
+        let n = stream.read(&mut byte).expect("read response head");
+        assert_eq!(n, 1, "connection closed inside a response head: {received:?}");
+        received.push(byte[0]);
+    }
+    let head = split_responses(&received, true).remove(0);
+    let length: usize = head.header("content-length").and_then(|value| value.parse().ok()).expect("content-length");
+    let mut body = vec![0u8; length];
+    stream.read_exact(&mut body).expect("read response body");
+    RawResponse { body, ..head }
+}
+
+/// GETs /health with a fresh client and asserts the server answered 200.
+pub fn assert_serves_health(server: &Server) {
+    let response = http_client().get(server.url("/health")).send().expect("GET /health");
+    assert_eq!(response.status().as_u16(), 200, "server stopped serving /health; stderr:\n{}", server.process.stderr());
+}
+
+/// What the test upstream saw, in the order it happened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UpstreamEvent {
+    /// Request number N (counting from 0 in arrival order) arrived.
+    Arrived(usize),
+    /// Request number N is about to be answered.
+    Answering(usize),
+}
+
+/// A minimal slow upstream on 127.0.0.1:0 for /sync-google tests: each request is recorded when it arrives,
+/// answered after `delay` with a small body, and its connection closed. Records the order of events so tests
+/// assert causality instead of timing.
+pub struct SlowUpstream {
+    pub addr: SocketAddr,
+    events: Arc<Mutex<Vec<UpstreamEvent>>>,
+}
+
+impl SlowUpstream {
+    pub fn start(delay: Duration) -> SlowUpstream {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind the test upstream");
+        let addr = listener.local_addr().expect("test upstream address");
+        let events = Arc::new(Mutex::new(Vec::new()));
+        let log = Arc::clone(&events);
+        std::thread::spawn(move || {
+            for stream in listener.incoming().map_while(Result::ok) {
+                let log = Arc::clone(&log);
+                std::thread::spawn(move || answer_slowly(stream, &log, delay));
+            }
+        });
+        SlowUpstream { addr, events }
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}/", self.addr)
+    }
+
+    pub fn events(&self) -> Vec<UpstreamEvent> {
+        self.events.lock().unwrap().clone()
+    }
+
+    /// Waits until `count` requests have arrived (polling, bounded by `timeout`); panics if they do not.
+    pub fn wait_for_arrivals(&self, count: usize, timeout: Duration) {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let arrived = self.events().iter().filter(|event| matches!(event, UpstreamEvent::Arrived(_))).count();
+            if arrived >= count {
+                return;
+            }
+            assert!(Instant::now() < deadline, "only {arrived} of {count} upstream requests arrived");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+}
+
+fn answer_slowly(mut stream: TcpStream, log: &Mutex<Vec<UpstreamEvent>>, delay: Duration) {
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        match stream.read(&mut byte) {
+            Ok(1) => head.push(byte[0]),
+            _ => return,
+        }
+    }
+    let number = {
+        let mut events = log.lock().unwrap();
+        let number = events.iter().filter(|event| matches!(event, UpstreamEvent::Arrived(_))).count();
+        events.push(UpstreamEvent::Arrived(number));
+        number
+    };
+    std::thread::sleep(delay);
+    log.lock().unwrap().push(UpstreamEvent::Answering(number));
+    let _ = stream.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok");
 }

@@ -1,13 +1,63 @@
-//! Wiring of this server model (being written).
+//! `rustcorn serve async`: flags of the tokio + hyper model and the call into `server_async::run`.
 
+use std::num::NonZeroUsize;
 use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::Context;
+use server_async::{BlockingMode, DEFAULT_BLOCKING_THREADS};
+
+use super::{announce_listening, CommonArgs};
+use crate::signals::shutdown_on_signals;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
+    /// Runtime threads: 1 is one event loop (Uvicorn's model), N > 1 tokio's multi-thread runtime.
+    #[arg(long, default_value = "1")]
+    threads: NonZeroUsize,
+    /// Size of the blocking pool that runs /sync-google (FastAPI's threadpool has 40).
+    #[arg(long, default_value_t = NonZeroUsize::new(DEFAULT_BLOCKING_THREADS).unwrap_or(NonZeroUsize::MIN))]
+    blocking_threads: NonZeroUsize,
+    /// Where /sync-google's blocking call runs: on the blocking pool, or inline on the event loop.
+    #[arg(long, value_enum, default_value_t = Blocking::Pool)]
+    blocking: Blocking,
+    /// Requests in flight beyond which new ones get 503 at once (uvicorn's --limit-concurrency).
+    #[arg(long)]
+    limit_concurrency: Option<NonZeroUsize>,
+    /// On SIGTERM/SIGINT, how long in-flight requests get to finish.
+    #[arg(long, default_value = "30s", value_parser = humantime::parse_duration)]
+    graceful_timeout: Duration,
     #[command(flatten)]
-    common: super::CommonArgs,
+    common: CommonArgs,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum Blocking {
+    /// tokio's blocking pool (`spawn_blocking`), like FastAPI's threadpool for `def` handlers.
+    Pool,
+    /// The event-loop thread itself: nothing else is served on it until the call returns.
+    Inline,
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("not wired yet: {args:?}")
+    // Installed before the runtime exists, so a signal during startup already means a graceful stop.
+    let shutdown = shutdown_on_signals()?;
+    let upstream = args.common.upstream_client()?;
+    let listener = args.common.bind_listener()?;
+    let config = server_async::Config {
+        header_timeout: args.common.header_timeout,
+        threads: args.threads.get(),
+        blocking_threads: args.blocking_threads.get(),
+        blocking: match args.blocking {
+            Blocking::Pool => BlockingMode::Pool,
+            Blocking::Inline => BlockingMode::Inline,
+        },
+        limit_concurrency: args.limit_concurrency.map(NonZeroUsize::get),
+        graceful_timeout: args.graceful_timeout,
+        ..server_async::Config::new(args.common.app_config(), upstream)
+    };
+    tracing::info!(?config, "starting the async server");
+    announce_listening(&listener)?;
+    server_async::run(listener, config, shutdown).context("async server failed")?;
+    Ok(ExitCode::SUCCESS)
 }

@@ -1,13 +1,53 @@
-//! Wiring of this server model (being written).
+//! `rustcorn serve sync`: flags of the thread-per-connection model and the call into `server_sync::run`.
 
 use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use endpoints::lifecycle::NoHooks;
+use server_sync::{Config, DEFAULT_MAX_THREADS};
+
+use super::{announce_listening, CommonArgs};
+use crate::signals::shutdown_on_signals;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
     #[command(flatten)]
-    common: super::CommonArgs,
+    common: CommonArgs,
+    /// Connections served at once, one thread each; further connections wait in the listen backlog.
+    #[arg(long, default_value_t = DEFAULT_MAX_THREADS, value_parser = parse_thread_count)]
+    max_threads: usize,
+    /// Close the connection after every response: exactly gunicorn's sync worker, which ignores keepalive.
+    #[arg(long)]
+    no_keepalive: bool,
+    /// Idle time between two requests after which a kept-alive connection is closed.
+    #[arg(long, default_value = "5s", value_parser = humantime::parse_duration)]
+    keep_alive_timeout: Duration,
+}
+
+fn parse_thread_count(text: &str) -> Result<usize, String> {
+    match text.parse::<usize>() {
+        Ok(count) if (1..=65_536).contains(&count) => Ok(count),
+        _ => Err(format!("expected a thread count from 1 to 65536, got {text:?}")),
+    }
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("not wired yet: {args:?}")
+    let shutdown = shutdown_on_signals()?;
+    let config = Config {
+        app: args.common.app_config(),
+        upstream: args.common.upstream_client()?,
+        header_timeout: args.common.header_timeout,
+        hooks: Arc::new(NoHooks),
+        max_threads: args.max_threads,
+        keep_alive: !args.no_keepalive,
+        keep_alive_timeout: args.keep_alive_timeout,
+    };
+    let listener = args.common.bind_listener()?;
+    announce_listening(&listener)?;
+    tracing::info!(max_threads = config.max_threads, keep_alive = config.keep_alive, "serving (sync model)");
+    server_sync::run(listener, config, shutdown).context("the sync server failed")?;
+    tracing::info!("stopped");
+    Ok(ExitCode::SUCCESS)
 }

@@ -1,8 +1,11 @@
 //! The versioned results model that `rustcorn bench run` writes as `results.json` and that the report, `compare` and
 //! `merge` read. Serde for the file, schemars for `schema/results.schema.json`; additions must be optional fields.
 
+mod load_schema;
+
 use std::path::Path;
 
+pub use loadgen::LoadReport;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -162,8 +165,8 @@ pub struct PhaseResult {
     /// True when Ctrl-C cut the phase short: `load` covers less than `duration_s`.
     pub interrupted: bool,
     /// The load generator's report for the measured part (warm-up excluded).
-    #[schemars(with = "serde_json::Value")]
-    pub load: serde_json::Value,
+    #[schemars(with = "load_schema::LoadReportSchema")]
+    pub load: LoadReport,
     pub resources: Resources,
     /// Requests served per worker process (prefork targets started with `--stats`); absent when unknown.
     pub worker_requests: Option<Vec<WorkerRequests>>,
@@ -228,9 +231,12 @@ pub struct ResourceSummary {
     pub processes_peak: u32,
 }
 
-/// Requests one prefork worker served.
+/// Requests one prefork worker process served over the target's life (warm-up included), from the master's
+/// `--stats` file.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct WorkerRequests {
+    /// Worker slot (0..workers); a respawned worker takes its predecessor's index.
+    pub index: u32,
     pub pid: u32,
     pub requests: u64,
 }

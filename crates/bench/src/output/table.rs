@@ -1,0 +1,109 @@
+//! The table printed when a run ends: per target x phase, throughput, latency, failures, CPU and memory.
+
+use std::fmt::Write;
+
+use super::RunExporter;
+use crate::results::{RunResults, TargetStatus};
+
+pub struct Table;
+
+const HEADINGS: [&str; 9] = ["target", "phase", "load", "req/s", "p50 ms", "p99 ms", "failed", "CPU cores", "RSS MiB"];
+
+impl RunExporter for Table {
+    fn export(&self, results: &RunResults) -> Vec<u8> {
+        let mut rows: Vec<[String; 9]> = Vec::new();
+        for target in &results.targets {
+            for phase in &target.phases {
+                let aggregated = &phase.load.aggregated;
+                let mut name = phase.name.clone();
+                if phase.repetition > 0 {
+                    let _ = write!(name, " #{}", phase.repetition);
+                }
+                if phase.interrupted {
+                    name.push_str(" (interrupted)");
+                }
+                rows.push([
+                    target.name.clone(),
+                    name,
+                    short_load(&phase.load_description),
+                    format!("{:.1}", aggregated.requests_per_second),
+                    millis(aggregated.latency.median_us),
+                    millis(percentile(&aggregated.latency.percentiles, 99.0)),
+                    aggregated.failures.total().to_string(),
+                    format!("{:.2}", phase.resources.summary.cpu_cores_avg),
+                    format!("{:.1}", phase.resources.summary.rss_peak_bytes as f64 / (1024.0 * 1024.0)),
+                ]);
+            }
+        }
+        let mut text = render(&rows);
+        for target in &results.targets {
+            if let TargetStatus::Failed { reason, stderr_tail } = &target.status {
+                let _ = writeln!(text, "FAILED {}: {reason}", target.name);
+                for line in stderr_tail.iter().rev().take(5).rev() {
+                    let _ = writeln!(text, "    {line}");
+                }
+            }
+        }
+        if results.partial {
+            text.push_str("PARTIAL run: interrupted before every phase was measured\n");
+        }
+        text.into_bytes()
+    }
+}
+
+fn render(rows: &[[String; 9]]) -> String {
+    let mut widths = HEADINGS.map(str::len);
+    for row in rows {
+        for (width, cell) in widths.iter_mut().zip(row) {
+            *width = (*width).max(cell.chars().count());
+        }
+    }
+    let mut text = String::new();
+    let line = |text: &mut String, cells: &[&str]| {
+        for (index, (cell, width)) in cells.iter().zip(widths).enumerate() {
+            // Names left-aligned, figures right-aligned.
+            if index < 3 {
+                let _ = write!(text, "{cell:<width$}  ");
+            } else {
+                let _ = write!(text, "{cell:>width$}  ");
+            }
+        }
+        let trimmed = text.trim_end().len();
+        text.truncate(trimmed);
+        text.push('\n');
+    };
+    line(&mut text, &HEADINGS);
+    for row in rows {
+        let cells: Vec<&str> = row.iter().map(String::as_str).collect();
+        line(&mut text, &cells);
+    }
+    text
+}
+
+fn short_load(description: &str) -> String {
+    description.split(" (").next().unwrap_or(description).to_owned()
+}
+
+fn millis(micros: u64) -> String {
+    format!("{:.2}", micros as f64 / 1000.0)
+}
+
+fn percentile(percentiles: &[loadgen::Percentile], wanted: f64) -> u64 {
+    percentiles.iter().find(|p| (p.percentile - wanted).abs() < 1e-9).map_or(0, |p| p.latency_us)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shows_figures_and_failures() {
+        let text = String::from_utf8(Table.export(&super::super::sample::results())).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert!(lines[0].starts_with("target") && lines[0].contains("p99 ms"), "{text}");
+        assert!(lines[1].starts_with("sync") && lines[1].contains("8 connections, closed loop"), "{text}");
+        assert!(lines[1].contains("1.50"), "p50 of 1500 us in ms: {text}");
+        assert!(text.contains("FAILED broken: exited"), "{text}");
+        assert!(text.contains("    boom"), "{text}");
+    }
+}

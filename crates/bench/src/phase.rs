@@ -1,0 +1,253 @@
+//! One target x phase x repetition: start the target, sample its process tree, drive the load, stop it, and
+//! assemble the [`PhaseResult`] (or say why the target failed).
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
+
+use loadgen::{CancellationToken, LoadPlan, LoadReport, Pacing, RunControl, Stop, Task};
+
+use crate::pinning::Pinning;
+use crate::process::{ChildFailure, ChildServer, ChildSpec, Readiness};
+use crate::progress::Progress;
+use crate::results::{EndpointShare, LoadModel, PhaseResult, TargetKind, WorkerRequests};
+use crate::sampler::{self, Sampler, SAMPLE_INTERVAL};
+use crate::suite::{Launch, LoadSpec, PhaseSpec, TargetSpec};
+
+/// What every phase of a run shares.
+pub struct PhaseContext<'a> {
+    pub rustcorn: &'a Path,
+    pub upstream_url: &'a str,
+    pub pinning: &'a Pinning,
+    pub cancel: &'a CancellationToken,
+    pub progress: &'a Progress,
+    /// Where prefork targets write their per-worker stats (`--stats`), read back after the stop.
+    pub scratch: &'a Path,
+}
+
+/// A measured phase, plus its report's `.hlog` bytes for the run folder.
+pub struct Measured {
+    pub result: PhaseResult,
+    pub hlog: Option<Vec<u8>>,
+}
+
+/// The argv a target is started with.
+pub fn command_line(target: &TargetSpec, context: &PhaseContext<'_>, stats: Option<&Path>) -> Vec<String> {
+    match &target.launch {
+        Launch::BuiltIn { model, flags } => {
+            let mut argv = vec![context.rustcorn.display().to_string(), "serve".into(), model.clone()];
+            argv.extend(flags.iter().cloned());
+            argv.extend(["--bind".into(), "127.0.0.1:0".into(), "--upstream".into(), context.upstream_url.to_owned()]);
+            if let Some(stats) = stats {
+                argv.extend(["--stats".into(), stats.display().to_string()]);
+            }
+            argv
+        }
+        Launch::External { command, .. } => {
+            command.iter().map(|word| word.replace("{upstream}", context.upstream_url)).collect()
+        }
+    }
+}
+
+fn child_spec(target: &TargetSpec, context: &PhaseContext<'_>, stats: Option<&Path>) -> ChildSpec {
+    let argv = command_line(target, context, stats);
+    let cores = context.pinning.target(&target.name).to_vec();
+    match &target.launch {
+        Launch::BuiltIn { .. } => ChildSpec {
+            argv,
+            cwd: None,
+            env: Default::default(),
+            cores,
+            readiness: Readiness::ListeningLine,
+            ready_timeout: target.ready_timeout,
+        },
+        Launch::External { ready_url, cwd, env, .. } => {
+            let mut env: std::collections::BTreeMap<String, String> = env
+                .iter()
+                .map(|(key, value)| (key.clone(), value.replace("{upstream}", context.upstream_url)))
+                .collect();
+            env.insert("RUSTCORN_UPSTREAM_URL".into(), context.upstream_url.to_owned());
+            ChildSpec {
+                argv,
+                cwd: cwd.clone(),
+                env,
+                cores,
+                readiness: Readiness::Url(ready_url.clone()),
+                ready_timeout: target.ready_timeout,
+            }
+        }
+    }
+}
+
+/// Runs one phase against a fresh instance of `target`.
+pub fn run(
+    target: &TargetSpec,
+    phase: &PhaseSpec,
+    repetition: u32,
+    context: &PhaseContext<'_>,
+) -> Result<Measured, ChildFailure> {
+    let started_at = humantime::format_rfc3339_millis(SystemTime::now()).to_string();
+    let stats_path =
+        (target.kind == TargetKind::Prefork).then(|| stats_file(context.scratch, target, phase, repetition));
+    if let Some(path) = &stats_path {
+        let _ = std::fs::remove_file(path);
+    }
+    let spec = child_spec(target, context, stats_path.as_deref());
+    let mut server = ChildServer::start(&spec, context.cancel)?;
+    let sampler = Sampler::start(server.pid(), SAMPLE_INTERVAL).map_err(|error| ChildFailure {
+        reason: format!("cannot start the sampler: {error}"),
+        stderr_tail: Vec::new(),
+    })?;
+    let plan = load_plan(&server.base_url, phase, context.pinning)
+        .map_err(|error| ChildFailure { reason: error.to_string(), stderr_tail: Vec::new() })?;
+    let load = drive(&plan, &mut server, target, phase, repetition, context);
+    let samples = sampler.finish();
+    let died = server.exited();
+    let tail = server.stderr_tail();
+    let stopped = server.stop(target.stop_grace);
+    if !stopped.graceful {
+        tracing::warn!(target = %target.name, phase = %phase.name, "the target ignored SIGTERM for {:?}; killed", target.stop_grace);
+    }
+    if let Some(status) = died {
+        let reason = format!("exited ({status}) during phase {:?}", phase.name);
+        return Err(ChildFailure { reason, stderr_tail: tail });
+    }
+    let report =
+        load.map_err(|error| ChildFailure { reason: format!("load generator: {error}"), stderr_tail: tail })?;
+    let worker_requests = stats_path.as_deref().and_then(read_worker_stats);
+    let measured_ms = (report.duration_secs * 1000.0) as u64;
+    let resources = sampler::resources(&samples, report.started_at_unix_ms, measured_ms);
+    let hlog = loadgen::output::Exporter::export(&loadgen::output::Hlog, &report).ok();
+    let result = PhaseResult {
+        name: phase.name.clone(),
+        endpoints: phase
+            .tasks
+            .iter()
+            .map(|task| EndpointShare { path: task.path_and_query.clone(), weight: task.weight })
+            .collect(),
+        load_model: load_model(&phase.load),
+        load_description: describe(&phase.load),
+        repetition,
+        warmup_s: phase.warmup.as_secs_f64(),
+        duration_s: phase.duration.as_secs_f64(),
+        started_at,
+        interrupted: report.cancelled,
+        hlog: hlog.as_ref().map(|_| hlog_name(target, phase, repetition)),
+        load: report,
+        resources,
+        worker_requests,
+    };
+    Ok(Measured { result, hlog })
+}
+
+/// Runs the load on a thread while this one updates the progress bar and watches the target; a target that
+/// dies cancels the load at once.
+fn drive(
+    plan: &LoadPlan,
+    server: &mut ChildServer,
+    target: &TargetSpec,
+    phase: &PhaseSpec,
+    repetition: u32,
+    context: &PhaseContext<'_>,
+) -> Result<LoadReport, loadgen::LoadError> {
+    let control = RunControl { cancel: context.cancel.child_token(), ..RunControl::new() };
+    context.progress.start_phase(&target.name, &phase.name, repetition, phase.warmup);
+    std::thread::scope(|scope| {
+        let load = scope.spawn(|| loadgen::run(plan, &control));
+        while !load.is_finished() {
+            std::thread::sleep(Duration::from_millis(200));
+            context.progress.live(control.live.requests());
+            if server.exited().is_some() {
+                control.cancel.cancel();
+            }
+        }
+        load.join().unwrap_or(Err(loadgen::LoadError::ThreadPanicked))
+    })
+}
+
+pub fn hlog_name(target: &TargetSpec, phase: &PhaseSpec, repetition: u32) -> String {
+    format!("{}.{}.r{repetition}.hlog", target.name, phase.name)
+}
+
+fn stats_file(scratch: &Path, target: &TargetSpec, phase: &PhaseSpec, repetition: u32) -> PathBuf {
+    scratch.join(format!("{}.{}.r{repetition}.workers.json", target.name, phase.name))
+}
+
+fn load_plan(base_url: &str, phase: &PhaseSpec, pinning: &Pinning) -> Result<LoadPlan, loadgen::LoadError> {
+    let (target, _) = loadgen::Target::from_url(base_url)?;
+    let pacing = match phase.load {
+        LoadSpec::Users { users, think } => Pacing::Users { users: users as usize, think, spawn_rate: None },
+        LoadSpec::Concurrency { connections } => Pacing::Concurrency { connections: connections as usize },
+        LoadSpec::Rate { per_second, connections } => Pacing::Rate { per_second, connections: connections as usize },
+    };
+    Ok(LoadPlan {
+        target,
+        tasks: phase
+            .tasks
+            .iter()
+            .map(|task| Task {
+                name: task.name.clone(),
+                path_and_query: task.path_and_query.clone(),
+                weight: task.weight,
+            })
+            .collect(),
+        pacing,
+        stop: Stop { duration: Some(phase.duration), requests: None },
+        warmup: phase.warmup,
+        timeout: phase.timeout,
+        threads: pinning.load_threads,
+        cpu_affinity: Some(pinning.load.iter().map(|&core| core as usize).collect()),
+    })
+}
+
+fn load_model(load: &LoadSpec) -> LoadModel {
+    match *load {
+        LoadSpec::Users { users, think } => {
+            LoadModel::Users { users, think_min_s: think.0.as_secs_f64(), think_max_s: think.1.as_secs_f64() }
+        }
+        LoadSpec::Concurrency { connections } => LoadModel::Concurrency { connections },
+        LoadSpec::Rate { per_second, connections } => LoadModel::Rate { rate_per_s: per_second, connections },
+    }
+}
+
+/// The load model in words, for tables and the report.
+pub fn describe(load: &LoadSpec) -> String {
+    match load {
+        LoadSpec::Users { users, think } => {
+            format!("{users} users, think between({}, {}) s (Locust)", think.0.as_secs_f64(), think.1.as_secs_f64())
+        }
+        LoadSpec::Concurrency { connections } => format!("{connections} connections, closed loop (wrk)"),
+        LoadSpec::Rate { per_second, connections } => {
+            format!("{per_second} req/s open loop over {connections} connections (wrk2)")
+        }
+    }
+}
+
+/// The prefork master's `--stats` JSON (written when it exits): one entry per worker process.
+fn read_worker_stats(path: &Path) -> Option<Vec<WorkerRequests>> {
+    #[derive(serde::Deserialize)]
+    struct Stats {
+        processes: Vec<Process>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Process {
+        pid: i64,
+        index: u32,
+        requests: u64,
+    }
+    let text = std::fs::read_to_string(path).ok()?;
+    let _ = std::fs::remove_file(path);
+    let stats: Stats = serde_json::from_str(&text)
+        .map_err(|error| tracing::warn!(path = %path.display(), %error, "unreadable prefork --stats file"))
+        .ok()?;
+    Some(
+        stats
+            .processes
+            .into_iter()
+            .map(|process| WorkerRequests {
+                index: process.index,
+                pid: process.pid.max(0) as u32,
+                requests: process.requests,
+            })
+            .collect(),
+    )
+}

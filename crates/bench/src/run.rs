@@ -1,0 +1,293 @@
+//! `rustcorn bench run`: checks the suite and the machine, starts the upstream, runs every phase x repetition x
+//! target, and keeps results.json current after each one (partial until the end) so Ctrl-C loses nothing.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
+
+use loadgen::CancellationToken;
+
+use crate::output::{Json, RunExporter, StatsCsv};
+use crate::phase::{self, PhaseContext};
+use crate::pinning::{self, Pinning};
+use crate::process::{self, ChildFailure, ChildServer, ChildSpec, Readiness};
+use crate::progress::Progress;
+use crate::results::{RunResults, SuiteSource, TargetResult, TargetStatus, UpstreamSettings, SCHEMA_VERSION};
+use crate::store::Store;
+use crate::suite::{Launch, Suite, SuiteError};
+
+/// What `rustcorn bench run` was asked to do.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    pub suite: PathBuf,
+    /// Parent of the run folders (`results/`).
+    pub results_root: PathBuf,
+    /// The rustcorn binary that serves built-in targets and the upstream.
+    pub rustcorn: PathBuf,
+    /// Let external targets live on non-loopback addresses.
+    pub allow_remote: bool,
+    /// No progress bar and no per-phase lines.
+    pub quiet: bool,
+}
+
+/// A run that got as far as writing results.
+#[derive(Debug)]
+pub struct Outcome {
+    pub dir: PathBuf,
+    pub results: RunResults,
+    /// Ctrl-C stopped the run early; results.json is marked partial.
+    pub interrupted: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error(transparent)]
+    Suite(#[from] SuiteError),
+    /// A target that cannot be run as written: remote without --allow-remote, its port already taken.
+    #[error("{}: target {target:?}: {message}", suite.display())]
+    Target { suite: PathBuf, target: String, message: String },
+    #[error("{}: the rustcorn binary is not there (needed for built-in targets and the upstream)", .0.display())]
+    NoBinary(PathBuf),
+    #[error("cannot start the upstream: {}{}", .0.reason, tail(&.0.stderr_tail))]
+    Upstream(ChildFailure),
+    #[error("cannot write results in {}: {source}", path.display())]
+    Store { path: PathBuf, source: std::io::Error },
+}
+
+fn tail(lines: &[String]) -> String {
+    lines.iter().map(|line| format!("\n    {line}")).collect()
+}
+
+impl RunError {
+    /// The user's input is wrong (exit 2), as opposed to the machine failing.
+    pub fn is_bad_input(&self) -> bool {
+        matches!(self, RunError::Suite(_) | RunError::Target { .. } | RunError::NoBinary(_))
+    }
+}
+
+/// Upstream: readiness timeout and stop grace.
+const UPSTREAM_TIMEOUT: Duration = Duration::from_secs(30);
+const UPSTREAM_GRACE: Duration = Duration::from_secs(5);
+
+/// Runs the suite. Nothing is written until the suite, the CPU plan and the targets' addresses check out.
+pub fn run(options: &RunOptions, cancel: &CancellationToken) -> Result<Outcome, RunError> {
+    let suite = Suite::load(&options.suite)?;
+    let pinning = Pinning::plan(&suite, &pinning::online_cores())?;
+    preflight(&suite, options)?;
+    // The driver's own threads (sampler, progress) share the load generator's cores, away from the targets.
+    if let Err(error) = pinning::pin_current_thread(&pinning.load) {
+        tracing::warn!(%error, cores = ?pinning.load, "cannot pin the driver");
+    }
+    // Issue 7: the calibration workload `compare` normalises by, on the cores the targets and the load will use.
+    let calibration = crate::calibration::measure_for_run(&pinning);
+    let upstream = start_upstream(&suite, options, &pinning, cancel)?;
+    let upstream_url = format!("{}/", upstream.base_url);
+    let store = Store::create(&options.results_root, &suite.name)
+        .map_err(|source| store_error(&options.results_root, source))?;
+    let mut results = initial_results(&suite, &store, &pinning, &upstream_url);
+    results.calibration = calibration;
+    write(&store, &results)?;
+    let scratch = std::env::temp_dir().join(format!("rustcorn-bench-{}-{}", std::process::id(), store.run_id));
+    std::fs::create_dir_all(&scratch).map_err(|source| store_error(&scratch, source))?;
+    let progress = Progress::new(suite.run_count() as u64, options.quiet);
+    let context = PhaseContext {
+        rustcorn: &options.rustcorn,
+        upstream_url: &upstream_url,
+        pinning: &pinning,
+        cancel,
+        progress: &progress,
+        scratch: &scratch,
+    };
+    let measured = run_all(&suite, &context, &store, &mut results);
+    progress.finish();
+    let _ = std::fs::remove_dir_all(&scratch);
+    upstream.stop(UPSTREAM_GRACE);
+    measured?;
+    let interrupted = cancel.is_cancelled();
+    results.partial = interrupted;
+    results.finished_at = now();
+    write(&store, &results)?;
+    store.write("stats.csv", &StatsCsv.export(&results)).map_err(|source| store_error(&store.dir(), source))?;
+    Ok(Outcome { dir: store.dir(), results, interrupted })
+}
+
+/// Phases in order; within one, each repetition runs every target in turn, so slow drift of the machine hits all
+/// targets alike.
+fn run_all(suite: &Suite, context: &PhaseContext<'_>, store: &Store, results: &mut RunResults) -> Result<(), RunError> {
+    for phase in &suite.phases {
+        for repetition in 0..suite.repetitions {
+            for (index, target) in suite.targets.iter().enumerate() {
+                if !phase.includes(&target.name) {
+                    continue;
+                }
+                if context.cancel.is_cancelled() {
+                    return Ok(());
+                }
+                if matches!(results.targets[index].status, TargetStatus::Failed { .. }) {
+                    continue;
+                }
+                match phase::run(target, phase, repetition, context) {
+                    Ok(measured) => {
+                        context.progress.finish_phase(&phase_line(&target.name, &measured.result));
+                        if let (Some(bytes), Some(name)) = (&measured.hlog, &measured.result.hlog) {
+                            store.write(name, bytes).map_err(|source| store_error(&store.dir(), source))?;
+                        }
+                        results.targets[index].phases.push(measured.result);
+                    }
+                    Err(failure) if context.cancel.is_cancelled() => {
+                        tracing::debug!(target = %target.name, reason = %failure.reason, "stopped by Ctrl-C");
+                        return Ok(());
+                    }
+                    Err(failure) => {
+                        let skipped = remaining_runs(suite, &target.name, phase, repetition);
+                        context.progress.skip(skipped);
+                        context.progress.line(&format!(
+                            "{}: FAILED: {}{}",
+                            target.name,
+                            failure.reason,
+                            tail(&failure.stderr_tail)
+                        ));
+                        results.targets[index].status =
+                            TargetStatus::Failed { reason: failure.reason, stderr_tail: failure.stderr_tail };
+                    }
+                }
+                results.finished_at = now();
+                write(store, results)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Runs of `target` from this phase and repetition (included) to the end: the bar skips them after a failure.
+fn remaining_runs(suite: &Suite, target: &str, phase: &crate::suite::PhaseSpec, repetition: u32) -> u64 {
+    let position = suite.phases.iter().position(|p| p.name == phase.name).unwrap_or(0);
+    let later: u64 = suite.phases[position + 1..].iter().filter(|p| p.includes(target)).count() as u64
+        * u64::from(suite.repetitions);
+    later + u64::from(suite.repetitions - repetition)
+}
+
+fn phase_line(target: &str, result: &crate::results::PhaseResult) -> String {
+    let aggregated = &result.load.aggregated;
+    let p99 = aggregated.latency.percentiles.iter().find(|p| p.percentile == 99.0).map_or(0, |p| p.latency_us);
+    format!(
+        "{target} / {} #{}: {:.1} req/s, p99 {:.2} ms, {} failed, {:.2} cores, RSS {:.1} MiB{}",
+        result.name,
+        result.repetition,
+        aggregated.requests_per_second,
+        p99 as f64 / 1000.0,
+        aggregated.failures.total(),
+        result.resources.summary.cpu_cores_avg,
+        result.resources.summary.rss_peak_bytes as f64 / (1024.0 * 1024.0),
+        if result.interrupted { " (interrupted)" } else { "" }
+    )
+}
+
+/// Checks that need the machine but start nothing: the binary exists, external targets are local (or allowed)
+/// and their port is free.
+fn preflight(suite: &Suite, options: &RunOptions) -> Result<(), RunError> {
+    if !options.rustcorn.is_file() {
+        return Err(RunError::NoBinary(options.rustcorn.clone()));
+    }
+    for target in &suite.targets {
+        let Launch::External { ready_url, .. } = &target.launch else { continue };
+        let bad =
+            |message: String| RunError::Target { suite: suite.path.clone(), target: target.name.clone(), message };
+        let addr =
+            process::socket_addr(ready_url).ok_or_else(|| bad(format!("cannot resolve ready_url {ready_url}")))?;
+        let loopback = match addr.ip() {
+            std::net::IpAddr::V4(ip) => ip.is_loopback(),
+            std::net::IpAddr::V6(ip) => ip.is_loopback(),
+        };
+        if !loopback && !options.allow_remote {
+            return Err(bad(format!("{addr} is not a loopback address; pass --allow-remote to load a remote target")));
+        }
+        if loopback && process::address_in_use(ready_url) {
+            return Err(bad(format!("port {} is already in use: something else listens at {addr}", addr.port())));
+        }
+    }
+    Ok(())
+}
+
+fn start_upstream(
+    suite: &Suite,
+    options: &RunOptions,
+    pinning: &Pinning,
+    cancel: &CancellationToken,
+) -> Result<ChildServer, RunError> {
+    let duration = |d: Duration| format!("{}ms", d.as_millis());
+    let spec = ChildSpec {
+        argv: vec![
+            options.rustcorn.display().to_string(),
+            "upstream".into(),
+            "--bind".into(),
+            "127.0.0.1:0".into(),
+            "--delay".into(),
+            duration(suite.upstream.delay),
+            "--jitter".into(),
+            duration(suite.upstream.jitter),
+            "--body-bytes".into(),
+            suite.upstream.body_bytes.to_string(),
+        ],
+        cwd: None,
+        env: Default::default(),
+        cores: pinning.upstream.clone(),
+        readiness: Readiness::ListeningLine,
+        ready_timeout: UPSTREAM_TIMEOUT,
+    };
+    ChildServer::start(&spec, cancel).map_err(RunError::Upstream)
+}
+
+fn initial_results(suite: &Suite, store: &Store, pinning: &Pinning, upstream_url: &str) -> RunResults {
+    let cwd = std::env::current_dir().unwrap_or_default();
+    let context_targets = suite.targets.iter().map(|target| TargetResult {
+        name: target.name.clone(),
+        family: target.family,
+        kind: target.kind,
+        command: match &target.launch {
+            Launch::BuiltIn { model, flags } => {
+                let mut argv = vec!["rustcorn".to_owned(), "serve".to_owned(), model.clone()];
+                argv.extend(flags.iter().cloned());
+                argv
+            }
+            Launch::External { command, .. } => command.clone(),
+        },
+        workers: target.workers,
+        threads: target.threads,
+        status: TargetStatus::Ok,
+        phases: Vec::new(),
+    });
+    RunResults {
+        schema_version: SCHEMA_VERSION,
+        run_id: store.run_id.clone(),
+        started_at: now(),
+        finished_at: now(),
+        partial: true,
+        suite: SuiteSource {
+            name: suite.name.clone(),
+            path: suite.path.display().to_string(),
+            text: suite.text.clone(),
+        },
+        environment: crate::environment::collect(pinning.online.len() as u32, &cwd),
+        pinning: pinning.record(&suite.targets),
+        upstream: UpstreamSettings {
+            url: upstream_url.to_owned(),
+            delay_ms: suite.upstream.delay.as_secs_f64() * 1000.0,
+            jitter_ms: suite.upstream.jitter.as_secs_f64() * 1000.0,
+            body_bytes: suite.upstream.body_bytes,
+        },
+        targets: context_targets.collect(),
+        calibration: None,
+    }
+}
+
+fn write(store: &Store, results: &RunResults) -> Result<(), RunError> {
+    store.write("results.json", &Json.export(results)).map_err(|source| store_error(&store.results_path(), source))
+}
+
+fn store_error(path: &Path, source: std::io::Error) -> RunError {
+    RunError::Store { path: path.to_owned(), source }
+}
+
+fn now() -> String {
+    humantime::format_rfc3339_millis(SystemTime::now()).to_string()
+}

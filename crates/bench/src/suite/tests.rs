@@ -1,0 +1,174 @@
+use std::path::Path;
+
+use super::*;
+use crate::results::{Family, TargetKind};
+
+const GOOD: &str = r#"
+name = "tiny"
+repetitions = 2
+
+[upstream]
+delay = "50ms"
+
+[cpu]
+load_cores = [1]
+
+[[targets]]
+name = "sync"
+serve = "sync --max-threads 64"
+
+[[targets]]
+name = "prefork"
+serve = "prefork -w 2 -k async"
+
+[[targets]]
+name = "uvicorn"
+command = "uvicorn app:app --port 8123"
+ready_url = "http://127.0.0.1:8123/health"
+cwd = "python"
+env = { UPSTREAM = "{upstream}" }
+
+[[phases]]
+name = "cpu"
+load = "concurrency"
+connections = [1, 8]
+duration = "2s"
+warmup = "500ms"
+tasks = [{ path = "/cpu-intensive", query = { iterations = 1000 } }]
+
+[[phases]]
+name = "seed"
+load = "users"
+users = 10
+think = ["1s", "5s"]
+duration = "10s"
+targets = ["sync"]
+tasks = [{ path = "/cpu-intensive" }, { path = "/memory-intensive", weight = 1 }]
+"#;
+
+fn parse(text: &str) -> Result<Suite, SuiteError> {
+    Suite::parse(Path::new("suites/s.toml"), text.to_owned())
+}
+
+/// The error's text, with the location it must start with.
+fn error_of(text: &str) -> String {
+    parse(text).expect_err("the suite is bad").to_string()
+}
+
+#[test]
+fn parses_targets_phases_and_expands_sweeps() {
+    let suite = parse(GOOD).unwrap();
+    assert_eq!(suite.name, "tiny");
+    assert_eq!(suite.repetitions, 2);
+    assert_eq!(suite.upstream.delay, Duration::from_millis(50));
+    let names: Vec<&str> = suite.phases.iter().map(|phase| phase.name.as_str()).collect();
+    assert_eq!(names, ["cpu-c1", "cpu-c8", "seed"]);
+    assert_eq!(suite.phases[1].load, LoadSpec::Concurrency { connections: 8 });
+    assert_eq!(suite.phases[0].tasks[0].path_and_query, "/cpu-intensive?iterations=1000");
+    assert_eq!(suite.phases[0].warmup, Duration::from_millis(500));
+    assert!(suite.phases[2].includes("sync") && !suite.phases[2].includes("prefork"));
+    // 2 sweep points x 3 targets + 1 phase x 1 target, twice.
+    assert_eq!(suite.run_count(), 14);
+
+    let prefork = &suite.targets[1];
+    assert_eq!((prefork.kind, prefork.workers, prefork.threads), (TargetKind::Prefork, Some(2), Some(1)));
+    assert_eq!(prefork.single_threaded(), Some(false));
+    let uvicorn = &suite.targets[2];
+    assert_eq!((uvicorn.kind, uvicorn.family), (TargetKind::External, Family::Python));
+    match &uvicorn.launch {
+        Launch::External { command, cwd, .. } => {
+            assert_eq!(command, &["uvicorn", "app:app", "--port", "8123"]);
+            assert_eq!(cwd.as_deref(), Some(Path::new("suites/python")));
+        }
+        other => panic!("not external: {other:?}"),
+    }
+}
+
+#[test]
+fn unknown_field_names_file_line_and_field() {
+    let text = GOOD.replace("duration = \"2s\"", "duration = \"2s\"\nconections = 5");
+    let error = error_of(&text);
+    let line = text.lines().position(|line| line.starts_with("conections")).unwrap() + 1;
+    assert!(error.starts_with(&format!("suites/s.toml:{line}:")), "{error}");
+    assert!(error.contains("conections"), "{error}");
+}
+
+#[test]
+fn wrong_type_names_the_field_and_its_line() {
+    let text = GOOD.replace("users = 10", "users = \"ten\"");
+    let error = error_of(&text);
+    let line = text.lines().position(|line| line.starts_with("users = ")).unwrap() + 1;
+    assert!(error.starts_with(&format!("suites/s.toml:{line}:")), "{error}");
+    assert!(error.contains("users"), "{error}");
+}
+
+#[test]
+fn bad_duration_is_located() {
+    let text = GOOD.replace("warmup = \"500ms\"", "warmup = \"soon\"");
+    let error = error_of(&text);
+    let line = text.lines().position(|line| line.starts_with("warmup")).unwrap() + 1;
+    assert!(error.starts_with(&format!("suites/s.toml:{line}:")), "{error}");
+    assert!(error.contains("warmup") && error.contains("invalid duration"), "{error}");
+}
+
+#[test]
+fn unknown_target_model_is_located() {
+    let text = GOOD.replace("serve = \"sync --max-threads 64\"", "serve = \"threaded --max-threads 64\"");
+    let error = error_of(&text);
+    let line = text.lines().position(|line| line.contains("threaded")).unwrap() + 1;
+    assert!(error.starts_with(&format!("suites/s.toml:{line}:")), "{error}");
+    assert!(error.contains("field `serve`") && error.contains("unknown target model"), "{error}");
+}
+
+#[test]
+fn weights_summing_to_zero_are_located() {
+    let text = GOOD.replace(
+        "tasks = [{ path = \"/cpu-intensive\" }, { path = \"/memory-intensive\", weight = 1 }]",
+        "tasks = [{ path = \"/cpu-intensive\", weight = 0 }]",
+    );
+    let error = error_of(&text);
+    let line = text.lines().position(|line| line.contains("weight = 0")).unwrap() + 1;
+    assert!(error.starts_with(&format!("suites/s.toml:{line}:")), "{error}");
+    assert!(error.contains("sum to 0"), "{error}");
+}
+
+#[test]
+fn a_target_without_command_is_refused_by_name() {
+    let text = GOOD.replace("command = \"uvicorn app:app --port 8123\"\n", "");
+    let error = error_of(&text);
+    assert!(error.contains("field `command`") && error.contains("\"uvicorn\""), "{error}");
+    let line = text.lines().position(|line| line.contains("name = \"uvicorn\"")).unwrap() + 1;
+    assert!(error.starts_with(&format!("suites/s.toml:{line}:")), "{error}");
+}
+
+#[test]
+fn model_fields_must_match_the_load_model() {
+    let error = error_of(&GOOD.replace("connections = [1, 8]", "users = 4"));
+    assert!(error.contains("field `users`") && error.contains("does not apply"), "{error}");
+    let error = error_of(&GOOD.replace("think = [\"1s\", \"5s\"]\n", ""));
+    assert!(error.contains("field `think`"), "{error}");
+    let error = error_of(&GOOD.replace("think = [\"1s\", \"5s\"]", "think = [\"5s\", \"1s\"]"));
+    assert!(error.contains("field `think`") && error.contains("above"), "{error}");
+    let error = error_of(&GOOD.replace("load = \"users\"", "load = \"poisson\""));
+    assert!(error.contains("field `load`") && error.contains("unknown load model"), "{error}");
+}
+
+#[test]
+fn references_and_names_are_checked() {
+    let error = error_of(&GOOD.replace("targets = [\"sync\"]", "targets = [\"snyc\"]"));
+    assert!(error.contains("field `targets`") && error.contains("snyc"), "{error}");
+    let error = error_of(&GOOD.replace("name = \"prefork\"", "name = \"sync\""));
+    assert!(error.contains("defined twice"), "{error}");
+    let error = error_of(&GOOD.replace("serve = \"sync --max-threads 64\"", "serve = \"sync --bind 0.0.0.0:80\""));
+    assert!(error.contains("set by the driver"), "{error}");
+    let error = error_of(&GOOD.replace("name = \"cpu\"", "name = \"cpu bound\""));
+    assert!(error.contains("field `name`"), "{error}");
+}
+
+#[test]
+fn missing_sections_and_bad_toml_are_located() {
+    let error = error_of("[[targets]]\nname = \"a\"\nserve = \"sync\"\n");
+    assert!(error.contains("phases"), "{error}");
+    let error = error_of("name = \"x\"\n[[targets]\n");
+    assert!(error.starts_with("suites/s.toml:2:"), "{error}");
+}

@@ -1,0 +1,187 @@
+//! HdrHistogram interval logs (`.hlog`): one interval histogram per second of the run, in the text format that
+//! HdrHistogram's own tools (HistogramLogProcessor) read; plus reading logs back and merging several agents' logs
+//! exactly. Values are microseconds.
+
+use std::collections::BTreeMap;
+use std::fmt::Write;
+use std::time::Duration;
+
+use hdrhistogram::serialization::interval_log::{IntervalLogIterator, LogEntry};
+use hdrhistogram::Histogram;
+
+use super::{ExportError, Exporter};
+use crate::histogram;
+use crate::{LatencyBasis, LoadError, LoadReport};
+
+pub struct Hlog;
+
+/// One interval read from a log, its start as absolute seconds since the Unix epoch.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Interval {
+    pub tag: Option<String>,
+    pub start_unix_secs: f64,
+    pub duration_secs: f64,
+    pub histogram: Histogram<u64>,
+}
+
+impl Exporter for Hlog {
+    fn export(&self, report: &LoadReport) -> Result<Vec<u8>, ExportError> {
+        let basis = match report.latency_basis {
+            LatencyBasis::Corrected => "corrected latency (from intended send time)",
+            LatencyBasis::ServiceTime => "service time",
+        };
+        let comment = format!("rustcorn load, {:?} model, {basis}", report.model);
+        let start = report.started_at_unix_ms as f64 / 1000.0;
+        let mut intervals = Vec::with_capacity(report.timeline.len());
+        for second in &report.timeline {
+            intervals.push(Interval {
+                tag: None,
+                start_unix_secs: start + second.second as f64,
+                duration_secs: 1.0,
+                histogram: histogram::decode(&second.histogram)?,
+            });
+        }
+        Ok(write(&comment, start, &intervals).into_bytes())
+    }
+}
+
+/// Writes a log the way Java's HistogramLogWriter does: version, StartTime, BaseTime, legend, then intervals
+/// relative to BaseTime.
+pub fn write(comment: &str, base_unix_secs: f64, intervals: &[Interval]) -> String {
+    let mut text = String::new();
+    let _ = writeln!(text, "#[{comment}; values in microseconds]");
+    let _ = writeln!(text, "#[Histogram log format version 1.3]");
+    let _ = writeln!(text, "#[StartTime: {base_unix_secs:.3} (seconds since epoch)]");
+    let _ = writeln!(text, "#[BaseTime: {base_unix_secs:.3} (seconds since epoch)]");
+    text.push_str("\"StartTimestamp\",\"Interval_Length\",\"Interval_Max\",\"Interval_Compressed_Histogram\"\n");
+    for interval in intervals {
+        if let Some(tag) = &interval.tag {
+            let _ = write!(text, "Tag={tag},");
+        }
+        let _ = writeln!(
+            text,
+            "{:.3},{:.3},{:.3},{}",
+            interval.start_unix_secs - base_unix_secs,
+            interval.duration_secs,
+            interval.histogram.max() as f64,
+            histogram::encode(&interval.histogram),
+        );
+    }
+    text
+}
+
+/// Reads every interval of a log, resolving BaseTime (or StartTime used as a base, as Java's reader does for
+/// small timestamps) into absolute start times.
+pub fn read(log: &[u8]) -> Result<Vec<Interval>, LoadError> {
+    const YEAR_SECS: f64 = 365.0 * 24.0 * 3600.0;
+    let (mut base, mut start_time) = (None::<f64>, None::<f64>);
+    let mut intervals = Vec::new();
+    for entry in IntervalLogIterator::new(log) {
+        let entry = entry.map_err(|error| LoadError::Histogram(format!("bad interval log: {error:?}")))?;
+        match entry {
+            LogEntry::BaseTime(time) => base = Some(time.as_secs_f64()),
+            LogEntry::StartTime(time) => start_time = Some(time.as_secs_f64()),
+            LogEntry::Interval(interval) => {
+                let relative = interval.start_timestamp().as_secs_f64();
+                let offset = base.unwrap_or(match start_time {
+                    Some(start) if relative < start - YEAR_SECS => start,
+                    _ => 0.0,
+                });
+                intervals.push(Interval {
+                    tag: interval.tag().map(|tag| tag.as_str().to_owned()),
+                    start_unix_secs: offset + relative,
+                    duration_secs: interval.duration().as_secs_f64(),
+                    histogram: histogram::decode(interval.encoded_histogram())?,
+                });
+            }
+        }
+    }
+    Ok(intervals)
+}
+
+/// Merges logs from load agents that ran at the same time: intervals with the same tag that start in the same
+/// wall-clock second are added (exactly); the result is one log with one interval per tag and second.
+pub fn merge(logs: &[&[u8]]) -> Result<Vec<u8>, LoadError> {
+    let mut merged: BTreeMap<(Option<String>, i64), Interval> = BTreeMap::new();
+    for log in logs {
+        for interval in read(log)? {
+            let key = (interval.tag.clone(), interval.start_unix_secs.floor() as i64);
+            match merged.get_mut(&key) {
+                Some(existing) => {
+                    existing.histogram.add(&interval.histogram).map_err(|e| LoadError::Histogram(format!("{e:?}")))?;
+                    existing.duration_secs = existing.duration_secs.max(interval.duration_secs);
+                }
+                None => {
+                    let start_unix_secs = key.1 as f64;
+                    merged.insert(key, Interval { start_unix_secs, ..interval });
+                }
+            }
+        }
+    }
+    let mut intervals: Vec<Interval> = merged.into_values().collect();
+    intervals.sort_by(|a, b| a.start_unix_secs.total_cmp(&b.start_unix_secs));
+    let base = intervals.first().map_or(0.0, |interval| interval.start_unix_secs);
+    Ok(write(&format!("rustcorn merge of {} logs", logs.len()), base, &intervals).into_bytes())
+}
+
+/// The sum of every interval in a log: the whole run's histogram.
+pub fn total(intervals: &[Interval]) -> Result<Histogram<u64>, LoadError> {
+    let mut sum = histogram::new_histogram();
+    for interval in intervals {
+        sum.add(&interval.histogram).map_err(|error| LoadError::Histogram(format!("{error:?}")))?;
+    }
+    Ok(sum)
+}
+
+/// Whole seconds covered by the intervals (for callers that print a duration).
+pub fn span(intervals: &[Interval]) -> Duration {
+    let first = intervals.iter().map(|i| i.start_unix_secs).fold(f64::INFINITY, f64::min);
+    let last = intervals.iter().map(|i| i.start_unix_secs + i.duration_secs).fold(f64::NEG_INFINITY, f64::max);
+    if first.is_finite() && last > first {
+        Duration::from_secs_f64(last - first)
+    } else {
+        Duration::ZERO
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::output::sample;
+    use crate::Model;
+
+    #[test]
+    fn writes_the_standard_format_and_reads_it_back() {
+        let report = sample::report(Model::Concurrency);
+        let bytes = Hlog.export(&report).unwrap();
+        let text = String::from_utf8(bytes.clone()).unwrap();
+        assert!(text.contains("#[Histogram log format version 1.3]\n"));
+        assert!(text
+            .contains("\"StartTimestamp\",\"Interval_Length\",\"Interval_Max\",\"Interval_Compressed_Histogram\"\n"));
+        let line = text.lines().last().unwrap();
+        assert!(line.starts_with("0.000,1.000,"), "{line}");
+        assert!(line.split(',').nth(3).unwrap().starts_with("HISTF"), "V2 compressed base64: {line}");
+        let intervals = read(&bytes).unwrap();
+        assert_eq!(intervals.len(), 1);
+        assert_eq!(intervals[0].start_unix_secs, 1_700_000_000.0);
+        assert_eq!(intervals[0].histogram.len(), 1000);
+    }
+
+    #[test]
+    fn merging_two_agents_adds_histograms_per_second() {
+        let report = sample::report(Model::Concurrency);
+        let one = Hlog.export(&report).unwrap();
+        let mut later = report.clone();
+        later.started_at_unix_ms += 1000;
+        let two = Hlog.export(&later).unwrap();
+        let merged = read(&merge(&[&one, &one, &two]).unwrap()).unwrap();
+        assert_eq!(merged.len(), 2, "seconds 0 and 1");
+        assert_eq!(merged[0].histogram.len(), 2000);
+        assert_eq!(merged[1].histogram.len(), 1000);
+        let mut expected = read(&one).unwrap()[0].histogram.clone();
+        expected.add(&read(&one).unwrap()[0].histogram).unwrap();
+        assert_eq!(merged[0].histogram, expected, "merging is exact");
+        assert_eq!(total(&merged).unwrap().len(), 3000);
+        assert_eq!(span(&merged), Duration::from_secs(2));
+    }
+}

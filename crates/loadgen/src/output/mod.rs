@@ -1,0 +1,87 @@
+//! Output formats for a [`LoadReport`], one per file behind the small [`Exporter`] trait: the terminal summary,
+//! JSON, Locust's `_stats.csv` and the HdrHistogram interval log. `rustcorn load` and the bench driver use them.
+
+mod csv;
+pub mod hlog;
+mod json;
+mod terminal;
+
+pub use self::csv::LocustCsv;
+pub use hlog::Hlog;
+pub use json::Json;
+pub use terminal::Terminal;
+
+use crate::LoadReport;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ExportError {
+    #[error("cannot encode JSON: {0}")]
+    Json(#[from] serde_json::Error),
+    #[error(transparent)]
+    Histogram(#[from] crate::LoadError),
+    #[error("cannot write the interval log: {0}")]
+    Hlog(String),
+}
+
+/// Renders a report as the bytes of one output format.
+pub trait Exporter {
+    fn export(&self, report: &LoadReport) -> Result<Vec<u8>, ExportError>;
+}
+
+/// Microseconds as milliseconds with 3 decimals (microsecond precision kept), for people.
+pub(crate) fn millis(micros: u64) -> String {
+    format!("{:.3} ms", micros as f64 / 1000.0)
+}
+
+#[cfg(test)]
+pub(crate) mod sample {
+    //! A small deterministic report the format tests share.
+
+    use std::time::Duration;
+
+    use crate::histogram::Latencies;
+    use crate::report::{EndpointRecord, LatencyBasis, ReportParts, SecondRecord};
+    use crate::{FailureCounts, LoadReport, Model, RateStats};
+
+    pub fn report(model: Model) -> LoadReport {
+        let corrected = model == Model::Rate;
+        let mut health = EndpointRecord::with_service_time(corrected);
+        let mut cpu = EndpointRecord::with_service_time(corrected);
+        let mut second = SecondRecord::default();
+        let mut timeline_latency = Latencies::default();
+        for i in 0..1000u64 {
+            let (record, micros) = if i % 4 == 0 { (&mut cpu, 50_000 + i * 10) } else { (&mut health, 100 + i) };
+            record.latency.record(micros + if corrected { 500 } else { 0 });
+            if let Some(service) = &mut record.service {
+                service.record(micros);
+            }
+            record.content_bytes += 20;
+            timeline_latency.record(micros);
+        }
+        health.failures = FailureCounts { connect: 1, timeout: 2, status: 3, read: 4 };
+        second.requests = 1000;
+        second.errors = 10;
+        second.latency = Some(timeline_latency.histogram);
+        let rate = corrected.then_some(RateStats {
+            target_per_second: 1000.0,
+            achieved_per_second: 999.0,
+            scheduled: 1000,
+            sent: 1000,
+            max_send_lag_us: 1234,
+            kept_up: true,
+        });
+        ReportParts {
+            model,
+            started_at_unix_ms: 1_700_000_000_000,
+            duration_secs: Duration::from_secs(1).as_secs_f64(),
+            warmup_requests: 0,
+            cancelled: false,
+            latency_basis: if corrected { LatencyBasis::Corrected } else { LatencyBasis::ServiceTime },
+            endpoints: vec![("/health".into(), health), ("/cpu-intensive".into(), cpu)],
+            timeline: vec![second],
+            rate,
+        }
+        .into_report()
+        .expect("the sample report assembles")
+    }
+}

@@ -1,0 +1,172 @@
+//! The human summary, in the spirit of wrk and oha: totals, a percentile table (corrected and service time side
+//! by side in rate mode), a latency histogram drawn with bars, the per-endpoint table and the failures by kind.
+
+use std::fmt::Write;
+
+use super::{millis, ExportError, Exporter};
+use crate::histogram;
+use crate::{EndpointStats, LatencyBasis, LatencySummary, LoadReport};
+
+/// Bars of the latency histogram.
+const HISTOGRAM_BUCKETS: u64 = 11;
+const BAR_WIDTH: u64 = 40;
+
+pub struct Terminal;
+
+impl Exporter for Terminal {
+    fn export(&self, report: &LoadReport) -> Result<Vec<u8>, ExportError> {
+        let mut text = String::new();
+        summary(&mut text, report);
+        percentiles(&mut text, report);
+        latency_histogram(&mut text, &report.aggregated.latency)?;
+        endpoints(&mut text, report);
+        failures(&mut text, &report.aggregated);
+        Ok(text.into_bytes())
+    }
+}
+
+fn summary(text: &mut String, report: &LoadReport) {
+    let total = &report.aggregated;
+    let _ = writeln!(text, "Summary ({:?} model{}):", report.model, if report.cancelled { ", cancelled" } else { "" });
+    let _ = writeln!(
+        text,
+        "  Duration:     {:.3} s (after {} warm-up requests)",
+        report.duration_secs, report.warmup_requests
+    );
+    let _ = writeln!(text, "  Requests:     {} ({:.1} req/s)", total.count, total.requests_per_second);
+    let _ = writeln!(text, "  Failures:     {} ({:.1}/s)", total.failures.total(), total.failures_per_second);
+    let _ = writeln!(text, "  Body size:    {:.1} B average, {} B total", total.avg_content_size, total.content_bytes);
+    if let Some(rate) = &report.rate {
+        let verdict = if rate.kept_up { "yes" } else { "NO - the target could not keep up with the rate" };
+        let _ = writeln!(
+            text,
+            "  Rate:         {:.1}/s asked, {:.1}/s achieved, {} of {} scheduled sent, kept up: {verdict}",
+            rate.target_per_second, rate.achieved_per_second, rate.sent, rate.scheduled
+        );
+        let _ = writeln!(text, "  Max send lag: {}", millis(rate.max_send_lag_us));
+    }
+    text.push('\n');
+}
+
+fn percentiles(text: &mut String, report: &LoadReport) {
+    let latency = &report.aggregated.latency;
+    match (&report.latency_basis, &report.aggregated.service_time) {
+        (LatencyBasis::Corrected, Some(service)) => {
+            let _ = writeln!(text, "Latency            corrected (from intended send)   service time (uncorrected)");
+            row(text, "min", latency.min_us, Some(service.min_us));
+            row_f(text, "mean", latency.mean_us, Some(service.mean_us));
+            for (corrected, uncorrected) in latency.percentiles.iter().zip(&service.percentiles) {
+                row(text, &format!("{}%", corrected.percentile), corrected.latency_us, Some(uncorrected.latency_us));
+            }
+        }
+        _ => {
+            let _ = writeln!(text, "Latency (service time)");
+            row(text, "min", latency.min_us, None);
+            row_f(text, "mean", latency.mean_us, None);
+            for percentile in &latency.percentiles {
+                row(text, &format!("{}%", percentile.percentile), percentile.latency_us, None);
+            }
+        }
+    }
+    text.push('\n');
+}
+
+fn row(text: &mut String, label: &str, first: u64, second: Option<u64>) {
+    let _ = write!(text, "  {label:<8} {:>16}", millis(first));
+    if let Some(second) = second {
+        let _ = write!(text, "                  {:>16}", millis(second));
+    }
+    text.push('\n');
+}
+
+fn row_f(text: &mut String, label: &str, first: f64, second: Option<f64>) {
+    row(text, label, first.round() as u64, second.map(|value| value.round() as u64));
+}
+
+/// oha's histogram: equal-width buckets from min to max, a bar per bucket scaled to the fullest.
+fn latency_histogram(text: &mut String, latency: &LatencySummary) -> Result<(), ExportError> {
+    if latency.samples == 0 {
+        return Ok(());
+    }
+    let histogram = histogram::decode(&latency.histogram)?;
+    let (low, high) = (latency.min_us, latency.max_us.max(latency.min_us + 1));
+    let width = (high - low).div_ceil(HISTOGRAM_BUCKETS).max(1);
+    let counts: Vec<(u64, u64)> = (0..HISTOGRAM_BUCKETS)
+        .map(|bucket| {
+            let from = low + bucket * width;
+            let to = from + width - 1;
+            (to, histogram.count_between(from, to))
+        })
+        .collect();
+    let fullest = counts.iter().map(|&(_, count)| count).max().unwrap_or(1).max(1);
+    let _ = writeln!(text, "Latency histogram:");
+    for (upper, count) in counts {
+        let bar = "■".repeat((count * BAR_WIDTH / fullest) as usize);
+        let _ = writeln!(text, "  {:>14} [{count:>8}] |{bar}", millis(upper));
+    }
+    text.push('\n');
+    Ok(())
+}
+
+fn endpoints(text: &mut String, report: &LoadReport) {
+    let _ = writeln!(
+        text,
+        "{:<32} {:>9} {:>7} {:>14} {:>14} {:>14} {:>9}",
+        "Endpoint", "Requests", "Fails", "Median", "p99", "Max", "Req/s"
+    );
+    for stats in report.endpoints.iter().chain(std::iter::once(&report.aggregated)) {
+        let _ = writeln!(
+            text,
+            "{:<32} {:>9} {:>7} {:>14} {:>14} {:>14} {:>9.1}",
+            stats.name,
+            stats.count,
+            stats.failures.total(),
+            millis(stats.latency.median_us),
+            millis(p99(&stats.latency)),
+            millis(stats.latency.max_us),
+            stats.requests_per_second
+        );
+    }
+    text.push('\n');
+}
+
+fn p99(latency: &LatencySummary) -> u64 {
+    latency.percentiles.iter().find(|p| p.percentile == 99.0).map_or(0, |p| p.latency_us)
+}
+
+fn failures(text: &mut String, total: &EndpointStats) {
+    let f = &total.failures;
+    let _ = writeln!(
+        text,
+        "Failures by kind: connect {}, timeout {}, HTTP status {}, read/parse {}",
+        f.connect, f.timeout, f.status, f.read
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::output::sample;
+    use crate::Model;
+
+    #[test]
+    fn shows_totals_percentiles_histogram_and_endpoints() {
+        let text = String::from_utf8(Terminal.export(&sample::report(Model::Concurrency)).unwrap()).unwrap();
+        for expected in
+            ["Requests:     1007", "Latency (service time)", "99.99%", "Latency histogram:", "/cpu-intensive"]
+        {
+            assert!(text.contains(expected), "missing {expected:?} in:\n{text}");
+        }
+        assert!(text.contains("Failures by kind: connect 1, timeout 2, HTTP status 3, read/parse 4"), "{text}");
+        let bars = text.lines().filter(|line| line.contains("] |")).count();
+        assert_eq!(bars, HISTOGRAM_BUCKETS as usize);
+    }
+
+    #[test]
+    fn rate_mode_shows_corrected_and_service_time_side_by_side() {
+        let text = String::from_utf8(Terminal.export(&sample::report(Model::Rate)).unwrap()).unwrap();
+        assert!(text.contains("corrected (from intended send)"), "{text}");
+        assert!(text.contains("service time (uncorrected)"), "{text}");
+        assert!(text.contains("kept up: yes"), "{text}");
+    }
+}

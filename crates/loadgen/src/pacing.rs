@@ -1,0 +1,161 @@
+//! [`Pacer`]: when each connection sends its next request - the three load models. A pacer only decides the
+//! intended send time; the stop condition and the recorder are separate pieces the worker combines with it.
+
+use std::time::{Duration, Instant};
+
+use rand::rngs::SmallRng;
+use rand::Rng;
+
+use crate::stop::StopCondition;
+use crate::Pacing;
+
+/// One connection's pacing state.
+pub(crate) enum Pacer {
+    /// Closed loop without pause: the next request goes out when the previous answer is in.
+    Immediate,
+    /// Locust's user: run a task, wait a think time drawn uniformly from [min, max], repeat.
+    Think { spawn_at: Instant, spawned: bool, min: Duration, max: Duration },
+    /// Open loop: request `next_slot` is intended at `first + next_slot * period`, whatever happened before.
+    Schedule(Schedule),
+}
+
+/// A fixed-rate schedule of one connection, and how well it was kept.
+pub(crate) struct Schedule {
+    first: Instant,
+    /// Whole nanoseconds keep slot times exact; the rounding error is under 1 ns per period.
+    period_ns: u64,
+    next_slot: u64,
+    /// Measured sends and the worst lag of an actual send behind its intended time.
+    pub sent: u64,
+    pub max_lag: Duration,
+}
+
+impl Pacer {
+    /// The pacer of connection (or user) `index` out of the plan's total, all timed from `start`.
+    pub fn new(pacing: &Pacing, index: usize, start: Instant) -> Pacer {
+        match *pacing {
+            Pacing::Concurrency { .. } => Pacer::Immediate,
+            Pacing::Users { think: (min, max), spawn_rate, .. } => {
+                let delay = spawn_rate.map_or(Duration::ZERO, |rate| Duration::from_secs_f64(index as f64 / rate));
+                Pacer::Think { spawn_at: start + delay, spawned: false, min, max }
+            }
+            Pacing::Rate { per_second, connections } => {
+                // Connections interleave: connection k sends at k/R, k/R + C/R, k/R + 2C/R, ...
+                let offset = Duration::from_nanos((index as f64 * 1e9 / per_second).round() as u64);
+                let period_ns = ((connections as f64 * 1e9 / per_second).round() as u64).max(1);
+                let first = start + offset;
+                Pacer::Schedule(Schedule { first, period_ns, next_slot: 0, sent: 0, max_lag: Duration::ZERO })
+            }
+        }
+    }
+
+    /// Waits until the next request is due and returns its intended send time, or None once the stop condition
+    /// forbids sending.
+    pub async fn next(&mut self, stop: &StopCondition, rng: &mut SmallRng) -> Option<Instant> {
+        match self {
+            Pacer::Immediate => {}
+            Pacer::Think { spawn_at, spawned, min, max } => {
+                let wake = if *spawned { Instant::now() + draw(rng, *min, *max) } else { *spawn_at };
+                *spawned = true;
+                stop.sleep_until(wake).await;
+            }
+            Pacer::Schedule(schedule) => {
+                let intended = schedule.slot(schedule.next_slot);
+                if !stop.allows(intended) {
+                    return None;
+                }
+                wait_precisely(stop, intended).await;
+                let now = Instant::now();
+                if !stop.allows(now) {
+                    return None;
+                }
+                schedule.next_slot += 1;
+                return Some(intended);
+            }
+        }
+        let now = Instant::now();
+        stop.allows(now).then_some(now)
+    }
+
+    /// Notes that a measured request intended at `intended` actually went out at `sent`.
+    pub fn note_sent(&mut self, intended: Instant, sent: Instant) {
+        if let Pacer::Schedule(schedule) = self {
+            schedule.sent += 1;
+            schedule.max_lag = schedule.max_lag.max(sent.saturating_duration_since(intended));
+        }
+    }
+
+    pub fn into_schedule(self) -> Option<Schedule> {
+        match self {
+            Pacer::Schedule(schedule) => Some(schedule),
+            _ => None,
+        }
+    }
+}
+
+impl Schedule {
+    fn slot(&self, index: u64) -> Instant {
+        self.first + Duration::from_nanos(index.saturating_mul(self.period_ns))
+    }
+
+    /// Slots whose intended time falls in [from, to): what the schedule asked for in that window.
+    pub fn slots_between(&self, from: Instant, to: Instant) -> u64 {
+        let slots_before = |instant: Instant| -> u64 {
+            let since = instant.saturating_duration_since(self.first).as_nanos() as u64;
+            since.div_ceil(self.period_ns)
+        };
+        slots_before(to).saturating_sub(slots_before(from))
+    }
+}
+
+/// tokio's timer rounds a sleep up to the next millisecond tick, which would make every scheduled send up to ~1 ms
+/// late and that lateness would count as latency. So: sleep until one tick before `intended`, then yield to the
+/// runtime (other connections keep running) until the instant arrives.
+async fn wait_precisely(stop: &StopCondition, intended: Instant) {
+    if let Some(coarse) = intended.checked_sub(TIMER_TICK) {
+        if coarse > Instant::now() {
+            stop.sleep_until(coarse).await;
+        }
+    }
+    while Instant::now() < intended && stop.allows(Instant::now()) {
+        tokio::task::yield_now().await;
+    }
+}
+
+/// tokio's timer resolution.
+const TIMER_TICK: Duration = Duration::from_millis(1);
+
+fn draw(rng: &mut SmallRng, min: Duration, max: Duration) -> Duration {
+    if max <= min {
+        return min;
+    }
+    Duration::from_secs_f64(rng.gen_range(min.as_secs_f64()..=max.as_secs_f64()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rate_schedule_interleaves_connections_and_counts_slots() {
+        let start = Instant::now();
+        let pacing = Pacing::Rate { per_second: 100.0, connections: 4 };
+        let Pacer::Schedule(second) = Pacer::new(&pacing, 1, start) else { panic!("rate gives a schedule") };
+        assert_eq!(second.slot(0) - start, Duration::from_millis(10));
+        assert_eq!(second.slot(2) - start, Duration::from_millis(90));
+        // Slots at 10, 50, 90, ... ms: 25 of them in the first second.
+        assert_eq!(second.slots_between(start, start + Duration::from_secs(1)), 25);
+        assert_eq!(second.slots_between(start + Duration::from_millis(50), start + Duration::from_millis(51)), 1);
+    }
+
+    #[test]
+    fn think_times_stay_within_bounds() {
+        use rand::SeedableRng;
+        let mut rng = SmallRng::seed_from_u64(7);
+        let (min, max) = (Duration::from_secs(1), Duration::from_secs(2));
+        let draws: Vec<Duration> = (0..1000).map(|_| draw(&mut rng, min, max)).collect();
+        assert!(draws.iter().all(|think| (min..=max).contains(think)));
+        let mean = draws.iter().sum::<Duration>().as_secs_f64() / 1000.0;
+        assert!((1.4..1.6).contains(&mean), "uniform mean {mean}");
+    }
+}

@@ -1,0 +1,198 @@
+//! [`Recorder`]: one per load thread, shared by that thread's connections (single-threaded, so no lock): an
+//! [`EndpointRecord`] per task, a per-second timeline, warm-up and schedule counts. Merged across threads at the end.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use hdrhistogram::Histogram;
+
+use crate::client::Response;
+use crate::histogram::{self, SIGNIFICANT_DIGITS};
+use crate::report::{EndpointRecord, SecondRecord};
+use crate::{FailureCounts, LiveCounters, LoadError};
+
+/// How often a thread adds its counts to the shared [`LiveCounters`].
+const LIVE_FLUSH_INTERVAL: Duration = Duration::from_millis(100);
+
+/// How one request ended.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Outcome {
+    Response(Response),
+    Failed(FailureKind),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum FailureKind {
+    Connect,
+    Timeout,
+    Read,
+}
+
+/// One request's times: intended (by the pacer), actually sent, and completed.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Timing {
+    pub intended: Instant,
+    pub sent: Instant,
+    pub done: Instant,
+}
+
+pub(crate) struct Recorder {
+    measure_start: Instant,
+    endpoints: Vec<EndpointRecord>,
+    timeline: Timeline,
+    warmup_requests: u64,
+    live: Arc<LiveCounters>,
+    unflushed: (u64, u64),
+    last_flush: Instant,
+}
+
+/// What a thread hands back when it is done.
+pub(crate) struct ThreadRecords {
+    pub endpoints: Vec<EndpointRecord>,
+    pub timeline: Vec<SecondRecord>,
+    pub warmup_requests: u64,
+}
+
+impl Recorder {
+    /// `keep_service_time`: rate mode records the uncorrected service time next to the corrected latency.
+    pub fn new(tasks: usize, keep_service_time: bool, measure_start: Instant, live: Arc<LiveCounters>) -> Recorder {
+        Recorder {
+            measure_start,
+            endpoints: (0..tasks).map(|_| EndpointRecord::with_service_time(keep_service_time)).collect(),
+            timeline: Timeline::default(),
+            warmup_requests: 0,
+            live,
+            unflushed: (0, 0),
+            last_flush: measure_start,
+        }
+    }
+
+    pub fn is_measured(&self, intended: Instant) -> bool {
+        intended >= self.measure_start
+    }
+
+    pub fn record(&mut self, task: usize, timing: Timing, outcome: Outcome) {
+        if !self.is_measured(timing.intended) {
+            self.warmup_requests += 1;
+            return;
+        }
+        let endpoint = &mut self.endpoints[task];
+        let (latency_us, failed) = match outcome {
+            Outcome::Response(response) => {
+                let latency_us = micros(timing.done - timing.intended);
+                endpoint.latency.record(latency_us);
+                if let Some(service) = &mut endpoint.service {
+                    service.record(micros(timing.done - timing.sent));
+                }
+                endpoint.content_bytes += response.body_bytes;
+                let failed = response.status >= 400;
+                endpoint.failures.status += u64::from(failed);
+                (Some(latency_us), failed)
+            }
+            Outcome::Failed(kind) => {
+                count_failure(&mut endpoint.failures, kind);
+                (None, true)
+            }
+        };
+        self.timeline.record(timing.done.saturating_duration_since(self.measure_start), latency_us, failed);
+        self.unflushed.0 += 1;
+        self.unflushed.1 += u64::from(failed);
+        if timing.done.saturating_duration_since(self.last_flush) >= LIVE_FLUSH_INTERVAL {
+            self.flush_live(timing.done);
+        }
+    }
+
+    fn flush_live(&mut self, now: Instant) {
+        self.live.add(self.unflushed.0, self.unflushed.1);
+        self.unflushed = (0, 0);
+        self.last_flush = now;
+    }
+
+    pub fn finish(&mut self) -> Result<ThreadRecords, LoadError> {
+        self.flush_live(Instant::now());
+        Ok(ThreadRecords {
+            endpoints: std::mem::take(&mut self.endpoints),
+            timeline: std::mem::take(&mut self.timeline).finish()?,
+            warmup_requests: self.warmup_requests,
+        })
+    }
+}
+
+fn count_failure(failures: &mut FailureCounts, kind: FailureKind) {
+    match kind {
+        FailureKind::Connect => failures.connect += 1,
+        FailureKind::Timeout => failures.timeout += 1,
+        FailureKind::Read => failures.read += 1,
+    }
+}
+
+fn micros(duration: Duration) -> u64 {
+    u64::try_from(duration.as_micros()).unwrap_or(u64::MAX)
+}
+
+/// Per-second counts and latency. Completions arrive in time order within a thread, so only the current second
+/// is live; finished seconds are kept encoded (a few hundred bytes each) instead of as full histograms.
+struct Timeline {
+    second: u64,
+    requests: u64,
+    errors: u64,
+    latency: Histogram<u64>,
+    finished: Vec<(u64, u64, Vec<u8>)>,
+}
+
+impl Default for Timeline {
+    fn default() -> Self {
+        Timeline {
+            second: 0,
+            requests: 0,
+            errors: 0,
+            latency: Histogram::new(SIGNIFICANT_DIGITS).expect("3 significant digits is a valid precision"),
+            finished: Vec::new(),
+        }
+    }
+}
+
+impl Timeline {
+    fn record(&mut self, since_start: Duration, latency_us: Option<u64>, failed: bool) {
+        let second = since_start.as_secs();
+        if second > self.second {
+            self.roll_to(second);
+        }
+        self.requests += 1;
+        self.errors += u64::from(failed);
+        if let Some(latency_us) = latency_us {
+            if self.latency.record(latency_us).is_err() {
+                self.latency.saturating_record(latency_us);
+            }
+        }
+    }
+
+    /// Closes the current second (and any empty ones before `second`).
+    fn roll_to(&mut self, second: u64) {
+        while self.second < second {
+            self.close_current();
+            self.second += 1;
+        }
+    }
+
+    fn close_current(&mut self) {
+        let encoded = histogram::encode_bytes(&self.latency);
+        self.finished.push((self.requests, self.errors, encoded));
+        self.requests = 0;
+        self.errors = 0;
+        self.latency.reset();
+    }
+
+    fn finish(mut self) -> Result<Vec<SecondRecord>, LoadError> {
+        if self.requests > 0 {
+            self.close_current();
+        }
+        self.finished
+            .into_iter()
+            .map(|(requests, errors, encoded)| {
+                let latency = histogram::decode_bytes(&encoded)?;
+                Ok(SecondRecord { requests, errors, latency: Some(latency) })
+            })
+            .collect()
+    }
+}

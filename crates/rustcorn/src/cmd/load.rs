@@ -1,0 +1,271 @@
+//! `rustcorn load URL`: flags a wrk/oha user recognises, turned into a [`loadgen::LoadPlan`]; runs it with a
+//! progress bar on a TTY and prints the summary (or JSON), writing `--csv` and `--hlog` files when asked.
+
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use indicatif::{ProgressBar, ProgressStyle};
+use loadgen::output::{Exporter, Hlog, Json, LocustCsv, Terminal};
+use loadgen::{LoadError, LoadPlan, Pacing, RunControl, Stop, Target, Task};
+
+use crate::signals::shutdown_on_signals;
+
+/// Exit code for bad input: the same as clap's usage errors.
+const EXIT_BAD_INPUT: u8 = 2;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Target URL (http://host:port/path); its path is the only task unless --task is given.
+    url: String,
+    /// Concurrency model (wrk/oha): connections each sending as soon as the last answer arrived. With --rate: the
+    /// connections the rate is spread over.
+    #[arg(short = 'c', long, default_value_t = 50, conflicts_with = "users")]
+    connections: usize,
+    /// Rate model (wrk2): open loop at R requests/s; latency counts from the intended send time.
+    #[arg(long, conflicts_with = "users")]
+    rate: Option<f64>,
+    /// Users model (Locust): N users, each running a task and then thinking for --think.
+    #[arg(long)]
+    users: Option<usize>,
+    /// Users' think time, uniform between A and B (e.g. 1s..5s).
+    #[arg(long, default_value = "1s..5s", value_parser = parse_think, requires = "users")]
+    think: (Duration, Duration),
+    /// Users started per second (default: all at once).
+    #[arg(long, requires = "users")]
+    spawn_rate: Option<f64>,
+    /// A weighted path, PATH:WEIGHT (repeatable); requests pick one by weight.
+    #[arg(long = "task", value_parser = parse_task)]
+    tasks: Vec<Task>,
+    /// Measured run time (after warm-up); 10s when neither -z nor -n is given.
+    #[arg(short = 'z', long, value_parser = humantime::parse_duration)]
+    duration: Option<Duration>,
+    /// Measured requests to send.
+    #[arg(short = 'n', long)]
+    requests: Option<u64>,
+    /// Time at the start whose requests are sent but not counted.
+    #[arg(long, default_value = "0s", value_parser = humantime::parse_duration)]
+    warmup: Duration,
+    /// Per-request timeout: connect, write and the complete response.
+    #[arg(long, default_value = "5s", value_parser = humantime::parse_duration)]
+    timeout: Duration,
+    /// Load threads, one current_thread runtime each (default: the cores in --cpus, or every core).
+    #[arg(long)]
+    threads: Option<usize>,
+    /// Cores to pin the load threads to, e.g. 1 or 0,2 or 2-3.
+    #[arg(long, value_parser = parse_cpus)]
+    cpus: Option<Vec<usize>>,
+    /// Print the report as JSON on stdout instead of the human summary.
+    #[arg(long)]
+    json: bool,
+    /// Also write Locust's _stats.csv layout to FILE.
+    #[arg(long, value_name = "FILE")]
+    csv: Option<PathBuf>,
+    /// Also write an HdrHistogram interval log (one histogram per second) to FILE.
+    #[arg(long, value_name = "FILE")]
+    hlog: Option<PathBuf>,
+    /// Allow a target outside loopback (127.0.0.0/8, ::1).
+    #[arg(long)]
+    allow_remote: bool,
+}
+
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let plan = match plan_from(&args) {
+        Ok(plan) => plan,
+        Err(error) => return Ok(bad_input(&error)),
+    };
+    if !plan.target.is_loopback() {
+        if !args.allow_remote {
+            let reason = format!("{} is not a loopback address; pass --allow-remote to load it", plan.target.addr);
+            return Ok(bad_input(&reason));
+        }
+        eprintln!("rustcorn load: WARNING: --allow-remote: sending load to {} OUTSIDE this machine", plan.target.addr);
+    }
+    let control = RunControl { cancel: shutdown_on_signals()?, live: Default::default() };
+    let progress = Progress::start(&plan, &control);
+    let result = loadgen::run(&plan, &control);
+    progress.finish();
+    let report = match result {
+        Ok(report) => report,
+        Err(error) if error.is_bad_input() => return Ok(bad_input(&error)),
+        Err(error) => return Err(error).context("the load run failed"),
+    };
+    write_outputs(&args, &report)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn bad_input(error: &dyn std::fmt::Display) -> ExitCode {
+    eprintln!("rustcorn load: error: {error}");
+    ExitCode::from(EXIT_BAD_INPUT)
+}
+
+fn plan_from(args: &Args) -> Result<LoadPlan, LoadError> {
+    let (target, url_path) = Target::from_url(&args.url)?;
+    let tasks = if args.tasks.is_empty() { vec![Task::new(url_path, 1)] } else { args.tasks.clone() };
+    let pacing = match (args.users, args.rate) {
+        (Some(users), _) => Pacing::Users { users, think: args.think, spawn_rate: args.spawn_rate },
+        (None, Some(per_second)) => Pacing::Rate { per_second, connections: args.connections },
+        (None, None) => Pacing::Concurrency { connections: args.connections },
+    };
+    let duration = match (args.duration, args.requests) {
+        (None, None) => Some(Duration::from_secs(10)),
+        (duration, _) => duration,
+    };
+    let cores = args.cpus.as_ref().map_or_else(available_cores, Vec::len);
+    let threads = args.threads.unwrap_or(cores).min(pacing.connections()).max(1);
+    Ok(LoadPlan {
+        target,
+        tasks,
+        pacing,
+        stop: Stop { duration, requests: args.requests },
+        warmup: args.warmup,
+        timeout: args.timeout,
+        threads: if args.threads == Some(0) { 0 } else { threads },
+        cpu_affinity: args.cpus.clone(),
+    })
+}
+
+fn available_cores() -> usize {
+    std::thread::available_parallelism().map_or(1, usize::from)
+}
+
+fn write_outputs(args: &Args, report: &loadgen::LoadReport) -> anyhow::Result<()> {
+    let summary = if args.json { Json.export(report)? } else { Terminal.export(report)? };
+    let mut stdout = std::io::stdout().lock();
+    stdout.write_all(&summary).context("cannot write to stdout")?;
+    stdout.flush().context("cannot write to stdout")?;
+    if let Some(path) = &args.csv {
+        write_file(path, &LocustCsv.export(report)?)?;
+    }
+    if let Some(path) = &args.hlog {
+        write_file(path, &Hlog.export(report)?)?;
+    }
+    Ok(())
+}
+
+fn write_file(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    std::fs::write(path, bytes).with_context(|| format!("cannot write {}", path.display()))
+}
+
+/// `A..B` with humantime durations on both sides (a bare number means seconds).
+fn parse_think(text: &str) -> Result<(Duration, Duration), String> {
+    let (min, max) = text.split_once("..").ok_or_else(|| format!("{text:?} is not A..B (e.g. 1s..5s)"))?;
+    let parse = |side: &str| -> Result<Duration, String> {
+        let side = side.trim();
+        match side.parse::<f64>() {
+            Ok(seconds) if seconds.is_finite() && seconds >= 0.0 => Ok(Duration::from_secs_f64(seconds)),
+            Ok(_) => Err(format!("{side:?} is not a duration")),
+            Err(_) => humantime::parse_duration(side).map_err(|error| format!("{side:?}: {error}")),
+        }
+    };
+    let (min, max) = (parse(min)?, parse(max)?);
+    if min > max {
+        return Err(format!("{text:?}: the minimum is above the maximum"));
+    }
+    Ok((min, max))
+}
+
+/// `PATH:WEIGHT`, or `PATH` for weight 1. The weight is after the last colon, so paths may hold colons.
+fn parse_task(text: &str) -> Result<Task, String> {
+    match text.rsplit_once(':') {
+        Some((path, weight)) if weight.chars().all(|c| c.is_ascii_digit()) && !weight.is_empty() => {
+            let weight = weight.parse().map_err(|_| format!("{text:?}: weight {weight:?} is too large"))?;
+            Ok(Task::new(path, weight))
+        }
+        _ => Ok(Task::new(text, 1)),
+    }
+}
+
+/// `1`, `0,2`, `2-3`, or a mix: the cores to pin to.
+fn parse_cpus(text: &str) -> Result<Vec<usize>, String> {
+    let mut cores = Vec::new();
+    for part in text.split(',') {
+        let number =
+            |value: &str| value.trim().parse::<usize>().map_err(|_| format!("{text:?}: {value:?} is not a core"));
+        match part.split_once('-') {
+            Some((first, last)) => cores.extend(number(first)?..=number(last)?),
+            None => cores.push(number(part)?),
+        }
+    }
+    if cores.is_empty() {
+        return Err(format!("{text:?} names no core"));
+    }
+    Ok(cores)
+}
+
+/// The indicatif bar, drawn from the live counters on a side thread; absent when stderr is not a terminal.
+struct Progress {
+    done: Arc<AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Progress {
+    fn start(plan: &LoadPlan, control: &RunControl) -> Progress {
+        let done = Arc::new(AtomicBool::new(false));
+        if !std::io::stderr().is_terminal() {
+            return Progress { done, thread: None };
+        }
+        let (bar, length_is_time) = match (plan.stop.duration, plan.stop.requests) {
+            (Some(duration), _) => (ProgressBar::new((plan.warmup + duration).as_secs().max(1)), true),
+            (None, Some(requests)) => (ProgressBar::new(requests), false),
+            (None, None) => (ProgressBar::new_spinner(), false),
+        };
+        bar.set_style(
+            ProgressStyle::with_template("{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} {msg}")
+                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        );
+        let live = Arc::clone(&control.live);
+        let flag = Arc::clone(&done);
+        let thread = std::thread::spawn(move || {
+            let started = Instant::now();
+            while !flag.load(Ordering::Relaxed) {
+                let requests = live.requests();
+                let elapsed = started.elapsed().as_secs_f64().max(0.001);
+                bar.set_position(if length_is_time { started.elapsed().as_secs() } else { requests });
+                bar.set_message(format!(
+                    "{requests} requests, {} failed, {:.0} req/s",
+                    live.failures(),
+                    requests as f64 / elapsed
+                ));
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            bar.finish_and_clear();
+        });
+        Progress { done, thread: Some(thread) }
+    }
+
+    fn finish(mut self) {
+        self.done.store(true, Ordering::Relaxed);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_think_ranges() {
+        assert_eq!(parse_think("1s..5s"), Ok((Duration::from_secs(1), Duration::from_secs(5))));
+        assert_eq!(parse_think("1..2"), Ok((Duration::from_secs(1), Duration::from_secs(2))));
+        assert_eq!(parse_think("500ms..1.5").unwrap().1, Duration::from_millis(1500));
+        assert!(parse_think("5s..1s").is_err());
+        assert!(parse_think("1s").is_err());
+    }
+
+    #[test]
+    fn parses_tasks_and_cpus() {
+        assert_eq!(parse_task("/cpu-intensive:3"), Ok(Task::new("/cpu-intensive", 3)));
+        assert_eq!(parse_task("/health"), Ok(Task::new("/health", 1)));
+        assert_eq!(parse_task("/a?t=10:20:2"), Ok(Task::new("/a?t=10:20", 2)));
+        assert_eq!(parse_cpus("1"), Ok(vec![1]));
+        assert_eq!(parse_cpus("0,2-4"), Ok(vec![0, 2, 3, 4]));
+        assert!(parse_cpus("x").is_err());
+    }
+}

@@ -1,0 +1,231 @@
+//! `rustcorn load` against the real `rustcorn upstream` over real sockets: latency accuracy for each load model,
+//! coordinated-omission correction across a stalled target, the users model's request count, exact counting
+//! against the server's own counter, and bad input.
+
+mod support;
+
+use std::process::{Command, Output, Stdio};
+use std::time::Duration;
+
+use loadgen::LoadReport;
+use rand::rngs::SmallRng;
+use rand::{Rng, SeedableRng};
+use support::Upstream;
+
+/// The upstream's fixed answer delay in the accuracy tests.
+const DELAY_US: u64 = 50_000;
+/// The accuracy bound on the median.
+const MEDIAN_TOLERANCE_US: u64 = 2_000;
+
+fn load_command(args: &[&str]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_rustcorn"));
+    command.arg("load").args(args).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    command
+}
+
+/// Runs `rustcorn load ARGS...` to completion.
+fn load(args: &[&str]) -> Output {
+    load_command(args).output().expect("run rustcorn load")
+}
+
+/// Runs `rustcorn load URL ARGS... --json` and parses the report; panics with stderr on failure.
+fn load_json(url: &str, args: &[&str]) -> LoadReport {
+    let mut all = vec![url];
+    all.extend_from_slice(args);
+    all.push("--json");
+    report_of(load(&all))
+}
+
+fn report_of(output: Output) -> LoadReport {
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "rustcorn load failed ({}): {stderr}", output.status);
+    serde_json::from_slice(&output.stdout).unwrap_or_else(|error| panic!("bad JSON ({error}); stderr: {stderr}"))
+}
+
+fn fixed_delay_upstream() -> Upstream {
+    Upstream::start(&["--delay", "50ms", "--jitter", "0ms", "--body-bytes", "100"])
+}
+
+/// The accuracy bar: p50 within 2 ms of the 50 ms delay, nothing faster than the delay.
+fn assert_accurate(report: &LoadReport) {
+    let latency = &report.aggregated.latency;
+    assert!(latency.samples > 0, "no responses: {report:?}");
+    assert!(latency.min_us >= DELAY_US, "min {} µs is below the server's {DELAY_US} µs delay", latency.min_us);
+    let distance = latency.median_us.abs_diff(DELAY_US);
+    assert!(distance <= MEDIAN_TOLERANCE_US, "p50 {} µs is {distance} µs from {DELAY_US} µs", latency.median_us);
+}
+
+/// Every request is counted once: the server's count equals successes + failures (+ warm-up), with no failure.
+fn assert_counted_exactly(report: &LoadReport, served: u64) {
+    let total = &report.aggregated;
+    assert_eq!(total.failures.total(), 0, "failures against a healthy target: {:?}", total.failures);
+    assert_eq!(total.count + report.warmup_requests, served, "client and server disagree on the request count");
+    assert_eq!(total.latency.samples, total.count, "every request has one latency sample");
+}
+
+#[test]
+fn heavy_concurrency_model_is_accurate_and_counts_exactly() {
+    let upstream = fixed_delay_upstream();
+    let report = load_json(&format!("http://{}/", upstream.addr), &["-c", "4", "-z", "3s"]);
+    let served = upstream.stop();
+    assert_accurate(&report);
+    assert_counted_exactly(&report, served);
+    assert!(
+        report.aggregated.count >= 4 * 20,
+        "4 connections x 3 s / 50 ms should give ~240: {}",
+        report.aggregated.count
+    );
+    assert_eq!(report.aggregated.avg_content_size, 100.0);
+}
+
+#[test]
+fn heavy_rate_model_is_accurate_keeps_up_and_counts_exactly() {
+    let upstream = fixed_delay_upstream();
+    // 40/s over 4 connections: each sends every 100 ms and waits 50 ms, so the target keeps up.
+    let report = load_json(&format!("http://{}/", upstream.addr), &["--rate", "40", "-c", "4", "-z", "3s"]);
+    let served = upstream.stop();
+    assert_accurate(&report);
+    assert_counted_exactly(&report, served);
+    let rate = report.rate.expect("rate mode reports its schedule");
+    assert!(rate.kept_up, "{rate:?}");
+    assert!(rate.sent.abs_diff(120) <= 4, "40/s for 3 s is 120 requests: {rate:?}");
+    let service = report.aggregated.service_time.as_ref().expect("rate mode keeps the service time");
+    assert!(service.min_us >= DELAY_US);
+}
+
+#[test]
+fn heavy_users_model_is_accurate_and_its_count_matches_the_model() {
+    const USERS: usize = 4;
+    const RUN_SECS: f64 = 6.0;
+    let upstream = fixed_delay_upstream();
+    let url = format!("http://{}/", upstream.addr);
+    let report = load_json(&url, &["--users", "4", "--think", "1s..2s", "-z", "6s"]);
+    let served = upstream.stop();
+    assert_accurate(&report);
+    assert_counted_exactly(&report, served);
+    let mean_latency = report.aggregated.latency.mean_us as f64 / 1e6;
+    let (low, high) = users_count_bounds(USERS, RUN_SECS, (1.0, 2.0), mean_latency);
+    let count = report.aggregated.count;
+    assert!((low..=high).contains(&count), "{count} requests, the model allows {low}..={high}");
+}
+
+/// The users model as implemented (Locust's order: a task at spawn, then think, task, think...): each user sends
+/// at 0, c1, c1+c2, ... while the send time is before the end, with cycle = latency + think, think ~ U(a, b).
+/// Simulated 200,000 times with a fixed seed; the bounds are the 0.005 % and 99.995 % quantiles of the total, so a
+/// correct generator falls outside them about once in 10,000 runs.
+fn users_count_bounds(users: usize, run_secs: f64, think: (f64, f64), latency_secs: f64) -> (u64, u64) {
+    const TRIALS: usize = 200_000;
+    let mut rng = SmallRng::seed_from_u64(4);
+    let mut totals: Vec<u64> = (0..TRIALS)
+        .map(|_| {
+            (0..users)
+                .map(|_| {
+                    let (mut sends, mut at) = (0u64, 0.0);
+                    while at < run_secs {
+                        sends += 1;
+                        at += latency_secs + rng.gen_range(think.0..=think.1);
+                    }
+                    sends
+                })
+                .sum()
+        })
+        .collect();
+    totals.sort_unstable();
+    (totals[TRIALS / 20_000], totals[TRIALS - 1 - TRIALS / 20_000])
+}
+
+#[test]
+fn heavy_rate_model_shows_a_stalled_target_in_the_corrected_tail_only() {
+    // 500/s over 10 connections for 6 s against a 1 ms upstream; the upstream is frozen for 1 s mid-run. The ~500
+    // requests scheduled during the stall wait up to 1 s past their intended send time (corrected latency), but
+    // only the 10 requests stuck on the wire (0.3 % < 1 %) have a long service time.
+    let upstream = Upstream::start(&["--delay", "1ms", "--body-bytes", "100"]);
+    let url = format!("http://{}/", upstream.addr);
+    let child = load_command(&[&url, "--rate", "500", "-c", "10", "-z", "6s", "--json"]).spawn().expect("spawn load");
+    std::thread::sleep(Duration::from_millis(2500));
+    upstream.process.signal(libc::SIGSTOP);
+    std::thread::sleep(Duration::from_secs(1));
+    upstream.process.signal(libc::SIGCONT);
+    let report = report_of(child.wait_with_output().expect("wait for rustcorn load"));
+    let served = upstream.stop();
+    assert_counted_exactly(&report, served);
+    let p99 = |summary: &loadgen::LatencySummary| {
+        summary.percentiles.iter().find(|p| p.percentile == 99.0).map(|p| p.latency_us).unwrap_or(0)
+    };
+    let corrected = p99(&report.aggregated.latency);
+    let service = p99(report.aggregated.service_time.as_ref().expect("service time in rate mode"));
+    assert!(corrected >= 300_000, "corrected p99 {corrected} µs does not show the 1 s stall");
+    assert!(service <= 100_000, "uncorrected p99 {service} µs should not show the stall (only ~10 requests did)");
+    let rate = report.rate.expect("rate stats");
+    assert!(rate.max_send_lag_us >= 500_000, "the stall held sends back: {rate:?}");
+}
+
+#[test]
+fn heavy_target_dying_mid_run_counts_errors_and_still_reports() {
+    let upstream = Upstream::start(&["--delay", "1ms", "--body-bytes", "10"]);
+    let url = format!("http://{}/", upstream.addr);
+    let child = load_command(&[&url, "-c", "4", "-z", "3s", "--timeout", "1s", "--json"]).spawn().expect("spawn");
+    std::thread::sleep(Duration::from_secs(1));
+    upstream.process.signal(libc::SIGKILL);
+    let report = report_of(child.wait_with_output().expect("wait for rustcorn load"));
+    let total = &report.aggregated;
+    assert!(total.latency.samples > 0, "requests succeeded before the kill");
+    assert!(total.failures.connect > 0, "connections refused after the kill are counted: {:?}", total.failures);
+    assert_eq!(total.count, total.latency.samples + total.failures.without_response());
+}
+
+#[test]
+fn request_budget_and_output_files() {
+    let upstream = Upstream::start(&["--delay", "0ms", "--body-bytes", "7"]);
+    let dir = std::env::temp_dir().join(format!("rustcorn-load-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let (csv, hlog) = (dir.join("stats.csv"), dir.join("run.hlog"));
+    let url = format!("http://{}/health", upstream.addr);
+    let args = ["-c", "3", "-n", "57", "--task", "/a:1", "--task", "/b:2", "--csv", path(&csv), "--hlog", path(&hlog)];
+    let mut all = vec![url.as_str()];
+    all.extend(args);
+    let output = load(&all);
+    let served = upstream.stop();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let summary = String::from_utf8_lossy(&output.stdout);
+    assert!(summary.contains("Requests:     57 "), "{summary}");
+    assert_eq!(served, 57, "-n 57 sends exactly 57 requests");
+    let csv_text = std::fs::read_to_string(&csv).expect("csv written");
+    let lines: Vec<&str> = csv_text.lines().collect();
+    assert!(lines[0].starts_with("Type,Name,Request Count,Failure Count,Median Response Time,"));
+    assert!(lines[1].starts_with("GET,/a,") && lines[2].starts_with("GET,/b,"), "{csv_text}");
+    assert!(lines[3].starts_with(",Aggregated,57,0,"), "{csv_text}");
+    let intervals = loadgen::output::hlog::read(&std::fs::read(&hlog).expect("hlog written")).expect("hlog parses");
+    assert_eq!(loadgen::output::hlog::total(&intervals).expect("sum").len(), 57);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+fn path(path: &std::path::Path) -> &str {
+    path.to_str().expect("temp paths are UTF-8")
+}
+
+/// Bad input: a one-line error naming the argument, exit code 2, and no load sent.
+#[test]
+fn bad_input_exits_2_with_an_error_naming_the_argument() {
+    let closed_port = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        listener.local_addr().expect("addr").port()
+    };
+    let unreachable = format!("http://127.0.0.1:{closed_port}/");
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (vec!["not a url"], "URL"),
+        (vec!["http://127.0.0.1:1/", "-z", "ten seconds"], "--duration"),
+        (vec!["http://127.0.0.1:1/", "--task", "/a:0", "--task", "/b:0"], "--task"),
+        (vec!["http://127.0.0.1:1/", "--rate", "0"], "--rate"),
+        (vec![&unreachable, "-n", "1"], "URL"),
+        (vec!["http://10.11.12.13/", "-n", "1"], "--allow-remote"),
+    ];
+    for (args, named) in cases {
+        let output = load(&args);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {stderr}");
+        let first_line = stderr.lines().next().unwrap_or_default();
+        assert!(first_line.contains(named), "{args:?}: {first_line:?} does not name {named}");
+        assert!(output.stdout.is_empty(), "{args:?} printed a report");
+    }
+}

@@ -1,0 +1,94 @@
+//! The accept side: `max_threads` threads, each looping accept -> serve that connection -> accept, on clones of one
+//! listener. Connections beyond them wait in the kernel backlog, never in a user-space queue.
+
+use std::io;
+use std::net::TcpListener;
+use std::panic::{self, AssertUnwindSafe};
+use std::sync::Arc;
+use std::thread::{self, JoinHandle};
+use std::time::Duration;
+
+use endpoints::lifecycle::HEARTBEAT_INTERVAL;
+use socket2::SockRef;
+
+use crate::connection::{self, Shared, ThreadState};
+use crate::{Config, Error, Shutdown};
+
+/// Pause after an accept error that is not about one connection (e.g. out of file descriptors), so the thread
+/// does not spin while the condition lasts.
+const ACCEPT_ERROR_PAUSE: Duration = Duration::from_millis(100);
+
+/// Serves `listener` until `shutdown` is cancelled, then stops accepting, lets every in-flight request finish
+/// and returns. Blocks the calling thread.
+pub fn run(listener: TcpListener, config: Config, shutdown: Shutdown) -> Result<(), Error> {
+    listener.set_nonblocking(false).map_err(Error::Listener)?;
+    // Linux's accept(2) honours SO_RCVTIMEO: blocked threads wake up to heartbeat and to notice shutdown.
+    SockRef::from(&listener).set_read_timeout(Some(HEARTBEAT_INTERVAL)).map_err(Error::Listener)?;
+    // A child token lets a failed start stop the threads already running without cancelling the caller's token.
+    let stop = shutdown.child_token();
+    let shared = Arc::new(Shared::new(config, stop.clone()));
+    let thread_count = shared.config.max_threads.max(1);
+    tracing::debug!(threads = thread_count, "sync server starting");
+    let mut threads = Vec::with_capacity(thread_count);
+    for index in 0..thread_count {
+        match spawn_accept_thread(index, &listener, &shared) {
+            Ok(handle) => threads.push(handle),
+            Err(source) => {
+                stop.cancel();
+                join_all(threads);
+                return Err(Error::SpawnThread { index, source });
+            }
+        }
+    }
+    join_all(threads);
+    tracing::debug!("sync server stopped");
+    Ok(())
+}
+
+fn spawn_accept_thread(index: usize, listener: &TcpListener, shared: &Arc<Shared>) -> io::Result<JoinHandle<()>> {
+    let listener = listener.try_clone()?;
+    let shared = Arc::clone(shared);
+    thread::Builder::new().name(format!("sync-{index}")).spawn(move || accept_loop(&listener, &shared))
+}
+
+fn accept_loop(listener: &TcpListener, shared: &Shared) {
+    let mut state = ThreadState::new();
+    while !shared.shutdown.is_cancelled() {
+        match listener.accept() {
+            Ok((stream, _peer)) => {
+                let served = panic::catch_unwind(AssertUnwindSafe(|| connection::serve(stream, shared, &mut state)));
+                if served.is_err() {
+                    tracing::error!("a connection handler panicked; its connection was dropped");
+                }
+                shared.config.hooks.heartbeat();
+            }
+            Err(error) if is_timeout(&error) => shared.config.hooks.heartbeat(),
+            Err(error) if is_about_one_connection(&error) => {}
+            Err(error) => {
+                tracing::warn!(%error, "accept failed");
+                thread::sleep(ACCEPT_ERROR_PAUSE);
+                shared.config.hooks.heartbeat();
+            }
+        }
+    }
+}
+
+fn join_all(threads: Vec<JoinHandle<()>>) {
+    for handle in threads {
+        if handle.join().is_err() {
+            tracing::error!("a connection thread panicked outside any connection");
+        }
+    }
+}
+
+pub(crate) fn is_timeout(error: &io::Error) -> bool {
+    matches!(error.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut)
+}
+
+/// Errors after which the next accept may well succeed: the client gave up, or a signal interrupted the call.
+fn is_about_one_connection(error: &io::Error) -> bool {
+    matches!(
+        error.kind(),
+        io::ErrorKind::ConnectionAborted | io::ErrorKind::ConnectionReset | io::ErrorKind::Interrupted
+    )
+}

@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# wrk and `rustcorn load` in turn against the same `rustcorn serve async` /health, same pinning (server on core 0,
+# load on core 1) and connections; prints both req/s and the ratio per run. Goal: rustcorn load >= 1.0x wrk.
+# Knobs (environment): CONNECTIONS (50), DURATION seconds (10), RUNS (3), SERVER_CPU (0), LOAD_CPU (1),
+# RUSTCORN (target/release/rustcorn, built when missing).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+CONNECTIONS=${CONNECTIONS:-50}
+DURATION=${DURATION:-10}
+RUNS=${RUNS:-3}
+SERVER_CPU=${SERVER_CPU:-0}
+LOAD_CPU=${LOAD_CPU:-1}
+RUSTCORN=${RUSTCORN:-target/release/rustcorn}
+
+if ! command -v wrk >/dev/null 2>&1; then
+    echo "installing wrk from the distribution's packages" >&2
+    apt-get update -qq && apt-get install -y -qq wrk >/dev/null
+fi
+if [ ! -x "$RUSTCORN" ]; then
+    cargo build --release -p rustcorn
+fi
+
+workdir=$(mktemp -d)
+server_pid=
+cleanup() {
+    if [ -n "$server_pid" ]; then kill "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; fi
+    rm -rf "$workdir"
+}
+trap cleanup EXIT
+
+taskset -c "$SERVER_CPU" "$RUSTCORN" serve async --bind 127.0.0.1:0 >"$workdir/server.out" 2>"$workdir/server.err" &
+server_pid=$!
+for _ in $(seq 1 100); do
+    grep -q '^Listening at:' "$workdir/server.out" 2>/dev/null && break
+    sleep 0.1
+done
+address=$(sed -n 's/^Listening at: //p' "$workdir/server.out")
+if [ -z "$address" ]; then
+    echo "the server did not start:" >&2
+    cat "$workdir/server.err" >&2
+    exit 1
+fi
+url="$address/health"
+
+echo "target: rustcorn serve async on core $SERVER_CPU, $url"
+echo "load:   core $LOAD_CPU, $CONNECTIONS connections, ${DURATION}s, one thread each"
+echo "load command: taskset -c $LOAD_CPU $RUSTCORN load $url -c $CONNECTIONS -z ${DURATION}s --threads 1"
+printf '%-5s %14s %18s %8s\n' run "wrk req/s" "rustcorn req/s" ratio
+for run in $(seq 1 "$RUNS"); do
+    wrk_rps=$(taskset -c "$LOAD_CPU" wrk -t1 -c"$CONNECTIONS" -d"${DURATION}s" "$url" | sed -n 's/^Requests\/sec: *//p')
+    ours_rps=$(taskset -c "$LOAD_CPU" "$RUSTCORN" load "$url" -c "$CONNECTIONS" -z "${DURATION}s" --threads 1 \
+        | sed -n 's/^  Requests: *[0-9]* (\([0-9.]*\) req\/s)$/\1/p')
+    ratio=$(awk -v ours="$ours_rps" -v wrk="$wrk_rps" 'BEGIN { printf "%.3f", ours / wrk }')
+    printf '%-5s %14s %18s %7sx\n' "$run" "$wrk_rps" "$ours_rps" "$ratio"
+done
