@@ -1,6 +1,7 @@
 //! The calibration workload measured once per run (a fixed CPU loop and a loopback TCP round trip against an
-//! in-process echo), stored in results.json so that `compare` can express figures from different machines and
-//! different moments in the same units.
+//! in-process echo), stored in results.json so that `compare` can express figures from different machines in the
+//! same units. Both are timed in thread CPU time as well as wall time: CPU time tells how fast the machine does a
+//! fixed piece of work whatever else competes for the cores, which is what normalises a target's CPU per request.
 
 use std::hint::black_box;
 use std::io::{Read, Write};
@@ -8,6 +9,7 @@ use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
 use std::thread;
 use std::time::{Duration, Instant};
 
+use nix::time::{clock_gettime, ClockId};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -16,12 +18,13 @@ use crate::compare::stats::median;
 /// Bumped whenever the calibration workload changes: figures of different versions are not comparable.
 pub const WORKLOAD_VERSION: u32 = 1;
 
-/// The figures this project's development machine measured (2-core AMD EPYC VM, workload version 1). Normalised
-/// figures are expressed as if measured on that machine: a run whose calibration is twice as fast has its
-/// throughput halved. Only the ratio matters to `compare`; these constants just keep the figures readable.
-pub const REFERENCE_CPU_LOOP_PER_S: f64 = 1.0e9;
-/// See [`REFERENCE_CPU_LOOP_PER_S`].
-pub const REFERENCE_ROUND_TRIPS_PER_S: f64 = 20_000.0;
+/// Round figures near what this project's development machine measured (a 2-core AMD EPYC VM, release build,
+/// workload version 1). Normalised figures are expressed as if measured on that machine: a run whose calibration is
+/// twice as fast has its requests per CPU-second halved. Only ratios matter to `compare`; these constants just keep
+/// the figures in familiar units.
+pub const REFERENCE_CPU_LOOP_PER_CPU_S: f64 = 4.5e8;
+/// See [`REFERENCE_CPU_LOOP_PER_CPU_S`].
+pub const REFERENCE_ROUND_TRIPS_PER_CPU_S: f64 = 30_000.0;
 
 /// Dependent xorshift steps per CPU round: tens of milliseconds on a current core.
 const CPU_LOOP_ITERATIONS: u64 = 20_000_000;
@@ -33,23 +36,35 @@ const ROUND_TRIP_BYTES: usize = 128;
 const ECHO_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// What one run's calibration measured. Each figure is the median of its rounds; the rounds are kept to show the
-/// spread.
+/// spread. `compare` normalises by the CPU-time figures; the wall-clock ones show how contended the machine was.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Calibration {
     /// [`WORKLOAD_VERSION`] of the workload that produced these figures.
     pub workload_version: u32,
-    /// Iterations of the fixed CPU loop per second (median of `cpu_rounds`).
+    /// Iterations of the fixed CPU loop per second of the loop thread's CPU time.
+    pub cpu_loop_per_cpu_s: f64,
+    /// Iterations of the fixed CPU loop per wall-clock second.
     pub cpu_loop_per_s: f64,
-    /// Loopback TCP round trips per second, one connection to an in-process echo (median of `round_trip_rounds`).
+    /// Loopback TCP round trips (one connection to an in-process echo) per second of the echo thread's CPU time:
+    /// the kernel's cost of a small request and its answer, as a server pays it.
+    pub round_trips_per_cpu_s: f64,
+    /// Loopback TCP round trips per wall-clock second.
     pub round_trips_per_s: f64,
-    /// Each CPU round's iterations per second.
-    pub cpu_rounds: Vec<f64>,
-    /// Each loopback round's round trips per second.
-    pub round_trip_rounds: Vec<f64>,
+    pub cpu_rounds: Vec<CalibrationRound>,
+    pub round_trip_rounds: Vec<CalibrationRound>,
     /// CPUs the CPU loop and the echo ran on (the targets' cores), when pinned.
     pub target_cores: Option<Vec<u32>>,
     /// CPUs the round-trip client ran on (the load generator's cores), when pinned.
     pub load_cores: Option<Vec<u32>>,
+}
+
+/// One round of a calibration workload.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct CalibrationRound {
+    /// Units of work (loop iterations, round trips) per second of the measuring thread's CPU time.
+    pub per_cpu_s: f64,
+    /// Units of work per wall-clock second.
+    pub per_s: f64,
 }
 
 /// How to measure: how many rounds and where. The driver passes its pinning plan so that the calibration runs on
@@ -79,6 +94,8 @@ pub enum CalibrationError {
     Echo(#[source] std::io::Error),
     #[error("cannot pin a calibration thread to CPUs {cores:?}: {source}")]
     Pin { cores: Vec<usize>, source: nix::Error },
+    #[error("cannot read the calibration thread's CPU time: {0}")]
+    CpuClock(#[source] nix::Error),
     #[error("a calibration thread panicked")]
     ThreadPanicked,
 }
@@ -90,10 +107,19 @@ pub fn measure(plan: &CalibrationPlan) -> Result<Calibration, CalibrationError> 
     }
     let cpu_rounds = measure_cpu_rounds(plan.rounds, plan.target_cores.clone())?;
     let round_trip_rounds = measure_round_trip_rounds(plan)?;
+    let medians = |rounds: &[CalibrationRound]| {
+        let per_cpu: Vec<f64> = rounds.iter().map(|round| round.per_cpu_s).collect();
+        let per_wall: Vec<f64> = rounds.iter().map(|round| round.per_s).collect();
+        (median(&per_cpu), median(&per_wall))
+    };
+    let (cpu_loop_per_cpu_s, cpu_loop_per_s) = medians(&cpu_rounds);
+    let (round_trips_per_cpu_s, round_trips_per_s) = medians(&round_trip_rounds);
     Ok(Calibration {
         workload_version: WORKLOAD_VERSION,
-        cpu_loop_per_s: median(&cpu_rounds),
-        round_trips_per_s: median(&round_trip_rounds),
+        cpu_loop_per_cpu_s,
+        cpu_loop_per_s,
+        round_trips_per_cpu_s,
+        round_trips_per_s,
         cpu_rounds,
         round_trip_rounds,
         target_cores: plan.target_cores.as_deref().map(to_u32),
@@ -121,31 +147,54 @@ pub fn measure_for_run(pinning: &crate::pinning::Pinning) -> Option<Calibration>
 }
 
 impl Calibration {
-    /// How much faster than the reference machine this run's CPU loop was (2.0 = twice as fast).
+    /// How much faster than the reference machine this run did the CPU loop, per CPU-second (2.0 = twice as fast).
     pub fn cpu_speed(&self) -> f64 {
-        self.cpu_loop_per_s / REFERENCE_CPU_LOOP_PER_S
+        self.cpu_loop_per_cpu_s / REFERENCE_CPU_LOOP_PER_CPU_S
     }
 
-    /// How much faster than the reference machine this run's loopback round trip was.
+    /// How much faster than the reference machine this run served loopback round trips, per CPU-second.
     pub fn round_trip_speed(&self) -> f64 {
-        self.round_trips_per_s / REFERENCE_ROUND_TRIPS_PER_S
+        self.round_trips_per_cpu_s / REFERENCE_ROUND_TRIPS_PER_CPU_S
     }
 
-    /// True when both figures are positive and finite, so that dividing by them means something.
+    /// True when the figures `compare` divides by are positive and finite.
     pub fn is_usable(&self) -> bool {
-        [self.cpu_loop_per_s, self.round_trips_per_s].iter().all(|value| value.is_finite() && *value > 0.0)
+        [self.cpu_loop_per_cpu_s, self.round_trips_per_cpu_s].iter().all(|value| value.is_finite() && *value > 0.0)
     }
 }
 
-fn measure_cpu_rounds(rounds: u32, cores: Option<Vec<usize>>) -> Result<Vec<f64>, CalibrationError> {
+/// Wall-clock and thread CPU time of one stretch of work on the current thread.
+struct Stopwatch {
+    wall: Instant,
+    cpu: Duration,
+}
+
+impl Stopwatch {
+    fn start() -> Result<Stopwatch, CalibrationError> {
+        Ok(Stopwatch { wall: Instant::now(), cpu: thread_cpu_time()? })
+    }
+
+    /// `units` of work per CPU-second and per wall second since `start`.
+    fn round(&self, units: f64) -> Result<CalibrationRound, CalibrationError> {
+        let cpu = thread_cpu_time()?.saturating_sub(self.cpu);
+        Ok(CalibrationRound { per_cpu_s: per_second(units, cpu), per_s: per_second(units, self.wall.elapsed()) })
+    }
+}
+
+fn thread_cpu_time() -> Result<Duration, CalibrationError> {
+    let time = clock_gettime(ClockId::CLOCK_THREAD_CPUTIME_ID).map_err(CalibrationError::CpuClock)?;
+    Ok(Duration::from(time))
+}
+
+fn measure_cpu_rounds(rounds: u32, cores: Option<Vec<usize>>) -> Result<Vec<CalibrationRound>, CalibrationError> {
     run_pinned(cores, move || {
-        Ok((0..rounds)
+        (0..rounds)
             .map(|_| {
-                let started = Instant::now();
+                let stopwatch = Stopwatch::start()?;
                 black_box(cpu_loop(black_box(CPU_LOOP_ITERATIONS)));
-                per_second(CPU_LOOP_ITERATIONS as f64, started.elapsed())
+                stopwatch.round(CPU_LOOP_ITERATIONS as f64)
             })
-            .collect())
+            .collect()
     })
 }
 
@@ -161,7 +210,8 @@ fn cpu_loop(iterations: u64) -> u64 {
     state
 }
 
-fn measure_round_trip_rounds(plan: &CalibrationPlan) -> Result<Vec<f64>, CalibrationError> {
+/// The echo (on the target cores) times its own CPU per round; the client (on the load cores) the wall clock.
+fn measure_round_trip_rounds(plan: &CalibrationPlan) -> Result<Vec<CalibrationRound>, CalibrationError> {
     let listener = TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, 0))).map_err(CalibrationError::Echo)?;
     let addr = listener.local_addr().map_err(CalibrationError::Echo)?;
     let echo_cores = plan.target_cores.clone();
@@ -171,23 +221,29 @@ fn measure_round_trip_rounds(plan: &CalibrationPlan) -> Result<Vec<f64>, Calibra
         .map_err(CalibrationError::Echo)?;
     let rounds = plan.rounds;
     let client = run_pinned(plan.load_cores.clone(), move || time_round_trips(addr, rounds));
-    let echoed = echo.join().map_err(|_| CalibrationError::ThreadPanicked)?;
-    let rounds = client?;
-    echoed?;
-    Ok(rounds)
+    let echo_cpu = echo.join().map_err(|_| CalibrationError::ThreadPanicked)?;
+    let wall = client?;
+    let echo_cpu = echo_cpu?;
+    Ok(wall.iter().zip(&echo_cpu).map(|(&per_s, &per_cpu_s)| CalibrationRound { per_cpu_s, per_s }).collect())
 }
 
-/// Accepts one connection and echoes fixed-size messages until the client closes it.
-fn echo_one_connection(listener: &TcpListener) -> Result<(), CalibrationError> {
+/// Accepts one connection and echoes fixed-size messages until the client closes it; returns the round trips per
+/// second of its own CPU time for each round of [`ROUND_TRIPS_PER_ROUND`].
+fn echo_one_connection(listener: &TcpListener) -> Result<Vec<f64>, CalibrationError> {
     let (mut stream, _) = listener.accept().map_err(CalibrationError::Echo)?;
     configure(&stream).map_err(CalibrationError::Echo)?;
     let mut buffer = [0u8; ROUND_TRIP_BYTES];
+    let mut rounds = Vec::new();
     loop {
-        match stream.read_exact(&mut buffer) {
-            Ok(()) => stream.write_all(&buffer).map_err(CalibrationError::Echo)?,
-            Err(error) if error.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(()),
-            Err(error) => return Err(CalibrationError::Echo(error)),
+        let stopwatch = Stopwatch::start()?;
+        for _ in 0..ROUND_TRIPS_PER_ROUND {
+            match stream.read_exact(&mut buffer) {
+                Ok(()) => stream.write_all(&buffer).map_err(CalibrationError::Echo)?,
+                Err(error) if error.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(rounds),
+                Err(error) => return Err(CalibrationError::Echo(error)),
+            }
         }
+        rounds.push(stopwatch.round(f64::from(ROUND_TRIPS_PER_ROUND))?.per_cpu_s);
     }
 }
 
@@ -259,7 +315,12 @@ mod tests {
         assert_eq!(calibration.cpu_rounds.len(), 3);
         assert_eq!(calibration.round_trip_rounds.len(), 3);
         assert!(calibration.is_usable(), "{calibration:?}");
-        assert_eq!(calibration.cpu_loop_per_s, median(&calibration.cpu_rounds));
+        let per_cpu: Vec<f64> = calibration.cpu_rounds.iter().map(|round| round.per_cpu_s).collect();
+        assert_eq!(calibration.cpu_loop_per_cpu_s, median(&per_cpu));
+        for round in calibration.cpu_rounds.iter().chain(&calibration.round_trip_rounds) {
+            // A thread cannot get more CPU time than wall time: per CPU-second is at least per wall second.
+            assert!(round.per_cpu_s >= round.per_s * 0.99, "{round:?}");
+        }
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! survive a change of machine - normalised by each run's calibration, or ratios between models of the same run -
 //! with a Mann-Whitney test over repetitions and an optional confirmation by a re-run. Renders markdown.
 
+mod baseline;
 mod figures;
 mod markdown;
 pub mod stats;
@@ -10,6 +11,7 @@ pub(crate) mod testing;
 
 use std::collections::BTreeMap;
 
+pub use baseline::{make_baseline, BaselineError};
 pub use figures::{Basis, Better, Figure, FigureKind, Metric};
 
 use crate::history::{self, HistoryLine};
@@ -156,7 +158,7 @@ pub fn compare(inputs: CompareInputs<'_>, options: &CompareOptions) -> Result<Co
         let Some(new_figure) = new.figures.iter().find(|figure| figure.match_key == base_figure.match_key) else {
             continue;
         };
-        if matches!(base_figure.kind, FigureKind::Normalised | FigureKind::Ratio) {
+        if base_figure.gated && base_figure.kind != FigureKind::FailureRate {
             judged_gated += 1;
         }
         let first_figure = first
@@ -195,7 +197,7 @@ fn check_options(options: &CompareOptions) -> Result<(), CompareError> {
     Ok(())
 }
 
-/// Normalised figures need a usable calibration of the same workload on both sides (and on the first attempt).
+/// Efficiency figures need a usable calibration of the same workload on both sides (and on the first attempt).
 fn both_calibrated(inputs: CompareInputs<'_>, notes: &mut Vec<String>) -> bool {
     let mut sides = vec![("BASE", inputs.base), ("NEW", inputs.new)];
     if let Some(first) = inputs.first_attempt {
@@ -280,7 +282,7 @@ fn judge(
         return Some(row);
     }
     if !(reference_median.is_finite() && reference_median > 0.0 && new_median.is_finite()) {
-        row.verdict = if base.kind.gated() { Verdict::WithinNoise } else { Verdict::Info };
+        row.verdict = if new.gated { Verdict::WithinNoise } else { Verdict::Info };
         row.verdict_text = "no judgement: the reference is zero or not a number".into();
         return Some(row);
     }
@@ -291,10 +293,11 @@ fn judge(
 }
 
 fn metric_name(figure: &Figure) -> &'static str {
-    match (figure.kind, figure.metric) {
-        (_, Metric::Throughput) => "req/s",
-        (_, Metric::MedianLatency) => "median latency (ms)",
-        (_, Metric::FailureRate) => "failed requests",
+    match figure.metric {
+        Metric::Throughput => "req/s",
+        Metric::MedianLatency => "median latency (ms)",
+        Metric::RequestsPerCpuSecond => "req per CPU-second",
+        Metric::FailureRate => "failed requests",
     }
 }
 
@@ -315,8 +318,12 @@ fn judge_relative(
 ) -> (Verdict, String) {
     let threshold_percent = options.threshold * 100.0;
     let worse = worsening(new, change);
-    if !new.kind.gated() {
-        return (Verdict::Info, "info: raw figure, not gated (absolute figures move between machines)".into());
+    if !new.gated {
+        let why = match new.kind {
+            FigureKind::Ratio => "the calibrated figures are gated instead",
+            _ => "absolute figures move between machines and with their load",
+        };
+        return (Verdict::Info, format!("info, not gated: {why}"));
     }
     if worse <= options.threshold {
         if -worse > options.threshold {
@@ -486,8 +493,8 @@ fn history_figures(run: &RunResults, figures: &RunFigures) -> BTreeMap<String, f
         .filter(|(_, value)| value.is_finite())
         .collect();
     if let Some(calibration) = &run.calibration {
-        out.insert("cal:cpu_loop_per_s".into(), calibration.cpu_loop_per_s);
-        out.insert("cal:round_trips_per_s".into(), calibration.round_trips_per_s);
+        out.insert("cal:cpu_loop_per_cpu_s".into(), calibration.cpu_loop_per_cpu_s);
+        out.insert("cal:round_trips_per_cpu_s".into(), calibration.round_trips_per_cpu_s);
     }
     out
 }

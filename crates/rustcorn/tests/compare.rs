@@ -59,7 +59,7 @@ fn a_twice_slower_phase_exits_1_and_is_named() {
     assert!(result_line.contains("1 regression(s): sync / cpu @c10"), "{result_line}");
     let regressions: Vec<&str> = table.lines().filter(|line| line.contains("**REGRESSION**")).collect();
     assert_eq!(regressions.len(), 1, "{table}");
-    assert!(regressions[0].starts_with("| sync / cpu @c10 | req/s, normalised (CPU loop) |"), "{}", regressions[0]);
+    assert!(regressions[0].starts_with("| sync / cpu @c10 | req per CPU-second, normalised (CPU loop) |"), "{}", regressions[0]);
     assert!(regressions[0].contains("-49."), "a ~50% drop is shown: {}", regressions[0]);
 }
 
@@ -147,9 +147,9 @@ fn append_history_writes_one_line_with_the_run_figures() {
     assert_eq!(lines[0]["passed"], true);
     assert_eq!(lines[2]["passed"], false);
     let figures = lines[0]["figures"].as_object().expect("figures");
-    assert!(figures["norm:sync/cpu@c10"].as_f64().expect("a number") > 0.0);
+    assert!(figures["eff:sync/cpu@c10"].as_f64().expect("a number") > 0.0);
     assert!(figures.contains_key("ratio:async_vs_sync/health@c10"), "{figures:?}");
-    assert!(figures.contains_key("cal:cpu_loop_per_s"), "{figures:?}");
+    assert!(figures.contains_key("cal:cpu_loop_per_cpu_s"), "{figures:?}");
 }
 
 #[test]

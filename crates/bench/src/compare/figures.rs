@@ -1,6 +1,7 @@
-//! The figures `compare` judges, extracted from one run: per target x phase the headline metric over the
-//! repetitions, raw, normalised by the run's calibration, as a ratio to another model in the same run, and the
-//! failure rate. Each figure has a stable name (the key in history.jsonl) and a key to match it across runs.
+//! The figures `compare` judges, extracted from one run. Per target x phase: requests per CPU-second of the target
+//! normalised by the run's calibration (CPU-bound and loopback-bound work), the raw figure of phases bound by the
+//! upstream's fixed delay, the failure rate, the raw headline (shown only), and ratios between models of the same
+//! run. Each figure has a stable name (the key in history.jsonl) and a key to match it across runs.
 
 use std::collections::BTreeMap;
 
@@ -17,13 +18,16 @@ pub enum Better {
 /// How a figure was made comparable across runs; also the order of a phase's rows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum FigureKind {
-    /// Divided (or, for latency, multiplied) by the run's calibration speed: gated.
-    Normalised,
-    /// Divided by another target's figure on the same phase and repetition: gated.
+    /// Requests per CPU-second of the target, divided by the calibration's speed: what a request costs, whatever
+    /// else competed for the cores during the run.
+    Efficiency,
+    /// The headline of a phase whose pace is the upstream's fixed delay: the same on every machine, used raw.
+    UpstreamBound,
+    /// A target's figure divided by the first target's on the same phase and repetition.
     Ratio,
-    /// As measured: shown, never gated, because absolute figures move between machines.
+    /// The headline as measured: shown, never gated, because absolute figures move between machines and loads.
     Raw,
-    /// Failed requests / requests: gated on an absolute margin.
+    /// Failed requests / requests, gated on an absolute margin.
     FailureRate,
 }
 
@@ -31,45 +35,25 @@ impl FigureKind {
     /// The prefix of the figure's name in history.jsonl.
     fn prefix(self) -> &'static str {
         match self {
-            FigureKind::Normalised => "norm",
+            FigureKind::Efficiency => "eff",
+            FigureKind::UpstreamBound => "upstream",
             FigureKind::Ratio => "ratio",
             FigureKind::Raw => "raw",
             FigureKind::FailureRate => "fail",
         }
     }
-
-    pub fn gated(self) -> bool {
-        self != FigureKind::Raw
-    }
 }
 
-/// The headline metric of a phase, chosen by its load model.
+/// What a figure measures.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Metric {
-    /// Closed loop at fixed concurrency: the server sets the pace, so throughput is the figure.
+    /// Requests per wall second: the headline of a closed loop at fixed concurrency (the server sets the pace).
     Throughput,
-    /// Users with think time or a fixed rate: the load sets the pace, so the median latency is the figure.
+    /// Median latency in ms: the headline under users with think time or a fixed rate (the load sets the pace).
     MedianLatency,
+    /// Requests per second of the target's CPU time (its whole process tree).
+    RequestsPerCpuSecond,
     FailureRate,
-}
-
-/// One figure of one run, with a sample per repetition.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Figure {
-    /// Stable name, the key in history.jsonl, e.g. "norm:sync/health@c50".
-    pub name: String,
-    /// What must be equal for two runs' figures to be compared: kind, target, endpoints, load, reference.
-    pub match_key: String,
-    pub target: String,
-    pub phase: String,
-    /// E.g. "c50" for 50 connections, "u10" for 10 users, "r200" for 200 req/s.
-    pub load_tag: String,
-    pub kind: FigureKind,
-    pub metric: Metric,
-    pub better: Better,
-    pub basis: Basis,
-    /// One value per repetition, in repetition order.
-    pub samples: Vec<f64>,
 }
 
 /// How a figure was made comparable across runs.
@@ -85,6 +69,27 @@ impl Basis {
     fn new(tag: impl Into<String>, words: impl Into<String>) -> Basis {
         Basis { tag: tag.into(), words: words.into() }
     }
+}
+
+/// One figure of one run, with a sample per repetition.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Figure {
+    /// Stable name, the key in history.jsonl, e.g. "eff:sync/cpu@c16".
+    pub name: String,
+    /// What must be equal for two runs' figures to be compared: kind, target, endpoints, load, reference.
+    pub match_key: String,
+    pub target: String,
+    pub phase: String,
+    /// E.g. "c16" for 16 connections, "u10" for 10 users, "r200" for 200 req/s.
+    pub load_tag: String,
+    pub kind: FigureKind,
+    pub metric: Metric,
+    pub better: Better,
+    pub basis: Basis,
+    /// Whether a regression of this figure fails the comparison.
+    pub gated: bool,
+    /// One value per repetition, in repetition order.
+    pub samples: Vec<f64>,
 }
 
 /// A target x phase that was measured, for reporting phases missing on one side.
@@ -113,6 +118,8 @@ pub struct RunFigures {
 struct Sample {
     repetition: u32,
     headline: f64,
+    /// Requests per CPU-second of the target; None when its CPU time was not measured.
+    per_cpu_second: Option<f64>,
     failure_rate: f64,
 }
 
@@ -122,22 +129,22 @@ struct PhaseGroup {
     id: PhaseId,
     /// Endpoints and load without the target: how phases of different targets are paired for ratios.
     shared_key: String,
-    metric: Metric,
-    /// Speed relative to the reference machine for this phase's work, and its description; None when the phase
-    /// needs a calibration that the run does not have.
+    headline: Metric,
+    upstream_bound: bool,
+    /// The calibration speed for this phase's work and how it was chosen; None without a calibration.
     speed: Option<(f64, Basis)>,
     samples: Vec<Sample>,
 }
 
-/// Whether a run's calibration can be used; `compare` uses it only when both runs have a usable one.
+/// The calibration `compare` may use: usable, of the current workload.
 pub fn usable_calibration(run: &RunResults) -> Option<&Calibration> {
     run.calibration
         .as_ref()
         .filter(|calibration| calibration.is_usable() && calibration.workload_version == WORKLOAD_VERSION)
 }
 
-/// Extracts the figures of `run`; `calibration` is None when normalised figures must not be made (one of the
-/// compared runs has none).
+/// Extracts the figures of `run`. `calibration` is None when one of the compared runs has none: then no
+/// efficiency figure is made and the ratios between models are gated in their place.
 pub fn extract(run: &RunResults, calibration: Option<&Calibration>) -> RunFigures {
     let mut out = RunFigures::default();
     let mut groups: Vec<PhaseGroup> = Vec::new();
@@ -162,7 +169,7 @@ pub fn extract(run: &RunResults, calibration: Option<&Calibration>) -> RunFigure
         out.phases.push(group.id.clone());
         out.figures.extend(own_figures(group));
     }
-    out.figures.extend(ratio_figures(&groups));
+    out.figures.extend(ratio_figures(&groups, calibration.is_some()));
     out
 }
 
@@ -178,8 +185,10 @@ fn sample_of(phase: &PhaseResult) -> Result<Sample, String> {
         Metric::Throughput => aggregated.requests_per_second,
         _ => aggregated.latency.median_us as f64 / 1000.0,
     };
+    let cores = phase.resources.summary.cpu_cores_avg;
+    let per_cpu_second = (cores > 0.0 && cores.is_finite()).then(|| aggregated.requests_per_second / cores);
     let failure_rate = aggregated.failures.total() as f64 / aggregated.count as f64;
-    Ok(Sample { repetition: phase.repetition, headline, failure_rate })
+    Ok(Sample { repetition: phase.repetition, headline, per_cpu_second, failure_rate })
 }
 
 fn add_sample(
@@ -195,6 +204,7 @@ fn add_sample(
         group.samples.push(sample);
         return;
     }
+    let classes = work_classes(phase);
     groups.push(PhaseGroup {
         id: PhaseId {
             target: target.to_owned(),
@@ -203,8 +213,9 @@ fn add_sample(
             key,
         },
         shared_key,
-        metric: metric_of(&phase.load_model),
-        speed: phase_speed(phase, calibration),
+        headline: metric_of(&phase.load_model),
+        upstream_bound: classes.iter().all(|(class, _)| *class == WorkClass::Upstream),
+        speed: calibration.map(|calibration| phase_speed(&classes, calibration)),
         samples: vec![sample],
     });
 }
@@ -223,6 +234,13 @@ fn metric_of(load: &LoadModel) -> Metric {
     }
 }
 
+fn better_of(metric: Metric) -> Better {
+    match metric {
+        Metric::Throughput | Metric::RequestsPerCpuSecond => Better::Higher,
+        Metric::MedianLatency | Metric::FailureRate => Better::Lower,
+    }
+}
+
 fn load_tag(load: &LoadModel) -> String {
     match load {
         LoadModel::Concurrency { connections } => format!("c{connections}"),
@@ -231,7 +249,7 @@ fn load_tag(load: &LoadModel) -> String {
     }
 }
 
-/// What bounds an endpoint's work, and so which calibration figure scales it.
+/// What bounds an endpoint's work, and so which calibration figure scales its cost.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum WorkClass {
     /// /cpu-intensive, /memory-intensive: the CPU loop.
@@ -240,6 +258,10 @@ enum WorkClass {
     Loopback,
     /// /sync-google, /async-google: the upstream's fixed delay, the same on every machine.
     Upstream,
+}
+
+fn work_classes(phase: &PhaseResult) -> Vec<(WorkClass, f64)> {
+    phase.endpoints.iter().map(|share| (work_class(&share.path), f64::from(share.weight.max(1)))).collect()
 }
 
 fn work_class(path: &str) -> WorkClass {
@@ -251,66 +273,62 @@ fn work_class(path: &str) -> WorkClass {
     }
 }
 
-/// The phase's speed relative to the reference machine: the weighted geometric mean of its endpoints' classes.
-fn phase_speed(phase: &PhaseResult, calibration: Option<&Calibration>) -> Option<(f64, Basis)> {
-    let classes: Vec<(WorkClass, f64)> =
-        phase.endpoints.iter().map(|share| (work_class(&share.path), f64::from(share.weight.max(1)))).collect();
-    let all = |class: WorkClass| classes.iter().all(|(each, _)| *each == class);
-    if all(WorkClass::Upstream) {
-        let words = "raw: bound by the upstream's fixed delay, the same on every machine";
-        return Some((1.0, Basis::new("upstream-bound, raw", words)));
-    }
-    let calibration = calibration?;
+/// The calibration speed for a phase's work: the weighted geometric mean of its endpoints' classes (the loopback
+/// figure for upstream calls, whose CPU cost is their HTTP exchange).
+fn phase_speed(classes: &[(WorkClass, f64)], calibration: &Calibration) -> (f64, Basis) {
     let speed_of = |class: WorkClass| match class {
         WorkClass::Cpu => calibration.cpu_speed(),
-        WorkClass::Loopback => calibration.round_trip_speed(),
-        WorkClass::Upstream => 1.0,
+        WorkClass::Loopback | WorkClass::Upstream => calibration.round_trip_speed(),
     };
     let total: f64 = classes.iter().map(|(_, weight)| weight).sum();
     let log_speed: f64 = classes.iter().map(|(class, weight)| weight * speed_of(*class).ln()).sum::<f64>() / total;
-    let basis = if all(WorkClass::Cpu) {
-        Basis::new("normalised (CPU loop)", "normalised by the CPU-loop calibration")
-    } else if all(WorkClass::Loopback) {
-        Basis::new("normalised (round trip)", "normalised by the loopback round-trip calibration")
+    let all_cpu = classes.iter().all(|(class, _)| *class == WorkClass::Cpu);
+    let none_cpu = classes.iter().all(|(class, _)| *class != WorkClass::Cpu);
+    let basis = if all_cpu {
+        Basis::new("normalised (CPU loop)", "per CPU-second of the target, normalised by the CPU-loop calibration")
+    } else if none_cpu {
+        Basis::new(
+            "normalised (round trip)",
+            "per CPU-second of the target, normalised by the loopback round-trip calibration",
+        )
     } else {
-        Basis::new("normalised (mix)", "normalised by the calibrations, weighted by the endpoint mix")
+        Basis::new(
+            "normalised (mix)",
+            "per CPU-second of the target, normalised by the calibrations of its endpoint mix",
+        )
     };
-    Some((log_speed.exp(), basis))
+    (log_speed.exp(), basis)
 }
 
 fn own_figures(group: &PhaseGroup) -> Vec<Figure> {
     let headline: Vec<f64> = group.samples.iter().map(|sample| sample.headline).collect();
-    let better = match group.metric {
-        Metric::Throughput => Better::Higher,
-        _ => Better::Lower,
-    };
     let mut figures = vec![];
-    if let Some((speed, basis)) = &group.speed {
-        let scale = |value: f64| match group.metric {
-            Metric::Throughput => value / speed,
-            _ => value * speed,
-        };
-        let samples = headline.iter().copied().map(scale).collect();
-        figures.push(figure(group, FigureKind::Normalised, group.metric, better, basis.clone(), samples, None));
+    if group.upstream_bound {
+        let basis =
+            Basis::new("upstream-bound, raw", "raw: paced by the upstream's fixed delay, the same on every machine");
+        figures.push(figure(group, FigureKind::UpstreamBound, group.headline, basis, true, headline, None));
+    } else {
+        if let Some((speed, basis)) = &group.speed {
+            let samples: Vec<f64> =
+                group.samples.iter().filter_map(|sample| sample.per_cpu_second).map(|value| value / speed).collect();
+            if !samples.is_empty() {
+                let metric = Metric::RequestsPerCpuSecond;
+                figures.push(figure(group, FigureKind::Efficiency, metric, basis.clone(), true, samples, None));
+            }
+        }
+        let basis = Basis::new("raw", "raw: not gated, absolute figures move between machines and with their load");
+        figures.push(figure(group, FigureKind::Raw, group.headline, basis, false, headline, None));
     }
-    let raw_basis = Basis::new("raw", "raw: not gated, absolute figures move between machines");
-    figures.push(figure(group, FigureKind::Raw, group.metric, better, raw_basis, headline, None));
     let failure_rates = group.samples.iter().map(|sample| sample.failure_rate).collect();
-    let failure_basis = Basis::new("share", "failed requests / requests");
-    figures.push(figure(
-        group,
-        FigureKind::FailureRate,
-        Metric::FailureRate,
-        Better::Lower,
-        failure_basis,
-        failure_rates,
-        None,
-    ));
+    let basis = Basis::new("share", "failed requests / requests");
+    figures.push(figure(group, FigureKind::FailureRate, Metric::FailureRate, basis, true, failure_rates, None));
     figures
 }
 
-/// For each phase shared by several targets: every target but the first relative to the first, per repetition.
-fn ratio_figures(groups: &[PhaseGroup]) -> Vec<Figure> {
+/// For each phase run by several targets: every target but the first relative to the first, per repetition - the
+/// headline for upstream-bound phases, requests per CPU-second otherwise (no calibration needed: it cancels out).
+/// Gated only when the runs lack a calibration, as the efficiency figures then are missing.
+fn ratio_figures(groups: &[PhaseGroup], calibrated: bool) -> Vec<Figure> {
     let mut by_shared_key: BTreeMap<&str, Vec<&PhaseGroup>> = BTreeMap::new();
     let mut order: Vec<&str> = Vec::new();
     for group in groups {
@@ -323,25 +341,29 @@ fn ratio_figures(groups: &[PhaseGroup]) -> Vec<Figure> {
     let mut figures = Vec::new();
     for shared_key in order {
         let Some((reference, others)) = by_shared_key[shared_key].split_first() else { continue };
+        let value =
+            |sample: &Sample| if reference.upstream_bound { Some(sample.headline) } else { sample.per_cpu_second };
         for group in others {
             let samples: Vec<f64> = group
                 .samples
                 .iter()
                 .filter_map(|sample| {
                     let paired = reference.samples.iter().find(|each| each.repetition == sample.repetition)?;
-                    (paired.headline > 0.0).then(|| sample.headline / paired.headline)
+                    let (mine, theirs) = (value(sample)?, value(paired)?);
+                    (theirs > 0.0).then(|| mine / theirs)
                 })
                 .collect();
             if samples.is_empty() {
                 continue;
             }
-            let better = if group.metric == Metric::Throughput { Better::Higher } else { Better::Lower };
+            let metric = if group.upstream_bound { group.headline } else { Metric::RequestsPerCpuSecond };
             let basis = Basis::new(
                 format!("ratio to {}", reference.id.target),
                 format!("ratio to {} on the same phase in the same run", reference.id.target),
             );
+            let gated = !calibrated && !group.upstream_bound;
             let reference_name = Some(reference.id.target.as_str());
-            figures.push(figure(group, FigureKind::Ratio, group.metric, better, basis, samples, reference_name));
+            figures.push(figure(group, FigureKind::Ratio, metric, basis, gated, samples, reference_name));
         }
     }
     figures
@@ -351,8 +373,8 @@ fn figure(
     group: &PhaseGroup,
     kind: FigureKind,
     metric: Metric,
-    better: Better,
     basis: Basis,
+    gated: bool,
     samples: Vec<f64>,
     reference: Option<&str>,
 ) -> Figure {
@@ -369,8 +391,9 @@ fn figure(
         load_tag: id.load_tag.clone(),
         kind,
         metric,
-        better,
+        better: better_of(metric),
         basis,
+        gated,
         samples,
     }
 }
@@ -380,43 +403,67 @@ mod tests {
     use super::*;
     use crate::compare::testing::{calibration, phase, run_with, target};
 
+    fn value(figures: &RunFigures, name: &str) -> f64 {
+        figures.figures.iter().find(|figure| figure.name == name).unwrap_or_else(|| panic!("{name}")).samples[0]
+    }
+
     #[test]
-    fn throughput_is_normalised_by_the_matching_calibration() {
+    fn requests_per_cpu_second_are_normalised_by_the_matching_calibration() {
+        // 1000 req/s on half a core = 2000 requests per CPU-second.
         let cpu = phase("cpu", "/cpu-intensive", 0, 1000.0);
         let health = phase("health", "/health", 0, 8000.0);
         let run = run_with(vec![target("sync", vec![cpu, health])], Some(calibration(2.0, 4.0)));
         let figures = extract(&run, usable_calibration(&run));
-        let value = |name: &str| figures.figures.iter().find(|figure| figure.name == name).expect(name).samples[0];
-        assert_eq!(value("norm:sync/cpu@c10"), 500.0);
-        assert_eq!(value("norm:sync/health@c10"), 2000.0);
-        assert_eq!(value("raw:sync/cpu@c10"), 1000.0);
-        assert_eq!(value("fail:sync/cpu@c10"), 0.0);
+        assert_eq!(value(&figures, "eff:sync/cpu@c10"), 1000.0);
+        assert_eq!(value(&figures, "eff:sync/health@c10"), 4000.0);
+        assert_eq!(value(&figures, "raw:sync/cpu@c10"), 1000.0);
+        assert_eq!(value(&figures, "fail:sync/cpu@c10"), 0.0);
+        let gated: Vec<&str> =
+            figures.figures.iter().filter(|figure| figure.gated).map(|figure| figure.name.as_str()).collect();
+        assert_eq!(gated, vec!["eff:sync/cpu@c10", "fail:sync/cpu@c10", "eff:sync/health@c10", "fail:sync/health@c10"]);
     }
 
     #[test]
-    fn upstream_bound_phases_need_no_calibration_and_others_are_skipped_without_one() {
+    fn upstream_bound_phases_are_gated_raw_and_need_no_calibration() {
         let google = phase("google", "/async-google", 0, 400.0);
         let cpu = phase("cpu", "/cpu-intensive", 0, 1000.0);
         let run = run_with(vec![target("async", vec![google, cpu])], None);
         let figures = extract(&run, None);
         let names: Vec<&str> = figures.figures.iter().map(|figure| figure.name.as_str()).collect();
-        assert!(names.contains(&"norm:async/google@c10"), "{names:?}");
-        assert!(!names.contains(&"norm:async/cpu@c10"), "{names:?}");
+        assert!(names.contains(&"upstream:async/google@c10"), "{names:?}");
+        assert!(!names.contains(&"raw:async/google@c10"), "no duplicate raw row: {names:?}");
+        assert!(!names.iter().any(|name| name.starts_with("eff:")), "{names:?}");
         assert!(names.contains(&"raw:async/cpu@c10"), "{names:?}");
     }
 
     #[test]
-    fn ratios_pair_repetitions_against_the_first_target() {
+    fn ratios_pair_repetitions_against_the_first_target_and_are_gated_only_without_calibration() {
         let sync =
             target("sync", vec![phase("cpu", "/cpu-intensive", 0, 100.0), phase("cpu", "/cpu-intensive", 1, 200.0)]);
         let asyn =
             target("async", vec![phase("cpu", "/cpu-intensive", 1, 100.0), phase("cpu", "/cpu-intensive", 0, 300.0)]);
-        let run = run_with(vec![sync, asyn], None);
-        let figures = extract(&run, None);
+        let uncalibrated = run_with(vec![sync.clone(), asyn.clone()], None);
+        let figures = extract(&uncalibrated, None);
         let ratio = figures.figures.iter().find(|figure| figure.kind == FigureKind::Ratio).expect("a ratio");
         assert_eq!(ratio.name, "ratio:async_vs_sync/cpu@c10");
+        assert_eq!(ratio.metric, Metric::RequestsPerCpuSecond);
         assert_eq!(ratio.samples, vec![3.0, 0.5]);
+        assert!(ratio.gated);
         assert_eq!(figures.phases.len(), 2);
+
+        let calibrated = run_with(vec![sync, asyn], Some(calibration(1.0, 1.0)));
+        let figures = extract(&calibrated, usable_calibration(&calibrated));
+        let ratio = figures.figures.iter().find(|figure| figure.kind == FigureKind::Ratio).expect("a ratio");
+        assert!(!ratio.gated);
+    }
+
+    #[test]
+    fn a_phase_without_cpu_time_has_no_efficiency_figure() {
+        let mut cpu = phase("cpu", "/cpu-intensive", 0, 1000.0);
+        cpu.resources.summary.cpu_cores_avg = 0.0;
+        let run = run_with(vec![target("external", vec![cpu])], Some(calibration(1.0, 1.0)));
+        let figures = extract(&run, usable_calibration(&run));
+        assert!(!figures.figures.iter().any(|figure| figure.kind == FigureKind::Efficiency));
     }
 
     #[test]

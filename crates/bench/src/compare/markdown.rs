@@ -14,9 +14,10 @@ pub fn render(comparison: &Comparison) -> String {
     let _ = writeln!(out, "- NEW: {}", comparison.new_label);
     let _ = writeln!(
         out,
-        "- Gated figures: normalised by each run's calibration (CPU loop, loopback round trip) and ratios between \
-         models of the same run; raw figures are shown, not gated. Threshold {:.0}%, one-sided Mann-Whitney at \
-         alpha {}, reference = BASE's repetitions + up to {} passing history runs.\n",
+        "- Gated: requests per CPU-second of each target normalised by its run's calibration (CPU loop, loopback \
+         round trip), the raw figures of phases paced by the upstream's fixed delay, and failure rates; ratios \
+         between models when a run has no calibration. Raw throughput is shown, not gated. Threshold {:.0}%, \
+         one-sided Mann-Whitney at alpha {}, reference = BASE's repetitions + up to {} passing history runs.\n",
         options.threshold * 100.0,
         options.alpha,
         options.window

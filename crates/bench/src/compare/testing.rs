@@ -1,25 +1,29 @@
 //! Builders of small results for the unit tests of `compare`: one phase is one repetition at 10 connections with a
 //! given throughput.
 
-use crate::calibration::{Calibration, REFERENCE_CPU_LOOP_PER_S, REFERENCE_ROUND_TRIPS_PER_S, WORKLOAD_VERSION};
+use crate::calibration::{
+    Calibration, CalibrationRound, REFERENCE_CPU_LOOP_PER_CPU_S, REFERENCE_ROUND_TRIPS_PER_CPU_S, WORKLOAD_VERSION,
+};
 use crate::results::*;
 
-/// A calibration `cpu_speed` and `round_trip_speed` times as fast as the reference machine.
+/// A calibration `cpu_speed` and `round_trip_speed` times as fast (per CPU-second) as the reference machine.
 pub fn calibration(cpu_speed: f64, round_trip_speed: f64) -> Calibration {
-    let cpu = REFERENCE_CPU_LOOP_PER_S * cpu_speed;
-    let round_trips = REFERENCE_ROUND_TRIPS_PER_S * round_trip_speed;
+    let cpu = REFERENCE_CPU_LOOP_PER_CPU_S * cpu_speed;
+    let round_trips = REFERENCE_ROUND_TRIPS_PER_CPU_S * round_trip_speed;
     Calibration {
         workload_version: WORKLOAD_VERSION,
-        cpu_loop_per_s: cpu,
-        round_trips_per_s: round_trips,
-        cpu_rounds: vec![cpu],
-        round_trip_rounds: vec![round_trips],
+        cpu_loop_per_cpu_s: cpu,
+        cpu_loop_per_s: cpu / 2.0,
+        round_trips_per_cpu_s: round_trips,
+        round_trips_per_s: round_trips / 4.0,
+        cpu_rounds: vec![CalibrationRound { per_cpu_s: cpu, per_s: cpu / 2.0 }],
+        round_trip_rounds: vec![CalibrationRound { per_cpu_s: round_trips, per_s: round_trips / 4.0 }],
         target_cores: None,
         load_cores: None,
     }
 }
 
-/// One repetition of `path` at 10 connections that reached `requests_per_second`, without failures.
+/// One repetition of `path` at 10 connections that reached `requests_per_second` on half a core, without failures.
 pub fn phase(name: &str, path: &str, repetition: u32, requests_per_second: f64) -> PhaseResult {
     failing_phase(name, path, repetition, requests_per_second, 0)
 }
@@ -37,7 +41,10 @@ pub fn failing_phase(name: &str, path: &str, repetition: u32, requests_per_secon
         started_at: "2026-01-01T00:00:00Z".into(),
         interrupted: false,
         load: load_report(requests_per_second, failed),
-        resources: Resources::default(),
+        resources: Resources {
+            samples: Vec::new(),
+            summary: ResourceSummary { cpu_cores_avg: 0.5, ..ResourceSummary::default() },
+        },
         worker_requests: None,
         hlog: None,
     }

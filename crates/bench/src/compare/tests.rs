@@ -51,11 +51,11 @@ fn a_twice_slower_phase_fails_and_is_named() {
     assert!(!comparison.passed());
     let failing: Vec<&str> = comparison.failing_rows().map(|row| row.phase.as_str()).collect();
     assert_eq!(failing, vec!["sync / cpu @c10"], "{}", comparison.to_markdown());
-    let normalised = row(&comparison, "sync / cpu @c10", "req/s, normalised (CPU loop)");
+    let normalised = row(&comparison, "sync / cpu @c10", "req per CPU-second, normalised (CPU loop)");
     assert_eq!(normalised.change, "-50.0%");
     assert!(normalised.verdict_text.contains("Mann-Whitney p=0.050"), "{}", normalised.verdict_text);
-    // async did not change, but its ratio to sync doubled: better, not failing.
-    assert_eq!(row(&comparison, "async / cpu @c10", "req/s, ratio to sync").verdict, Verdict::Better);
+    // async did not change; its ratio to sync doubled, shown but not gated while calibrations exist.
+    assert_eq!(row(&comparison, "async / cpu @c10", "req per CPU-second, ratio to sync").verdict, Verdict::Info);
     assert!(comparison.to_markdown().contains("**FAIL**: 1 regression(s): sync / cpu @c10"));
 }
 
@@ -113,8 +113,9 @@ fn without_calibration_ratios_decide_and_the_notes_say_so() {
         comparison.notes
     );
     assert!(!comparison.rows.iter().any(|row| row.metric.contains("normalised")));
+    assert!(comparison.rows.iter().any(|row| row.metric.starts_with("req/s, raw")));
     let failing: Vec<&str> = comparison.failing_rows().map(|row| row.metric.as_str()).collect();
-    assert_eq!(failing, vec!["req/s, ratio to sync"]);
+    assert_eq!(failing, vec!["req per CPU-second, ratio to sync"]);
 }
 
 #[test]
@@ -148,7 +149,7 @@ fn overlapping_repetitions_are_within_the_noise() {
     let base = reps(&[1000.0, 1000.0, 600.0]);
     let new = reps(&[700.0, 650.0, 1100.0]);
     let comparison = compare(inputs(&base, &new), &CompareOptions::default()).expect("compare");
-    let normalised = row(&comparison, "sync / cpu @c10", "req/s, normalised");
+    let normalised = row(&comparison, "sync / cpu @c10", "req per CPU-second, normalised");
     assert_eq!(normalised.verdict, Verdict::WithinNoise, "{normalised:?}");
     assert!(comparison.passed());
 }
@@ -159,7 +160,7 @@ fn single_repetitions_fall_back_to_the_threshold_and_say_so() {
     let base = run_with(vec![target("sync", vec![phase("cpu", "/cpu-intensive", 0, 1000.0)])], cal.clone());
     let new = run_with(vec![target("sync", vec![phase("cpu", "/cpu-intensive", 0, 700.0)])], cal);
     let comparison = compare(inputs(&base, &new), &CompareOptions::default()).expect("compare");
-    let normalised = row(&comparison, "sync / cpu @c10", "req/s, normalised");
+    let normalised = row(&comparison, "sync / cpu @c10", "req per CPU-second, normalised");
     assert_eq!(normalised.verdict, Verdict::Regression);
     assert!(normalised.verdict_text.contains("too few repetitions for a test"), "{}", normalised.verdict_text);
 }
@@ -174,7 +175,7 @@ fn history_joins_the_reference() {
         .map(|i| HistoryLine {
             commit: format!("c{i}"),
             date: "2026-01-01T00:00:00Z".into(),
-            figures: BTreeMap::from([("norm:sync/cpu@c10".to_owned(), 690.0 + f64::from(i) * 5.0)]),
+            figures: BTreeMap::from([("eff:sync/cpu@c10".to_owned(), 690.0 * 2.0 + f64::from(i) * 5.0)]),
             passed: Some(true),
         })
         .collect();
@@ -183,7 +184,7 @@ fn history_joins_the_reference() {
         &CompareOptions::default(),
     )
     .expect("compare");
-    let normalised = row(&comparison, "sync / cpu @c10", "req/s, normalised");
+    let normalised = row(&comparison, "sync / cpu @c10", "req per CPU-second, normalised");
     assert_eq!(normalised.verdict, Verdict::Ok, "{normalised:?}");
     assert!(normalised.base.contains("n=1 + 5 history"), "{}", normalised.base);
 }
@@ -195,11 +196,11 @@ fn a_regression_must_show_in_the_first_attempt_too() {
     let first_fine = CompareInputs { base: &base, new: &slow, history: &[], first_attempt: Some(&base) };
     let comparison = compare(first_fine, &CompareOptions::default()).expect("compare");
     assert!(comparison.passed());
-    assert_eq!(row(&comparison, "sync / cpu @c10", "req/s, normalised").verdict, Verdict::NotConfirmed);
+    assert_eq!(row(&comparison, "sync / cpu @c10", "req per CPU-second, normalised").verdict, Verdict::NotConfirmed);
 
     let first_slow = CompareInputs { base: &base, new: &slow, history: &[], first_attempt: Some(&slow) };
     let comparison = compare(first_slow, &CompareOptions::default()).expect("compare");
-    let normalised = row(&comparison, "sync / cpu @c10", "req/s, normalised");
+    let normalised = row(&comparison, "sync / cpu @c10", "req per CPU-second, normalised");
     assert_eq!(normalised.verdict, Verdict::Regression);
     assert!(normalised.verdict_text.contains("confirmed by a re-run"));
 }
@@ -217,18 +218,31 @@ fn failed_requests_beyond_the_margin_fail() {
 }
 
 #[test]
-fn latency_is_the_figure_under_a_fixed_rate_and_higher_is_worse() {
-    let cal = Some(calibration(1.0, 1.0));
+fn an_upstream_bound_phase_under_a_fixed_rate_is_judged_on_its_raw_median_latency() {
     let at_rate = |median_us: u64| {
-        let mut phase = phase("health", "/health", 0, 100.0);
+        let mut phase = phase("google", "/sync-google", 0, 100.0);
         phase.load_model = LoadModel::Rate { rate_per_s: 100.0, connections: 4 };
         phase.load.aggregated.latency.median_us = median_us;
-        run_with(vec![target("sync", vec![phase])], cal.clone())
+        run_with(vec![target("sync", vec![phase])], None)
     };
-    let comparison = compare(inputs(&at_rate(1000), &at_rate(2000)), &CompareOptions::default()).expect("compare");
-    let latency = row(&comparison, "sync / health @r100", "median latency (ms), normalised (round trip)");
+    let comparison =
+        compare(inputs(&at_rate(100_000), &at_rate(200_000)), &CompareOptions::default()).expect("compare");
+    let latency = row(&comparison, "sync / google @r100", "median latency (ms), upstream-bound, raw");
     assert_eq!(latency.verdict, Verdict::Regression, "{latency:?}");
     assert_eq!(latency.change, "+100.0%");
+    assert!(latency.verdict_text.contains("paced by the upstream's fixed delay"), "{}", latency.verdict_text);
+}
+
+#[test]
+fn more_cpu_per_request_is_a_regression_even_when_throughput_holds() {
+    let cal = Some(calibration(1.0, 1.0));
+    let base = run_with(vec![target("sync", vec![phase("cpu", "/cpu-intensive", 0, 1000.0)])], cal.clone());
+    let mut hungrier = phase("cpu", "/cpu-intensive", 0, 1000.0);
+    hungrier.resources.summary.cpu_cores_avg = 1.0;
+    let new = run_with(vec![target("sync", vec![hungrier])], cal);
+    let comparison = compare(inputs(&base, &new), &CompareOptions::default()).expect("compare");
+    assert_eq!(row(&comparison, "sync / cpu @c10", "req per CPU-second").verdict, Verdict::Regression);
+    assert_eq!(row(&comparison, "sync / cpu @c10", "req/s, raw").verdict, Verdict::Info);
 }
 
 #[test]
@@ -238,10 +252,11 @@ fn the_history_line_holds_gated_and_raw_medians_and_the_calibration() {
     let line = comparison.history_line(&run);
     assert_eq!(line.commit, "0123456789abcdef");
     assert_eq!(line.passed, Some(true));
-    assert_eq!(line.figures["norm:sync/cpu@c10"], 500.0);
+    // 1000 req/s on half a core at twice the reference CPU speed.
+    assert_eq!(line.figures["eff:sync/cpu@c10"], 1000.0);
     assert_eq!(line.figures["raw:async/cpu@c10"], 2000.0);
     assert_eq!(line.figures["ratio:async_vs_sync/cpu@c10"], 2.0);
-    assert_eq!(line.figures["cal:cpu_loop_per_s"], 2.0 * crate::calibration::REFERENCE_CPU_LOOP_PER_S);
+    assert_eq!(line.figures["cal:cpu_loop_per_cpu_s"], 2.0 * crate::calibration::REFERENCE_CPU_LOOP_PER_CPU_S);
     assert!(!line.figures.keys().any(|name| name.starts_with("fail:")));
 }
 
