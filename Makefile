@@ -2,7 +2,8 @@
 CARGO ?= cargo
 RUSTCORN := target/release/rustcorn
 
-.PHONY: all build release test lint fmt nextest clean loadgen-vs-wrk python-peers bench bench-quick
+.PHONY: all build release test lint fmt nextest clean loadgen-vs-wrk python-peers bench bench-quick bench-ci baseline \
+	microbench
 
 all: build
 
@@ -44,3 +45,16 @@ bench: release
 # The CI-sized suite (bench-suite/quick.toml, under a minute).
 bench-quick: release
 	$(RUSTCORN) bench run bench-suite/quick.toml
+
+# CI regression check: quick suite x3 repetitions, compared with results/baseline.json and the recent passing runs of
+# results/history.jsonl; a suspected regression is measured again before it fails. Summary: results/ci/summary.md.
+bench-ci: release
+	scripts/ci-bench.sh check
+
+# Refresh results/baseline.json from a quick-suite run on this machine (commit it afterwards).
+baseline: release
+	scripts/ci-bench.sh baseline
+
+# Criterion micro-benchmarks: handlers, the sync server's request parsing, an in-process round trip per model.
+microbench:
+	$(CARGO) bench --workspace
