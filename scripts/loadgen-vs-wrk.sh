@@ -46,11 +46,20 @@ url="$address/health"
 echo "target: rustcorn serve async on core $SERVER_CPU, $url"
 echo "load:   core $LOAD_CPU, $CONNECTIONS connections, ${DURATION}s, one thread each"
 echo "load command: taskset -c $LOAD_CPU $RUSTCORN load $url -c $CONNECTIONS -z ${DURATION}s --threads 1"
-printf '%-5s %14s %18s %8s\n' run "wrk req/s" "rustcorn req/s" ratio
+# CPU time per request of each load tool (user + sys, from GNU time): the cost that decides who becomes the
+# bottleneck first when the server is faster than one load core.
+cpu_us_per_request() { # FILE REQUESTS_PER_SECOND
+    awk -v rps="$2" -v secs="$DURATION" '{ printf "%.2f", ($1 + $2) * 1e6 / (rps * secs) }' "$1"
+}
+if [ -x /usr/bin/time ]; then timed() { /usr/bin/time -f '%U %S' -o "$1" "${@:2}"; }; else timed() { echo "0 0" >"$1"; "${@:2}"; }; fi
+
+printf '%-5s %12s %16s %8s %18s %18s\n' run "wrk req/s" "rustcorn req/s" ratio "wrk cpu us/req" "rustcorn cpu us/req"
 for run in $(seq 1 "$RUNS"); do
-    wrk_rps=$(taskset -c "$LOAD_CPU" wrk -t1 -c"$CONNECTIONS" -d"${DURATION}s" "$url" | sed -n 's/^Requests\/sec: *//p')
-    ours_rps=$(taskset -c "$LOAD_CPU" "$RUSTCORN" load "$url" -c "$CONNECTIONS" -z "${DURATION}s" --threads 1 \
-        | sed -n 's/^  Requests: *[0-9]* (\([0-9.]*\) req\/s)$/\1/p')
+    wrk_rps=$(timed "$workdir/wrk.time" taskset -c "$LOAD_CPU" wrk -t1 -c"$CONNECTIONS" -d"${DURATION}s" "$url" \
+        | sed -n 's/^Requests\/sec: *//p')
+    ours_rps=$(timed "$workdir/ours.time" taskset -c "$LOAD_CPU" "$RUSTCORN" load "$url" -c "$CONNECTIONS" \
+        -z "${DURATION}s" --threads 1 | sed -n 's/^  Requests: *[0-9]* (\([0-9.]*\) req\/s)$/\1/p')
     ratio=$(awk -v ours="$ours_rps" -v wrk="$wrk_rps" 'BEGIN { printf "%.3f", ours / wrk }')
-    printf '%-5s %14s %18s %7sx\n' "$run" "$wrk_rps" "$ours_rps" "$ratio"
+    printf '%-5s %12s %16s %7sx %18s %18s\n' "$run" "$wrk_rps" "$ours_rps" "$ratio" \
+        "$(cpu_us_per_request "$workdir/wrk.time" "$wrk_rps")" "$(cpu_us_per_request "$workdir/ours.time" "$ours_rps")"
 done

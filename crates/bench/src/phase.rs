@@ -102,7 +102,7 @@ pub fn run(
     let load = drive(&plan, &mut server, target, phase, repetition, context);
     let samples = sampler.finish();
     let died = server.exited();
-    let tail = server.stderr_tail();
+    let tail = if died.is_some() { server.final_stderr_tail() } else { server.stderr_tail() };
     let stopped = server.stop(target.stop_grace);
     if !stopped.graceful {
         tracing::warn!(target = %target.name, phase = %phase.name, "the target ignored SIGTERM for {:?}; killed", target.stop_grace);

@@ -21,6 +21,8 @@ use crate::pinning::pin_command;
 /// Lines of stderr kept for a failure report.
 pub const STDERR_TAIL_LINES: usize = 20;
 const POLL: Duration = Duration::from_millis(50);
+/// How long a failure report waits for the last stderr lines of an ended child (its descendants may hold the pipe).
+const STDERR_DRAIN: Duration = Duration::from_secs(2);
 
 /// How to start a child server and know it is ready.
 #[derive(Debug, Clone)]
@@ -55,6 +57,8 @@ pub struct ChildServer {
     /// `http://ADDR` the server answers at.
     pub base_url: String,
     stderr: Arc<Mutex<VecDeque<String>>>,
+    /// Ends when the child's stderr closes: joined before a failure report so its last lines are in.
+    stderr_reader: Option<std::thread::JoinHandle<()>>,
 }
 
 /// How a stop went.
@@ -85,11 +89,9 @@ impl ChildServer {
         let mut child =
             command.spawn().map_err(|error| failure(format!("cannot start {program:?}: {error}"), Vec::new()))?;
         let stderr = Arc::new(Mutex::new(VecDeque::new()));
-        if let Some(pipe) = child.stderr.take() {
-            keep_tail(pipe, Arc::clone(&stderr));
-        }
+        let stderr_reader = child.stderr.take().map(|pipe| keep_tail(pipe, Arc::clone(&stderr)));
         let lines = child.stdout.take().map(forward_lines);
-        let mut server = ChildServer { child: Some(child), base_url: String::new(), stderr };
+        let mut server = ChildServer { child: Some(child), base_url: String::new(), stderr, stderr_reader };
         match server.wait_ready(spec, lines, cancel) {
             Ok(base_url) => {
                 server.base_url = base_url;
@@ -97,7 +99,7 @@ impl ChildServer {
             }
             Err(reason) => {
                 server.kill_group();
-                Err(failure(reason, server.stderr_tail()))
+                Err(failure(reason, server.final_stderr_tail()))
             }
         }
     }
@@ -109,6 +111,20 @@ impl ChildServer {
     /// The last lines the child wrote to stderr.
     pub fn stderr_tail(&self) -> Vec<String> {
         self.stderr.lock().map(|tail| tail.iter().cloned().collect()).unwrap_or_default()
+    }
+
+    /// The stderr tail once the child has ended: waits (a bounded time) for the reader to drain the pipe.
+    pub fn final_stderr_tail(&mut self) -> Vec<String> {
+        if let Some(reader) = self.stderr_reader.take() {
+            let deadline = Instant::now() + STDERR_DRAIN;
+            while !reader.is_finished() && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            if reader.is_finished() {
+                let _ = reader.join();
+            }
+        }
+        self.stderr_tail()
     }
 
     /// The exit status if the child has ended.
@@ -128,7 +144,6 @@ impl ChildServer {
                 return Err("cancelled before it was ready".to_owned());
             }
             if let Some(status) = self.exited() {
-                std::thread::sleep(Duration::from_millis(100)); // let the stderr reader catch the last lines
                 return Err(format!("exited ({status}) before it was ready"));
             }
             if Instant::now() >= deadline {
@@ -211,7 +226,7 @@ fn kill_group_members(pgid: u32) {
     }
 }
 
-fn keep_tail(pipe: impl Read + Send + 'static, tail: Arc<Mutex<VecDeque<String>>>) {
+fn keep_tail(pipe: impl Read + Send + 'static, tail: Arc<Mutex<VecDeque<String>>>) -> std::thread::JoinHandle<()> {
     std::thread::spawn(move || {
         for line in BufReader::new(pipe).lines().map_while(Result::ok) {
             if let Ok(mut tail) = tail.lock() {
@@ -221,7 +236,7 @@ fn keep_tail(pipe: impl Read + Send + 'static, tail: Arc<Mutex<VecDeque<String>>
                 tail.push_back(line);
             }
         }
-    });
+    })
 }
 
 /// Reads stdout lines on a thread; lines nobody waits for any more are discarded so the child never blocks.
@@ -256,9 +271,10 @@ pub fn socket_addr(url: &str) -> Option<SocketAddr> {
     (host.as_str(), parsed.port_or_known_default()?).to_socket_addrs().ok()?.next()
 }
 
-/// True when something already accepts connections at the URL's address.
+/// True when something already accepts connections at the URL's address. (A loopback connect completes at once;
+/// the timeout is generous because a descheduled thread can see a completed connect as timed out.)
 pub fn address_in_use(url: &str) -> bool {
-    socket_addr(url).is_some_and(|addr| TcpStream::connect_timeout(&addr, Duration::from_millis(300)).is_ok())
+    socket_addr(url).is_some_and(|addr| TcpStream::connect_timeout(&addr, Duration::from_secs(2)).is_ok())
 }
 
 /// A one-shot `GET url` over HTTP/1.1; the response's status code, or None on any failure.

@@ -49,6 +49,9 @@ pub enum RunError {
     NoBinary(PathBuf),
     #[error("cannot start the upstream: {}{}", .0.reason, tail(&.0.stderr_tail))]
     Upstream(ChildFailure),
+    /// Ctrl-C before anything was measured: no results folder was created.
+    #[error("interrupted before the first phase")]
+    Interrupted,
     #[error("cannot write results in {}: {source}", path.display())]
     Store { path: PathBuf, source: std::io::Error },
 }
@@ -79,7 +82,10 @@ pub fn run(options: &RunOptions, cancel: &CancellationToken) -> Result<Outcome, 
     }
     // Issue 7: the calibration workload `compare` normalises by, on the cores the targets and the load will use.
     let calibration = crate::calibration::measure_for_run(&pinning);
-    let upstream = start_upstream(&suite, options, &pinning, cancel)?;
+    let upstream = match start_upstream(&suite, options, &pinning, cancel) {
+        Err(_) if cancel.is_cancelled() => return Err(RunError::Interrupted),
+        other => other?,
+    };
     let upstream_url = format!("{}/", upstream.base_url);
     let store = Store::create(&options.results_root, &suite.name)
         .map_err(|source| store_error(&options.results_root, source))?;

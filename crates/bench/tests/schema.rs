@@ -1,5 +1,6 @@
 //! The committed JSON Schema matches the results model, and a results file the model writes validates against it.
-//! Regenerate the schema after changing the model with `RUSTCORN_BLESS=1 cargo test -p bench --test schema`.
+//! Regenerate the schema after changing the model with
+//! `RUSTCORN_BLESS=1 cargo test -p bench --test schema -- --test-threads 1` (the other tests read the file).
 
 use std::path::PathBuf;
 

@@ -7,6 +7,8 @@ use crate::Response;
 
 pub const DEFAULT_UPSTREAM_URL: &str = "http://127.0.0.1:9000/";
 const UPSTREAM_TIMEOUT: Duration = Duration::from_secs(30);
+const SYNC_GOOGLE_MESSAGE: &str = "Sync Google request completed";
+const ASYNC_GOOGLE_MESSAGE: &str = "Async Google request completed";
 
 #[derive(Debug, thiserror::Error)]
 pub enum UpstreamError {
@@ -48,11 +50,21 @@ impl UpstreamClient {
     /// `/sync-google`: a blocking GET with the body read. Blocks the calling thread, which must be allowed to
     /// block (a plain thread or tokio's blocking pool, not an event-loop thread).
     pub fn sync_google(&self) -> Response {
+        self.fetch_blocking(SYNC_GOOGLE_MESSAGE)
+    }
+
+    /// `/async-google` for a server model with no event loop (the sync model, like a WSGI twin of the seed app):
+    /// the same blocking fetch as [`Self::sync_google`], answered with the async endpoint's message.
+    pub fn async_google_blocking(&self) -> Response {
+        self.fetch_blocking(ASYNC_GOOGLE_MESSAGE)
+    }
+
+    fn fetch_blocking(&self, message: &str) -> Response {
         let started = Instant::now();
         let outcome =
             self.blocking.get(self.url.clone()).send().and_then(|response| response.error_for_status()?.bytes());
         match outcome {
-            Ok(_) => Response::completed("Sync Google request completed", started.elapsed().as_secs_f64()),
+            Ok(_) => Response::completed(message, started.elapsed().as_secs_f64()),
             Err(error) => upstream_failure(&error),
         }
     }
@@ -68,7 +80,7 @@ impl UpstreamClient {
             Err(error) => Err(error),
         };
         match outcome {
-            Ok(_) => Response::completed("Async Google request completed", started.elapsed().as_secs_f64()),
+            Ok(_) => Response::completed(ASYNC_GOOGLE_MESSAGE, started.elapsed().as_secs_f64()),
             Err(error) => upstream_failure(&error),
         }
     }

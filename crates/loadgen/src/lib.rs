@@ -9,6 +9,7 @@ pub mod histogram;
 pub mod output;
 mod pacing;
 mod plan;
+mod precise_timer;
 mod recorder;
 mod report;
 mod run;

@@ -6,13 +6,14 @@ use std::time::{Duration, Instant};
 use rand::rngs::SmallRng;
 use rand::Rng;
 
+use crate::precise_timer::PreciseTimer;
 use crate::stop::StopCondition;
 use crate::Pacing;
 
 /// One connection's pacing state.
 pub(crate) enum Pacer {
-    /// Closed loop without pause: the next request goes out when the previous answer is in.
-    Immediate,
+    /// Closed loop without pause: the next request goes out when the previous answer is in (the first at `start`).
+    Immediate { start: Instant, started: bool },
     /// Locust's user: run a task, wait a think time drawn uniformly from [min, max], repeat.
     Think { spawn_at: Instant, spawned: bool, min: Duration, max: Duration },
     /// Open loop: request `next_slot` is intended at `first + next_slot * period`, whatever happened before.
@@ -28,13 +29,15 @@ pub(crate) struct Schedule {
     /// Measured sends and the worst lag of an actual send behind its intended time.
     pub sent: u64,
     pub max_lag: Duration,
+    /// None if the timerfd could not be made: then tokio's millisecond timer and a short spin are used.
+    timer: Option<PreciseTimer>,
 }
 
 impl Pacer {
     /// The pacer of connection (or user) `index` out of the plan's total, all timed from `start`.
     pub fn new(pacing: &Pacing, index: usize, start: Instant) -> Pacer {
         match *pacing {
-            Pacing::Concurrency { .. } => Pacer::Immediate,
+            Pacing::Concurrency { .. } => Pacer::Immediate { start, started: false },
             Pacing::Users { think: (min, max), spawn_rate, .. } => {
                 let delay = spawn_rate.map_or(Duration::ZERO, |rate| Duration::from_secs_f64(index as f64 / rate));
                 Pacer::Think { spawn_at: start + delay, spawned: false, min, max }
@@ -44,7 +47,10 @@ impl Pacer {
                 let offset = Duration::from_nanos((index as f64 * 1e9 / per_second).round() as u64);
                 let period_ns = ((connections as f64 * 1e9 / per_second).round() as u64).max(1);
                 let first = start + offset;
-                Pacer::Schedule(Schedule { first, period_ns, next_slot: 0, sent: 0, max_lag: Duration::ZERO })
+                let timer = PreciseTimer::new()
+                    .inspect_err(|error| tracing::debug!(%error, "no timerfd; rate sends may be late by up to 1 ms"))
+                    .ok();
+                Pacer::Schedule(Schedule { first, period_ns, next_slot: 0, sent: 0, max_lag: Duration::ZERO, timer })
             }
         }
     }
@@ -53,7 +59,12 @@ impl Pacer {
     /// forbids sending.
     pub async fn next(&mut self, stop: &StopCondition, rng: &mut SmallRng) -> Option<Instant> {
         match self {
-            Pacer::Immediate => {}
+            Pacer::Immediate { start, started } => {
+                if !*started {
+                    *started = true;
+                    stop.sleep_until(*start).await;
+                }
+            }
             Pacer::Think { spawn_at, spawned, min, max } => {
                 let wake = if *spawned { Instant::now() + draw(rng, *min, *max) } else { *spawn_at };
                 *spawned = true;
@@ -64,7 +75,10 @@ impl Pacer {
                 if !stop.allows(intended) {
                     return None;
                 }
-                wait_precisely(stop, intended).await;
+                match &schedule.timer {
+                    Some(timer) => stop.interruptible(timer.sleep_until(stop.cap(intended))).await,
+                    None => wait_precisely(stop, intended).await,
+                }
                 let now = Instant::now();
                 if !stop.allows(now) {
                     return None;
@@ -108,9 +122,9 @@ impl Schedule {
     }
 }
 
-/// tokio's timer rounds a sleep up to the next millisecond tick, which would make every scheduled send up to ~1 ms
-/// late and that lateness would count as latency. So: sleep until one tick before `intended`, then yield to the
-/// runtime (other connections keep running) until the instant arrives.
+/// Without a timerfd: tokio's timer rounds a sleep up to the next millisecond tick, which would make every
+/// scheduled send up to ~1 ms late, and that lateness would count as latency. So sleep until one tick before
+/// `intended`, then yield to the runtime (other connections keep running) until the instant arrives.
 async fn wait_precisely(stop: &StopCondition, intended: Instant) {
     if let Some(coarse) = intended.checked_sub(TIMER_TICK) {
         if coarse > Instant::now() {
@@ -146,6 +160,18 @@ mod tests {
         // Slots at 10, 50, 90, ... ms: 25 of them in the first second.
         assert_eq!(second.slots_between(start, start + Duration::from_secs(1)), 25);
         assert_eq!(second.slots_between(start + Duration::from_millis(50), start + Duration::from_millis(51)), 1);
+    }
+
+    #[test]
+    fn users_spawn_at_the_spawn_rate() {
+        let start = Instant::now();
+        let think = (Duration::from_secs(1), Duration::from_secs(5));
+        let pacing = Pacing::Users { users: 10, think, spawn_rate: Some(4.0) };
+        let Pacer::Think { spawn_at, .. } = Pacer::new(&pacing, 6, start) else { panic!("users think") };
+        assert_eq!(spawn_at - start, Duration::from_millis(1500), "user 6 at 4 users/s starts at 1.5 s");
+        let all_at_once = Pacing::Users { users: 10, think, spawn_rate: None };
+        let Pacer::Think { spawn_at, .. } = Pacer::new(&all_at_once, 6, start) else { panic!("users think") };
+        assert_eq!(spawn_at, start);
     }
 
     #[test]

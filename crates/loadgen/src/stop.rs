@@ -41,13 +41,22 @@ impl StopCondition {
 
     /// Waits until `until`, the deadline, or the budget running out, whichever comes first.
     pub async fn sleep_until(&self, until: Instant) {
-        let until = self.deadline.map_or(until, |deadline| until.min(deadline));
+        self.interruptible(tokio::time::sleep_until(self.cap(until).into())).await;
+    }
+
+    /// `until`, or the deadline if that comes first.
+    pub fn cap(&self, until: Instant) -> Instant {
+        self.deadline.map_or(until, |deadline| until.min(deadline))
+    }
+
+    /// Runs a wait, cut short when the budget runs out (the deadline is the caller's to [`cap`](Self::cap)).
+    pub async fn interruptible<T>(&self, wait: impl std::future::Future<Output = T>) {
         if self.budget.is_none() {
-            tokio::time::sleep_until(until.into()).await;
+            wait.await;
             return;
         }
         tokio::select! {
-            _ = tokio::time::sleep_until(until.into()) => {}
+            _ = wait => {}
             _ = self.exhausted.cancelled() => {}
         }
     }

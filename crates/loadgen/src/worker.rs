@@ -138,7 +138,6 @@ async fn drive_connection(shared: Arc<Shared>, recorder: Rc<RefCell<Recorder>>, 
     let mut rng = SmallRng::from_entropy();
     let mut pacer = Pacer::new(&shared.pacing, index, shared.start);
     let mut connection = Connection::new(shared.addr);
-    tokio::time::sleep_until(shared.start.into()).await;
     while let Some(intended) = pacer.next(&shared.stop, &mut rng).await {
         let measured = intended >= shared.measure_start;
         if measured && !shared.stop.claim() {

@@ -229,3 +229,27 @@ fn bad_input_exits_2_with_an_error_naming_the_argument() {
         assert!(output.stdout.is_empty(), "{args:?} printed a report");
     }
 }
+
+#[test]
+fn warmup_requests_are_sent_but_not_counted() {
+    let upstream = Upstream::start(&["--delay", "10ms", "--body-bytes", "10"]);
+    let report = load_json(&format!("http://{}/", upstream.addr), &["-c", "2", "--warmup", "500ms", "-z", "1s"]);
+    let served = upstream.stop();
+    assert!(report.warmup_requests > 0, "{report:?}");
+    assert_counted_exactly(&report, served);
+    assert!(report.duration_secs < 2.0, "the measured time excludes the warm-up: {}", report.duration_secs);
+}
+
+#[test]
+fn sigint_stops_the_run_early_and_still_prints_the_report() {
+    let upstream = Upstream::start(&["--delay", "5ms", "--body-bytes", "10"]);
+    let url = format!("http://{}/", upstream.addr);
+    let child = load_command(&[&url, "-c", "2", "-z", "60s", "--json"]).spawn().expect("spawn load");
+    std::thread::sleep(Duration::from_secs(1));
+    // SAFETY: kill(2) on our own child with a valid signal has no memory effects.
+    assert_eq!(unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGINT) }, 0);
+    let report = report_of(child.wait_with_output().expect("wait for rustcorn load"));
+    assert!(report.cancelled);
+    assert!(report.aggregated.count > 0);
+    assert!(report.duration_secs < 30.0, "stopped long before its 60 s: {}", report.duration_secs);
+}

@@ -102,6 +102,29 @@ fn pipelined_requests_are_answered_in_order() {
 }
 
 #[test]
+fn a_pipelined_burst_larger_than_the_read_buffer_is_answered_in_full() {
+    let server = start_sync(&[]);
+    let mut stream = server.connect();
+    let count = 1000;
+    let mut burst = Vec::new();
+    for index in 0..count {
+        let close = if index == count - 1 { "Connection: close\r\n" } else { "" };
+        burst.extend_from_slice(
+            format!("GET /cpu-intensive?iterations={index} HTTP/1.1\r\nHost: t\r\n{close}\r\n").as_bytes(),
+        );
+    }
+    assert!(burst.len() > 32 * 1024, "the burst spans several read buffers");
+    // Written from another thread: the answers flow back while the burst is still being sent.
+    let mut writer = stream.try_clone().unwrap();
+    let sender = std::thread::spawn(move || writer.write_all(&burst));
+    let raw = read_until_closed(&mut stream, CLOSE_WITHIN).expect("closed after the last request");
+    sender.join().unwrap().expect("the whole burst was sent");
+    let responses = split_responses(&raw, false);
+    assert_eq!(responses.len(), count);
+    assert!(responses.iter().all(|response| response.status == 200));
+}
+
+#[test]
 fn head_gets_the_headers_and_the_real_length_without_a_body() {
     let server = start_sync(&[]);
     let get_length = http_client().get(server.url("/health")).send().unwrap().bytes().unwrap().len();

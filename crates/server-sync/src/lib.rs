@@ -3,7 +3,7 @@
 //! `rustcorn serve sync` and by the prefork workers (`-k sync`).
 
 mod buffer;
-pub mod chunked;
+mod chunked;
 mod connection;
 mod handler;
 pub mod request;

@@ -76,6 +76,10 @@ fn run_suite(args: RunArgs) -> anyhow::Result<ExitCode> {
             eprintln!("rustcorn: error: {error}");
             return Ok(ExitCode::from(EXIT_BAD_INPUT));
         }
+        Err(bench::RunError::Interrupted) => {
+            eprintln!("rustcorn: interrupted before the first phase; nothing was written");
+            return Ok(ExitCode::from(EXIT_INTERRUPTED));
+        }
         Err(error) => return Err(error.into()),
     };
     show(&outcome, &args)?;

@@ -1,6 +1,7 @@
 //! `rustcorn serve MODEL`: the flags every server model shares, and the dispatch to each model's module.
 
 mod async_model;
+mod prefork_model;
 mod sync_model;
 
 use std::net::{SocketAddr, TcpListener};
@@ -24,6 +25,8 @@ enum Model {
     Sync(sync_model::Args),
     /// tokio + hyper; one event-loop thread by default (Uvicorn), --threads N for tokio's multi-thread runtime.
     Async(async_model::Args),
+    /// gunicorn-style master forking -w N workers of the sync or async model (-k), supervised like gunicorn.
+    Prefork(prefork_model::Args),
 }
 
 /// Flags shared by every server model.
@@ -78,5 +81,6 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     match args.model {
         Model::Sync(args) => sync_model::run(args),
         Model::Async(args) => async_model::run(args),
+        Model::Prefork(args) => prefork_model::run(args),
     }
 }

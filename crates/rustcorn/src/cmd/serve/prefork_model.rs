@@ -1,0 +1,202 @@
+//! `rustcorn serve prefork`: gunicorn's flags (-w, -k, --timeout, --max-requests...) turned into a
+//! `server_prefork::Config` and worker model, then the call into `server_prefork::run`. No thread may start here:
+//! the master forks its workers after this returns control to it.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::ValueEnum;
+use server_async::{BlockingMode, DEFAULT_BLOCKING_THREADS};
+use server_prefork::models::{AsyncSettings, Model, SyncSettings, Worker};
+
+use super::{announce_listening, CommonArgs};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[command(flatten)]
+    common: CommonArgs,
+    /// Worker processes to fork (SIGTTIN / SIGTTOU add or remove one while running).
+    #[arg(short = 'w', long, default_value_t = 1)]
+    workers: usize,
+    /// Worker model: `sync` (gunicorn's sync worker, one request at a time by default) or `async` (UvicornWorker).
+    #[arg(short = 'k', long = "worker-class", value_enum, default_value_t = WorkerClass::Sync)]
+    worker_class: WorkerClass,
+    /// Each worker binds its own SO_REUSEPORT socket instead of sharing the master's.
+    #[arg(long)]
+    reuse_port: bool,
+    /// Kill (SIGKILL) and replace a worker silent for this long (seconds, or a duration like 500ms); 0 disables.
+    #[arg(long, default_value = "30s", value_parser = parse_seconds)]
+    timeout: Duration,
+    /// Time stopping workers get to finish in-flight requests before they are killed.
+    #[arg(long, default_value = "30s", value_parser = parse_seconds)]
+    graceful_timeout: Duration,
+    /// Restart a worker after this many requests (0: never), to bound leaks as gunicorn does.
+    #[arg(long, default_value_t = 0)]
+    max_requests: u64,
+    /// Add a random 0..=J to each worker's --max-requests so that workers do not restart together.
+    #[arg(long, default_value_t = 0, value_name = "J")]
+    max_requests_jitter: u64,
+    /// Write the requests served per worker (JSON) to FILE when the master exits.
+    #[arg(long, value_name = "FILE")]
+    stats: Option<PathBuf>,
+
+    /// Async worker (-k async): runtime threads per worker; 1 is one event loop (UvicornWorker).
+    #[arg(long, help_heading = "Async worker (-k async)", value_parser = clap::value_parser!(u32).range(1..=1024))]
+    threads: Option<u32>,
+    /// Async worker: size of the blocking pool that runs /sync-google (FastAPI's threadpool has 40).
+    #[arg(long, help_heading = "Async worker (-k async)", value_parser = clap::value_parser!(u32).range(1..=65_536))]
+    blocking_threads: Option<u32>,
+    /// Async worker: where /sync-google's blocking call runs.
+    #[arg(long, help_heading = "Async worker (-k async)", value_enum)]
+    blocking: Option<Blocking>,
+    /// Async worker: requests in flight per worker beyond which new ones get 503 at once.
+    #[arg(long, help_heading = "Async worker (-k async)", value_parser = clap::value_parser!(u32).range(1..))]
+    limit_concurrency: Option<u32>,
+
+    /// Sync worker (-k sync): connections served at once per worker; 1 is gunicorn's sync worker.
+    #[arg(long, help_heading = "Sync worker (-k sync)", value_parser = clap::value_parser!(u32).range(1..=65_536))]
+    max_threads: Option<u32>,
+    /// Sync worker: close the connection after every response, as gunicorn's sync worker does.
+    #[arg(long, help_heading = "Sync worker (-k sync)")]
+    no_keepalive: bool,
+    /// Sync worker: idle time between two requests after which a kept-alive connection is closed.
+    #[arg(long, help_heading = "Sync worker (-k sync)", value_parser = humantime::parse_duration)]
+    keep_alive_timeout: Option<Duration>,
+
+    /// Test-only: each worker stops heartbeating and blocks after serving N requests.
+    #[arg(long, hide = true, value_name = "N")]
+    test_hang_after_requests: Option<u64>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum WorkerClass {
+    Sync,
+    Async,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Blocking {
+    /// tokio's blocking pool, like FastAPI's threadpool for `def` handlers.
+    Pool,
+    /// The event-loop thread itself: nothing else is served on it until the call returns.
+    Inline,
+}
+
+/// gunicorn takes plain seconds (`--timeout 30`); a duration with a unit (`500ms`, `2s`) works too.
+fn parse_seconds(text: &str) -> Result<Duration, String> {
+    match text.parse::<u64>() {
+        Ok(seconds) => Ok(Duration::from_secs(seconds)),
+        Err(_) => humantime::parse_duration(text).map_err(|error| format!("{error} (e.g. 30 or 30s or 500ms)")),
+    }
+}
+
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let worker = args.worker()?;
+    let config = args.master_config();
+    tracing::info!(workers = config.workers, worker_class = ?args.worker_class, "starting the prefork master");
+    let announce = |listener: &std::net::TcpListener| {
+        if let Err(error) = announce_listening(listener) {
+            tracing::warn!("cannot print the Listening line: {error:#}");
+        }
+    };
+    server_prefork::run(&config, &worker, announce).context("the prefork master failed")?;
+    Ok(ExitCode::SUCCESS)
+}
+
+impl Args {
+    fn master_config(&self) -> server_prefork::Config {
+        server_prefork::Config {
+            backlog: self.common.backlog,
+            reuse_port: self.reuse_port,
+            timeout: self.timeout,
+            graceful_timeout: self.graceful_timeout,
+            max_requests: self.max_requests,
+            max_requests_jitter: self.max_requests_jitter,
+            stats_path: self.stats.clone(),
+            hang_after_requests: self.test_hang_after_requests,
+            ..server_prefork::Config::new(self.common.bind, self.workers)
+        }
+    }
+
+    /// The worker model, refusing flags that belong to the other one.
+    fn worker(&self) -> anyhow::Result<Worker> {
+        let model = match self.worker_class {
+            WorkerClass::Sync => {
+                reject_flags("-k sync", &self.async_flags_given())?;
+                Model::Sync(self.sync_settings())
+            }
+            WorkerClass::Async => {
+                reject_flags("-k async", &self.sync_flags_given())?;
+                Model::Async(self.async_settings())
+            }
+        };
+        Ok(Worker {
+            app: self.common.app_config(),
+            upstream_url: self.common.upstream.clone(),
+            header_timeout: self.common.header_timeout,
+            model,
+        })
+    }
+
+    fn sync_settings(&self) -> SyncSettings {
+        SyncSettings {
+            max_threads: self.max_threads.unwrap_or(1) as usize,
+            keep_alive: !self.no_keepalive,
+            keep_alive_timeout: self.keep_alive_timeout.unwrap_or(server_sync::DEFAULT_KEEP_ALIVE_TIMEOUT),
+        }
+    }
+
+    fn async_settings(&self) -> AsyncSettings {
+        AsyncSettings {
+            threads: self.threads.unwrap_or(1) as usize,
+            blocking_threads: self.blocking_threads.map_or(DEFAULT_BLOCKING_THREADS, |threads| threads as usize),
+            blocking: match self.blocking.unwrap_or(Blocking::Pool) {
+                Blocking::Pool => BlockingMode::Pool,
+                Blocking::Inline => BlockingMode::Inline,
+            },
+            limit_concurrency: self.limit_concurrency.map(|limit| limit as usize),
+            graceful_timeout: self.graceful_timeout,
+        }
+    }
+
+    fn async_flags_given(&self) -> Vec<&'static str> {
+        let given = [
+            (self.threads.is_some(), "--threads"),
+            (self.blocking_threads.is_some(), "--blocking-threads"),
+            (self.blocking.is_some(), "--blocking"),
+            (self.limit_concurrency.is_some(), "--limit-concurrency"),
+        ];
+        given.into_iter().filter_map(|(present, flag)| present.then_some(flag)).collect()
+    }
+
+    fn sync_flags_given(&self) -> Vec<&'static str> {
+        let given = [
+            (self.max_threads.is_some(), "--max-threads"),
+            (self.no_keepalive, "--no-keepalive"),
+            (self.keep_alive_timeout.is_some(), "--keep-alive-timeout"),
+        ];
+        given.into_iter().filter_map(|(present, flag)| present.then_some(flag)).collect()
+    }
+}
+
+fn reject_flags(worker_class: &str, flags: &[&str]) -> anyhow::Result<()> {
+    match flags {
+        [] => Ok(()),
+        [flag] => anyhow::bail!("{flag} does not apply to {worker_class}"),
+        _ => anyhow::bail!("{} do not apply to {worker_class}", flags.join(", ")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timeouts_take_plain_seconds_or_durations() {
+        assert_eq!(parse_seconds("30"), Ok(Duration::from_secs(30)));
+        assert_eq!(parse_seconds("500ms"), Ok(Duration::from_millis(500)));
+        assert!(parse_seconds("soon").is_err());
+    }
+}

@@ -1,0 +1,289 @@
+//! `rustcorn bench run` end to end: real targets (the rustcorn binary's own servers), the real upstream, the load
+//! generator, /proc sampling, the results folder; Ctrl-C mid-run; bad suites and bad targets.
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use support::Process;
+
+/// Locust's `_stats.csv` header, byte for byte.
+const LOCUST_HEADER: &str = "Type,Name,Request Count,Failure Count,Median Response Time,Average Response Time,\
+Min Response Time,Max Response Time,Average Content Size,Requests/s,Failures/s,50%,66%,75%,80%,90%,95%,98%,99%,\
+99.9%,99.99%,100%\n";
+
+/// A fresh folder for one test's suite and results.
+fn workdir(test: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("rustcorn-bench-{test}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("create the test folder");
+    dir
+}
+
+fn write_suite(dir: &Path, text: &str) -> PathBuf {
+    let path = dir.join("suite.toml");
+    std::fs::write(&path, text).expect("write the suite");
+    path
+}
+
+fn bench_run(suite: &Path, results: &Path, extra: &[&str]) -> Process {
+    let mut args = vec!["bench", "run", suite.to_str().unwrap(), "--results-dir", results.to_str().unwrap()];
+    args.extend_from_slice(extra);
+    Process::spawn(&args)
+}
+
+fn read_json(path: &Path) -> serde_json::Value {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|error| panic!("read {}: {error}", path.display()));
+    serde_json::from_str(&text).expect("results.json is JSON")
+}
+
+fn assert_valid_against_schema(results: &serde_json::Value) {
+    let schema_path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../bench/schema/results.schema.json");
+    let schema = read_json(&schema_path);
+    let validator = jsonschema::validator_for(&schema).expect("the schema compiles");
+    let errors: Vec<String> =
+        validator.iter_errors(results).map(|error| format!("{error} at {}", error.instance_path())).collect();
+    assert!(errors.is_empty(), "results.json does not match the schema: {errors:#?}");
+}
+
+fn target<'a>(results: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
+    results["targets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["name"] == name)
+        .unwrap_or_else(|| panic!("no target {name}"))
+}
+
+const TINY: &str = r#"
+name = "tiny"
+
+[[targets]]
+name = "sync"
+serve = "sync --max-threads 8"
+
+[[targets]]
+name = "async"
+serve = "async --threads 1"
+
+[[targets]]
+name = "broken"
+command = ["sh", "-c", "echo 'starting the broken server' >&2; echo 'fatal: cannot bind' >&2; exit 3"]
+ready_url = "http://127.0.0.1:9/health"
+
+[[phases]]
+name = "cpu"
+load = "concurrency"
+connections = 4
+warmup = "300ms"
+duration = "1s"
+tasks = [{ path = "/cpu-intensive", query = { iterations = 200000 } }]
+
+[[phases]]
+name = "memory"
+load = "concurrency"
+connections = 4
+duration = "1s"
+tasks = [{ path = "/memory-intensive" }]
+"#;
+
+#[test]
+fn heavy_bench_run_end_to_end_tiny_suite() {
+    let dir = workdir("e2e");
+    let suite = write_suite(&dir, TINY);
+    let results_dir = dir.join("results");
+    let mut run = bench_run(&suite, &results_dir, &[]);
+    let status = run.wait_exit(Duration::from_secs(240)).expect("the run ends");
+    assert_eq!(status.code(), Some(0), "stderr:\n{}", run.stderr());
+
+    let latest = results_dir.join("latest");
+    let results = read_json(&latest.join("results.json"));
+    assert_valid_against_schema(&results);
+    assert_eq!(results["partial"], false);
+    assert_eq!(results["suite"]["name"], "tiny");
+    assert!(results["suite"]["text"].as_str().unwrap().contains("[[phases]]"));
+    assert_eq!(results["pinning"]["load_cores"].as_array().unwrap().len(), 1);
+
+    // The failing target is reported with its stderr, the others are measured on both endpoints.
+    let broken = target(&results, "broken");
+    assert_eq!(broken["status"]["state"], "failed", "{broken}");
+    let tail: Vec<&str> =
+        broken["status"]["stderr_tail"].as_array().unwrap().iter().map(|l| l.as_str().unwrap()).collect();
+    assert_eq!(tail, ["starting the broken server", "fatal: cannot bind"]);
+    assert!(broken["phases"].as_array().unwrap().is_empty());
+    for name in ["sync", "async"] {
+        let measured = target(&results, name);
+        assert_eq!(measured["status"]["state"], "ok", "{name}");
+        let phases = measured["phases"].as_array().unwrap();
+        assert_eq!(phases.len(), 2, "{name}: both endpoints measured");
+        for phase in phases {
+            let load = &phase["load"]["aggregated"];
+            assert!(load["count"].as_u64().unwrap() > 0, "{name}/{}: requests were measured", phase["name"]);
+            assert_eq!(load["failures"]["status"], 0, "{name}/{}", phase["name"]);
+            let samples = phase["resources"]["samples"].as_array().unwrap();
+            assert!(samples.len() >= 5, "{name}/{}: ~100 ms samples over >1 s, got {}", phase["name"], samples.len());
+            assert!(samples
+                .iter()
+                .all(|s| s["rss_bytes"].as_u64().unwrap() > 0 && s["processes"].as_u64().unwrap() >= 1));
+            assert!(phase["resources"]["summary"]["rss_peak_bytes"].as_u64().unwrap() > 1024 * 1024);
+            let hlog = phase["hlog"].as_str().expect("an hlog per phase");
+            assert!(latest.join(hlog).is_file(), "{hlog}");
+        }
+        let cpu = &phases[0];
+        assert_eq!(cpu["name"], "cpu");
+        let last = cpu["resources"]["samples"].as_array().unwrap().last().unwrap().clone();
+        let cpu_seconds = last["cpu_user_s"].as_f64().unwrap() + last["cpu_system_s"].as_f64().unwrap();
+        assert!(cpu_seconds > 0.0, "{name}: CPU time on /cpu-intensive");
+        assert!(cpu["resources"]["summary"]["cpu_cores_avg"].as_f64().unwrap() > 0.0);
+    }
+
+    let csv = std::fs::read_to_string(latest.join("stats.csv")).expect("stats.csv");
+    assert!(csv.starts_with(LOCUST_HEADER), "stats.csv header:\n{}", csv.lines().next().unwrap_or(""));
+    assert!(csv.contains("\nGET,sync:cpu#0 /cpu-intensive?iterations=200000,"), "{csv}");
+    assert!(csv.contains("\n,async:memory#0 Aggregated,"), "{csv}");
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn heavy_bench_sigint_mid_run_leaves_valid_partial_results() {
+    let dir = workdir("sigint");
+    let suite = write_suite(
+        &dir,
+        r#"
+[[targets]]
+name = "async"
+serve = "async"
+
+[[phases]]
+name = "short"
+load = "concurrency"
+connections = 2
+duration = "1s"
+tasks = [{ path = "/health" }]
+
+[[phases]]
+name = "long"
+load = "concurrency"
+connections = 2
+duration = "120s"
+tasks = [{ path = "/health" }]
+"#,
+    );
+    let results_dir = dir.join("results");
+    let mut run = bench_run(&suite, &results_dir, &[]);
+    // Once the short phase is in results.json, the long one is under way.
+    let results_path = results_dir.join("latest/results.json");
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        assert!(Instant::now() < deadline, "the short phase never finished; stderr:\n{}", run.stderr());
+        if results_path.exists()
+            && read_json(&results_path)["targets"][0]["phases"].as_array().is_some_and(|p| p.len() == 1)
+        {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    std::thread::sleep(Duration::from_millis(1500));
+    run.signal(libc::SIGINT);
+    let status = run.wait_exit(Duration::from_secs(60)).expect("the run stops after SIGINT");
+    assert_eq!(status.code(), Some(130), "stderr:\n{}", run.stderr());
+
+    let results = read_json(&results_path);
+    assert_valid_against_schema(&results);
+    assert_eq!(results["partial"], true);
+    let phases = results["targets"][0]["phases"].as_array().unwrap();
+    assert_eq!(phases.len(), 2, "the interrupted phase is kept");
+    assert_eq!(phases[0]["interrupted"], false);
+    assert_eq!(phases[1]["name"], "long");
+    assert_eq!(phases[1]["interrupted"], true);
+    assert!(phases[1]["load"]["duration_secs"].as_f64().unwrap() < 60.0);
+    assert!(phases[1]["load"]["aggregated"]["count"].as_u64().unwrap() > 0);
+    assert!(results_dir.join("latest/stats.csv").is_file());
+    let upstream_url = results["upstream"]["url"].as_str().unwrap();
+    assert!(
+        processes_mentioning(upstream_url).is_empty(),
+        "the target was stopped: {:?}",
+        processes_mentioning(upstream_url)
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+/// Command lines of live processes that contain `needle` (targets get `--upstream URL`, unique to a run).
+fn processes_mentioning(needle: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+        let Ok(cmdline) = std::fs::read(entry.path().join("cmdline")) else { continue };
+        let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+        if cmdline.contains(needle) {
+            found.push(cmdline);
+        }
+    }
+    found
+}
+
+/// Runs a suite that must be refused: exit 2, the message, and no results folder.
+fn refused(test: &str, suite_text: &str, extra: &[&str]) -> String {
+    let dir = workdir(test);
+    let suite = write_suite(&dir, suite_text);
+    let results_dir = dir.join("results");
+    let mut run = bench_run(&suite, &results_dir, extra);
+    let status = run.wait_exit(Duration::from_secs(60)).expect("the run ends");
+    let stderr = stderr_with(&run, "rustcorn: error");
+    assert_eq!(status.code(), Some(2), "stderr:\n{stderr}");
+    assert!(!results_dir.exists(), "nothing is written for bad input");
+    std::fs::remove_dir_all(&dir).ok();
+    stderr
+}
+
+/// The child's stderr once it holds `needle` (a thread copies it, so it can lag the exit), or after 10 s.
+fn stderr_with(process: &Process, needle: &str) -> String {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let stderr = process.stderr();
+        if stderr.contains(needle) || Instant::now() >= deadline {
+            return stderr;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+const ONE_TARGET: &str = "[[targets]]\nname = \"sync\"\nserve = \"sync\"\n";
+const ONE_PHASE: &str =
+    "[[phases]]\nname = \"p\"\nload = \"concurrency\"\nconnections = 1\nduration = \"1s\"\ntasks = [{ path = \"/health\" }]\n";
+
+#[test]
+fn bench_suite_errors_name_file_line_and_field() {
+    let unknown = format!("{ONE_TARGET}{}", ONE_PHASE.replace("duration", "conections = 3\nduration"));
+    let stderr = refused("unknown-field", &unknown, &[]);
+    assert!(stderr.contains("suite.toml:8:") && stderr.contains("conections"), "{stderr}");
+
+    let wrong_type = format!("{ONE_TARGET}{}", ONE_PHASE.replace("connections = 1", "connections = \"many\""));
+    let stderr = refused("wrong-type", &wrong_type, &[]);
+    assert!(stderr.contains("suite.toml:7:") && stderr.contains("connections"), "{stderr}");
+
+    let no_command = format!("[[targets]]\nname = \"peer\"\nready_url = \"http://127.0.0.1:9/\"\n{ONE_PHASE}");
+    let stderr = refused("no-command", &no_command, &[]);
+    assert!(
+        stderr.contains("suite.toml:2:") && stderr.contains("field `command`") && stderr.contains("\"peer\""),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn bench_port_in_use_and_remote_targets_are_refused() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("bind a port");
+    let port = taken.local_addr().unwrap().port();
+    let suite = format!(
+        "[[targets]]\nname = \"peer\"\ncommand = \"sleep 30\"\nready_url = \"http://127.0.0.1:{port}/health\"\n{ONE_PHASE}"
+    );
+    let stderr = refused("port-in-use", &suite, &[]);
+    assert!(stderr.contains("\"peer\"") && stderr.contains("already in use"), "{stderr}");
+
+    // A documentation address (TEST-NET-1): refused before any connection is tried.
+    let remote = format!(
+        "[[targets]]\nname = \"far\"\ncommand = \"sleep 30\"\nready_url = \"http://192.0.2.10:8080/health\"\n{ONE_PHASE}"
+    );
+    let stderr = refused("remote", &remote, &[]);
+    assert!(stderr.contains("\"far\"") && stderr.contains("--allow-remote"), "{stderr}");
+}

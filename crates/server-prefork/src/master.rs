@@ -1,0 +1,540 @@
+//! The master (gunicorn's arbiter): binds, forks workers, and loops wait -> handle signals -> reap -> kill timed-out
+//! workers -> keep the worker count. Single-threaded; all its state lives in [`Master`].
+
+use std::collections::VecDeque;
+use std::net::{SocketAddr, TcpListener};
+use std::os::fd::AsRawFd;
+use std::panic::AssertUnwindSafe;
+use std::time::{Duration, Instant};
+
+use nix::errno::Errno;
+use nix::sys::signal::{kill, Signal};
+use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
+use nix::unistd::{fork, getpid, ForkResult, Pid};
+use rand::Rng;
+
+use crate::scoreboard::{monotonic_ms, Scoreboard, SlotState, SLOT_COUNT};
+use crate::signals::MasterSignals;
+use crate::stats::{ProcessStats, WorkerStats};
+use crate::worker::{self, Launch, EXIT_SERVE_ERROR};
+use crate::{Config, Error, WorkerApp, MAX_WORKERS};
+
+/// Longest the master sleeps between looks at the scoreboard; SIGCHLD and the other signals wake it at once.
+const TICK: Duration = Duration::from_millis(100);
+/// A worker that exits with an error this soon after its fork failed to boot (see [`failed_to_boot`]).
+const BOOT_GRACE: Duration = Duration::from_secs(1);
+/// Failed boots in a row after which the master halts instead of fork-looping.
+const MAX_FAILED_BOOTS: u32 = 5;
+
+/// One forked worker process, from fork until it is reaped.
+struct WorkerProcess {
+    pid: Pid,
+    /// The worker position it fills (0..workers): a replacement takes its predecessor's index, so requests can be
+    /// counted per position over respawns and recycles.
+    index: usize,
+    slot: usize,
+    spawned_at: Instant,
+    /// Seen ready on the scoreboard.
+    ready: bool,
+    /// Set once it was told to stop (or stopped by itself): it no longer counts toward the worker count, and its
+    /// death is expected.
+    retiring_since: Option<Instant>,
+    killed: bool,
+}
+
+impl WorkerProcess {
+    fn is_live(&self) -> bool {
+        self.retiring_since.is_none()
+    }
+}
+
+/// A SIGHUP in progress: each old worker is replaced only once its successor is ready.
+#[derive(Default)]
+struct Reload {
+    waiting: VecDeque<Pid>,
+    /// (successor, predecessor) while the successor boots.
+    in_progress: Option<(Pid, Pid)>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stop {
+    Graceful,
+    Quick,
+}
+
+pub struct Master<'a, A: WorkerApp> {
+    config: &'a Config,
+    app: &'a A,
+    pid: Pid,
+    /// The shared listening socket (with SO_REUSEPORT: a bound, not listening, placeholder that holds the port).
+    /// Taken when stopping, so the socket closes once the workers close theirs.
+    listener: Option<TcpListener>,
+    address: SocketAddr,
+    signals: MasterSignals,
+    scoreboard: Scoreboard,
+    workers: Vec<WorkerProcess>,
+    /// Wanted worker count: `-w`, moved by SIGTTIN/SIGTTOU.
+    num_workers: usize,
+    reload: Reload,
+    failed_boots: u32,
+    stats: WorkerStats,
+}
+
+impl<'a, A: WorkerApp> Master<'a, A> {
+    /// Checks the config and that no thread exists yet, binds, maps the scoreboard and takes the signals.
+    pub fn start(config: &'a Config, app: &'a A) -> Result<Master<'a, A>, Error> {
+        if config.workers == 0 || config.workers > MAX_WORKERS {
+            return Err(Error::Config(format!("-w must be between 1 and {MAX_WORKERS}, not {}", config.workers)));
+        }
+        let threads = thread_count();
+        if threads > 1 {
+            return Err(Error::NotSingleThreaded(threads));
+        }
+        let listener = bind(config)?;
+        let address = listener.local_addr().map_err(|source| Error::Bind { addr: config.bind, source })?;
+        let scoreboard = Scoreboard::new()?;
+        let signals = MasterSignals::install().map_err(Error::Signals)?;
+        tracing::info!(pid = %getpid(), %address, workers = config.workers, "master booted");
+        Ok(Master {
+            config,
+            app,
+            pid: getpid(),
+            listener: Some(listener),
+            address,
+            signals,
+            scoreboard,
+            workers: Vec::new(),
+            num_workers: config.workers,
+            reload: Reload::default(),
+            failed_boots: 0,
+            stats: WorkerStats::default(),
+        })
+    }
+
+    /// Supervises until told to stop, stops the workers, and reports the requests each served.
+    pub fn run(mut self, on_listening: impl FnOnce(&TcpListener)) -> Result<WorkerStats, Error> {
+        let outcome = self.supervise(on_listening);
+        self.stop(outcome.as_ref().is_ok_and(|stop| *stop == Stop::Graceful));
+        tracing::info!(requests_per_worker = ?self.stats.per_index(), total = self.stats.total_requests, "master exiting");
+        let written = match &self.config.stats_path {
+            Some(path) => self.stats.write_json(path).map_err(|source| Error::Stats { path: path.clone(), source }),
+            None => Ok(()),
+        };
+        outcome?;
+        written?;
+        Ok(self.stats)
+    }
+
+    fn supervise(&mut self, on_listening: impl FnOnce(&TcpListener)) -> Result<Stop, Error> {
+        let mut on_listening = Some(on_listening);
+        self.manage_workers();
+        loop {
+            for signal in self.signals.wait(TICK) {
+                if let Some(stop) = self.handle_signal(signal) {
+                    return Ok(stop);
+                }
+            }
+            self.reap_workers()?;
+            self.observe_workers();
+            self.murder_workers();
+            self.manage_workers();
+            self.advance_reload();
+            if self.all_ready() {
+                if let (Some(announce), Some(listener)) = (on_listening.take(), &self.listener) {
+                    announce(listener);
+                }
+            }
+        }
+    }
+
+    fn handle_signal(&mut self, signal: Signal) -> Option<Stop> {
+        if signal != Signal::SIGCHLD {
+            tracing::info!("handling signal: {signal}");
+        }
+        match signal {
+            Signal::SIGTERM => return Some(Stop::Graceful),
+            Signal::SIGINT | Signal::SIGQUIT => return Some(Stop::Quick),
+            Signal::SIGHUP => self.start_reload(),
+            Signal::SIGTTIN if self.num_workers < MAX_WORKERS => self.num_workers += 1,
+            Signal::SIGTTIN => tracing::warn!("already at the most workers ({MAX_WORKERS}); SIGTTIN ignored"),
+            Signal::SIGTTOU if self.num_workers > 1 => self.num_workers -= 1,
+            Signal::SIGTTOU => tracing::warn!("one worker left; SIGTTOU ignored"),
+            _ => {}
+        }
+        None
+    }
+
+    /// Reaps every exited child without blocking; an error means workers keep failing to boot.
+    fn reap_workers(&mut self) -> Result<(), Error> {
+        loop {
+            match waitpid(None, Some(WaitPidFlag::WNOHANG)) {
+                Ok(WaitStatus::StillAlive) | Err(Errno::ECHILD) => return Ok(()),
+                Err(Errno::EINTR) => continue,
+                Err(error) => {
+                    tracing::warn!(%error, "waitpid failed");
+                    return Ok(());
+                }
+                Ok(status) => self.worker_exited(status)?,
+            }
+        }
+    }
+
+    /// Accounts for one dead child: frees its slot, records its requests, and counts it if it failed to boot.
+    fn worker_exited(&mut self, status: WaitStatus) -> Result<(), Error> {
+        let Some(pid) = status.pid() else { return Ok(()) };
+        let Some(position) = self.workers.iter().position(|worker| worker.pid == pid) else {
+            tracing::debug!(%pid, ?status, "reaped a child that was not a worker");
+            return Ok(());
+        };
+        let worker = self.workers.swap_remove(position);
+        let slot = self.scoreboard.slot(worker.slot);
+        debug_assert_eq!(slot.pid(), pid.as_raw(), "the scoreboard slot belongs to the reaped worker");
+        let exit = describe_exit(status);
+        let boot_error = slot.boot_error();
+        // The slot may say more than the master has seen: a worker can be ready, or stop by itself (max-requests),
+        // and die before the master's next look at the scoreboard.
+        let state = slot.state();
+        let expected = worker.retiring_since.is_some() || state == SlotState::Stopping;
+        let booted = worker.ready || state == SlotState::Ready;
+        self.stats.record(ProcessStats { pid: pid.as_raw(), index: worker.index, requests: slot.requests(), exit });
+        slot.release();
+        let record = self.stats.processes.last().map(|process| process.exit.as_str()).unwrap_or_default();
+        if expected {
+            tracing::info!(%pid, "worker {record}");
+            return Ok(());
+        }
+        tracing::error!(%pid, "worker {record} unexpectedly");
+        if !failed_to_boot(booted, status, worker.spawned_at.elapsed()) {
+            return Ok(());
+        }
+        self.failed_boots += 1;
+        if self.failed_boots < MAX_FAILED_BOOTS {
+            return Ok(());
+        }
+        let reason = match boot_error {
+            Some(message) => format!("worker {pid} {record}: {message}"),
+            None => format!("worker {pid} {record} before it was ready or within {BOOT_GRACE:?} of its start"),
+        };
+        Err(Error::WorkersFailedToBoot { attempts: self.failed_boots, reason })
+    }
+
+    /// Reads the scoreboard: who became ready, who stopped by itself (max-requests) and so needs a replacement.
+    fn observe_workers(&mut self) {
+        let now = Instant::now();
+        for worker in &mut self.workers {
+            let state = self.scoreboard.slot(worker.slot).state();
+            if state == SlotState::Ready && !worker.ready {
+                worker.ready = true;
+            }
+            if state == SlotState::Stopping && worker.is_live() {
+                worker.ready = true;
+                worker.retiring_since = Some(now);
+            }
+            if worker.ready && now.duration_since(worker.spawned_at) >= BOOT_GRACE {
+                self.failed_boots = 0;
+            }
+        }
+    }
+
+    /// Kills (SIGKILL) live workers whose heartbeat is older than --timeout, and stopping workers that outlast
+    /// --graceful-timeout.
+    fn murder_workers(&mut self) {
+        let now_ms = monotonic_ms();
+        let timeout_ms = self.config.timeout.as_millis() as u64;
+        for worker in &mut self.workers {
+            if worker.killed {
+                continue;
+            }
+            match worker.retiring_since {
+                None if timeout_ms > 0 => {
+                    let age_ms = self.scoreboard.slot(worker.slot).heartbeat_age_ms(now_ms);
+                    if age_ms <= timeout_ms {
+                        continue;
+                    }
+                    tracing::error!(pid = %worker.pid, age_ms, "WORKER TIMEOUT: no heartbeat; killing it");
+                }
+                Some(since) if since.elapsed() > self.config.graceful_timeout => {
+                    tracing::warn!(pid = %worker.pid, "worker outlasted --graceful-timeout; killing it");
+                }
+                _ => continue,
+            }
+            send(worker.pid, Signal::SIGKILL);
+            worker.killed = true;
+            worker.retiring_since.get_or_insert_with(Instant::now);
+        }
+    }
+
+    /// Forks a worker for every index below the wanted count that has no live worker; retires live workers whose
+    /// index is past it (SIGTTOU), newest index first.
+    fn manage_workers(&mut self) {
+        for index in 0..self.num_workers {
+            if !self.workers.iter().any(|worker| worker.is_live() && worker.index == index) {
+                self.spawn_worker(index);
+            }
+        }
+        let now = Instant::now();
+        for worker in self.workers.iter_mut().filter(|worker| worker.is_live() && worker.index >= self.num_workers) {
+            tracing::info!(pid = %worker.pid, index = worker.index, "retiring a worker beyond the worker count");
+            send(worker.pid, Signal::SIGTERM);
+            worker.retiring_since = Some(now);
+        }
+    }
+
+    fn start_reload(&mut self) {
+        let successor = self.reload.in_progress.map(|(successor, _)| successor);
+        let mut old: Vec<&WorkerProcess> =
+            self.workers.iter().filter(|worker| worker.is_live() && Some(worker.pid) != successor).collect();
+        old.sort_by_key(|worker| worker.spawned_at);
+        self.reload.waiting = old.iter().map(|worker| worker.pid).collect();
+        tracing::info!(workers = self.reload.waiting.len(), "hang up: replacing the workers one at a time");
+    }
+
+    /// One SIGHUP step at a time: boot a successor for the oldest waiting worker, and stop that worker (SIGTERM)
+    /// only once its successor is ready, so the listener always has a worker accepting.
+    fn advance_reload(&mut self) {
+        if let Some((successor, predecessor)) = self.reload.in_progress {
+            match self.workers.iter().find(|worker| worker.pid == successor && worker.is_live()) {
+                Some(worker) if !worker.ready => return,
+                Some(_) => self.retire(predecessor, Signal::SIGTERM),
+                None => self.reload.waiting.push_front(predecessor),
+            }
+            self.reload.in_progress = None;
+        }
+        while let Some(predecessor) = self.reload.waiting.pop_front() {
+            let live = self.workers.iter().find(|worker| worker.pid == predecessor && worker.is_live());
+            let Some(index) = live.map(|worker| worker.index) else { continue };
+            if index >= self.num_workers {
+                continue;
+            }
+            match self.spawn_worker(index) {
+                Some(successor) => self.reload.in_progress = Some((successor, predecessor)),
+                None => self.reload.waiting.push_front(predecessor),
+            }
+            return;
+        }
+    }
+
+    fn retire(&mut self, pid: Pid, signal: Signal) {
+        if let Some(worker) = self.workers.iter_mut().find(|worker| worker.pid == pid && worker.is_live()) {
+            send(pid, signal);
+            worker.retiring_since = Some(Instant::now());
+        }
+    }
+
+    fn all_ready(&self) -> bool {
+        (0..self.num_workers)
+            .all(|index| self.workers.iter().any(|worker| worker.index == index && worker.is_live() && worker.ready))
+    }
+
+    /// Forks one worker for `index`. In the child this never returns: the worker runs and exits.
+    fn spawn_worker(&mut self, index: usize) -> Option<Pid> {
+        let Some(listener) = &self.listener else { return None };
+        let listener_fd = listener.as_raw_fd();
+        let Some(slot_index) = (0..SLOT_COUNT).find(|slot| self.workers.iter().all(|worker| worker.slot != *slot))
+        else {
+            tracing::warn!("no free scoreboard slot; will retry");
+            return None;
+        };
+        self.scoreboard.slot(slot_index).prepare(monotonic_ms());
+        let budget = self.request_budget();
+        // SAFETY: the master is single-threaded (checked in `start`), so the child starts with a consistent heap and
+        // no lock held by a vanished thread.
+        match unsafe { fork() } {
+            Ok(ForkResult::Parent { child }) => {
+                self.scoreboard.slot(slot_index).set_pid(child.as_raw());
+                self.workers.push(WorkerProcess {
+                    pid: child,
+                    index,
+                    slot: slot_index,
+                    spawned_at: Instant::now(),
+                    ready: false,
+                    retiring_since: None,
+                    killed: false,
+                });
+                Some(child)
+            }
+            Ok(ForkResult::Child) => self.become_worker(slot_index, listener_fd, budget),
+            Err(error) => {
+                tracing::error!(%error, "cannot fork a worker; will retry");
+                self.scoreboard.slot(slot_index).release();
+                None
+            }
+        }
+    }
+
+    /// The child's side of `fork`: run the worker and exit, never unwinding back into the master's loop.
+    fn become_worker(&self, slot_index: usize, listener_fd: i32, max_requests: Option<u64>) -> ! {
+        let launch = Launch {
+            master_pid: self.pid,
+            signals: &self.signals,
+            inherited_listener: listener_fd,
+            reuse_port: self.config.reuse_port.then_some((self.address, self.config.backlog)),
+            // SAFETY: this is the worker process, which leaves below through `exit` and never unmaps the scoreboard.
+            slot: unsafe { self.scoreboard.slot_for_worker_process(slot_index) },
+            max_requests,
+            hang_after_requests: self.config.hang_after_requests,
+            graceful_timeout: self.config.graceful_timeout,
+        };
+        let app = self.app;
+        let code = std::panic::catch_unwind(AssertUnwindSafe(|| worker::run(app, launch))).unwrap_or(EXIT_SERVE_ERROR);
+        std::process::exit(code)
+    }
+
+    /// --max-requests plus a random jitter in 0..=--max-requests-jitter, so workers do not all recycle at once.
+    fn request_budget(&self) -> Option<u64> {
+        let base = self.config.max_requests;
+        (base > 0).then(|| base + rand::thread_rng().gen_range(0..=self.config.max_requests_jitter))
+    }
+
+    /// Closes the listener, tells every worker to stop (SIGTERM graceful, SIGQUIT quick), waits for them up to
+    /// --graceful-timeout (a SIGINT/SIGQUIT meanwhile turns a graceful stop quick), then kills what is left and
+    /// reaps every child.
+    fn stop(&mut self, graceful: bool) {
+        drop(self.listener.take());
+        let mut signal = if graceful { Signal::SIGTERM } else { Signal::SIGQUIT };
+        self.signal_all(signal);
+        let deadline = Instant::now() + self.config.graceful_timeout;
+        loop {
+            // Every worker is retiring now, so no exit counts as a failed boot: nothing to propagate.
+            let _ = self.reap_workers();
+            let left = deadline.saturating_duration_since(Instant::now());
+            if self.workers.is_empty() || left.is_zero() {
+                break;
+            }
+            let hurried = self
+                .signals
+                .wait(left.min(TICK))
+                .into_iter()
+                .any(|received| matches!(received, Signal::SIGINT | Signal::SIGQUIT) && signal == Signal::SIGTERM);
+            if hurried {
+                signal = Signal::SIGQUIT;
+                self.signal_all(signal);
+            }
+        }
+        if !self.workers.is_empty() {
+            tracing::warn!(left = self.workers.len(), "workers still running after --graceful-timeout; killing them");
+            self.signal_all(Signal::SIGKILL);
+        }
+        self.reap_all_blocking();
+    }
+
+    fn signal_all(&mut self, signal: Signal) {
+        let now = Instant::now();
+        for worker in &mut self.workers {
+            send(worker.pid, signal);
+            worker.retiring_since.get_or_insert(now);
+        }
+    }
+
+    fn reap_all_blocking(&mut self) {
+        loop {
+            match waitpid(None, None) {
+                Ok(status) => {
+                    let _ = self.worker_exited(status);
+                }
+                Err(Errno::EINTR) => continue,
+                Err(_) => return,
+            }
+        }
+    }
+}
+
+/// A worker failed to boot when it died before it was ready, or when it exited by itself with an error soon after
+/// (its server could not start). A ready worker killed by a signal (kill -9, the OOM killer) did boot.
+fn failed_to_boot(booted: bool, status: WaitStatus, lived: Duration) -> bool {
+    let exited_with_error = matches!(status, WaitStatus::Exited(_, code) if code != 0);
+    !booted || (exited_with_error && lived < BOOT_GRACE)
+}
+
+fn send(pid: Pid, signal: Signal) {
+    match kill(pid, signal) {
+        Ok(()) | Err(Errno::ESRCH) => {}
+        Err(error) => tracing::warn!(%pid, %error, "cannot send {signal}"),
+    }
+}
+
+/// "exited with 0", "killed by SIGKILL", as gunicorn words it in its logs.
+fn describe_exit(status: WaitStatus) -> String {
+    match status {
+        WaitStatus::Exited(_, code) => format!("exited with {code}"),
+        WaitStatus::Signaled(_, signal, _) => format!("killed by {signal}"),
+        other => format!("ended ({other:?})"),
+    }
+}
+
+/// Binds the shared listener, or with SO_REUSEPORT a placeholder that reserves the port (bound, never listening,
+/// so the kernel routes no connection to it) and tells the workers which port to bind when the config says port 0.
+fn bind(config: &Config) -> Result<TcpListener, Error> {
+    let bound = if config.reuse_port {
+        reserve_port(config.bind)
+    } else {
+        endpoints::listener::bind(config.bind, config.backlog, false)
+    };
+    bound.map_err(|source| Error::Bind { addr: config.bind, source })
+}
+
+fn reserve_port(addr: SocketAddr) -> std::io::Result<TcpListener> {
+    use socket2::{Domain, Protocol, Socket, Type};
+    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
+    socket.set_reuse_address(true)?;
+    socket.set_reuse_port(true)?;
+    socket.bind(&addr.into())?;
+    Ok(socket.into())
+}
+
+/// Threads in this process, from /proc/self/status (1 when it cannot be read: the check is a safety net).
+fn thread_count() -> usize {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|status| {
+            status.lines().find_map(|line| line.strip_prefix("Threads:").and_then(|count| count.trim().parse().ok()))
+        })
+        .unwrap_or(1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exits_are_worded_like_gunicorn() {
+        let pid = Pid::from_raw(42);
+        assert_eq!(describe_exit(WaitStatus::Exited(pid, 3)), "exited with 3");
+        assert_eq!(describe_exit(WaitStatus::Signaled(pid, Signal::SIGKILL, false)), "killed by SIGKILL");
+    }
+
+    #[test]
+    fn boot_failures_are_deaths_before_ready_or_early_error_exits() {
+        let pid = Pid::from_raw(42);
+        let killed = WaitStatus::Signaled(pid, Signal::SIGKILL, false);
+        let error = WaitStatus::Exited(pid, 1);
+        let clean = WaitStatus::Exited(pid, 0);
+        let early = Duration::from_millis(10);
+        assert!(failed_to_boot(false, killed, early), "died before it was ready");
+        assert!(failed_to_boot(false, clean, BOOT_GRACE * 2), "never became ready");
+        assert!(failed_to_boot(true, error, early), "its server failed at once");
+        assert!(!failed_to_boot(true, killed, early), "a ready worker killed from outside did boot");
+        assert!(!failed_to_boot(true, error, BOOT_GRACE * 2), "it served a while before failing");
+        assert!(!failed_to_boot(true, clean, early));
+    }
+
+    #[test]
+    fn a_reserved_port_accepts_reuse_port_listeners_but_no_connections() {
+        let placeholder = reserve_port("127.0.0.1:0".parse().unwrap()).unwrap();
+        let address = placeholder.local_addr().unwrap();
+        assert_ne!(address.port(), 0);
+        // Nobody listens yet: the placeholder is only bound, so a connection is refused rather than queued.
+        assert!(std::net::TcpStream::connect(address).is_err());
+        let worker_socket = endpoints::listener::bind(address, 64, true).unwrap();
+        for _ in 0..20 {
+            assert!(std::net::TcpStream::connect(address).is_ok(), "every connection reaches the listening socket");
+        }
+        drop(worker_socket);
+    }
+
+    #[test]
+    fn thread_count_reads_proc() {
+        // The test harness runs tests on threads of its own, so there is at least this one.
+        assert!(thread_count() >= 1);
+    }
+}
