@@ -23,8 +23,11 @@ fmt:
 nextest:
 	@$(CARGO) nextest --version >/dev/null 2>&1 || $(CARGO) install cargo-nextest --locked
 
+# Load-heavy tests (names containing "heavy") run last, one at a time, with the machine to themselves: two cores
+# carry the tests, the servers under test and the load at once.
 test: lint nextest
-	$(CARGO) nextest run --workspace --all-targets
+	$(CARGO) nextest run --workspace --all-targets -E 'not test(/heavy/)'
+	$(CARGO) nextest run --workspace --all-targets -E 'test(/heavy/)' --test-threads 1
 
 # The Python peers' venv (.venv-peers/), rebuilt only when bench-suite/python/requirements.txt changes.
 python-peers:

@@ -253,3 +253,14 @@ fn sigint_stops_the_run_early_and_still_prints_the_report() {
     assert!(report.aggregated.count > 0);
     assert!(report.duration_secs < 30.0, "stopped long before its 60 s: {}", report.duration_secs);
 }
+
+#[test]
+fn a_slow_target_gives_timeout_failures() {
+    let upstream = Upstream::start(&["--delay", "2s", "--body-bytes", "10"]);
+    let report = load_json(&format!("http://{}/", upstream.addr), &["-c", "3", "-n", "3", "--timeout", "200ms"]);
+    let total = &report.aggregated;
+    assert_eq!(total.count, 3);
+    assert_eq!(total.failures.timeout, 3, "{:?}", total.failures);
+    assert_eq!(total.latency.samples, 0, "a timed-out request has no latency sample");
+    assert!(report.duration_secs < 1.5, "each request gave up after 200 ms: {}", report.duration_secs);
+}
