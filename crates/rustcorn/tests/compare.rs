@@ -59,7 +59,11 @@ fn a_twice_slower_phase_exits_1_and_is_named() {
     assert!(result_line.contains("1 regression(s): sync / cpu @c10"), "{result_line}");
     let regressions: Vec<&str> = table.lines().filter(|line| line.contains("**REGRESSION**")).collect();
     assert_eq!(regressions.len(), 1, "{table}");
-    assert!(regressions[0].starts_with("| sync / cpu @c10 | req per CPU-second, normalised (CPU loop) |"), "{}", regressions[0]);
+    assert!(
+        regressions[0].starts_with("| sync / cpu @c10 | req per CPU-second, normalised (CPU loop) |"),
+        "{}",
+        regressions[0]
+    );
     assert!(regressions[0].contains("-49."), "a ~50% drop is shown: {}", regressions[0]);
 }
 
