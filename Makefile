@@ -2,7 +2,8 @@
 CARGO ?= cargo
 RUSTCORN := target/release/rustcorn
 
-.PHONY: all build release test lint fmt nextest clean loadgen-vs-wrk python-peers bench bench-quick bench-python
+.PHONY: all build release test lint fmt nextest clean loadgen-vs-wrk python-peers bench bench-quick bench-python \
+	bench-ci baseline microbench
 
 all: build
 
@@ -52,3 +53,16 @@ bench-quick: release
 # (bench-suite/python-peers.toml, about 5 minutes on 2 cores); builds the venv first. Prints the report's path last.
 bench-python: python-peers release
 	$(RUSTCORN) bench run bench-suite/python-peers.toml
+
+# CI regression check: quick suite x3 repetitions, compared with results/baseline.json and the recent passing runs of
+# results/history.jsonl; a suspected regression is measured again before it fails. Summary: results/ci/summary.md.
+bench-ci: release
+	scripts/ci-bench.sh check
+
+# Refresh results/baseline.json from a quick-suite run on this machine (commit it afterwards).
+baseline: release
+	scripts/ci-bench.sh baseline
+
+# Criterion micro-benchmarks: handlers, the sync server's request parsing, an in-process round trip per model.
+microbench:
+	$(CARGO) bench --workspace

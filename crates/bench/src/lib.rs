@@ -13,5 +13,10 @@ pub mod sampler;
 pub mod store;
 pub mod suite;
 
+// CI regression tracking (issue 7).
+pub mod calibration;
+pub mod compare;
+pub mod history;
+
 pub use results::{RunResults, SCHEMA_VERSION};
 pub use run::{run, Outcome, RunError, RunOptions};

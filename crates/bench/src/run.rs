@@ -80,6 +80,8 @@ pub fn run(options: &RunOptions, cancel: &CancellationToken) -> Result<Outcome, 
     if let Err(error) = pinning::pin_current_thread(&pinning.load) {
         tracing::warn!(%error, cores = ?pinning.load, "cannot pin the driver");
     }
+    // Issue 7: the calibration workload `compare` normalises by, on the cores the targets and the load will use.
+    let calibration = crate::calibration::measure_for_run(&pinning);
     let upstream = match start_upstream(&suite, options, &pinning, cancel) {
         Err(_) if cancel.is_cancelled() => return Err(RunError::Interrupted),
         other => other?,
@@ -88,6 +90,7 @@ pub fn run(options: &RunOptions, cancel: &CancellationToken) -> Result<Outcome, 
     let store = Store::create(&options.results_root, &suite.name)
         .map_err(|source| store_error(&options.results_root, source))?;
     let mut results = initial_results(&suite, &store, &pinning, &upstream_url);
+    results.calibration = calibration;
     write(&store, &results)?;
     let scratch = std::env::temp_dir().join(format!("rustcorn-bench-{}-{}", std::process::id(), store.run_id));
     std::fs::create_dir_all(&scratch).map_err(|source| store_error(&scratch, source))?;
@@ -279,6 +282,7 @@ fn initial_results(suite: &Suite, store: &Store, pinning: &Pinning, upstream_url
             body_bytes: suite.upstream.body_bytes,
         },
         targets: context_targets.collect(),
+        calibration: None,
     }
 }
 

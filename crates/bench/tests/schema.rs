@@ -152,6 +152,7 @@ fn sample_results() -> RunResults {
                 phases: vec![],
             },
         ],
+        calibration: None,
     }
 }
 

@@ -29,7 +29,7 @@ enum Command {
     Upstream(cmd::upstream::Args),
     /// Load a URL like wrk/oha (-c), wrk2 (--rate) or Locust (--users) and report HDR latency percentiles.
     Load(cmd::load::Args),
-    /// Run benchmark suites against every server model and keep the results.
+    /// Run benchmark suites against every server model and keep the results; compare runs.
     Bench(cmd::bench::Args),
 }
 

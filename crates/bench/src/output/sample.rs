@@ -117,5 +117,6 @@ pub fn results() -> RunResults {
                 phases: vec![],
             },
         ],
+        calibration: None,
     }
 }

@@ -30,6 +30,10 @@ pub struct RunResults {
     pub pinning: PinningPlan,
     pub upstream: UpstreamSettings,
     pub targets: Vec<TargetResult>,
+    /// The fixed calibration workload measured once during the run ([`crate::calibration`]), which `compare`
+    /// normalises figures by; absent in files written before it existed.
+    #[serde(default)]
+    pub calibration: Option<crate::calibration::Calibration>,
 }
 
 /// The suite file as it was when the run started, so a result can be reproduced and the report can show it.

@@ -26,6 +26,10 @@ enum Action {
     Run(RunArgs),
     /// Render report.html and summary.md from a results.json (cmd/report.rs).
     Report(super::report::Args),
+    /// Compare a run with a baseline: markdown table, exit 1 on a regression, 2 on unusable input.
+    Compare(super::bench_compare::Args),
+    /// Make a run the CI baseline (results/baseline.json): refused for partial, failed or uncalibrated runs.
+    Baseline(super::bench_baseline::Args),
 }
 
 #[derive(Debug, clap::Args)]
@@ -55,6 +59,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     match args.action {
         Action::Run(args) => run_suite(args),
         Action::Report(args) => super::report::run(args),
+        Action::Compare(args) => super::bench_compare::run(args),
+        Action::Baseline(args) => super::bench_baseline::run(args),
     }
 }
 

@@ -1,6 +1,8 @@
 //! One module per subcommand: its clap arguments and the call into the crate that does the work.
 
 pub mod bench;
+pub mod bench_baseline;
+pub mod bench_compare;
 pub mod load;
 pub mod report;
 pub mod serve;
