@@ -81,6 +81,7 @@ fn main() {
         started_at: "2026-01-01T12:00:00Z".into(),
         finished_at: "2026-01-01T12:06:40Z".into(),
         partial: false,
+        calibration: None,
         suite: SuiteSource {
             name: "fixture (synthetic numbers)".into(),
             path: "bench-suite/fixture.toml".into(),
