@@ -264,3 +264,50 @@ fn a_slow_target_gives_timeout_failures() {
     assert_eq!(total.latency.samples, 0, "a timed-out request has no latency sample");
     assert!(report.duration_secs < 1.5, "each request gave up after 200 ms: {}", report.duration_secs);
 }
+
+#[test]
+fn merged_hlogs_and_reports_from_two_agents_count_every_request() {
+    let upstream = Upstream::start(&["--delay", "0ms", "--body-bytes", "7"]);
+    let dir = std::env::temp_dir().join(format!("rustcorn-merge-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let url = format!("http://{}/health", upstream.addr);
+    let mut hlogs = Vec::new();
+    let mut reports = Vec::new();
+    for (agent, requests) in [("a", "31"), ("b", "42")] {
+        let hlog = dir.join(format!("{agent}.hlog"));
+        let output = load(&[url.as_str(), "-c", "2", "-n", requests, "--json", "--hlog", path(&hlog)]);
+        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+        let report = dir.join(format!("{agent}.json"));
+        std::fs::write(&report, &output.stdout).expect("write the agent's report");
+        hlogs.push(hlog);
+        reports.push(report);
+    }
+    upstream.stop();
+
+    let merged_hlog = dir.join("merged.hlog");
+    run_merge(&[path(&hlogs[0]), path(&hlogs[1]), "-o", path(&merged_hlog)]);
+    let intervals = loadgen::output::hlog::read(&std::fs::read(&merged_hlog).expect("merged hlog")).expect("parses");
+    assert_eq!(loadgen::output::hlog::total(&intervals).expect("sum").len(), 31 + 42);
+
+    let merged_report = dir.join("merged.json");
+    run_merge(&[path(&reports[0]), path(&reports[1]), "-o", path(&merged_report)]);
+    let report: LoadReport =
+        serde_json::from_slice(&std::fs::read(&merged_report).expect("merged json")).expect("json");
+    assert_eq!(report.aggregated.count, 31 + 42);
+
+    let mixed = Command::new(env!("CARGO_BIN_EXE_rustcorn"))
+        .args(["bench", "merge", path(&hlogs[0]), path(&reports[0]), "-o", path(&dir.join("x"))])
+        .output()
+        .expect("run rustcorn bench merge");
+    assert!(!mixed.status.success(), "mixing .hlog and .json is refused");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+fn run_merge(args: &[&str]) {
+    let output = Command::new(env!("CARGO_BIN_EXE_rustcorn"))
+        .args(["bench", "merge"])
+        .args(args)
+        .output()
+        .expect("run rustcorn bench merge");
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+}

@@ -30,6 +30,8 @@ enum Action {
     Compare(super::bench_compare::Args),
     /// Make a run the CI baseline (results/baseline.json): refused for partial, failed or uncalibrated runs.
     Baseline(super::bench_baseline::Args),
+    /// Merge what several load agents measured at the same time: .hlog interval logs or .json load reports.
+    Merge(super::bench_merge::Args),
 }
 
 #[derive(Debug, clap::Args)]
@@ -61,6 +63,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         Action::Report(args) => super::report::run(args),
         Action::Compare(args) => super::bench_compare::run(args),
         Action::Baseline(args) => super::bench_baseline::run(args),
+        Action::Merge(args) => super::bench_merge::run(args),
     }
 }
 

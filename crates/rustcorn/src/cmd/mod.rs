@@ -3,6 +3,7 @@
 pub mod bench;
 pub mod bench_baseline;
 pub mod bench_compare;
+pub mod bench_merge;
 pub mod load;
 pub mod report;
 pub mod serve;
