@@ -57,8 +57,10 @@ pub struct Args {
     #[arg(long)]
     threads: Option<usize>,
     /// Cores to pin the load threads to, e.g. 1 or 0,2 or 2-3.
+    // The full path keeps clap's derive from reading `Vec` as "one usize per occurrence": parse_cpus returns the
+    // whole list, and with a bare `Vec<usize>` every `--cpus` panicked at parse time (a type mismatch).
     #[arg(long, value_parser = parse_cpus)]
-    cpus: Option<Vec<usize>>,
+    cpus: Option<std::vec::Vec<usize>>,
     /// Print the report as JSON on stdout instead of the human summary.
     #[arg(long)]
     json: bool,
@@ -257,6 +259,20 @@ mod tests {
         assert_eq!(parse_think("500ms..1.5").unwrap().1, Duration::from_millis(1500));
         assert!(parse_think("5s..1s").is_err());
         assert!(parse_think("1s").is_err());
+    }
+
+    #[derive(Debug, clap::Parser)]
+    struct Cli {
+        #[command(flatten)]
+        args: Args,
+    }
+
+    #[test]
+    fn the_cpus_flag_parses_into_a_core_list() {
+        use clap::Parser;
+        let cli = Cli::try_parse_from(["load", "http://127.0.0.1:1/", "--cpus", "0,2-3"]).expect("parses");
+        assert_eq!(cli.args.cpus, Some(vec![0, 2, 3]));
+        assert!(Cli::try_parse_from(["load", "http://127.0.0.1:1/", "--cpus", "x"]).is_err());
     }
 
     #[test]
