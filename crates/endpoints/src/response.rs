@@ -24,7 +24,7 @@ struct Failure<'a> {
 }
 
 impl Response {
-    /// The seed's success body: `{"message": ..., "duration": seconds}`.
+    /// The article's success body: `{"message": ..., "duration": seconds}`.
     pub fn completed(message: &str, duration_seconds: f64) -> Self {
         Self::json(200, &Completed { message, duration: duration_seconds })
     }
@@ -68,7 +68,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn completed_body_is_the_seed_shape() {
+    fn completed_body_is_the_articles_shape() {
         let response = Response::completed("done", 0.5);
         let value: serde_json::Value = serde_json::from_slice(&response.body).unwrap();
         assert_eq!(value["message"], "done");

@@ -3,12 +3,10 @@
 
 use std::time::{Duration, Instant};
 
-use crate::Response;
+use crate::{Response, ASYNC_GOOGLE_MESSAGE, SYNC_GOOGLE_MESSAGE};
 
 pub const DEFAULT_UPSTREAM_URL: &str = "http://127.0.0.1:9000/";
 const UPSTREAM_TIMEOUT: Duration = Duration::from_secs(30);
-const SYNC_GOOGLE_MESSAGE: &str = "Sync Google request completed";
-const ASYNC_GOOGLE_MESSAGE: &str = "Async Google request completed";
 
 #[derive(Debug, thiserror::Error)]
 pub enum UpstreamError {
@@ -53,7 +51,7 @@ impl UpstreamClient {
         self.fetch_blocking(SYNC_GOOGLE_MESSAGE)
     }
 
-    /// `/async-google` for a server model with no event loop (the sync model, like a WSGI twin of the seed app):
+    /// `/async-google` for a server model with no event loop (the sync model, like the WSGI twin of the article's app):
     /// the same blocking fetch as [`Self::sync_google`], answered with the async endpoint's message.
     pub fn async_google_blocking(&self) -> Response {
         self.fetch_blocking(ASYNC_GOOGLE_MESSAGE)

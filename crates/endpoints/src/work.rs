@@ -1,16 +1,17 @@
-//! The work behind `/cpu-intensive`, `/memory-intensive` and `/health`, timed like the seed's handlers.
+//! The work behind `/cpu-intensive`, `/memory-intensive` and `/health`, timed like the article's handlers
+//! (the clock read just before and just after the work, nothing else inside).
 
 use std::hint::black_box;
 use std::time::Instant;
 
-use crate::Response;
+use crate::{Response, CPU_INTENSIVE_MESSAGE, MEMORY_INTENSIVE_MESSAGE};
 
-/// The seed's 1000 x 100 nested loop.
+/// The article's 1000 x 100 nested loop.
 pub const DEFAULT_CPU_ITERATIONS: u64 = 100_000;
-/// The seed's list of 10 000 integers.
+/// The article's list of 10 000 integers.
 pub const DEFAULT_MEMORY_N: u64 = 10_000;
 
-/// A nested loop of `iterations` multiply-adds (inner loop of 100, like the seed), kept by `black_box`.
+/// A nested loop of `iterations` multiply-adds (inner loop of 100, like the article's), kept by `black_box`.
 pub fn cpu_intensive(iterations: u64) -> Response {
     let started = Instant::now();
     let outer = iterations / 100;
@@ -24,7 +25,7 @@ pub fn cpu_intensive(iterations: u64) -> Response {
         total = total.wrapping_add(black_box(outer).wrapping_mul(black_box(j)));
     }
     black_box(total);
-    Response::completed("CPU intensive task completed", started.elapsed().as_secs_f64())
+    Response::completed(CPU_INTENSIVE_MESSAGE, started.elapsed().as_secs_f64())
 }
 
 /// Builds a vector of `n` integers, touches every element, then drops it.
@@ -36,7 +37,7 @@ pub fn memory_intensive(n: u64) -> Response {
     }
     black_box(&values);
     drop(values);
-    Response::completed("Memory intensive task completed", started.elapsed().as_secs_f64())
+    Response::completed(MEMORY_INTENSIVE_MESSAGE, started.elapsed().as_secs_f64())
 }
 
 pub fn health() -> Response {
@@ -51,7 +52,7 @@ mod tests {
     fn cpu_intensive_reports_a_duration() {
         let response = cpu_intensive(1_000);
         let value: serde_json::Value = serde_json::from_slice(&response.body).unwrap();
-        assert_eq!(value["message"], "CPU intensive task completed");
+        assert_eq!(value["message"], "CPU-intensive task completed");
         assert!(value["duration"].as_f64().unwrap() >= 0.0);
     }
 

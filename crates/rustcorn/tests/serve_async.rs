@@ -56,7 +56,7 @@ fn json_of(raw: &[u8]) -> serde_json::Value {
     serde_json::from_slice(body_of(raw)).unwrap_or_else(|_| panic!("not JSON: {}", String::from_utf8_lossy(raw)))
 }
 
-fn assert_seed_answer(server: &Server, path: &str, message: &str) {
+fn assert_article_answer(server: &Server, path: &str, message: &str) {
     let response = http_client().get(server.url(path)).send().expect("request");
     assert_eq!(response.status(), 200, "{path}");
     assert_eq!(response.headers()["content-type"], "application/json", "{path}");
@@ -67,13 +67,13 @@ fn assert_seed_answer(server: &Server, path: &str, message: &str) {
 }
 
 #[test]
-fn four_endpoints_and_health_answer_the_seed_json() {
+fn four_endpoints_and_health_answer_the_articles_json() {
     let (upstream, server) = upstream_and_server("10ms", &[]);
-    assert_seed_answer(&server, "/cpu-intensive", "CPU intensive task completed");
-    assert_seed_answer(&server, "/memory-intensive", "Memory intensive task completed");
-    assert_seed_answer(&server, "/sync-google", "Sync Google request completed");
-    assert_seed_answer(&server, "/async-google", "Async Google request completed");
-    assert_seed_answer(&server, "/health", "ok");
+    assert_article_answer(&server, "/cpu-intensive", "CPU-intensive task completed");
+    assert_article_answer(&server, "/memory-intensive", "Memory-intensive task completed");
+    assert_article_answer(&server, "/sync-google", "Sync request to google.com completed");
+    assert_article_answer(&server, "/async-google", "Async request to google.com completed");
+    assert_article_answer(&server, "/health", "ok");
     assert_eq!(upstream.stop(), 2, "one upstream call each for /sync-google and /async-google");
 }
 
@@ -108,15 +108,15 @@ fn keep_alive_serves_several_requests_on_one_connection() {
     stream.write_all(&[&request[..], request, last].concat()).expect("write pipelined requests");
     let raw = String::from_utf8(read_to_close(&mut stream)).expect("utf-8");
     assert_eq!(raw.matches("HTTP/1.1 200 OK").count(), 3, "{raw}");
-    assert!(raw.ends_with(r#"}"#) && raw.contains("Memory intensive task completed"), "{raw}");
+    assert!(raw.ends_with(r#"}"#) && raw.contains("Memory-intensive task completed"), "{raw}");
 }
 
 #[test]
 fn multi_thread_runtime_serves_every_endpoint() {
     let (upstream, server) = upstream_and_server("10ms", &["--threads", "2"]);
-    assert_seed_answer(&server, "/cpu-intensive", "CPU intensive task completed");
-    assert_seed_answer(&server, "/sync-google", "Sync Google request completed");
-    assert_seed_answer(&server, "/async-google", "Async Google request completed");
+    assert_article_answer(&server, "/cpu-intensive", "CPU-intensive task completed");
+    assert_article_answer(&server, "/sync-google", "Sync request to google.com completed");
+    assert_article_answer(&server, "/async-google", "Async request to google.com completed");
     assert_eq!(upstream.stop(), 2);
 }
 
@@ -170,7 +170,7 @@ fn sigterm_lets_an_in_flight_request_finish_then_exits_0() {
     server.process.signal(libc::SIGTERM);
     let raw = read_to_close(&mut in_flight);
     assert_eq!(status_of(&raw), Some(200), "{}", String::from_utf8_lossy(&raw));
-    assert_eq!(json_of(&raw)["message"], "Async Google request completed");
+    assert_eq!(json_of(&raw)["message"], "Async request to google.com completed");
     let status = server.process.wait_exit(WAIT).expect("the server did not exit after SIGTERM");
     assert!(status.success(), "exit status {status}; stderr:\n{}", server.process.stderr());
     assert!(TcpStream::connect(server.addr).is_err(), "the server still accepts after it exited");

@@ -20,17 +20,17 @@ fn start_sync(extra: &[&str]) -> Server {
 }
 
 #[test]
-fn endpoints_answer_with_the_seed_json_and_the_worker_pid() {
+fn endpoints_answer_with_the_articles_json_and_the_worker_pid() {
     let upstream = Upstream::start(&["--delay", "10ms", "--body-bytes", "1000"]);
     let upstream_url = upstream.url();
     let server = start_sync(&["--upstream", &upstream_url]);
     let client = http_client();
     let expected = [
         ("/health", "ok"),
-        ("/cpu-intensive", "CPU intensive task completed"),
-        ("/memory-intensive", "Memory intensive task completed"),
-        ("/sync-google", "Sync Google request completed"),
-        ("/async-google", "Async Google request completed"),
+        ("/cpu-intensive", "CPU-intensive task completed"),
+        ("/memory-intensive", "Memory-intensive task completed"),
+        ("/sync-google", "Sync request to google.com completed"),
+        ("/async-google", "Async request to google.com completed"),
     ];
     for (path, message) in expected {
         let response = client.get(server.url(path)).send().unwrap_or_else(|error| panic!("GET {path}: {error}"));
@@ -98,7 +98,7 @@ fn pipelined_requests_are_answered_in_order() {
             response.json()["message"].as_str().unwrap().to_owned()
         })
         .collect();
-    assert_eq!(messages, ["CPU intensive task completed", "ok", "Memory intensive task completed"]);
+    assert_eq!(messages, ["CPU-intensive task completed", "ok", "Memory-intensive task completed"]);
 }
 
 #[test]
@@ -188,7 +188,7 @@ fn sigterm_lets_the_request_in_flight_finish_and_exits_zero() {
     server.process.signal(libc::SIGTERM);
     let (status, body) = in_flight.join().unwrap().expect("the in-flight request completes");
     assert_eq!(status, 200);
-    assert_eq!(body["message"], "Sync Google request completed");
+    assert_eq!(body["message"], "Sync request to google.com completed");
     let exit = server.process.wait_exit(CLOSE_WITHIN).expect("the server exits after SIGTERM");
     assert_eq!(exit.code(), Some(0), "stderr:\n{}", server.process.stderr());
 }

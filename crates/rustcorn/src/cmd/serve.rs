@@ -41,7 +41,7 @@ pub struct CommonArgs {
     /// URL that /sync-google and /async-google fetch (run `rustcorn upstream` there).
     #[arg(long, default_value = DEFAULT_UPSTREAM_URL)]
     pub upstream: String,
-    /// Iterations of /cpu-intensive when the request has no ?iterations= (the seed's 1000 x 100).
+    /// Iterations of /cpu-intensive when the request has no ?iterations= (the article's 1000 x 100).
     #[arg(long, default_value_t = DEFAULT_CPU_ITERATIONS)]
     pub cpu_iterations: u64,
     /// Integers built by /memory-intensive when the request has no ?n=.
