@@ -2,6 +2,7 @@
 //! that the report and `compare` read. [`run::run`] runs a suite into `results/<run-id>/`.
 
 pub mod environment;
+pub mod kill;
 pub mod output;
 mod phase;
 pub mod pinning;

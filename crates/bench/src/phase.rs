@@ -2,14 +2,15 @@
 //! assemble the [`PhaseResult`] (or say why the target failed).
 
 use std::path::{Path, PathBuf};
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use loadgen::{CancellationToken, LoadPlan, LoadReport, Pacing, RunControl, Stop, Task};
 
+use crate::kill::{self, Killed};
 use crate::pinning::Pinning;
 use crate::process::{ChildFailure, ChildServer, ChildSpec, Readiness};
 use crate::progress::Progress;
-use crate::results::{EndpointShare, LoadModel, PhaseResult, TargetKind, WorkerRequests};
+use crate::results::{EndpointShare, LoadModel, PhaseResult, TargetKind, WorkerKill, WorkerRequests};
 use crate::sampler::{self, Sampler, SAMPLE_INTERVAL};
 use crate::suite::{Launch, LoadSpec, PhaseSpec, TargetSpec};
 
@@ -48,9 +49,9 @@ pub fn command_line(target: &TargetSpec, context: &PhaseContext<'_>, stats: Opti
     }
 }
 
-fn child_spec(target: &TargetSpec, context: &PhaseContext<'_>, stats: Option<&Path>) -> ChildSpec {
+fn child_spec(target: &TargetSpec, phase: &PhaseSpec, context: &PhaseContext<'_>, stats: Option<&Path>) -> ChildSpec {
     let argv = command_line(target, context, stats);
-    let cores = context.pinning.target(&target.name).to_vec();
+    let cores = context.pinning.target_in(&target.name, &phase.name).to_vec();
     match &target.launch {
         Launch::BuiltIn { .. } => ChildSpec {
             argv,
@@ -91,7 +92,7 @@ pub fn run(
     if let Some(path) = &stats_path {
         let _ = std::fs::remove_file(path);
     }
-    let spec = child_spec(target, context, stats_path.as_deref());
+    let spec = child_spec(target, phase, context, stats_path.as_deref());
     let mut server = ChildServer::start(&spec, context.cancel)?;
     let sampler = Sampler::start(server.pid(), SAMPLE_INTERVAL).map_err(|error| ChildFailure {
         reason: format!("cannot start the sampler: {error}"),
@@ -99,9 +100,10 @@ pub fn run(
     })?;
     let plan = load_plan(&server.base_url, phase, context.pinning)
         .map_err(|error| ChildFailure { reason: error.to_string(), stderr_tail: Vec::new() })?;
-    let load = drive(&plan, &mut server, target, phase, repetition, context);
+    let (load, killed) = drive(&plan, &mut server, target, phase, repetition, context);
     let samples = sampler.finish();
-    let died = server.exited();
+    // A single-process server the phase killed on purpose is expected to be gone.
+    let died = server.exited().filter(|_| !killed.is_some_and(|killed| killed.whole_server));
     let tail = if died.is_some() { server.final_stderr_tail() } else { server.stderr_tail() };
     let stopped = server.stop(target.stop_grace);
     if !stopped.graceful {
@@ -132,15 +134,22 @@ pub fn run(
         started_at,
         interrupted: report.cancelled,
         hlog: hlog.as_ref().map(|_| hlog_name(target, phase, repetition)),
+        kill: killed.map(|killed| WorkerKill {
+            at_ms: killed.unix_ms as i64 - report.started_at_unix_ms as i64,
+            pid: killed.pid,
+            whole_server: killed.whole_server,
+        }),
         load: report,
         resources,
         worker_requests,
+        cores: Some(context.pinning.target_in(&target.name, &phase.name).to_vec()),
     };
     Ok(Measured { result, hlog })
 }
 
-/// Runs the load on a thread while this one updates the progress bar and watches the target; a target that
-/// dies cancels the load at once.
+/// Runs the load on a thread while this one updates the progress bar, watches the target and, in a phase with
+/// `kill_worker_at`, kills one of its processes on time. A target that dies cancels the load at once, unless it was
+/// a single-process server killed on purpose: then the load runs on against it, as clients would.
 fn drive(
     plan: &LoadPlan,
     server: &mut ChildServer,
@@ -148,21 +157,39 @@ fn drive(
     phase: &PhaseSpec,
     repetition: u32,
     context: &PhaseContext<'_>,
-) -> Result<LoadReport, loadgen::LoadError> {
+) -> (Result<LoadReport, loadgen::LoadError>, Option<Killed>) {
     let control = RunControl { cancel: context.cancel.child_token(), ..RunControl::new() };
     context.progress.start_phase(&target.name, &phase.name, repetition, phase.warmup);
-    std::thread::scope(|scope| {
+    // The load generator starts measuring a few milliseconds after it is called, after the warm-up; the record
+    // places the kill exactly on its timeline afterwards.
+    let mut kill_at = phase.kill_worker_at.map(|at| Instant::now() + phase.warmup + at);
+    let mut killed = None;
+    let report = std::thread::scope(|scope| {
         let load = scope.spawn(|| loadgen::run(plan, &control));
         while !load.is_finished() {
-            std::thread::sleep(Duration::from_millis(200));
+            let pause = kill_at.map_or(POLL, |at| at.saturating_duration_since(Instant::now()).min(POLL));
+            std::thread::sleep(pause);
             context.progress.live(control.live.requests());
-            if server.exited().is_some() {
+            if kill_at.is_some_and(|at| Instant::now() >= at) {
+                kill_at = None;
+                match kill::kill_one_worker(server.pid()) {
+                    Ok(done) => killed = Some(done),
+                    Err(error) => {
+                        tracing::warn!(target = %target.name, phase = %phase.name, %error, "no worker killed")
+                    }
+                }
+            }
+            if server.exited().is_some() && !killed.is_some_and(|killed: Killed| killed.whole_server) {
                 control.cancel.cancel();
             }
         }
         load.join().unwrap_or(Err(loadgen::LoadError::ThreadPanicked))
-    })
+    });
+    (report, killed)
 }
+
+/// How often the driver looks at the target and the progress while a phase runs.
+const POLL: Duration = Duration::from_millis(200);
 
 pub fn hlog_name(target: &TargetSpec, phase: &PhaseSpec, repetition: u32) -> String {
     format!("{}.{}.r{repetition}.hlog", target.name, phase.name)

@@ -21,6 +21,8 @@ pub struct Pinning {
     pub load_threads: usize,
     /// Cores and the reason, per target name.
     pub targets: BTreeMap<String, (Vec<u32>, String)>,
+    /// Cores per (phase, target) where a phase's `target_cores` replaces the run's plan.
+    pub phase_targets: BTreeMap<(String, String), Vec<u32>>,
 }
 
 /// CPUs this process may run on (its affinity mask): the cores a run can use.
@@ -49,11 +51,27 @@ impl Pinning {
             let cores = target_cores(target, &suite.cpu.target_cores, &online, &load)?;
             targets.insert(target.name.clone(), cores);
         }
-        Ok(Pinning { online, load, upstream, load_threads, targets })
+        let mut phase_targets = BTreeMap::new();
+        for phase in &suite.phases {
+            let Some(choice) = &phase.target_cores else { continue };
+            for target in suite.targets.iter().filter(|target| phase.includes(&target.name)) {
+                let (cores, _) = target_cores(target, choice, &online, &load)?;
+                phase_targets.insert((phase.name.clone(), target.name.clone()), cores);
+            }
+        }
+        Ok(Pinning { online, load, upstream, load_threads, targets, phase_targets })
     }
 
     pub fn target(&self, name: &str) -> &[u32] {
         self.targets.get(name).map_or(&self.online, |(cores, _)| cores)
+    }
+
+    /// The cores of target `name` in phase `phase`: the phase's own `target_cores` if it has one, else the plan.
+    pub fn target_in(&self, name: &str, phase: &str) -> &[u32] {
+        match self.phase_targets.get(&(phase.to_owned(), name.to_owned())) {
+            Some(cores) => cores,
+            None => self.target(name),
+        }
     }
 
     /// The plan as recorded in results.json.
@@ -193,6 +211,16 @@ mod tests {
         assert_eq!(pinning.target("multi"), [1]);
         let error = Pinning::plan(&suite("[cpu]\nload_cores = [7]"), &[0, 1]).unwrap_err().to_string();
         assert!(error.starts_with("s.toml:2:") && error.contains("load_cores") && error.contains("core 7"), "{error}");
+    }
+
+    #[test]
+    fn a_phase_can_give_a_single_threaded_target_every_core() {
+        let mut suite = suite("");
+        suite.phases[0].target_cores = Some(TargetCores::All);
+        let pinning = Pinning::plan(&suite, &[0, 1]).unwrap();
+        assert_eq!(pinning.target("uvicorn-like"), [0]);
+        assert_eq!(pinning.target_in("uvicorn-like", "p"), [0, 1]);
+        assert_eq!(pinning.target_in("uvicorn-like", "another phase"), [0]);
     }
 
     #[test]

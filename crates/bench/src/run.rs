@@ -261,6 +261,7 @@ fn initial_results(suite: &Suite, store: &Store, pinning: &Pinning, upstream_url
         threads: target.threads,
         status: TargetStatus::Ok,
         phases: Vec::new(),
+        variant_of: target.variant_of.clone(),
     });
     RunResults {
         schema_version: SCHEMA_VERSION,

@@ -151,6 +151,11 @@ fn process_tree(root: u32) -> Vec<(u32, ProcStat)> {
     tree
 }
 
+/// The direct children of `pid` (empty when it has none or is gone).
+pub fn children(pid: u32) -> Vec<u32> {
+    process_tree(pid).into_iter().filter(|(_, stat)| stat.ppid == pid).map(|(child, _)| child).collect()
+}
+
 fn tree_usage(root: u32, clock: &Clock) -> Option<TreeUsage> {
     let tree = process_tree(root);
     if tree.is_empty() {

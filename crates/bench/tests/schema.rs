@@ -100,6 +100,8 @@ fn sample_results() -> RunResults {
         },
         worker_requests: Some(vec![WorkerRequests { index: 0, pid: 42, requests: 10 }]),
         hlog: Some("sync.cpu.r0.hlog".into()),
+        cores: None,
+        kill: None,
     };
     RunResults {
         schema_version: SCHEMA_VERSION,
@@ -140,6 +142,7 @@ fn sample_results() -> RunResults {
                 threads: Some(64),
                 status: TargetStatus::Ok,
                 phases: vec![phase],
+                variant_of: None,
             },
             TargetResult {
                 name: "broken".into(),
@@ -150,6 +153,7 @@ fn sample_results() -> RunResults {
                 threads: None,
                 status: TargetStatus::Failed { reason: "exited".into(), stderr_tail: vec!["boom".into()] },
                 phases: vec![],
+                variant_of: None,
             },
         ],
         calibration: None,

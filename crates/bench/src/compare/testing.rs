@@ -47,6 +47,8 @@ pub fn failing_phase(name: &str, path: &str, repetition: u32, requests_per_secon
         },
         worker_requests: None,
         hlog: None,
+        cores: None,
+        kill: None,
     }
 }
 
@@ -97,6 +99,7 @@ pub fn target(name: &str, phases: Vec<PhaseResult>) -> TargetResult {
         threads: Some(1),
         status: TargetStatus::Ok,
         phases,
+        variant_of: None,
     }
 }
 

@@ -62,6 +62,8 @@ pub fn results() -> RunResults {
         resources: Resources::default(),
         worker_requests: None,
         hlog: None,
+        cores: None,
+        kill: None,
     };
     RunResults {
         schema_version: SCHEMA_VERSION,
@@ -102,6 +104,7 @@ pub fn results() -> RunResults {
                 threads: Some(64),
                 status: TargetStatus::Ok,
                 phases: vec![phase],
+                variant_of: None,
             },
             TargetResult {
                 name: "broken".into(),
@@ -115,6 +118,7 @@ pub fn results() -> RunResults {
                     stderr_tail: vec!["boom".into()],
                 },
                 phases: vec![],
+                variant_of: None,
             },
         ],
         calibration: None,

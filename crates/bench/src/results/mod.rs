@@ -132,6 +132,10 @@ pub struct TargetResult {
     pub status: TargetStatus,
     /// Measured phases in run order; phases after a failure are absent.
     pub phases: Vec<PhaseResult>,
+    /// The target this one is a variant of (the suite's `variant_of`): the same server with improved code, so the
+    /// report can show what the original's code costs. Absent for an original, and in files written before.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub variant_of: Option<String>,
 }
 
 /// Whether a target ran all its phases.
@@ -172,6 +176,26 @@ pub struct PhaseResult {
     pub worker_requests: Option<Vec<WorkerRequests>>,
     /// File name of this phase's HDR interval log inside the run folder.
     pub hlog: Option<String>,
+    /// The CPUs the target was pinned to in this phase (a phase's `target_cores` can differ from the run's plan);
+    /// absent in files written before it was recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cores: Option<Vec<u32>>,
+    /// The SIGKILL the driver sent to one of the target's processes during the measured part (the phase's
+    /// `kill_worker_at`); absent when the phase kills nothing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kill: Option<WorkerKill>,
+}
+
+/// One process of a target killed with SIGKILL in the middle of a phase, to see what the others do meanwhile.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct WorkerKill {
+    /// Milliseconds from the start of the measured part to the kill (the load generator's per-second timeline
+    /// counts from the same instant).
+    pub at_ms: i64,
+    pub pid: u32,
+    /// True when the target had no worker processes and its only process was killed: a single-process server,
+    /// which serves nothing more until something restarts it. False: one worker of a master (prefork, gunicorn).
+    pub whole_server: bool,
 }
 
 /// One endpoint of a phase's task mix.

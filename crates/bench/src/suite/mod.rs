@@ -3,6 +3,7 @@
 //! the file, line and field.
 
 mod error;
+mod load;
 mod raw;
 mod target;
 
@@ -14,7 +15,7 @@ use std::time::Duration;
 use toml::Spanned;
 
 pub use error::{Location, SuiteError};
-use raw::{CoreChoice, OneOrMany, RawCpu, RawPhase, RawSuite, RawTask, RawUpstream};
+use raw::{CoreChoice, RawCpu, RawPhase, RawSuite, RawUpstream};
 pub use target::{Launch, TargetSpec};
 
 /// Default time a target gets to become ready.
@@ -98,6 +99,11 @@ pub struct PhaseSpec {
     pub tasks: Vec<TaskSpec>,
     /// Targets this phase runs against; None: every target.
     pub targets: Option<Vec<String>>,
+    /// Replaces `[cpu] target_cores` in this phase (a target's own `cores` still wins): e.g. every core for a
+    /// single-threaded design, so that whether it can use a second core is measured rather than assumed.
+    pub target_cores: Option<TargetCores>,
+    /// SIGKILL one process of each target this long into the measured part (see `crate::kill`).
+    pub kill_worker_at: Option<Duration>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -206,21 +212,29 @@ impl Context<'_> {
         }
     }
 
+    /// `target_cores` (of `[cpu]` or of a phase): "auto", "all" or a list of cores.
+    fn target_cores(&self, spanned: &Spanned<CoreChoice>) -> Result<TargetCores, SuiteError> {
+        match spanned.get_ref() {
+            CoreChoice::Word(word) if word == "auto" => Ok(TargetCores::Auto),
+            CoreChoice::Word(word) if word == "all" => Ok(TargetCores::All),
+            CoreChoice::Word(word) => {
+                let message = format!("unknown value {word:?}: write \"auto\", \"all\" or a list like [0]");
+                Err(self.error(spanned.span(), "target_cores", message))
+            }
+            CoreChoice::List(cores) if cores.is_empty() => {
+                Err(self.error(spanned.span(), "target_cores", "empty core list"))
+            }
+            CoreChoice::List(cores) => {
+                let location = Location::at(self.path, self.text, spanned.span().start);
+                Ok(TargetCores::List(Located { value: cores.clone(), location, field: "target_cores" }))
+            }
+        }
+    }
+
     fn cpu_spec(&self, raw: &RawCpu) -> Result<CpuSpec, SuiteError> {
         let target_cores = match &raw.target_cores {
             None => TargetCores::Auto,
-            Some(spanned) => match spanned.get_ref() {
-                CoreChoice::Word(word) if word == "auto" => TargetCores::Auto,
-                CoreChoice::Word(word) if word == "all" => TargetCores::All,
-                CoreChoice::Word(word) => {
-                    let message = format!("unknown value {word:?}: write \"auto\", \"all\" or a list like [0]");
-                    return Err(self.error(spanned.span(), "target_cores", message));
-                }
-                CoreChoice::List(cores) => {
-                    let location = Location::at(self.path, self.text, spanned.span().start);
-                    TargetCores::List(Located { value: cores.clone(), location, field: "target_cores" })
-                }
-            },
+            Some(spanned) => self.target_cores(spanned)?,
         };
         for (spanned, field) in [(&raw.load_cores, "load_cores"), (&raw.upstream_cores, "upstream_cores")] {
             if let Some(spanned) = spanned {
@@ -255,6 +269,17 @@ impl Context<'_> {
                 return Err(self.error(span, "name", format!("target {:?} is defined twice", target.name)));
             }
             targets.push(target);
+        }
+        for (spanned, target) in raw.get_ref().iter().zip(&targets) {
+            let (Some(original), Some(span)) = (&target.variant_of, spanned.get_ref().variant_of.as_ref()) else {
+                continue;
+            };
+            if *original == target.name || !names.contains(original) {
+                let known: Vec<&str> =
+                    targets.iter().map(|t| t.name.as_str()).filter(|name| *name != target.name).collect();
+                let message = format!("no other target is named {original:?} (targets: {})", known.join(", "));
+                return Err(self.error(span.span(), "variant_of", message));
+            }
         }
         Ok(targets)
     }
@@ -301,6 +326,17 @@ impl Context<'_> {
         if timeout.is_zero() {
             return Err(self.field_error(raw, "timeout", "must be > 0"));
         }
+        let target_cores = raw.target_cores.as_ref().map(|spanned| self.target_cores(spanned)).transpose()?;
+        let kill_worker_at = match &raw.kill_worker_at {
+            Some(at) if at.get_ref().0 >= duration => {
+                let message = format!(
+                    "{:?} is not inside the measured part: it must be shorter than `duration` ({duration:?})",
+                    at.get_ref().0
+                );
+                return Err(self.error(at.span(), "kill_worker_at", message));
+            }
+            other => other.as_ref().map(|at| at.get_ref().0),
+        };
         Ok(loads
             .into_iter()
             .map(|(suffix, load)| PhaseSpec {
@@ -311,6 +347,8 @@ impl Context<'_> {
                 timeout,
                 tasks: tasks.clone(),
                 targets: selected.clone(),
+                target_cores: target_cores.clone(),
+                kill_worker_at,
             })
             .collect())
     }
@@ -318,189 +356,6 @@ impl Context<'_> {
     /// An error on a field that keeps no span: located at the phase's name.
     fn field_error(&self, raw: &RawPhase, field: &str, message: &str) -> SuiteError {
         self.error(raw.name.span(), field, format!("in phase {:?}: {message}", raw.name.get_ref()))
-    }
-
-    /// The load model, one per sweep point, with the suffix each point's name gets.
-    fn loads(&self, raw: &RawPhase) -> Result<Vec<(String, LoadSpec)>, SuiteError> {
-        let model = raw.load.get_ref().as_str();
-        let fields: [(&str, Option<Range<usize>>); 4] = [
-            ("users", raw.users.as_ref().map(Spanned::span)),
-            ("think", raw.think.as_ref().map(Spanned::span)),
-            ("connections", raw.connections.as_ref().map(Spanned::span)),
-            ("rate", raw.rate.as_ref().map(Spanned::span)),
-        ];
-        let (required, allowed): (&[&str], &[&str]) = match model {
-            "users" => (&["users", "think"], &["users", "think"]),
-            "concurrency" => (&["connections"], &["connections"]),
-            "rate" => (&["rate"], &["rate", "connections"]),
-            other => {
-                let message = format!("unknown load model {other:?}: write \"users\", \"concurrency\" or \"rate\"");
-                return Err(self.error(raw.load.span(), "load", message));
-            }
-        };
-        for (field, span) in &fields {
-            if let Some(span) = span {
-                if !allowed.contains(field) {
-                    let message =
-                        format!("does not apply to the {model:?} load model (it takes {})", allowed.join(", "));
-                    return Err(self.error(span.clone(), field, message));
-                }
-            } else if required.contains(field) {
-                let message = format!("the {model:?} load model needs `{field}`");
-                return Err(self.error(raw.load.span(), field, message));
-            }
-        }
-        let sweeps = [
-            raw.users.as_ref().map(|s| (s.get_ref().is_sweep(), s.span())),
-            raw.connections.as_ref().map(|s| (s.get_ref().is_sweep(), s.span())),
-            raw.rate.as_ref().map(|s| (s.get_ref().is_sweep(), s.span())),
-        ];
-        let swept: Vec<Range<usize>> =
-            sweeps.into_iter().flatten().filter(|(sweep, _)| *sweep).map(|(_, span)| span).collect();
-        if swept.len() > 1 {
-            return Err(self.error(
-                swept[1].clone(),
-                raw_field_name(raw, &swept[1]),
-                "only one field of a phase can be a list (a sweep)",
-            ));
-        }
-        match model {
-            "users" => self.users_loads(raw),
-            "concurrency" => {
-                let connections = self.positive_counts(raw.connections.as_ref(), "connections")?;
-                let sweep = connections.len() > 1 || raw.connections.as_ref().is_some_and(|s| s.get_ref().is_sweep());
-                Ok(connections
-                    .into_iter()
-                    .map(|connections| (suffix(sweep, "c", connections), LoadSpec::Concurrency { connections }))
-                    .collect())
-            }
-            _ => self.rate_loads(raw),
-        }
-    }
-
-    fn users_loads(&self, raw: &RawPhase) -> Result<Vec<(String, LoadSpec)>, SuiteError> {
-        let users = self.positive_counts(raw.users.as_ref(), "users")?;
-        let think = raw.think.as_ref().map(|spanned| (spanned.get_ref(), spanned.span()));
-        let (think, span) = think.ok_or_else(|| self.error(raw.load.span(), "think", "missing"))?;
-        let think = (think[0].0, think[1].0);
-        if think.0 > think.1 {
-            return Err(self.error(span, "think", "the minimum (first) is above the maximum (second)"));
-        }
-        let sweep = raw.users.as_ref().is_some_and(|s| s.get_ref().is_sweep());
-        Ok(users.into_iter().map(|users| (suffix(sweep, "u", users), LoadSpec::Users { users, think })).collect())
-    }
-
-    fn rate_loads(&self, raw: &RawPhase) -> Result<Vec<(String, LoadSpec)>, SuiteError> {
-        let spanned = raw.rate.as_ref().ok_or_else(|| self.error(raw.load.span(), "rate", "missing"))?;
-        let rates = spanned.get_ref().values();
-        if rates.is_empty() || rates.iter().any(|rate| !(rate.is_finite() && *rate > 0.0)) {
-            return Err(self.error(
-                spanned.span(),
-                "rate",
-                "must be a positive number of requests per second (or a non-empty list of them)",
-            ));
-        }
-        let connections = match &raw.connections {
-            None => vec![64],
-            Some(_) => self.positive_counts(raw.connections.as_ref(), "connections")?,
-        };
-        let rate_sweep = spanned.get_ref().is_sweep();
-        let connection_sweep = raw.connections.as_ref().is_some_and(|s| s.get_ref().is_sweep());
-        let mut loads = Vec::new();
-        for per_second in &rates {
-            for &connections in &connections {
-                let mut name = suffix(rate_sweep, "r", *per_second);
-                name.push_str(&suffix(connection_sweep, "c", connections));
-                loads.push((name, LoadSpec::Rate { per_second: *per_second, connections }));
-            }
-        }
-        Ok(loads)
-    }
-
-    fn positive_counts(&self, raw: Option<&Spanned<OneOrMany<u32>>>, field: &str) -> Result<Vec<u32>, SuiteError> {
-        let Some(spanned) = raw else { return Ok(Vec::new()) };
-        let values = spanned.get_ref().values();
-        if values.is_empty() || values.contains(&0) {
-            return Err(self.error(spanned.span(), field, "must be >= 1 (or a non-empty list of such numbers)"));
-        }
-        Ok(values)
-    }
-
-    fn tasks(&self, raw: &Spanned<Vec<Spanned<RawTask>>>) -> Result<Vec<TaskSpec>, SuiteError> {
-        if raw.get_ref().is_empty() {
-            return Err(self.error(raw.span(), "tasks", "the phase requests nothing: add { path = \"/health\" }"));
-        }
-        let mut tasks = Vec::new();
-        for spanned in raw.get_ref() {
-            tasks.push(self.task(spanned.get_ref())?);
-        }
-        if tasks.iter().map(|task| u64::from(task.weight)).sum::<u64>() == 0 {
-            return Err(self.error(raw.span(), "weight", "the task weights sum to 0: no request could be picked"));
-        }
-        Ok(tasks)
-    }
-
-    fn task(&self, raw: &RawTask) -> Result<TaskSpec, SuiteError> {
-        let path = raw.path.get_ref();
-        if !path.starts_with('/') || path.contains(|c: char| c.is_whitespace() || c == '#') {
-            let message =
-                format!("{path:?} is not a path: it starts with / and has no spaces (put parameters in `query`)");
-            return Err(self.error(raw.path.span(), "path", message));
-        }
-        let mut query = url::form_urlencoded::Serializer::new(String::new());
-        for (key, value) in &raw.query {
-            let text = match value {
-                toml::Value::String(text) => text.clone(),
-                toml::Value::Integer(_) | toml::Value::Float(_) | toml::Value::Boolean(_) => value.to_string(),
-                other => {
-                    let message = format!(
-                        "query parameter {key:?} must be a string, number or boolean, not {}",
-                        other.type_str()
-                    );
-                    return Err(self.error(raw.path.span(), "query", message));
-                }
-            };
-            query.append_pair(key, &text);
-        }
-        let query = query.finish();
-        let separator = if path.contains('?') { '&' } else { '?' };
-        let path_and_query = if query.is_empty() { path.clone() } else { format!("{path}{separator}{query}") };
-        Ok(TaskSpec {
-            name: raw.name.clone().unwrap_or_else(|| path_and_query.clone()),
-            path_and_query,
-            weight: raw.weight.unwrap_or(1),
-        })
-    }
-
-    fn selected_targets(&self, names: &[Spanned<String>], targets: &[TargetSpec]) -> Result<Vec<String>, SuiteError> {
-        let mut selected = Vec::new();
-        for name in names {
-            if !targets.iter().any(|target| &target.name == name.get_ref()) {
-                let known: Vec<&str> = targets.iter().map(|target| target.name.as_str()).collect();
-                let message = format!("no target is named {:?} (targets: {})", name.get_ref(), known.join(", "));
-                return Err(self.error(name.span(), "targets", message));
-            }
-            selected.push(name.get_ref().clone());
-        }
-        Ok(selected)
-    }
-}
-
-fn raw_field_name(raw: &RawPhase, span: &Range<usize>) -> &'static str {
-    if raw.users.as_ref().is_some_and(|s| s.span() == *span) {
-        "users"
-    } else if raw.connections.as_ref().is_some_and(|s| s.span() == *span) {
-        "connections"
-    } else {
-        "rate"
-    }
-}
-
-fn suffix(sweep: bool, letter: &str, value: impl std::fmt::Display) -> String {
-    if sweep {
-        format!("-{letter}{value}")
-    } else {
-        String::new()
     }
 }
 

@@ -64,6 +64,7 @@ pub struct RawTarget {
     pub cores: Option<Spanned<Vec<u32>>>,
     pub ready_timeout: Option<HumanDuration>,
     pub stop_grace: Option<HumanDuration>,
+    pub variant_of: Option<Spanned<String>>,
 }
 
 /// A command line as one string (split into words like a POSIX shell, without running one) or as an argv list.
@@ -87,6 +88,8 @@ pub struct RawPhase {
     pub warmup: Option<HumanDuration>,
     pub timeout: Option<HumanDuration>,
     pub targets: Option<Vec<Spanned<String>>>,
+    pub target_cores: Option<Spanned<CoreChoice>>,
+    pub kill_worker_at: Option<Spanned<HumanDuration>>,
     pub tasks: Spanned<Vec<Spanned<RawTask>>>,
 }
 

@@ -29,6 +29,8 @@ pub struct TargetSpec {
     pub threads: Option<u32>,
     pub ready_timeout: Duration,
     pub stop_grace: Duration,
+    /// The target this one improves on (the same server, its code changed), checked to exist.
+    pub variant_of: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -63,6 +65,7 @@ pub(super) fn check(context: &Context<'_>, spanned: &Spanned<RawTarget>) -> Resu
         threads,
         ready_timeout: raw.ready_timeout.map_or(DEFAULT_READY_TIMEOUT, |d| d.0),
         stop_grace: raw.stop_grace.map_or(DEFAULT_STOP_GRACE, |d| d.0),
+        variant_of: raw.variant_of.as_ref().map(|original| original.get_ref().trim().to_owned()),
     };
     if let Some(cores) = &raw.cores {
         if cores.get_ref().is_empty() {

@@ -37,7 +37,7 @@ warmup = "500ms"
 tasks = [{ path = "/cpu-intensive", query = { iterations = 1000 } }]
 
 [[phases]]
-name = "seed"
+name = "locust"
 load = "users"
 users = 10
 think = ["1s", "5s"]
@@ -62,7 +62,7 @@ fn parses_targets_phases_and_expands_sweeps() {
     assert_eq!(suite.repetitions, 2);
     assert_eq!(suite.upstream.delay, Duration::from_millis(50));
     let names: Vec<&str> = suite.phases.iter().map(|phase| phase.name.as_str()).collect();
-    assert_eq!(names, ["cpu-c1", "cpu-c8", "seed"]);
+    assert_eq!(names, ["cpu-c1", "cpu-c8", "locust"]);
     assert_eq!(suite.phases[1].load, LoadSpec::Concurrency { connections: 8 });
     assert_eq!(suite.phases[0].tasks[0].path_and_query, "/cpu-intensive?iterations=1000");
     assert_eq!(suite.phases[0].warmup, Duration::from_millis(500));
@@ -171,4 +171,41 @@ fn missing_sections_and_bad_toml_are_located() {
     assert!(error.contains("phases"), "{error}");
     let error = error_of("name = \"x\"\n[[targets]\n");
     assert!(error.starts_with("suites/s.toml:2:"), "{error}");
+}
+
+#[test]
+fn a_phase_can_kill_a_worker_inside_its_measured_part_only() {
+    let text = GOOD.replace("warmup = \"500ms\"", "warmup = \"500ms\"\nkill_worker_at = \"1500ms\"");
+    let suite = parse(&text).unwrap();
+    assert_eq!(suite.phases[0].kill_worker_at, Some(Duration::from_millis(1500)));
+    assert_eq!(suite.phases[2].kill_worker_at, None);
+    let text = GOOD.replace("warmup = \"500ms\"", "warmup = \"500ms\"\nkill_worker_at = \"2s\"");
+    let error = error_of(&text);
+    let line = text.lines().position(|line| line.starts_with("kill_worker_at")).unwrap() + 1;
+    assert!(error.starts_with(&format!("suites/s.toml:{line}:")), "{error}");
+    assert!(error.contains("field `kill_worker_at`") && error.contains("shorter than `duration`"), "{error}");
+}
+
+#[test]
+fn a_phase_can_set_its_own_target_cores() {
+    let text = GOOD.replace("warmup = \"500ms\"", "warmup = \"500ms\"\ntarget_cores = \"all\"");
+    let suite = parse(&text).unwrap();
+    assert_eq!(suite.phases[0].target_cores, Some(TargetCores::All));
+    assert_eq!(suite.phases[2].target_cores, None);
+    let text = GOOD.replace("warmup = \"500ms\"", "warmup = \"500ms\"\ntarget_cores = \"most\"");
+    let error = error_of(&text);
+    assert!(error.contains("field `target_cores`") && error.contains("\"most\""), "{error}");
+}
+
+#[test]
+fn a_variant_names_another_target() {
+    let text = GOOD.replace("cwd = \"python\"", "cwd = \"python\"\nvariant_of = \"sync\"");
+    assert_eq!(parse(&text).unwrap().targets[2].variant_of.as_deref(), Some("sync"));
+    for original in ["nginx", "uvicorn"] {
+        let text = GOOD.replace("cwd = \"python\"", &format!("cwd = \"python\"\nvariant_of = \"{original}\""));
+        let error = error_of(&text);
+        let line = text.lines().position(|line| line.starts_with("variant_of")).unwrap() + 1;
+        assert!(error.starts_with(&format!("suites/s.toml:{line}:")), "{error}");
+        assert!(error.contains("field `variant_of`") && error.contains(original), "{error}");
+    }
 }
