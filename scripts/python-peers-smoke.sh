@@ -83,9 +83,10 @@ echo "upstream stand-in: $RUSTCORN_UPSTREAM_URL (pid $upstream_pid)"
 # and the Rust models do not. --no-control-socket: gunicorn >= 25.1 opens ~/.gunicorn/gunicorn.ctl by default,
 # one path shared by every gunicorn on the machine.
 peers=(
-    "uvicorn|$BIN/uvicorn app:app --host 127.0.0.1 --port PORT --no-access-log"
-    "gunicorn + UvicornWorker|$BIN/gunicorn -w 2 -k uvicorn_worker.UvicornWorker -b 127.0.0.1:PORT --no-control-socket app:app"
-    "gunicorn sync|$BIN/gunicorn -w 2 -b 127.0.0.1:PORT --no-control-socket app_wsgi:app"
+    "uvicorn|$BIN/uvicorn main:app --host 127.0.0.1 --port PORT --no-access-log"
+    "gunicorn + UvicornWorker|$BIN/gunicorn -w 4 -k uvicorn.workers.UvicornWorker -b 127.0.0.1:PORT --no-control-socket main:app"
+    "uvicorn, improved|$BIN/uvicorn improved:app --host 127.0.0.1 --port PORT --no-access-log"
+    "gunicorn sync|$BIN/gunicorn -w 2 -b 127.0.0.1:PORT --no-control-socket main_wsgi:app"
 )
 
 failed=()

@@ -1,54 +1,53 @@
-"""The WSGI twin of app.py for gunicorn's sync workers: `gunicorn -w 2 app_wsgi:app`.
+"""The article's app for gunicorn's sync workers: `gunicorn -w 2 main_wsgi:app`.
 
-Plain WSGI, no framework: the sync-worker rows then measure gunicorn's process model with nothing but the seed's
-work on top (no extra dependency to pin either), and routing five fixed paths needs no framework. Same paths,
-query parameters, JSON bodies, statuses and `x-worker-pid` header as app.py and the Rust models. A sync worker
-cannot await, so /async-google here is a blocking fetch exactly like /sync-google, only its message differs: on
-gunicorn sync workers both hold the worker for the whole upstream wait, which is what the report shows.
+The article's app is FastAPI (ASGI), which a sync worker cannot serve. This WSGI app calls the article's handler
+functions from main.py themselves, so every request does exactly the article's work: the same loops, `requests.get`
+for /sync-google, and for /async-google the article's coroutine (a new `aiohttp.ClientSession` per request) run to
+completion with `asyncio.run`, because a sync worker has no event loop to await on. Plain WSGI routes the five
+fixed paths: a framework would add its own cost to every request. Same paths, query parameters (validated like
+FastAPI does, 422 on a bad value), JSON bodies and `x-worker-pid` header as main.py.
 """
 
+import asyncio
 import json
 import os
-import time
 from urllib.parse import parse_qsl
 
-import requests
-
-import workload
+import main
 
 
-def health(query):
-    return 200, workload.HEALTH_BODY
+class BadQuery(ValueError):
+    """A query value that is not an integer within its range: answered 422, as FastAPI answers it."""
+
+
+def number(query, name, default, ceiling):
+    raw = query.get(name)
+    if raw is None:
+        return default
+    # The length test first: int() refuses strings of over 4300 digits with an error of its own.
+    if not raw.isascii() or not raw.isdigit() or len(raw) > 20 or int(raw) > ceiling:
+        raise BadQuery(f"query parameter '{name}' must be an integer from 0 to {ceiling}")
+    return int(raw)
 
 
 def cpu_intensive(query):
-    total = workload.query_number(
-        query.get("iterations"), "iterations", workload.DEFAULT_CPU_ITERATIONS, workload.MAX_CPU_ITERATIONS
-    )
-    return 200, workload.cpu_intensive(total)
+    return main.cpu_intensive_task(number(query, "iterations", main.DEFAULT_ITERATIONS, main.MAX_ITERATIONS))
 
 
 def memory_intensive(query):
-    count = workload.query_number(query.get("n"), "n", workload.DEFAULT_MEMORY_N, workload.MAX_MEMORY_N)
-    return 200, workload.memory_intensive(count)
-
-
-def blocking_google(message):
-    start = time.perf_counter()
-    try:
-        response = requests.get(workload.UPSTREAM_URL, timeout=workload.UPSTREAM_TIMEOUT_SECONDS)
-        response.raise_for_status()
-    except requests.RequestException as error:
-        return 502, workload.upstream_failure(error)
-    return 200, workload.completed(message, start)
+    return main.memory_intensive_task(number(query, "n", main.DEFAULT_N, main.MAX_N))
 
 
 def sync_google(query):
-    return blocking_google(workload.SYNC_GOOGLE_MESSAGE)
+    return main.request_google_sync()
 
 
 def async_google(query):
-    return blocking_google(workload.ASYNC_GOOGLE_MESSAGE)
+    return asyncio.run(main.request_google_async())
+
+
+def health(query):
+    return {"message": "ok", "duration": 0.0}
 
 
 ROUTES = {
@@ -59,11 +58,11 @@ ROUTES = {
     "/async-google": async_google,
 }
 
-REASONS = {200: "OK", 400: "Bad Request", 404: "Not Found", 405: "Method Not Allowed", 502: "Bad Gateway"}
+REASONS = {200: "OK", 404: "Not Found", 405: "Method Not Allowed", 422: "Unprocessable Entity"}
 
 
 def first_values(query_string):
-    """Query parameters, first occurrence wins (as the Rust router reads them); blank values kept so `?n=` is a 400."""
+    """Query parameters, the first occurrence of each; blank values kept so that `?n=` is refused."""
     values = {}
     for name, value in parse_qsl(query_string, keep_blank_values=True):
         values.setdefault(name, value)
@@ -74,22 +73,21 @@ def dispatch(method, path, query_string):
     handler = ROUTES.get(path)
     if handler is None:
         return 404, {"detail": "Not Found"}
-    if method not in ("GET", "HEAD"):
+    if method != "GET":
         return 405, {"detail": "Method Not Allowed"}
     try:
-        return handler(first_values(query_string))
-    except workload.QueryError as error:
-        return 400, {"detail": str(error)}
+        return 200, handler(first_values(query_string))
+    except BadQuery as error:
+        return 422, {"detail": str(error)}
 
 
 def app(environ, start_response):
-    method = environ["REQUEST_METHOD"]
-    status, body = dispatch(method, environ.get("PATH_INFO", ""), environ.get("QUERY_STRING", ""))
-    payload = json.dumps(body, separators=(",", ":")).encode()
+    status, body = dispatch(environ["REQUEST_METHOD"], environ.get("PATH_INFO", ""), environ.get("QUERY_STRING", ""))
+    payload = json.dumps(body, separators=(",", ":")).encode()  # FastAPI's JSONResponse writes it this compactly
     headers = [
         ("Content-Type", "application/json"),
         ("Content-Length", str(len(payload))),
-        (workload.WORKER_PID_HEADER, str(os.getpid())),
+        ("x-worker-pid", str(os.getpid())),
     ]
     start_response(f"{status} {REASONS[status]}", headers)
-    return [b"" if method == "HEAD" else payload]
+    return [payload]
