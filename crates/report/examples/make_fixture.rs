@@ -1,7 +1,7 @@
 //! Writes `tests/fixtures/small.json`: a small, synthetic but schema-valid results file whose numbers are made up
 //! (a simple queueing model plus seeded noise) and whose shapes are real loadgen reports, so every chart and table
-//! of the report has something to draw, including a failed target. By design prefork-w2 wins /cpu-intensive and
-//! async wins /async-google. Regenerate with `cargo run -p report --example make_fixture`.
+//! of the report has something to draw, including a failed target, an improved variant of uvicorn and a phase that
+//! kills a worker. By design prefork-w2 wins /cpu-intensive and async wins /async-google. Regenerate with `cargo run -p report --example make_fixture`.
 
 use std::path::PathBuf;
 
@@ -160,7 +160,28 @@ fn models() -> Vec<Model> {
             overhead_us: 600.0,
             rss_mib: 48.0,
         },
+        Model {
+            name: "uvicorn-improved",
+            family: Family::Python,
+            kind: TargetKind::External,
+            workers: 1,
+            threads: None,
+            parallel: 1.0,
+            io_slots: 10_000.0,
+            cpu_cost: 9.0,
+            overhead_us: 350.0,
+            rss_mib: 49.0,
+        },
     ]
+}
+
+/// The phase that SIGKILLs one process of every target 1.2 s into its measured part.
+const KILL_PHASE: &str = "kill-c8";
+const KILL_AT_MS: i64 = 1200;
+
+/// A prefork master loses one of its workers; every other model is one process and loses itself.
+fn whole_server(model: &Model) -> bool {
+    model.kind != TargetKind::Prefork
 }
 
 fn phases() -> Vec<Phase> {
@@ -178,11 +199,12 @@ fn phases() -> Vec<Phase> {
         concurrency("async-io-c16", "/async-google", Work::Io, 16, "16 connections, closed loop"),
         concurrency("async-io-c64", "/async-google", Work::Io, 64, "64 connections, closed loop"),
         Phase {
-            name: "seed-users",
+            name: "article-locust",
             endpoints: vec![("/cpu-intensive", Work::Cpu, 1), ("/memory-intensive", Work::Memory, 1)],
             load: LoadModel::Users { users: 10, think_min_s: 1.0, think_max_s: 5.0 },
             description: "10 users, think time 1-5 s (Locust)",
         },
+        concurrency(KILL_PHASE, "/cpu-intensive", Work::Cpu, 8, "8 connections, closed loop"),
         Phase {
             name: "health-rate",
             endpoints: vec![("/health", Work::Health, 1)],
@@ -223,7 +245,8 @@ fn target(model: &Model, phases: &[Phase], noise: &mut Noise) -> TargetResult {
         TargetKind::Async => "rustcorn serve async --bind 127.0.0.1:0 --threads 1",
         TargetKind::Prefork if model.workers == 1 => "rustcorn serve prefork -w 1 -k async --stats --bind 127.0.0.1:0",
         TargetKind::Prefork => "rustcorn serve prefork -w 2 -k async --stats --bind 127.0.0.1:0",
-        TargetKind::External => "uvicorn app:app --host 127.0.0.1 --port 0",
+        TargetKind::External if model.name == "uvicorn-improved" => "uvicorn improved:app --host 127.0.0.1 --port 0",
+        TargetKind::External => "uvicorn main:app --host 127.0.0.1 --port 0",
     }
     .split(' ')
     .map(String::from)
@@ -237,6 +260,7 @@ fn target(model: &Model, phases: &[Phase], noise: &mut Noise) -> TargetResult {
         threads: model.threads,
         status: TargetStatus::Ok,
         phases: results,
+        variant_of: (model.name == "uvicorn-improved").then(|| "uvicorn".to_owned()),
     }
 }
 
@@ -245,23 +269,28 @@ fn failed_python_target() -> TargetResult {
         name: "gunicorn-sync-w2".into(),
         family: Family::Python,
         kind: TargetKind::External,
-        command: "gunicorn -w 2 app_wsgi:app --bind 127.0.0.1:0".split(' ').map(String::from).collect(),
+        command: "gunicorn -w 2 main_wsgi:app --bind 127.0.0.1:0".split(' ').map(String::from).collect(),
         workers: Some(2),
         threads: None,
         status: TargetStatus::Failed {
             reason: "not ready within 30 s (http://127.0.0.1:0/health never answered)".into(),
             stderr_tail: vec![
                 "[INFO] Starting gunicorn 23.0.0".into(),
-                "ModuleNotFoundError: No module named 'app_wsgi'".into(),
+                "ModuleNotFoundError: No module named 'main_wsgi'".into(),
             ],
         },
         phases: vec![],
+        variant_of: None,
     }
 }
 
-/// Per-second throughput multiplier: sync stalls in its first cpu-c8 repetition, uvicorn warms up slowly.
+/// Per-second throughput multiplier: sync stalls in its first cpu-c8 repetition, uvicorn warms up slowly, and after
+/// the kill a single process serves nothing while a prefork master's other worker serves on.
 fn pace(model: &Model, phase: &Phase, repetition: u32, second: usize) -> f64 {
+    let killed = phase.name == KILL_PHASE && second as i64 > KILL_AT_MS / 1000;
     match (model.name, phase.name, repetition, second) {
+        _ if killed && whole_server(model) => 0.0,
+        _ if killed => 1.0 - 1.0 / f64::from(model.workers.max(2)),
         ("sync", "cpu-c8", 0, 2) => 0.35,
         ("uvicorn", _, _, 0) => 0.8,
         _ => 1.0,
@@ -310,13 +339,18 @@ fn phase_result(model: &Model, phase: &Phase, index: usize, repetition: u32, noi
                 .position(|sum| pick < sum)
                 .unwrap_or(0);
             let work = phase.endpoints[endpoint].1;
-            let stall = if pace < 1.0 { 1.0 / pace } else { 1.0 };
+            let stall = if pace > 0.0 && pace < 1.0 { 1.0 / pace } else { 1.0 };
             let service = noise.latency(service_us(model, work) * stall);
             let latency = (service as f64 * queue_factor) as u64;
             let (all, service_only, failures, bytes) = &mut per_endpoint[endpoint];
             this_second.1 += 1;
-            if failure_every > 0 && request % failure_every == 7 {
-                failures.timeout += 1;
+            let killed_now = phase.name == KILL_PHASE && second as i64 == KILL_AT_MS / 1000 && request < 4;
+            if killed_now || (failure_every > 0 && request % failure_every == 7) {
+                if killed_now {
+                    failures.read += 1;
+                } else {
+                    failures.timeout += 1;
+                }
                 this_second.2 += 1;
                 continue;
             }
@@ -380,7 +414,7 @@ fn phase_result(model: &Model, phase: &Phase, index: usize, repetition: u32, noi
         }
         _ => None,
     };
-    let started_ms = 1_767_268_800_000 + (u64::from(repetition) * 8 + index as u64) * 6_000;
+    let started_ms = 1_767_268_800_000 + (u64::from(repetition) * 9 + index as u64) * 6_000;
     let load = LoadReport {
         model: model_name,
         started_at_unix_ms: started_ms + (WARMUP_S * 1000.0) as u64,
@@ -411,14 +445,20 @@ fn phase_result(model: &Model, phase: &Phase, index: usize, repetition: u32, noi
         duration_s: DURATION_S,
         started_at: format!(
             "2026-01-01T12:{:02}:{:02}Z",
-            (repetition * 8 + index as u32) / 10,
-            ((repetition * 8 + index as u32) % 10) * 6
+            (repetition * 9 + index as u32) / 10,
+            ((repetition * 9 + index as u32) % 10) * 6
         ),
         interrupted: false,
         worker_requests: (model.kind == TargetKind::Prefork).then(|| worker_split(model, load.aggregated.count)),
         load,
         resources: resources(model, phase, cores_used, noise),
         hlog: Some(format!("{}.{}.r{repetition}.hlog", model.name, phase.name)),
+        cores: Some(vec![0, 1]),
+        kill: (phase.name == KILL_PHASE).then(|| WorkerKill {
+            at_ms: KILL_AT_MS,
+            pid: if whole_server(model) { 4100 } else { 4201 },
+            whole_server: whole_server(model),
+        }),
     }
 }
 
@@ -565,11 +605,16 @@ serve = "prefork -w 2 -k async --stats"
 
 [[target]]
 name = "uvicorn"
-command = "uvicorn app:app --host 127.0.0.1 --port {port}"
+command = "uvicorn main:app --host 127.0.0.1 --port {port}"
+
+[[target]]
+name = "uvicorn-improved"
+command = "uvicorn improved:app --host 127.0.0.1 --port {port}"
+variant_of = "uvicorn"
 
 [[target]]
 name = "gunicorn-sync-w2"
-command = "gunicorn -w 2 app_wsgi:app --bind 127.0.0.1:{port}"
+command = "gunicorn -w 2 main_wsgi:app --bind 127.0.0.1:{port}"
 
 [[phase]]
 name = "cpu-c2"
@@ -602,10 +647,16 @@ task = ["/async-google"]
 connections = 64
 
 [[phase]]
-name = "seed-users"
+name = "article-locust"
 task = ["/cpu-intensive:1", "/memory-intensive:1"]
 users = 10
 think = "1s..5s"
+
+[[phase]]
+name = "kill-c8"
+task = ["/cpu-intensive"]
+connections = 8
+kill_worker_at = "1200ms"
 
 [[phase]]
 name = "health-rate"

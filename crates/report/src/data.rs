@@ -36,6 +36,8 @@ pub struct PhaseInfo<'a> {
     /// The first measurement of this phase: endpoints, load model and durations are the same in every one.
     pub example: &'a PhaseResult,
     pub repetitions: u32,
+    /// The phase SIGKILLed a process of its targets mid-way (`kill_worker_at`).
+    pub kills: bool,
 }
 
 /// One target x phase x repetition.
@@ -168,6 +170,21 @@ impl<'a> Report<'a> {
         (!pinned.cores.is_empty()).then_some(pinned.cores.len())
     }
 
+    /// Cores `target` had in `phase`: what the phase recorded (a phase can set its own), else the run's plan.
+    pub fn cores_in(&self, target: usize, phase: usize) -> Option<usize> {
+        let recorded = self.measurements(target, phase).find_map(|m| m.result.cores.as_ref().map(Vec::len));
+        recorded.filter(|&cores| cores > 0).or_else(|| self.target_cores(target))
+    }
+
+    /// Requests per worker process of `target` in `phase` (first repetition), in worker-slot order; None when the
+    /// phase recorded none.
+    pub fn worker_counts(&self, target: usize, phase: usize) -> Option<Vec<(u32, u64)>> {
+        let measurement = self.measurements(target, phase).next()?;
+        let mut workers = measurement.result.worker_requests.clone().filter(|workers| !workers.is_empty())?;
+        workers.sort_by_key(|worker| (worker.index, worker.pid));
+        Some(workers.iter().map(|worker| (worker.pid, worker.requests)).collect())
+    }
+
     fn merge_latencies(&mut self) -> Vec<Vec<Option<MergedLatency>>> {
         let mut merged = Vec::with_capacity(self.targets.len());
         for target in 0..self.targets.len() {
@@ -218,6 +235,10 @@ impl PhaseInfo<'_> {
 
     pub fn load_model(&self) -> &LoadModel {
         &self.example.load_model
+    }
+
+    pub fn kills_a_worker(&self) -> bool {
+        self.kills
     }
 
     /// Connections of a closed-loop concurrency phase.
@@ -345,8 +366,16 @@ fn collect_phases(targets: &[TargetResult]) -> Vec<PhaseInfo<'_>> {
     let mut phases: Vec<PhaseInfo<'_>> = Vec::new();
     for result in targets.iter().flat_map(|target| &target.phases) {
         match phases.iter_mut().find(|phase| phase.name == result.name) {
-            Some(phase) => phase.repetitions = phase.repetitions.max(result.repetition + 1),
-            None => phases.push(PhaseInfo { name: &result.name, example: result, repetitions: result.repetition + 1 }),
+            Some(phase) => {
+                phase.repetitions = phase.repetitions.max(result.repetition + 1);
+                phase.kills |= result.kill.is_some();
+            }
+            None => phases.push(PhaseInfo {
+                name: &result.name,
+                example: result,
+                repetitions: result.repetition + 1,
+                kills: result.kill.is_some(),
+            }),
         }
     }
     phases

@@ -46,7 +46,7 @@ impl EndpointKind {
     pub fn description(self) -> &'static str {
         match self {
             EndpointKind::Cpu => {
-                "A nested loop of `iterations` steps (default 100,000, the seed's 1000 × 100) kept from being optimised \
+                "A nested loop of `iterations` steps (default 100,000, the article's 1000 × 100) kept from being optimised \
                  away: pure CPU, no I/O. One request occupies one core for its whole duration."
             }
             EndpointKind::Memory => {

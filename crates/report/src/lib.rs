@@ -11,6 +11,7 @@ pub mod history;
 mod html;
 mod markdown;
 mod palette;
+mod select;
 mod tables;
 mod verdict;
 

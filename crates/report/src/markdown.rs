@@ -47,6 +47,7 @@ fn render(report: &Report<'_>) -> String {
     }
     let _ = writeln!(out);
     write_claims(&mut out, report);
+    write_variants(&mut out, report);
     write_headline(&mut out, report, &verdicts);
     for target in &report.targets {
         if let Some(reason) = target.failure() {
@@ -56,14 +57,42 @@ fn render(report: &Report<'_>) -> String {
     out
 }
 
-/// The seed's claims, each checked for Python and for Rust (crates/report/src/claims.rs).
+/// The article's claims, each checked for Python and for Rust (crates/report/src/claims).
 fn write_claims(out: &mut String, report: &Report<'_>) {
-    let _ = writeln!(out, "## The seed's claims\n");
+    let _ = writeln!(out, "## The article's claims\n");
+    let _ = writeln!(out, "From {}, checked for Python and for Rust.\n", escape(claims::ARTICLE));
     for claim in claims::check_claims(report) {
-        let _ = writeln!(out, "- **{}**", escape(claim.statement));
+        let _ = writeln!(out, "{}. **{}**", claim.number, escape(claim.statement));
         for check in &claim.checks {
             let _ = writeln!(out, "  - {}", escape(&check.sentence()));
         }
+    }
+    let _ = writeln!(out);
+}
+
+/// Each improved variant beside the article's code, when the suite runs any.
+fn write_variants(out: &mut String, report: &Report<'_>) {
+    let rows = tables::variant_rows(report);
+    if rows.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "## What the article's code costs\n");
+    let _ =
+        writeln!(out, "| phase | article's code | improved | req/s | improved req/s | CPU ms / request | improved |");
+    let _ = writeln!(out, "|---|---|---|---:|---:|---:|---:|");
+    for row in &rows {
+        let cpu = |ms: Option<f64>| ms.map_or_else(|| "–".to_owned(), |ms| crate::format::significant(ms, 3));
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} | {} | {} | {} |",
+            escape(report.phases[row.phase].name),
+            escape(report.target_name(row.original)),
+            escape(report.target_name(row.variant)),
+            crate::format::rate(row.rates.0),
+            crate::format::rate(row.rates.1),
+            cpu(row.cpu_ms.0),
+            cpu(row.cpu_ms.1)
+        );
     }
     let _ = writeln!(out);
 }

@@ -190,3 +190,116 @@ fn unit_of(basis: Basis) -> &'static str {
         Basis::P99Latency => "p99",
     }
 }
+
+/// One target's phase around the worker the driver killed in it: its per-second successes and failures.
+pub struct KillRow {
+    pub target: usize,
+    pub phase: usize,
+    pub pid: u32,
+    /// Seconds into the measured part.
+    pub at_s: f64,
+    /// The target's only process was killed (a single-process server).
+    pub whole_server: bool,
+    /// (successful, failed) requests in each second of the measured part (first repetition).
+    pub seconds: Vec<(u64, u64)>,
+}
+
+impl KillRow {
+    /// The index of the second the kill fell in.
+    pub fn kill_second(&self) -> usize {
+        self.at_s.max(0.0) as usize
+    }
+
+    /// Successful responses per second over the whole seconds before the kill's second.
+    pub fn before_per_s(&self) -> f64 {
+        let before = &self.seconds[..self.kill_second().min(self.seconds.len())];
+        if before.is_empty() {
+            return 0.0;
+        }
+        before.iter().map(|&(ok, _)| ok as f64).sum::<f64>() / before.len() as f64
+    }
+
+    /// Successful responses in each whole second after the kill's second.
+    pub fn after(&self) -> Vec<u64> {
+        self.seconds.iter().skip(self.kill_second() + 1).map(|&(ok, _)| ok).collect()
+    }
+
+    pub fn failed(&self) -> u64 {
+        self.seconds.iter().map(|&(_, failed)| failed).sum()
+    }
+}
+
+/// The kill the driver recorded for `target` in `phase`, with the timeline around it; None without one.
+pub fn kill_row(report: &Report<'_>, target: usize, phase: usize) -> Option<KillRow> {
+    let measurement = report.measurements(target, phase).next()?;
+    let kill = measurement.result.kill.as_ref()?;
+    let seconds = measurement
+        .load
+        .timeline
+        .iter()
+        .map(|second| (second.requests.saturating_sub(second.errors), second.errors))
+        .collect();
+    Some(KillRow {
+        target,
+        phase,
+        pid: kill.pid,
+        at_s: kill.at_ms as f64 / 1000.0,
+        whole_server: kill.whole_server,
+        seconds,
+    })
+}
+
+/// A target run with improved code (`variant_of`) beside the original, in one phase.
+pub struct VariantRow {
+    pub phase: usize,
+    pub original: usize,
+    pub variant: usize,
+    /// Successful req/s of the original and of the variant.
+    pub rates: (f64, f64),
+    /// CPU milliseconds per successful request of each (the process tree's CPU time over its responses).
+    pub cpu_ms: (Option<f64>, Option<f64>),
+    /// Median latency in microseconds of each.
+    pub p50_us: (Option<f64>, Option<f64>),
+}
+
+/// Every variant beside its original in every phase both ran, in suite order.
+pub fn variant_rows(report: &Report<'_>) -> Vec<VariantRow> {
+    let mut rows = Vec::new();
+    for variant in 0..report.targets.len() {
+        let Some(original_name) = &report.targets[variant].result.variant_of else { continue };
+        let Some(original) = (0..report.targets.len()).find(|&t| report.target_name(t) == original_name) else {
+            continue;
+        };
+        for phase in 0..report.phases.len() {
+            let (Some(before), Some(after)) = (report.throughput(original, phase), report.throughput(variant, phase))
+            else {
+                continue;
+            };
+            let cpu_ms = |target: usize, rate: f64| {
+                report.cpu_cores(target, phase).filter(|_| rate > 0.0).map(|cores| cores.median * 1000.0 / rate)
+            };
+            let p50 = |target: usize| report.latency(target, phase).map(|latency| latency.at(50.0));
+            rows.push(VariantRow {
+                phase,
+                original,
+                variant,
+                rates: (before.median, after.median),
+                cpu_ms: (cpu_ms(original, before.median), cpu_ms(variant, after.median)),
+                p50_us: (p50(original), p50(variant)),
+            });
+        }
+    }
+    rows
+}
+
+/// One target's Aggregated row of a Locust phase (first repetition), for the side-by-side table.
+pub fn locust_summary(report: &Report<'_>, phase: usize) -> Vec<(usize, LocustRow)> {
+    report
+        .phase_targets(phase)
+        .into_iter()
+        .filter_map(|target| {
+            let measurement = report.measurements(target, phase).next()?;
+            Some((target, locust_row(&measurement.load.aggregated)))
+        })
+        .collect()
+}

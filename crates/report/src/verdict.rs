@@ -6,6 +6,7 @@ use bench::results::LoadModel;
 use crate::data::{Report, Spread};
 use crate::endpoint::EndpointKind;
 use crate::format;
+use crate::select;
 
 /// Ratios below this are called level rather than a win: run-to-run noise on a shared machine is of this order.
 const LEVEL_RATIO: f64 = 1.05;
@@ -18,7 +19,7 @@ const NOTABLE_FAILURES: f64 = 0.001;
 pub enum Subject {
     /// A single endpoint, judged on its headline phase.
     Endpoint { path: String, kind: EndpointKind },
-    /// A phase mixing several endpoints (e.g. the seed's Locust profile).
+    /// A phase mixing several endpoints (e.g. the article's Locust profile).
     Mix { phase: String, endpoints: String },
 }
 
@@ -71,7 +72,7 @@ pub fn verdicts(report: &Report<'_>) -> Vec<Verdict> {
         })
         .collect();
     for (index, phase) in report.phases.iter().enumerate() {
-        if phase.single_endpoint().is_none() {
+        if phase.single_endpoint().is_none() && !phase.kills_a_worker() {
             let subject = Subject::Mix { phase: phase.name.to_owned(), endpoints: phase.endpoints_text() };
             verdicts.push(judge(report, subject, index));
         }
@@ -79,29 +80,9 @@ pub fn verdicts(report: &Report<'_>) -> Vec<Verdict> {
     verdicts
 }
 
-/// The phase an endpoint is judged on: its closed-loop phase with the most connections (where models differ
-/// most); failing that its highest-rate phase, then its phase with the most users. Ties go to the phase that
-/// measured more targets, then to the earlier one.
+/// The phase an endpoint is judged on: the rule the article's claims share ([`select::best_phase`]).
 fn headline_phase(report: &Report<'_>, path: &str) -> Option<usize> {
-    let rank = |model: &LoadModel| match model {
-        LoadModel::Concurrency { .. } => 2,
-        LoadModel::Rate { .. } => 1,
-        LoadModel::Users { .. } => 0,
-    };
-    let measured = |phase: usize| (0..report.targets.len()).filter(|&target| report.has_data(target, phase)).count();
-    report
-        .phases
-        .iter()
-        .enumerate()
-        .filter(|(_, phase)| phase.single_endpoint() == Some(path))
-        .max_by(|(ia, a), (ib, b)| {
-            (rank(a.load_model()), a.offered_load())
-                .partial_cmp(&(rank(b.load_model()), b.offered_load()))
-                .unwrap_or(std::cmp::Ordering::Equal)
-                .then(measured(*ia).cmp(&measured(*ib)))
-                .then(ib.cmp(ia))
-        })
-        .map(|(index, _)| index)
+    select::best_phase(report, path, |_| true)
 }
 
 fn basis_of(model: &LoadModel) -> Basis {
@@ -154,7 +135,7 @@ fn p99_us(load: &loadgen::LoadReport) -> Option<f64> {
 }
 
 impl Subject {
-    /// "/cpu-intensive (CPU-bound)" or "seed (/cpu-intensive ×1 + /memory-intensive ×1)".
+    /// "/cpu-intensive (CPU-bound)" or "article-locust (/cpu-intensive ×1 + /memory-intensive ×1)".
     pub fn title(&self) -> String {
         format!("{} ({})", self.short_title(), self.detail())
     }

@@ -164,7 +164,7 @@ fn the_verdict_names_the_model_the_fixture_makes_best() {
     let verdicts: Vec<String> = select(&document, "#verdict ul.verdicts li").iter().map(text_of).collect();
     let cpu = verdicts.iter().find(|v| v.starts_with("/cpu-intensive")).expect("a verdict for /cpu-intensive");
     assert!(cpu.contains(&format!("{best_cpu} serves the most")), "{cpu}");
-    for endpoint in ["/memory-intensive", "/sync-google", "/async-google", "/health", "seed-users"] {
+    for endpoint in ["/memory-intensive", "/sync-google", "/async-google", "/health", "article-locust"] {
         assert!(verdicts.iter().any(|v| v.starts_with(endpoint)), "a verdict for {endpoint}: {verdicts:#?}");
     }
     let best_cells: Vec<String> = select(&document, "#verdict td.best").iter().map(text_of).collect();
@@ -276,7 +276,8 @@ fn the_summary_has_the_verdict_and_the_headline_table() {
     assert!(summary.starts_with("# rustcorn: fixture (synthetic numbers)"), "{summary}");
     assert!(summary.contains("## Verdict"));
     assert!(summary.contains("- **/cpu-intensive (CPU-bound)**: prefork-w2 serves the most"), "{summary}");
-    let table: Vec<&str> = summary.lines().filter(|line| line.starts_with('|')).collect();
+    let headline = summary.split("## Headline").nth(1).expect("a headline section");
+    let table: Vec<&str> = headline.lines().filter(|line| line.starts_with('|')).collect();
     assert_eq!(table.len(), 2 + results.targets.len(), "header, rule, one row per target:\n{summary}");
     assert!(table.iter().any(|row| row.contains("prefork-w2") && row.contains("**")), "the winner is bold");
 }
@@ -317,4 +318,36 @@ fn write_report_puts_the_summary_next_to_the_page() {
         std::fs::read_dir(&dir).expect("list").filter_map(Result::ok).map(|e| e.file_name()).collect();
     assert_eq!(leftovers.len(), 2, "no temporary files left: {leftovers:?}");
     std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn the_article_is_cited_its_claims_checked_and_its_codes_cost_shown() {
+    let results = fixture();
+    let html = render_html(&results, &ReportOptions::default());
+    assert_eq!(html.matches("Gunicorn &amp; Uvicorn").count(), 1, "the article is cited once on the page");
+    assert!(html.contains("2024-05-30"));
+    let claims = html.split("id=\"claims\"").nth(1).expect("a claims section");
+    assert_eq!(claims.split("</ol>").next().map(|list| list.matches("<strong>").count()), Some(8), "eight claims");
+    // The improved uvicorn beside the article's code, phase by phase.
+    let variants = html.split("id=\"variants\"").nth(1).expect("a variants section");
+    assert!(variants.contains("uvicorn-improved") && variants.contains("CPU ms / request"), "{variants:.400}");
+    // The kill phase: a table around the kill, the kill's second marked, a single process at zero after it.
+    let kill = html.split("Around the kill").nth(1).expect("a kill table");
+    assert!(kill.contains("the whole server") && kill.contains("a worker") && kill.contains('✝'), "{kill:.600}");
+    let summary = render_summary_md(&results, &ReportOptions::default());
+    assert!(summary.contains("## The article's claims") && summary.contains("## What the article's code costs"));
+    assert!(summary.contains("8. **-w should follow the core count"), "{summary}");
+}
+
+#[test]
+fn the_locust_section_sets_every_target_side_by_side() {
+    let html = render_html(&fixture(), &ReportOptions::default());
+    let locust = html.split("id=\"locust\"").nth(1).expect("a Locust section");
+    let side_by_side = locust.split("</table>").next().expect("a first table");
+    for column in ["# requests", "# fails", "Median (ms)", "Average (ms)", "Min (ms)", "Max (ms)", "RPS"] {
+        assert!(side_by_side.contains(column), "{column}");
+    }
+    for target in ["sync", "async", "prefork-w2", "uvicorn"] {
+        assert!(side_by_side.contains(&format!("</span>{target}<span")), "{target} has a row");
+    }
 }

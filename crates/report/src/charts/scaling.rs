@@ -104,7 +104,7 @@ fn workers_phases(report: &Report<'_>, families: &[Vec<usize>]) -> Vec<usize> {
             .sum()
     };
     let mut best: Vec<(&str, usize, (usize, u32))> = Vec::new();
-    for (index, phase) in report.phases.iter().enumerate() {
+    for (index, phase) in report.phases.iter().enumerate().filter(|(_, phase)| !phase.kills_a_worker()) {
         let (Some(path), Some(connections)) = (phase.single_endpoint(), phase.connections()) else { continue };
         let score = (points(index), connections);
         if score.0 == 0 {
@@ -122,7 +122,7 @@ fn workers_phases(report: &Report<'_>, families: &[Vec<usize>]) -> Vec<usize> {
 /// Endpoints with single-endpoint concurrency phases at two or more connection counts: (path, [(phase, C)]).
 fn concurrency_sweeps<'r>(report: &'r Report<'_>) -> Vec<(&'r str, Vec<(usize, u32)>)> {
     let mut sweeps: Vec<(&str, Vec<(usize, u32)>)> = Vec::new();
-    for (index, phase) in report.phases.iter().enumerate() {
+    for (index, phase) in report.phases.iter().enumerate().filter(|(_, phase)| !phase.kills_a_worker()) {
         let (Some(path), Some(connections)) = (phase.single_endpoint(), phase.connections()) else { continue };
         match sweeps.iter_mut().find(|(existing, _)| *existing == path) {
             Some((_, phases)) => phases.push((index, connections)),
@@ -239,24 +239,25 @@ fn worker_families(report: &Report<'_>) -> Vec<Vec<usize>> {
         .collect()
 }
 
-/// A target's identity without its worker count, bind address and upstream URL.
+/// A target's identity without its worker count, bind address, port and upstream URL. Arguments are split at
+/// whitespace: an external command run through `sh -c "exec gunicorn -w 2 ..."` holds its flags in one argument.
 fn family_key(target: &TargetResult) -> String {
     let mut parts = vec![format!("{:?} {:?} {:?}", target.family, target.kind, target.threads)];
     let mut value_follows = false;
-    for argument in &target.command {
+    for argument in target.command.iter().flat_map(|argument| argument.split_whitespace()) {
         if value_follows {
             value_follows = false;
             continue;
         }
         let flag = argument.split('=').next().unwrap_or(argument);
-        if matches!(flag, "-w" | "--workers" | "-b" | "--bind" | "--upstream") {
+        if matches!(flag, "-w" | "--workers" | "-b" | "--bind" | "--port" | "--upstream") {
             value_follows = !argument.contains('=');
             continue;
         }
         if argument.len() > 2 && argument.starts_with("-w") && argument[2..].bytes().all(|b| b.is_ascii_digit()) {
             continue;
         }
-        parts.push(argument.clone());
+        parts.push(argument.to_owned());
     }
     parts.join(" ")
 }
@@ -397,6 +398,7 @@ mod tests {
             threads: Some(1),
             status: TargetStatus::Ok,
             phases: vec![],
+            variant_of: None,
         }
     }
 
@@ -407,5 +409,11 @@ mod tests {
         let sync = target("c", &["rustcorn", "serve", "prefork", "-w4", "-k", "sync"], 4);
         assert_eq!(family_key(&one), family_key(&two));
         assert_ne!(family_key(&one), family_key(&sync));
+        let gunicorn = |workers: u32, port: u32| {
+            let line =
+                format!("exec gunicorn -w {workers} -k uvicorn.workers.UvicornWorker --bind 127.0.0.1:{port} main:app");
+            target("g", &["sh", "-c", &line], workers)
+        };
+        assert_eq!(family_key(&gunicorn(1, 18101)), family_key(&gunicorn(4, 18104)));
     }
 }

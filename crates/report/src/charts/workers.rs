@@ -37,15 +37,9 @@ pub fn rows(report: &Report<'_>) -> Vec<WorkerRow> {
     let mut rows = Vec::new();
     for target in 0..report.targets.len() {
         for phase in 0..report.phases.len() {
-            let Some(measurement) = report.measurements(target, phase).next() else { continue };
-            let Some(workers) = &measurement.result.worker_requests else { continue };
-            if workers.is_empty() {
-                continue;
+            if let Some(counts) = report.worker_counts(target, phase) {
+                rows.push(WorkerRow { target, phase, counts });
             }
-            let mut workers = workers.clone();
-            workers.sort_by_key(|worker| (worker.index, worker.pid));
-            let counts: Vec<(u32, u64)> = workers.iter().map(|worker| (worker.pid, worker.requests)).collect();
-            rows.push(WorkerRow { target, phase, counts });
         }
     }
     rows

@@ -1,6 +1,7 @@
 //! The HTML page: maud templates (every text escaped), one inline `<style>`, the charts' SVG inlined. Opens from
 //! disk, needs no network and no JavaScript, reflows to a phone and prints on a light background.
 
+mod article;
 mod methodology;
 mod sections;
 
@@ -49,6 +50,7 @@ fn page(report: &Report<'_>) -> Markup {
                     }
                     (sections::verdict(report, &verdicts))
                     (crate::claims::html_section(report))
+                    (article::variants(report))
                     (sections::problems(report))
                     section #throughput {
                         h2 { "Throughput" }
@@ -85,7 +87,11 @@ fn table_of_contents(report: &Report<'_>) -> Vec<TocEntry> {
         .enumerate()
         .map(|(index, phase)| entry(&charts::phase_anchor(index, phase.name), phase.name))
         .collect();
-    let mut toc = vec![entry("verdict", "Verdict")];
+    let mut toc = vec![
+        entry("verdict", "Verdict"),
+        entry("claims", "The article's claims"),
+        entry("variants", "What the article's code costs"),
+    ];
     if report.targets.iter().any(|target| target.failure().is_some()) {
         toc.push(entry("problems", "Failed targets"));
     }

@@ -201,6 +201,7 @@ fn phase_section(report: &Report<'_>, phase: usize) -> Markup {
                      corrected, as wrk2 does); the service-time column counts from the actual send."
                 }
             }
+            @if info.kills_a_worker() { (super::article::kills(report, phase)) }
             (figure(&charts::latency::figure(report, phase)))
             (figure(&charts::timeline::figure(report, phase)))
         }
@@ -290,12 +291,15 @@ pub fn locust(report: &Report<'_>) -> Markup {
             } @else {
                 p {
                     "Locust's statistics table for each phase run with its load model (users with think time, the \
-                     seed's profile), one per target, first repetition. Times in milliseconds; RPS counts failed \
-                     requests too, as Locust does."
+                     article's profile): first every target's Aggregated row side by side, with the columns the \
+                     article reads (requests, failures, median, average, min and max response time, requests per \
+                     second), then each target's table per endpoint. First repetition; times in milliseconds; RPS \
+                     counts failed requests too, as Locust does."
                 }
             }
             @for phase in phases {
                 h3 { "Phase " (report.phases[phase].name) ": " (report.phases[phase].example.load_description) }
+                (super::article::locust_side_by_side(report, phase))
                 @for target in report.phase_targets(phase) {
                     h4 { (target_cell(report, target)) }
                     @match tables::locust_rows(report, target, phase) {

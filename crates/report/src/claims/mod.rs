@@ -1,0 +1,208 @@
+//! The article's eight claims ("Gunicorn & Uvicorn", 2024-05-30), each checked against the run's data for the
+//! Python peers and for the Rust models that answer them, with the figures behind every finding. A claim reads
+//! "not measured" only when the suite lacks the phase it needs, and then says which suite measures it. The verdict
+//! sections of report.html and summary.md list them after the per-endpoint verdicts.
+
+mod balance;
+mod capacity;
+mod cores;
+mod crash;
+mod memory;
+mod roles;
+#[cfg(test)]
+mod tests;
+
+use bench::results::Family;
+use maud::{html, Markup};
+
+use crate::data::Report;
+use crate::select;
+
+/// The article's title and date, cited once on the page.
+pub const ARTICLE: &str = "“Gunicorn & Uvicorn” (2024-05-30)";
+
+/// A CPU-bound process uses "more than one core" above this (the sampler's 100 ms ticks and the runtime's own
+/// threads add a few percent to a process held to one core by a lock).
+const ONE_CORE: f64 = 1.25;
+
+/// Below this a process was not held back by its CPU: the load, not the cores, set its pace.
+const CPU_BOUND: f64 = 0.75;
+
+/// What the data says about one claim for one family.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Finding {
+    Holds,
+    /// The mechanism the claim names is at work, but a figure it implies is not there (said in the evidence).
+    Partly,
+    DoesNotHold,
+    NotMeasured,
+}
+
+/// One claim checked for one family.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Check {
+    pub family: Family,
+    pub finding: Finding,
+    /// The figures behind the finding, or why it could not be checked and which suite checks it.
+    pub evidence: String,
+}
+
+/// One of the article's claims with its checks for Python and for Rust.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Claim {
+    /// Its place in the article's order, 1 to 8.
+    pub number: u8,
+    pub statement: &'static str,
+    pub checks: Vec<Check>,
+}
+
+type CheckFn = fn(&Report<'_>, Family) -> Check;
+
+/// The eight claims in the article's order, and how each is checked.
+const CLAIMS: [(&str, CheckFn); 8] = [
+    (
+        "With w sync workers, w requests run at once and the rest wait in a queue: capacity ≈ w / service time, and \
+         latency grows with the place in the queue",
+        capacity::sync_workers_queue,
+    ),
+    (
+        "A crashed gunicorn worker leaves the other workers serving; but gunicorn uses more memory, the more \
+         workers the more",
+        crash::crash_and_memory,
+    ),
+    ("One uvicorn process uses less memory than gunicorn with its workers", memory::one_process_uses_less),
+    (
+        "Plain `def` endpoints still overlap blocking I/O under uvicorn, up to its thread pool (40)",
+        capacity::thread_pool_overlaps,
+    ),
+    ("uvicorn alone cannot use a second core for CPU-bound work", cores::single_loop_one_core),
+    ("gunicorn -k UvicornWorker uses the cores and serves more than uvicorn alone", cores::prefork_scales),
+    ("gunicorn spreads requests evenly over its workers", balance::evenly),
+    ("-w should follow the core count: throughput stops rising past the cores", cores::workers_follow_cores),
+];
+
+/// Every claim, checked for Python and for Rust.
+pub fn check_claims(report: &Report<'_>) -> Vec<Claim> {
+    CLAIMS
+        .iter()
+        .enumerate()
+        .map(|(index, (statement, check))| Claim {
+            number: index as u8 + 1,
+            statement,
+            checks: [Family::Python, Family::Rust].into_iter().map(|family| check(report, family)).collect(),
+        })
+        .collect()
+}
+
+impl Finding {
+    pub fn label(self) -> &'static str {
+        match self {
+            Finding::Holds => "holds",
+            Finding::Partly => "holds in part",
+            Finding::DoesNotHold => "does not hold",
+            Finding::NotMeasured => "not measured in this run",
+        }
+    }
+
+    /// Two halves of one claim: both hold, neither holds, or in part; a half not measured leaves the other's word.
+    fn and(self, other: Finding) -> Finding {
+        match (self, other) {
+            (Finding::NotMeasured, only) | (only, Finding::NotMeasured) => only.at_most_partly(),
+            (Finding::Holds, Finding::Holds) => Finding::Holds,
+            (Finding::DoesNotHold, Finding::DoesNotHold) => Finding::DoesNotHold,
+            _ => Finding::Partly,
+        }
+    }
+
+    /// Half a claim checked cannot make all of it hold.
+    fn at_most_partly(self) -> Finding {
+        if self == Finding::Holds {
+            Finding::Partly
+        } else {
+            self
+        }
+    }
+
+    /// Holds when both parts of a claim's figure are there, in part with one, not with none.
+    fn of(first: bool, second: bool) -> Finding {
+        match (first, second) {
+            (true, true) => Finding::Holds,
+            (false, false) => Finding::DoesNotHold,
+            _ => Finding::Partly,
+        }
+    }
+}
+
+impl Check {
+    /// "Python: holds - py-uvicorn used 1.01 cores ..."
+    pub fn sentence(&self) -> String {
+        format!("{}: {} - {}", family_name(self.family), self.finding.label(), self.evidence)
+    }
+
+    fn new(family: Family, finding: Finding, evidence: impl Into<String>) -> Check {
+        Check { family, finding, evidence: evidence.into() }
+    }
+}
+
+fn family_name(family: Family) -> &'static str {
+    match family {
+        Family::Python => "Python",
+        Family::Rust => "Rust",
+    }
+}
+
+/// A claim this run cannot check: what it lacks, and the shipped suite that has it.
+fn not_measured(family: Family, what: impl std::fmt::Display) -> Check {
+    let suites = match family {
+        Family::Python => "`make bench-python` (bench-suite/python-peers.toml) measures it",
+        Family::Rust => {
+            "`make bench` (bench-suite/default.toml) and `make bench-python` (bench-suite/python-peers.toml) \
+             measure it"
+        }
+    };
+    Check::new(family, Finding::NotMeasured, format!("{what}; {suites}"))
+}
+
+/// The phase the shared selector picks on `path` among closed-loop phases where `find` finds a target, with it.
+fn closed_phase_with(report: &Report<'_>, path: &str, find: impl Fn(usize) -> Option<usize>) -> Option<(usize, usize)> {
+    let phase = select::best_phase(report, path, |phase| select::closed_loop(report, phase) && find(phase).is_some())?;
+    Some((phase, find(phase)?))
+}
+
+fn req_per_s(report: &Report<'_>, target: usize, phase: usize) -> f64 {
+    report.throughput(target, phase).map_or(0.0, |spread| spread.median)
+}
+
+fn cores_used(report: &Report<'_>, target: usize, phase: usize) -> f64 {
+    report.cpu_cores(target, phase).map_or(0.0, |spread| spread.median)
+}
+
+/// The upstream's delay in seconds: the service time of the I/O endpoints.
+fn upstream_delay_s(report: &Report<'_>) -> f64 {
+    report.results.upstream.delay_ms / 1000.0
+}
+
+/// The claims as a section of report.html, placed after the verdict.
+pub fn html_section(report: &Report<'_>) -> Markup {
+    html! {
+        section #claims {
+            h2 { "The article's claims" }
+            p {
+                "The claims of the article this project reproduces, " (ARTICLE) ", in its order, each checked for \
+                 the Python servers and for the Rust models that answer them, with the figures behind the finding."
+            }
+            ol.verdicts {
+                @for claim in check_claims(report) {
+                    li {
+                        strong { (claim.statement) }
+                        ul {
+                            @for check in &claim.checks {
+                                li { (check.sentence()) }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,132 @@
+//! The page's parts that come from the article's experiment: what its code costs against the improved variants,
+//! the requests and failures per second around a killed worker, and the Locust run side by side.
+
+use maud::{html, Markup};
+
+use super::sections::target_cell;
+use crate::data::Report;
+use crate::format;
+use crate::tables::{self, KillRow};
+
+/// "What the article's code costs": each variant beside its original, per phase both ran.
+pub fn variants(report: &Report<'_>) -> Markup {
+    let rows = tables::variant_rows(report);
+    html! {
+        section #variants {
+            h2 { "What the article's code costs" }
+            @if rows.is_empty() {
+                p.missing {
+                    "No target in this suite is a variant of another. `make bench-python` runs the article's app \
+                     (bench-suite/python/main.py) beside improved.py, which keeps one HTTP session per process \
+                     instead of opening one per request."
+                }
+            } @else {
+                p {
+                    "Each improved variant beside the target running the article's code as written, in every phase \
+                     both ran: successful req/s, the CPU time each response cost (the process tree's CPU seconds \
+                     over its successful responses) and the median latency."
+                }
+                div.table-wrap {
+                    table {
+                        thead {
+                            tr {
+                                th.text { "Phase" } th { "Article's code" } th { "Improved" } th { "req/s" }
+                                th { "improved req/s" } th { "ratio" } th { "CPU ms / request" } th { "improved" }
+                                th { "p50 ms" } th { "improved" }
+                            }
+                        }
+                        tbody {
+                            @for row in &rows {
+                                tr {
+                                    td.text { (report.phases[row.phase].name) }
+                                    td { (target_cell(report, row.original)) }
+                                    td { (target_cell(report, row.variant)) }
+                                    td { (format::rate(row.rates.0)) }
+                                    td { (format::rate(row.rates.1)) }
+                                    td { (format::ratio(row.rates.1 / row.rates.0.max(f64::MIN_POSITIVE))) }
+                                    td { (optional(row.cpu_ms.0, |ms| format::significant(ms, 3))) }
+                                    td { (optional(row.cpu_ms.1, |ms| format::significant(ms, 3))) }
+                                    td { (optional(row.p50_us.0, format::ms)) }
+                                    td { (optional(row.p50_us.1, format::ms)) }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn optional(value: Option<f64>, show: impl Fn(f64) -> String) -> String {
+    value.map_or_else(|| "–".to_owned(), show)
+}
+
+/// The kill in a phase that SIGKILLed a process of each target: successes (failures) per second around it.
+pub fn kills(report: &Report<'_>, phase: usize) -> Markup {
+    let rows: Vec<KillRow> =
+        report.phase_targets(phase).into_iter().filter_map(|target| tables::kill_row(report, target, phase)).collect();
+    let seconds = rows.iter().map(|row| row.seconds.len()).max().unwrap_or(0);
+    html! {
+        h4 { "Around the kill" }
+        p {
+            "The driver sent SIGKILL to one process of each target: a worker of a master (which respawns it), or a \
+             single-process server's only process (which nothing restarts). Successful responses in each second of \
+             the measured part, failed requests in brackets; the second of the kill is marked."
+        }
+        div.table-wrap {
+            table {
+                thead {
+                    tr {
+                        th { "Target" } th.text { "killed" } th { "at s" }
+                        @for second in 0..seconds { th { "s" (second) } }
+                    }
+                }
+                tbody {
+                    @for row in &rows {
+                        tr {
+                            td { (target_cell(report, row.target)) }
+                            td.text {
+                                "pid " (row.pid) ", " (if row.whole_server { "the whole server" } else { "a worker" })
+                            }
+                            td { (format::significant(row.at_s, 3)) }
+                            @for (second, (ok, failed)) in row.seconds.iter().enumerate() {
+                                @if second == row.kill_second() {
+                                    td.best { (format::count(*ok)) " (" (format::count(*failed)) ") ✝" }
+                                } @else {
+                                    td { (format::count(*ok)) " (" (format::count(*failed)) ")" }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Every target's Aggregated Locust row of `phase` in one table, with the article's columns.
+pub fn locust_side_by_side(report: &Report<'_>, phase: usize) -> Markup {
+    let rows = tables::locust_summary(report, phase);
+    html! {
+        div.table-wrap {
+            table {
+                thead {
+                    tr {
+                        th { "Target" } th { "# requests" } th { "# fails" } th { "Median (ms)" } th { "Average (ms)" }
+                        th { "Min (ms)" } th { "Max (ms)" } th { "RPS" }
+                    }
+                }
+                tbody {
+                    @for (target, row) in &rows {
+                        tr {
+                            td { (target_cell(report, *target)) } td { (row.requests) } td { (row.fails) }
+                            td { (row.median_ms) } td { (row.average_ms) } td { (row.min_ms) } td { (row.max_ms) }
+                            td { (row.rps) }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,40 @@
+//! The one rule for "which phase does a figure come from", shared by the verdict and the article's claims: among
+//! the single-endpoint phases on a path that pass a filter, the closed-loop phase with the most connections (where
+//! models differ most), failing that the highest rate, then the most users; ties go to the phase that measured
+//! more targets, then to the earlier one. Phases that kill a worker mid-way are never picked: their throughput
+//! holds a deliberate outage.
+
+use std::cmp::Ordering;
+
+use bench::results::LoadModel;
+
+use crate::data::Report;
+
+/// The best phase on `path` among those `eligible` accepts (called with a phase index).
+pub fn best_phase(report: &Report<'_>, path: &str, eligible: impl Fn(usize) -> bool) -> Option<usize> {
+    let measured = |phase: usize| (0..report.targets.len()).filter(|&target| report.has_data(target, phase)).count();
+    report
+        .phases
+        .iter()
+        .enumerate()
+        .filter(|(index, phase)| phase.single_endpoint() == Some(path) && !phase.kills_a_worker() && eligible(*index))
+        .map(|(index, phase)| (index, (model_rank(phase.load_model()), phase.offered_load(), measured(index))))
+        .max_by(|(ia, a), (ib, b)| {
+            (a.0, a.1).partial_cmp(&(b.0, b.1)).unwrap_or(Ordering::Equal).then(a.2.cmp(&b.2)).then(ib.cmp(ia))
+        })
+        .map(|(index, _)| index)
+}
+
+/// Closed-loop phases judge servers best: they saturate the target.
+fn model_rank(model: &LoadModel) -> u8 {
+    match model {
+        LoadModel::Concurrency { .. } => 2,
+        LoadModel::Rate { .. } => 1,
+        LoadModel::Users { .. } => 0,
+    }
+}
+
+/// True for a closed-loop (wrk-style) phase.
+pub fn closed_loop(report: &Report<'_>, phase: usize) -> bool {
+    report.phases[phase].connections().is_some()
+}
