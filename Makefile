@@ -3,7 +3,7 @@ CARGO ?= cargo
 RUSTCORN := target/release/rustcorn
 
 .PHONY: all build release test lint fmt nextest clean loadgen-vs-wrk python-peers bench bench-quick bench-python \
-	bench-ci baseline microbench
+	bench-article bench-ci baseline microbench
 
 all: build
 
@@ -49,10 +49,17 @@ bench: release
 bench-quick: release
 	$(RUSTCORN) bench run bench-suite/quick.toml
 
-# The seed's Python servers (uvicorn, gunicorn + UvicornWorker, gunicorn sync workers) beside the Rust models
-# (bench-suite/python-peers.toml, about 5 minutes on 2 cores); builds the venv first. Prints the report's path last.
+# The article's app on the Python servers (uvicorn, gunicorn + UvicornWorker, gunicorn sync workers, and the improved
+# app) beside the Rust models, with every phase the article's claims need (bench-suite/python-peers.toml, about 6
+# minutes on 2 cores); builds the venv first. Prints the report's path last.
 bench-python: python-peers release
 	$(RUSTCORN) bench run bench-suite/python-peers.toml
+
+# The article's Locust run (10 users, between(1, 5), /cpu-intensive and /memory-intensive 1:1) against its two
+# commands, uvicorn main:app and gunicorn -w 4 -k uvicorn.workers.UvicornWorker main:app (and -w 2), and the Rust
+# models (bench-suite/article.toml, 60 s per target, about 8 minutes); builds the venv first.
+bench-article: python-peers release
+	$(RUSTCORN) bench run bench-suite/article.toml
 
 # CI regression check: quick suite x3 repetitions, compared with results/baseline.json and the recent passing runs of
 # results/history.jsonl; a suspected regression is measured again before it fails. Summary: results/ci/summary.md.

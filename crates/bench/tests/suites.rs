@@ -23,7 +23,7 @@ fn load_time(suite: &Suite) -> Duration {
 
 #[test]
 fn shipped_suites_parse_and_plan_on_two_cores() {
-    for name in ["default.toml", "seed.toml", "quick.toml"] {
+    for name in ["default.toml", "article.toml", "quick.toml", "python-peers.toml"] {
         let suite = suite(name);
         Pinning::plan(&suite, &[0, 1]).unwrap_or_else(|error| panic!("{name}: {error}"));
         assert!(suite.run_count() > 0, "{name}");
@@ -64,17 +64,42 @@ fn default_covers_each_model_and_endpoint_with_sweeps_within_five_minutes() {
 }
 
 #[test]
-fn quick_fits_in_a_minute_and_seed_is_the_seed() {
+fn quick_fits_in_a_minute_and_article_is_the_articles_locust_run() {
     assert!(load_time(&suite("quick.toml")) <= Duration::from_secs(45));
-    let seed = suite("seed.toml");
-    let phase = &seed.phases[0];
+    let article = suite("article.toml");
+    let phase = &article.phases[0];
     assert_eq!(
         phase.load,
         bench::suite::LoadSpec::Users { users: 10, think: (Duration::from_secs(1), Duration::from_secs(5)) }
     );
     let paths: Vec<(&str, u32)> = phase.tasks.iter().map(|task| (task.path_and_query.as_str(), task.weight)).collect();
     assert_eq!(paths, [("/cpu-intensive", 1), ("/memory-intensive", 1)]);
-    assert_eq!(seed.targets.len(), 5);
+    // The article's two commands, word for word up to the bind address.
+    let commands: Vec<String> = article
+        .targets
+        .iter()
+        .filter_map(|target| match &target.launch {
+            Launch::External { command, .. } => Some(command.join(" ")),
+            Launch::BuiltIn { .. } => None,
+        })
+        .collect();
+    assert!(commands.iter().any(|command| command.contains("/uvicorn main:app --port")), "{commands:?}");
+    let article_gunicorn = "/gunicorn -w 4 -k uvicorn.workers.UvicornWorker main:app --bind";
+    assert!(commands.iter().any(|command| command.contains(article_gunicorn)), "{commands:?}");
+}
+
+#[test]
+fn python_peers_fits_its_budget_and_runs_the_claims_phases() {
+    let suite = suite("python-peers.toml");
+    // Python peers take a few seconds each to start: keep the load itself near 3 minutes for a ~6 minute run.
+    assert!(load_time(&suite) <= Duration::from_secs(200), "{:?}", load_time(&suite));
+    let kill = suite.phases.iter().find(|phase| phase.kill_worker_at.is_some()).expect("a kill phase");
+    assert!(kill.includes("py-uvicorn") && kill.includes("py-gunicorn-uvicorn-2"));
+    let sweep: Vec<&str> =
+        suite.phases.iter().filter(|p| p.name.starts_with("sweep-sync-google")).map(|p| p.name.as_str()).collect();
+    assert!(sweep.contains(&"sweep-sync-google-c32") && sweep.contains(&"sweep-sync-google-c64"), "{sweep:?}");
+    let variants: Vec<&str> = suite.targets.iter().filter_map(|target| target.variant_of.as_deref()).collect();
+    assert_eq!(variants, ["py-uvicorn", "py-gunicorn-uvicorn-2"]);
 }
 
 #[test]
@@ -113,6 +138,8 @@ fn the_readme_documents_every_field() {
         "timeout",
         "targets",
         "tasks",
+        "kill_worker_at",
+        "variant_of",
         "path",
         "weight",
         "query",
