@@ -145,6 +145,77 @@ fn heavy_bench_run_end_to_end_tiny_suite() {
     std::fs::remove_dir_all(&dir).ok();
 }
 
+/// One worker of each target SIGKILLed 1.2 s into a 3 s phase: the prefork master's other worker serves on, the
+/// single-process server serves nothing more and is not marked failed, and the report shows the seconds around it.
+const KILL: &str = r#"
+name = "kill"
+
+[[targets]]
+name = "async"
+serve = "async --threads 1"
+
+[[targets]]
+name = "prefork"
+serve = "prefork -w 2 -k async"
+
+[[phases]]
+name = "kill-worker"
+load = "concurrency"
+connections = 4
+warmup = "300ms"
+duration = "3s"
+kill_worker_at = "1200ms"
+tasks = [{ path = "/cpu-intensive", query = { iterations = 200000 } }]
+"#;
+
+/// (successful, failed) requests in each second of a phase's timeline.
+fn seconds(phase: &serde_json::Value) -> Vec<(u64, u64)> {
+    let timeline = phase["load"]["timeline"].as_array().expect("a timeline");
+    timeline
+        .iter()
+        .map(|second| {
+            let (requests, errors) = (second["requests"].as_u64().unwrap(), second["errors"].as_u64().unwrap());
+            (requests - errors, errors)
+        })
+        .collect()
+}
+
+#[test]
+fn heavy_bench_kill_phase_kills_one_worker_and_measures_on() {
+    let dir = workdir("kill");
+    let suite = write_suite(&dir, KILL);
+    let results_dir = dir.join("results");
+    let mut run = bench_run(&suite, &results_dir, &["--quiet"]);
+    let status = run.wait_exit(Duration::from_secs(120)).expect("the run ends");
+    assert_eq!(status.code(), Some(0), "stderr:\n{}", run.stderr());
+    let results = read_json(&results_dir.join("latest/results.json"));
+    assert_valid_against_schema(&results);
+    for (name, whole_server) in [("async", true), ("prefork", false)] {
+        let measured = target(&results, name);
+        assert_eq!(measured["status"]["state"], "ok", "{name}: a kill the phase asked for is no failure");
+        let phase = &measured["phases"][0];
+        let kill = &phase["kill"];
+        assert_eq!(kill["whole_server"], whole_server, "{name}: {kill}");
+        // Placed by the driver's clock against the load generator's start: within a poll of 1.2 s, wide margins.
+        let at_ms = kill["at_ms"].as_i64().expect("the kill's time");
+        assert!((1000..2500).contains(&at_ms), "{name}: killed at {at_ms} ms");
+        let seconds = seconds(phase);
+        let after = &seconds[(at_ms / 1000) as usize + 1..];
+        assert!(!after.is_empty(), "{name}: {seconds:?}");
+        if whole_server {
+            assert!(after.iter().all(|&(ok, _)| ok == 0), "{name} served after its only process died: {seconds:?}");
+            assert!(after.iter().all(|&(_, failed)| failed > 0), "{name}: requests fail once it is gone: {seconds:?}");
+        } else {
+            assert!(after.iter().all(|&(ok, _)| ok > 0), "{name}: the other worker serves on: {seconds:?}");
+            assert_ne!(kill["pid"].as_u64(), None);
+        }
+        assert!(seconds[0].0 > 0, "{name} served before the kill: {seconds:?}");
+    }
+    let html = std::fs::read_to_string(results_dir.join("latest/report.html")).expect("report.html");
+    assert!(html.contains("Around the kill") && html.contains("the whole server"), "the report shows the kill");
+    std::fs::remove_dir_all(&dir).ok();
+}
+
 #[test]
 fn heavy_bench_sigint_mid_run_leaves_valid_partial_results() {
     let dir = workdir("sigint");
