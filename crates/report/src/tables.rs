@@ -233,10 +233,13 @@ impl KillRow {
 pub fn kill_row(report: &Report<'_>, target: usize, phase: usize) -> Option<KillRow> {
     let measurement = report.measurements(target, phase).next()?;
     let kill = measurement.result.kill.as_ref()?;
+    // Whole seconds of the measured part only: a last, partial second would read as a drop in throughput.
+    let whole_seconds = measurement.result.duration_s.floor().max(1.0) as usize;
     let seconds = measurement
         .load
         .timeline
         .iter()
+        .take(whole_seconds)
         .map(|second| (second.requests.saturating_sub(second.errors), second.errors))
         .collect();
     Some(KillRow {

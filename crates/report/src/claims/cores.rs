@@ -137,6 +137,16 @@ pub fn workers_follow_cores(report: &Report<'_>, family: Family) -> Check {
         format::ratio(rise),
         format::ratio(beyond)
     );
+    let fewest_cores = members.first().map_or(0.0, |&(_, target)| cores_used(report, target, phase));
+    if fewest_cores < CPU_BOUND {
+        let what = format!(
+            "{evidence}; but {} worker used {} cores: the load did not hold it back by its CPU, so the run cannot \
+             tell what the cores do",
+            fewest,
+            format::significant(fewest_cores, 3)
+        );
+        return Check::new(family, Finding::NotMeasured, what);
+    }
     let (finding, evidence) = if beyond >= SCALING_RATIO {
         (Finding::DoesNotHold, format!("{evidence}: throughput kept rising past the cores"))
     } else if rise >= SCALING_RATIO && beyond <= FLAT_RATIO {

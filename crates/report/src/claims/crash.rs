@@ -31,6 +31,11 @@ fn after_text(row: &KillRow) -> String {
     format!("[{}]", seconds.join(", "))
 }
 
+/// "1 request", "352 requests".
+fn requests_text(count: u64) -> String {
+    format!("{} request{}", format::count(count), if count == 1 { "" } else { "s" })
+}
+
 /// The first half: the other workers serve on. The finding and its figures.
 fn others_serve_on(report: &Report<'_>, family: Family) -> (Finding, String) {
     let prefork =
@@ -41,14 +46,14 @@ fn others_serve_on(report: &Report<'_>, family: Family) -> (Finding, String) {
     let connections = report.phases[prefork.phase].connections().unwrap_or(0);
     let mut text = format!(
         "{} lost worker {} to SIGKILL at {} s into {}: {} successful req/s before, {} in each second after, {} \
-         requests failed",
+         failed",
         report.target_name(prefork.target),
         prefork.pid,
         format::significant(prefork.at_s, 3),
         report.phases[prefork.phase].name,
         format::rate(prefork.before_per_s()),
         after_text(&prefork),
-        format::count(prefork.failed())
+        requests_text(prefork.failed())
     );
     if let Some(single) = killed(report, family, Role::SingleLoop, true) {
         text.push_str(&format!(
@@ -85,5 +90,5 @@ pub fn crash_and_memory(report: &Report<'_>, family: Family) -> Check {
     if stability == Finding::NotMeasured && memory == Finding::NotMeasured {
         return not_measured(family, format!("{stability_text}; {memory_text}"));
     }
-    Check::new(family, stability.and(memory), format!("{stability_text}. Memory: {memory_text}"))
+    Check::new(family, stability.and(memory), format!("{stability_text}. Memory {memory_text}"))
 }

@@ -76,7 +76,10 @@ pub fn grows_with_workers(report: &Report<'_>, family: Family) -> (Finding, Stri
     };
     let found = PATHS.iter().find_map(|path| crate::select::best_phase(report, path, |phase| sweep(phase).len() >= 2));
     let Some(phase) = found else {
-        return (Finding::NotMeasured, "no phase measured gunicorn-style workers at two worker counts".to_owned());
+        return (
+            Finding::NotMeasured,
+            "not measured: no phase ran gunicorn-style workers at two worker counts".to_owned(),
+        );
     };
     let members = sweep(phase);
     let figures: Vec<(u32, f64, String)> = members
@@ -87,11 +90,11 @@ pub fn grows_with_workers(report: &Report<'_>, family: Family) -> (Finding, Stri
         })
         .collect();
     let (Some(fewest), Some(most)) = (figures.first(), figures.last()) else {
-        return (Finding::NotMeasured, "no PSS figures".to_owned());
+        return (Finding::NotMeasured, "not measured: no PSS figures".to_owned());
     };
     let listed: Vec<String> =
         figures.iter().map(|(workers, _, text)| format!("{} {text}", roles::workers_text(*workers))).collect();
     let grows = most.1 > fewest.1 && figures.windows(2).all(|pair| pair[1].1 >= 0.98 * pair[0].1);
-    let text = format!("memory on {}: {}", report.phases[phase].name, listed.join(", "));
+    let text = format!("per worker count on {}: {}", report.phases[phase].name, listed.join(", "));
     (if grows { Finding::Holds } else { Finding::DoesNotHold }, text)
 }
