@@ -173,6 +173,14 @@ fn missing_sections_and_bad_toml_are_located() {
     assert!(error.starts_with("suites/s.toml:2:"), "{error}");
 }
 
+/// The error of the bad suite `text`, checked to point at the line starting with `line_start`.
+fn located_error(text: &str, line_start: &str) -> String {
+    let error = error_of(text);
+    let line = text.lines().position(|line| line.starts_with(line_start)).unwrap() + 1;
+    assert!(error.starts_with(&format!("suites/s.toml:{line}:")), "{error}");
+    error
+}
+
 #[test]
 fn a_phase_can_kill_a_worker_inside_its_measured_part_only() {
     let text = GOOD.replace("warmup = \"500ms\"", "warmup = \"500ms\"\nkill_worker_at = \"1500ms\"");
@@ -180,9 +188,7 @@ fn a_phase_can_kill_a_worker_inside_its_measured_part_only() {
     assert_eq!(suite.phases[0].kill_worker_at, Some(Duration::from_millis(1500)));
     assert_eq!(suite.phases[2].kill_worker_at, None);
     let text = GOOD.replace("warmup = \"500ms\"", "warmup = \"500ms\"\nkill_worker_at = \"2s\"");
-    let error = error_of(&text);
-    let line = text.lines().position(|line| line.starts_with("kill_worker_at")).unwrap() + 1;
-    assert!(error.starts_with(&format!("suites/s.toml:{line}:")), "{error}");
+    let error = located_error(&text, "kill_worker_at");
     assert!(error.contains("field `kill_worker_at`") && error.contains("shorter than `duration`"), "{error}");
 }
 
@@ -203,9 +209,7 @@ fn a_variant_names_another_target() {
     assert_eq!(parse(&text).unwrap().targets[2].variant_of.as_deref(), Some("sync"));
     for original in ["nginx", "uvicorn"] {
         let text = GOOD.replace("cwd = \"python\"", &format!("cwd = \"python\"\nvariant_of = \"{original}\""));
-        let error = error_of(&text);
-        let line = text.lines().position(|line| line.starts_with("variant_of")).unwrap() + 1;
-        assert!(error.starts_with(&format!("suites/s.toml:{line}:")), "{error}");
+        let error = located_error(&text, "variant_of");
         assert!(error.contains("field `variant_of`") && error.contains(original), "{error}");
     }
 }

@@ -6,7 +6,7 @@ use maud::{html, Markup};
 use super::sections::target_cell;
 use crate::data::Report;
 use crate::format;
-use crate::tables::{self, KillRow};
+use crate::tables::{self, KillRow, LocustRow};
 
 /// "What the article's code costs": each variant beside its original, per phase both ran.
 pub fn variants(report: &Report<'_>) -> Markup {
@@ -108,21 +108,25 @@ pub fn kills(report: &Report<'_>, phase: usize) -> Markup {
 /// Every target's Aggregated Locust row of `phase` in one table, with the article's columns.
 pub fn locust_side_by_side(report: &Report<'_>, phase: usize) -> Markup {
     let rows = tables::locust_summary(report, phase);
+    locust_table("Target", rows.iter().map(|(target, row)| (target_cell(report, *target), row)))
+}
+
+/// Locust's statistics table: a first column (a name or a target), then Locust's figures.
+pub fn locust_table<'r>(first: &str, rows: impl Iterator<Item = (Markup, &'r LocustRow)>) -> Markup {
     html! {
         div.table-wrap {
             table {
                 thead {
                     tr {
-                        th { "Target" } th { "# requests" } th { "# fails" } th { "Median (ms)" } th { "Average (ms)" }
+                        th { (first) } th { "# requests" } th { "# fails" } th { "Median (ms)" } th { "Average (ms)" }
                         th { "Min (ms)" } th { "Max (ms)" } th { "RPS" }
                     }
                 }
                 tbody {
-                    @for (target, row) in &rows {
+                    @for (label, row) in rows {
                         tr {
-                            td { (target_cell(report, *target)) } td { (row.requests) } td { (row.fails) }
-                            td { (row.median_ms) } td { (row.average_ms) } td { (row.min_ms) } td { (row.max_ms) }
-                            td { (row.rps) }
+                            td { (label) } td { (row.requests) } td { (row.fails) } td { (row.median_ms) }
+                            td { (row.average_ms) } td { (row.min_ms) } td { (row.max_ms) } td { (row.rps) }
                         }
                     }
                 }

@@ -304,25 +304,7 @@ pub fn locust(report: &Report<'_>) -> Markup {
                     h4 { (target_cell(report, target)) }
                     @match tables::locust_rows(report, target, phase) {
                         Some(rows) => {
-                            div.table-wrap {
-                                table {
-                                    thead {
-                                        tr {
-                                            th { "Name" } th { "# requests" } th { "# fails" } th { "Median (ms)" }
-                                            th { "Average (ms)" } th { "Min (ms)" } th { "Max (ms)" } th { "RPS" }
-                                        }
-                                    }
-                                    tbody {
-                                        @for row in rows {
-                                            tr {
-                                                td { (row.name) } td { (row.requests) } td { (row.fails) }
-                                                td { (row.median_ms) } td { (row.average_ms) } td { (row.min_ms) }
-                                                td { (row.max_ms) } td { (row.rps) }
-                                            }
-                                        }
-                                    }
-                                }
-                            }
+                            (super::article::locust_table("Name", rows.iter().map(|row| (html! { (row.name) }, row))))
                         }
                         None => { p.missing { (report.missing_reason(target)) } }
                     }
