@@ -3,7 +3,7 @@
 //! the file, line and field.
 
 mod error;
-mod load;
+mod phase;
 mod raw;
 mod target;
 
@@ -15,7 +15,8 @@ use std::time::Duration;
 use toml::Spanned;
 
 pub use error::{Location, SuiteError};
-use raw::{CoreChoice, RawCpu, RawPhase, RawSuite, RawUpstream};
+pub use phase::{LoadSpec, PhaseSpec, TaskSpec};
+use raw::{CoreChoice, RawCpu, RawSuite, RawUpstream};
 pub use target::{Launch, TargetSpec};
 
 /// Default time a target gets to become ready.
@@ -84,48 +85,6 @@ impl<T> Located<T> {
             field: Some(self.field.to_owned()),
             message: message.into(),
         }
-    }
-}
-
-/// One load phase (one point of a sweep).
-#[derive(Debug, Clone, PartialEq)]
-pub struct PhaseSpec {
-    /// Unique in the suite; a sweep's points get a suffix (`-c10`, `-u5`, `-r200`).
-    pub name: String,
-    pub load: LoadSpec,
-    pub duration: Duration,
-    pub warmup: Duration,
-    pub timeout: Duration,
-    pub tasks: Vec<TaskSpec>,
-    /// Targets this phase runs against; None: every target.
-    pub targets: Option<Vec<String>>,
-    /// Replaces `[cpu] target_cores` in this phase (a target's own `cores` still wins): e.g. every core for a
-    /// single-threaded design, so that whether it can use a second core is measured rather than assumed.
-    pub target_cores: Option<TargetCores>,
-    /// SIGKILL one process of each target this long into the measured part (see `crate::kill`).
-    pub kill_worker_at: Option<Duration>,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub enum LoadSpec {
-    Users { users: u32, think: (Duration, Duration) },
-    Concurrency { connections: u32 },
-    Rate { per_second: f64, connections: u32 },
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TaskSpec {
-    /// Label in the stats (Locust's Name column); the path and query unless the suite names it.
-    pub name: String,
-    /// Origin-form request target with the query string built from the suite's `query` table.
-    pub path_and_query: String,
-    pub weight: u32,
-}
-
-impl PhaseSpec {
-    /// Whether `target` takes part in this phase.
-    pub fn includes(&self, target: &str) -> bool {
-        self.targets.as_ref().is_none_or(|names| names.iter().any(|name| name == target))
     }
 }
 
@@ -282,80 +241,6 @@ impl Context<'_> {
             }
         }
         Ok(targets)
-    }
-
-    fn phases(
-        &self,
-        raw: &Spanned<Vec<Spanned<RawPhase>>>,
-        targets: &[TargetSpec],
-    ) -> Result<Vec<PhaseSpec>, SuiteError> {
-        if raw.get_ref().is_empty() {
-            return Err(self.error(raw.span(), "phases", "the suite has no phase"));
-        }
-        let mut phases: Vec<PhaseSpec> = Vec::new();
-        for spanned in raw.get_ref() {
-            let phase = spanned.get_ref();
-            for expanded in self.phase(phase, targets)? {
-                if phases.iter().any(|existing| existing.name == expanded.name) {
-                    let message = format!("phase {:?} is defined twice", expanded.name);
-                    return Err(self.error(phase.name.span(), "name", message));
-                }
-                phases.push(expanded);
-            }
-        }
-        Ok(phases)
-    }
-
-    /// One `[[phases]]` table: one phase, or one per value of a swept field.
-    fn phase(&self, raw: &RawPhase, targets: &[TargetSpec]) -> Result<Vec<PhaseSpec>, SuiteError> {
-        let name = raw.name.get_ref().trim();
-        if !valid_name(name) {
-            return Err(self.error(raw.name.span(), "name", NAME_RULE));
-        }
-        let loads = self.loads(raw)?;
-        let tasks = self.tasks(&raw.tasks)?;
-        let duration = raw.duration.0;
-        if duration.is_zero() {
-            return Err(self.field_error(raw, "duration", "must be > 0"));
-        }
-        let selected = match &raw.targets {
-            None => None,
-            Some(names) => Some(self.selected_targets(names, targets)?),
-        };
-        let timeout = raw.timeout.map_or(DEFAULT_REQUEST_TIMEOUT, |d| d.0);
-        if timeout.is_zero() {
-            return Err(self.field_error(raw, "timeout", "must be > 0"));
-        }
-        let target_cores = raw.target_cores.as_ref().map(|spanned| self.target_cores(spanned)).transpose()?;
-        let kill_worker_at = match &raw.kill_worker_at {
-            Some(at) if at.get_ref().0 >= duration => {
-                let message = format!(
-                    "{:?} is not inside the measured part: it must be shorter than `duration` ({duration:?})",
-                    at.get_ref().0
-                );
-                return Err(self.error(at.span(), "kill_worker_at", message));
-            }
-            other => other.as_ref().map(|at| at.get_ref().0),
-        };
-        Ok(loads
-            .into_iter()
-            .map(|(suffix, load)| PhaseSpec {
-                name: format!("{name}{suffix}"),
-                load,
-                duration,
-                warmup: raw.warmup.map_or(Duration::ZERO, |d| d.0),
-                timeout,
-                tasks: tasks.clone(),
-                targets: selected.clone(),
-                target_cores: target_cores.clone(),
-                kill_worker_at,
-            })
-            .collect())
-    }
-
-    /// An error on a field that keeps no span: located at the phase's name.
-    fn field_error(&self, raw: &RawPhase, field: &str, message: &str) -> SuiteError {
-        self.error(raw.name.span(), field, format!("in phase {:?}: {message}", raw.name.get_ref()))
     }
 }
 

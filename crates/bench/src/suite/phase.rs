@@ -1,16 +1,132 @@
-//! A phase's load model (users, concurrency or rate, expanded into one phase per point of a sweep) and its
-//! tasks, checked: the part of [`super::Context`] that reads a `[[phases]]` table's load and requests.
+//! Phases: the `[[phases]]` tables checked into [`PhaseSpec`]s, one per point of a sweep, with their tasks.
 
 use std::ops::Range;
+use std::time::Duration;
 
 use toml::Spanned;
 
 use super::raw::{OneOrMany, RawPhase, RawTask};
-use super::{Context, LoadSpec, SuiteError, TargetSpec, TaskSpec};
+use super::{valid_name, Context, SuiteError, TargetCores, TargetSpec, DEFAULT_REQUEST_TIMEOUT, NAME_RULE};
+
+/// One load phase (one point of a sweep).
+#[derive(Debug, Clone, PartialEq)]
+pub struct PhaseSpec {
+    /// Unique in the suite; a sweep's points get a suffix (`-c10`, `-u5`, `-r200`).
+    pub name: String,
+    pub load: LoadSpec,
+    pub duration: Duration,
+    pub warmup: Duration,
+    pub timeout: Duration,
+    pub tasks: Vec<TaskSpec>,
+    /// Targets this phase runs against; None: every target.
+    pub targets: Option<Vec<String>>,
+    /// Replaces `[cpu] target_cores` in this phase (a target's own `cores` still wins): e.g. every core for a
+    /// single-threaded design, so that whether it can use a second core is measured rather than assumed.
+    pub target_cores: Option<TargetCores>,
+    /// SIGKILL one process of each target this long into the measured part (see `crate::kill`).
+    pub kill_worker_at: Option<Duration>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum LoadSpec {
+    Users { users: u32, think: (Duration, Duration) },
+    Concurrency { connections: u32 },
+    Rate { per_second: f64, connections: u32 },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TaskSpec {
+    /// Label in the stats (Locust's Name column); the path and query unless the suite names it.
+    pub name: String,
+    /// Origin-form request target with the query string built from the suite's `query` table.
+    pub path_and_query: String,
+    pub weight: u32,
+}
+
+impl PhaseSpec {
+    /// Whether `target` takes part in this phase.
+    pub fn includes(&self, target: &str) -> bool {
+        self.targets.as_ref().is_none_or(|names| names.iter().any(|name| name == target))
+    }
+}
 
 impl Context<'_> {
+    pub(super) fn phases(
+        &self,
+        raw: &Spanned<Vec<Spanned<RawPhase>>>,
+        targets: &[TargetSpec],
+    ) -> Result<Vec<PhaseSpec>, SuiteError> {
+        if raw.get_ref().is_empty() {
+            return Err(self.error(raw.span(), "phases", "the suite has no phase"));
+        }
+        let mut phases: Vec<PhaseSpec> = Vec::new();
+        for spanned in raw.get_ref() {
+            let phase = spanned.get_ref();
+            for expanded in self.phase(phase, targets)? {
+                if phases.iter().any(|existing| existing.name == expanded.name) {
+                    let message = format!("phase {:?} is defined twice", expanded.name);
+                    return Err(self.error(phase.name.span(), "name", message));
+                }
+                phases.push(expanded);
+            }
+        }
+        Ok(phases)
+    }
+
+    /// One `[[phases]]` table: one phase, or one per value of a swept field.
+    fn phase(&self, raw: &RawPhase, targets: &[TargetSpec]) -> Result<Vec<PhaseSpec>, SuiteError> {
+        let name = raw.name.get_ref().trim();
+        if !valid_name(name) {
+            return Err(self.error(raw.name.span(), "name", NAME_RULE));
+        }
+        let loads = self.loads(raw)?;
+        let tasks = self.tasks(&raw.tasks)?;
+        let duration = raw.duration.0;
+        if duration.is_zero() {
+            return Err(self.field_error(raw, "duration", "must be > 0"));
+        }
+        let selected = match &raw.targets {
+            None => None,
+            Some(names) => Some(self.selected_targets(names, targets)?),
+        };
+        let timeout = raw.timeout.map_or(DEFAULT_REQUEST_TIMEOUT, |d| d.0);
+        if timeout.is_zero() {
+            return Err(self.field_error(raw, "timeout", "must be > 0"));
+        }
+        let target_cores = raw.target_cores.as_ref().map(|spanned| self.target_cores(spanned)).transpose()?;
+        let kill_worker_at = match &raw.kill_worker_at {
+            Some(at) if at.get_ref().0 >= duration => {
+                let message = format!(
+                    "{:?} is not inside the measured part: it must be shorter than `duration` ({duration:?})",
+                    at.get_ref().0
+                );
+                return Err(self.error(at.span(), "kill_worker_at", message));
+            }
+            other => other.as_ref().map(|at| at.get_ref().0),
+        };
+        Ok(loads
+            .into_iter()
+            .map(|(suffix, load)| PhaseSpec {
+                name: format!("{name}{suffix}"),
+                load,
+                duration,
+                warmup: raw.warmup.map_or(Duration::ZERO, |d| d.0),
+                timeout,
+                tasks: tasks.clone(),
+                targets: selected.clone(),
+                target_cores: target_cores.clone(),
+                kill_worker_at,
+            })
+            .collect())
+    }
+
+    /// An error on a field that keeps no span: located at the phase's name.
+    fn field_error(&self, raw: &RawPhase, field: &str, message: &str) -> SuiteError {
+        self.error(raw.name.span(), field, format!("in phase {:?}: {message}", raw.name.get_ref()))
+    }
+
     /// The load model, one per sweep point, with the suffix each point's name gets.
-    pub(super) fn loads(&self, raw: &RawPhase) -> Result<Vec<(String, LoadSpec)>, SuiteError> {
+    fn loads(&self, raw: &RawPhase) -> Result<Vec<(String, LoadSpec)>, SuiteError> {
         let model = raw.load.get_ref().as_str();
         let fields: [(&str, Option<Range<usize>>); 4] = [
             ("users", raw.users.as_ref().map(Spanned::span)),
@@ -115,7 +231,7 @@ impl Context<'_> {
         Ok(values)
     }
 
-    pub(super) fn tasks(&self, raw: &Spanned<Vec<Spanned<RawTask>>>) -> Result<Vec<TaskSpec>, SuiteError> {
+    fn tasks(&self, raw: &Spanned<Vec<Spanned<RawTask>>>) -> Result<Vec<TaskSpec>, SuiteError> {
         if raw.get_ref().is_empty() {
             return Err(self.error(raw.span(), "tasks", "the phase requests nothing: add { path = \"/health\" }"));
         }
@@ -161,11 +277,7 @@ impl Context<'_> {
         })
     }
 
-    pub(super) fn selected_targets(
-        &self,
-        names: &[Spanned<String>],
-        targets: &[TargetSpec],
-    ) -> Result<Vec<String>, SuiteError> {
+    fn selected_targets(&self, names: &[Spanned<String>], targets: &[TargetSpec]) -> Result<Vec<String>, SuiteError> {
         let mut selected = Vec::new();
         for name in names {
             if !targets.iter().any(|target| &target.name == name.get_ref()) {
