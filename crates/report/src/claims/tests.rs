@@ -398,3 +398,24 @@ fn a_check_reads_as_one_sentence() {
     let check = Check::new(Family::Rust, Finding::NotMeasured, "no phase");
     assert_eq!(check.sentence(), "Rust: not measured in this run - no phase");
 }
+
+/// The tie the old claims code broke the wrong way: "cpu" and "workers-cpu" both at 32 connections on
+/// /cpu-intensive. The shared selector picks "cpu", which measured more targets, for the verdict and the claims
+/// alike; the kill phase on the same path is never picked.
+#[test]
+fn the_shared_selector_breaks_the_cpu_tie_towards_the_phase_with_more_targets() {
+    let results = shaped_like("default.toml");
+    let options = ReportOptions::default();
+    let report = Report::new(&results, &options);
+    let name = |phase: Option<usize>| phase.map(|phase| report.phases[phase].name);
+    assert_eq!(name(select::best_phase(&report, "/cpu-intensive", |_| true)), Some("cpu"));
+    let verdict = crate::verdict::verdicts(&report).into_iter().find(|v| v.subject.short_title() == "/cpu-intensive");
+    assert_eq!(name(verdict.map(|verdict| verdict.phase)), Some("cpu"));
+    let only_workers = |phase: usize| report.phases[phase].name.starts_with("workers");
+    assert_eq!(name(select::best_phase(&report, "/cpu-intensive", only_workers)), Some("workers-cpu"));
+    let kills = |phase: usize| report.phases[phase].kills_a_worker();
+    assert_eq!(select::best_phase(&report, "/cpu-intensive", kills), None);
+    // The claims read the single loop on the phase where it ran, not on the tied phase without it.
+    let (finding, evidence) = finding(&results, 5, Family::Rust);
+    assert_eq!(finding, Finding::Holds, "{evidence}");
+}
