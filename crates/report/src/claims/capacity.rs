@@ -108,8 +108,14 @@ pub fn thread_pool_overlaps(report: &Report<'_>, family: Family) -> Check {
     let pool = roles::thread_pool(report.targets[target].result);
     let points = series(report, target);
     let in_flight = |point: &Point| point.rate * delay_s;
-    let below = points.iter().rfind(|point| point.connections <= pool);
-    let above = points.iter().rfind(|point| point.connections > pool);
+    // Overlap is shown by any point that overlaps (a point slowed by something else does not undo it); the cap is
+    // broken by any point past it, and reached when the most overlapped point past the pool comes near it.
+    let below = points
+        .iter()
+        .filter(|point| point.connections > 1 && point.connections <= pool)
+        .max_by(|a, b| (in_flight(a) / f64::from(a.connections)).total_cmp(&(in_flight(b) / f64::from(b.connections))));
+    let above =
+        points.iter().filter(|point| point.connections > pool).max_by(|a, b| in_flight(a).total_cmp(&in_flight(b)));
     let (Some(below), Some(above)) = (below, above) else {
         let measured: Vec<String> = points.iter().map(|point| point.connections.to_string()).collect();
         let what = format!(

@@ -285,7 +285,7 @@ fn flips(per_core: f64) -> Vec<Flip> {
         // One process using more memory than gunicorn's tree.
         (3, "py-uvicorn", "", Box::new(|p| p.resources.summary.pss_peak_bytes = Some((1000.0 * MIB) as u64))),
         // No overlap of blocking waits at all: one at a time.
-        (4, "py-uvicorn", "sweep-sync-google", Box::new(|p| set_rate(p, 10.0, 100_000))),
+        (4, "py-uvicorn", "s", Box::new(|p| set_rate(p, 10.0, 100_000))),
         // A single event loop using two cores.
         (5, "py-uvicorn", "cpu", Box::new(|p| p.resources.summary.cpu_cores_avg = 1.9)),
         // gunicorn serving what uvicorn serves, on one core.
