@@ -41,7 +41,10 @@ pub fn single_loop_one_core(report: &Report<'_>, family: Family) -> Check {
         format::rate(req_per_s(report, target, phase))
     );
     if cores < CPU_BOUND {
-        let what = format!("{evidence}: the load never made it need a second core, so the run cannot tell");
+        let what = format!(
+            "{evidence}: not one core's worth, so something other than its CPU held it back (the load, or a machine \
+             busy with other work) and the run cannot tell"
+        );
         return Check::new(family, Finding::NotMeasured, what);
     }
     let finding = if cores <= ONE_CORE { Finding::Holds } else { Finding::DoesNotHold };
@@ -75,7 +78,10 @@ pub fn prefork_scales(report: &Report<'_>, family: Family) -> Check {
         format::significant(single_cores, 3)
     );
     if prefork_cores <= ONE_CORE && single_cores < CPU_BOUND {
-        let what = format!("{evidence}: neither was held back by its CPU, so the run cannot tell");
+        let what = format!(
+            "{evidence}: neither was held back by its CPU (the load, or a machine busy with other work, set the pace), \
+             so the run cannot tell"
+        );
         return Check::new(family, Finding::NotMeasured, what);
     }
     let finding = Finding::of(prefork_cores > ONE_CORE, ratio >= SCALING_RATIO);
@@ -140,9 +146,9 @@ pub fn workers_follow_cores(report: &Report<'_>, family: Family) -> Check {
     let fewest_cores = members.first().map_or(0.0, |&(_, target)| cores_used(report, target, phase));
     if fewest_cores < CPU_BOUND {
         let what = format!(
-            "{evidence}; but {} worker used {} cores: the load did not hold it back by its CPU, so the run cannot \
-             tell what the cores do",
-            fewest,
+            "{evidence}; but {} used {} cores, less than one core's worth: something other than the CPU held it \
+             back (the load, or a machine busy with other work), so the run cannot tell what the cores do",
+            roles::workers_text(fewest),
             format::significant(fewest_cores, 3)
         );
         return Check::new(family, Finding::NotMeasured, what);
