@@ -39,7 +39,7 @@ fn main() -> ExitCode {
     match run(cli.command) {
         Ok(code) => code,
         Err(error) => {
-            eprintln!("rustcorn: error: {error:#}");
+            logging::print_stderr(format_args!("rustcorn: error: {error:#}"));
             ExitCode::from(1)
         }
     }

@@ -67,14 +67,17 @@ impl CommonArgs {
     }
 }
 
-/// Prints the readiness line that tests, the driver and people wait for.
-pub fn announce_listening(listener: &TcpListener) -> anyhow::Result<()> {
+/// Prints the readiness line that tests, the driver and people wait for. A closed stdout (`| head -1` gone) is
+/// only warned about: the server was asked to serve, and its readiness is still visible on the socket.
+pub fn announce_listening(listener: &TcpListener) {
     use std::io::Write;
-    let addr = listener.local_addr().context("cannot read the bound address")?;
-    let mut stdout = std::io::stdout().lock();
-    writeln!(stdout, "Listening at: http://{addr}")?;
-    stdout.flush()?;
-    Ok(())
+    let printed = listener.local_addr().map(|addr| {
+        let mut stdout = std::io::stdout().lock();
+        writeln!(stdout, "Listening at: http://{addr}").and_then(|()| stdout.flush())
+    });
+    if let Err(error) | Ok(Err(error)) = printed {
+        tracing::warn!(%error, "cannot print the Listening line");
+    }
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {

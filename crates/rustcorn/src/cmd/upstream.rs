@@ -1,5 +1,6 @@
 //! `rustcorn upstream`: the google.com stand-in that /sync-google and /async-google call (crates/upstream).
 
+use std::io::Write;
 use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -46,8 +47,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         threads: usize::from(args.threads),
         graceful_timeout: args.graceful_timeout,
     };
-    announce_listening(&listener)?;
+    announce_listening(&listener);
     let summary = upstream::run(listener, config, shutdown).context("upstream failed")?;
-    println!("Requests served: {}", summary.requests_served);
+    // Ignored when stdout is gone: the count is a courtesy, and the stop already happened.
+    let _ = writeln!(std::io::stdout(), "Requests served: {}", summary.requests_served);
     Ok(ExitCode::SUCCESS)
 }

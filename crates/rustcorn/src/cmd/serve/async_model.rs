@@ -57,7 +57,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         ..server_async::Config::new(args.common.app_config(), upstream)
     };
     tracing::info!(?config, "starting the async server");
-    announce_listening(&listener)?;
+    announce_listening(&listener);
     server_async::run(listener, config, shutdown).context("async server failed")?;
     Ok(ExitCode::SUCCESS)
 }

@@ -96,12 +96,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let worker = args.worker()?;
     let config = args.master_config();
     tracing::info!(workers = config.workers, worker_class = ?args.worker_class, "starting the prefork master");
-    let announce = |listener: &std::net::TcpListener| {
-        if let Err(error) = announce_listening(listener) {
-            tracing::warn!("cannot print the Listening line: {error:#}");
-        }
-    };
-    server_prefork::run(&config, &worker, announce).context("the prefork master failed")?;
+    server_prefork::run(&config, &worker, announce_listening).context("the prefork master failed")?;
     Ok(ExitCode::SUCCESS)
 }
 

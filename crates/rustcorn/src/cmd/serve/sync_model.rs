@@ -45,7 +45,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         keep_alive_timeout: args.keep_alive_timeout,
     };
     let listener = args.common.bind_listener()?;
-    announce_listening(&listener)?;
+    announce_listening(&listener);
     tracing::info!(max_threads = config.max_threads, keep_alive = config.keep_alive, "serving (sync model)");
     server_sync::run(listener, config, shutdown).context("the sync server failed")?;
     tracing::info!("stopped");
