@@ -1,18 +1,21 @@
 //! The socket wrapper every async connection runs on. It gives hyper's own error responses (400 for garbage, 431
-//! for an oversized head, written before any handler runs) the JSON body and headers every other response has, and
-//! closes connections "lingering", so a client still sending a refused body gets its 413 instead of a reset.
+//! for an oversized head, written before any handler runs) the JSON body and headers every other response has,
+//! refuses the HTTP/2 preface with 505 (hyper would close without a word), tracks where the connection is in its
+//! request cycle ([`ConnState`]) for a graceful stop, and closes connections "lingering", so a client still sending
+//! a refused body gets its 413 instead of a reset.
 
 use std::future::Future;
 use std::io;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::sync::Arc;
 use std::task::{ready, Context, Poll};
 use std::time::Duration;
 
 use bytes::{Buf, Bytes};
+use endpoints::framing::{FramingError, HTTP2_PREFACE_START};
 use endpoints::lifecycle::WorkerHooks;
-use endpoints::{Response, CONTENT_TYPE_JSON, WORKER_PID_HEADER};
+use endpoints::{reason_phrase, Response, CONTENT_TYPE_JSON, WORKER_PID_HEADER};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::time::Sleep;
 
@@ -29,9 +32,103 @@ pub(crate) struct ServerIo<T> {
     /// A rewritten error response not yet fully written; it goes out before anything else.
     pending: Option<Bytes>,
     linger: Linger,
-    /// Set once the client's first bytes have been read: until then a graceful stop must not close the
-    /// connection (see `server::drive_connection`).
-    has_read: Arc<AtomicBool>,
+    state: Arc<ConnState>,
+    /// The client opened with the HTTP/2 preface: its 505 is pending, and hyper reads nothing but the end.
+    refused: bool,
+    lines: LineStarts,
+}
+
+/// Finds `Content-Length` header lines in the bytes read, across read boundaries: keeps the first bytes of the
+/// line being read, which is all a header name needs.
+#[derive(Debug, Default)]
+struct LineStarts {
+    start: [u8; CONTENT_LENGTH_PREFIX.len()],
+    /// Bytes of the current line seen so far (counting past the kept prefix).
+    seen: usize,
+}
+
+const CONTENT_LENGTH_PREFIX: &[u8] = b"content-length:";
+
+impl LineStarts {
+    /// Scans `bytes`; true when a line that starts with `Content-Length:` (any case) was completed in them.
+    fn content_length_in(&mut self, bytes: &[u8]) -> bool {
+        let mut found = false;
+        for &byte in bytes {
+            if byte == b'\n' {
+                self.seen = 0;
+                continue;
+            }
+            if self.seen < self.start.len() {
+                self.start[self.seen] = byte.to_ascii_lowercase();
+                if self.seen + 1 == self.start.len() && self.start == CONTENT_LENGTH_PREFIX {
+                    found = true;
+                }
+            }
+            self.seen = self.seen.saturating_add(1);
+        }
+        found
+    }
+}
+
+/// Where a connection is in its request cycle, shared by its socket wrapper (which sees bytes arrive), its handler
+/// (which sees a request start and its response go out) and `server::drive_connection` (which decides, on a
+/// graceful stop, whether to wait for the connection or to close it at once).
+#[derive(Debug, Default)]
+pub(crate) struct ConnState {
+    phase: AtomicU8,
+    /// Any byte was ever read: a connection accepted just before a stop gets a moment to send its request.
+    has_read: AtomicBool,
+    /// A `Content-Length` line was read since the handler last looked. hyper drops Content-Length when
+    /// Transfer-Encoding is present, so the handler could not see that a request carried both.
+    saw_content_length: AtomicBool,
+}
+
+/// Nothing received since the last response (or since the accept).
+const IDLE: u8 = 0;
+/// Bytes of a request arrived, but it is not complete yet (head or body).
+const RECEIVING: u8 = 1;
+/// A complete request is being processed.
+const PROCESSING: u8 = 2;
+
+/// [`ConnState`]'s phases.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Phase {
+    Idle,
+    Receiving,
+    Processing,
+}
+
+impl ConnState {
+    pub(crate) fn phase(&self) -> Phase {
+        match self.phase.load(Ordering::Acquire) {
+            IDLE => Phase::Idle,
+            RECEIVING => Phase::Receiving,
+            _ => Phase::Processing,
+        }
+    }
+
+    pub(crate) fn has_read(&self) -> bool {
+        self.has_read.load(Ordering::Acquire)
+    }
+
+    pub(crate) fn set_processing(&self) {
+        self.phase.store(PROCESSING, Ordering::Release);
+    }
+
+    /// The response is going out: the connection waits for its next request.
+    pub(crate) fn set_idle(&self) {
+        self.phase.store(IDLE, Ordering::Release);
+    }
+
+    /// Whether a `Content-Length` line arrived since the last call (one call per request, by the handler).
+    pub(crate) fn take_content_length_seen(&self) -> bool {
+        self.saw_content_length.swap(false, Ordering::AcqRel)
+    }
+
+    fn bytes_arrived(&self) {
+        self.has_read.store(true, Ordering::Release);
+        let _ = self.phase.compare_exchange(IDLE, RECEIVING, Ordering::AcqRel, Ordering::Acquire);
+    }
 }
 
 enum Linger {
@@ -46,12 +143,21 @@ enum Linger {
 
 impl<T> ServerIo<T> {
     pub(crate) fn new(inner: T, hooks: Arc<dyn WorkerHooks>, worker_pid: u32) -> Self {
-        Self { inner, hooks, worker_pid, pending: None, linger: Linger::Open, has_read: Arc::default() }
+        Self {
+            inner,
+            hooks,
+            worker_pid,
+            pending: None,
+            linger: Linger::Open,
+            state: Arc::default(),
+            refused: false,
+            lines: LineStarts::default(),
+        }
     }
 
-    /// A flag that turns true once any request bytes have been read from this connection.
-    pub(crate) fn has_read(&self) -> Arc<AtomicBool> {
-        Arc::clone(&self.has_read)
+    /// The connection's request-cycle state, shared with its handler and its driver.
+    pub(crate) fn state(&self) -> Arc<ConnState> {
+        Arc::clone(&self.state)
     }
 }
 
@@ -94,10 +200,30 @@ impl<T: AsyncRead + AsyncWrite + Unpin> ServerIo<T> {
 
 impl<T: AsyncRead + Unpin> AsyncRead for ServerIo<T> {
     fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+        if self.refused {
+            return Poll::Ready(Ok(()));
+        }
         let filled_before = buf.filled().len();
         let polled = Pin::new(&mut self.inner).poll_read(cx, buf);
         if buf.filled().len() > filled_before {
-            self.has_read.store(true, Ordering::Release);
+            let first_read = !self.state.has_read();
+            self.state.bytes_arrived();
+            let this = &mut *self;
+            if this.lines.content_length_in(&buf.filled()[filled_before..]) {
+                this.state.saw_content_length.store(true, Ordering::Release);
+            }
+            if first_read && buf.filled()[filled_before..].starts_with(HTTP2_PREFACE_START) {
+                // hyper sees the end of the stream and closes; the close writes the pending 505 first.
+                let error = FramingError::Http2;
+                let status_line = format!("HTTP/1.1 {} {}", error.status(), reason_phrase(error.status()));
+                let detail = error.to_string();
+                let refusal =
+                    render_error(&status_line, error.status(), &detail, &["connection: close"], self.worker_pid);
+                self.pending = Some(refusal);
+                self.hooks.request_served();
+                self.refused = true;
+                buf.set_filled(filled_before);
+            }
         }
         polled
     }
@@ -167,20 +293,27 @@ impl AutomaticError {
         let mut lines = head.split("\r\n").filter(|line| !line.is_empty());
         let status_line = lines.next().unwrap_or_default();
         let reason = status_line.get(13..).unwrap_or_default();
-        let body = Response::error(self.status, reason).body;
-        let mut out = format!("{status_line}\r\n");
-        for line in lines.filter(|line| !line.to_ascii_lowercase().starts_with("content-length:")) {
-            out.push_str(line);
-            out.push_str("\r\n");
-        }
-        out.push_str(&format!(
-            "content-type: {CONTENT_TYPE_JSON}\r\n{WORKER_PID_HEADER}: {worker_pid}\r\ncontent-length: {}\r\n\r\n",
-            body.len()
-        ));
-        let mut bytes = out.into_bytes();
-        bytes.extend_from_slice(&body);
-        Bytes::from(bytes)
+        let kept: Vec<&str> = lines.filter(|line| !line.to_ascii_lowercase().starts_with("content-length:")).collect();
+        render_error(status_line, self.status, reason, &kept, worker_pid)
     }
+}
+
+/// A complete error response: `status_line`, the `extra` header lines, the JSON content type, the worker pid and
+/// the `{"detail": ...}` body with its length.
+fn render_error(status_line: &str, status: u16, detail: &str, extra: &[&str], worker_pid: u32) -> Bytes {
+    let body = Response::error(status, detail).body;
+    let mut out = format!("{status_line}\r\n");
+    for line in extra {
+        out.push_str(line);
+        out.push_str("\r\n");
+    }
+    out.push_str(&format!(
+        "content-type: {CONTENT_TYPE_JSON}\r\n{WORKER_PID_HEADER}: {worker_pid}\r\ncontent-length: {}\r\n\r\n",
+        body.len()
+    ));
+    let mut bytes = out.into_bytes();
+    bytes.extend_from_slice(&body);
+    Bytes::from(bytes)
 }
 
 #[cfg(test)]
@@ -188,6 +321,14 @@ mod tests {
     use super::*;
 
     const HYPER_431: &[u8] = b"HTTP/1.1 431 Request Header Fields Too Large\r\nconnection: close\r\ncontent-length: 0\r\ndate: Wed, 25 Nov 2026 12:25:18 GMT\r\n\r\n";
+
+    #[test]
+    fn content_length_lines_are_found_across_reads_in_any_case() {
+        let mut lines = LineStarts::default();
+        assert!(!lines.content_length_in(b"POST / HTTP/1.1\r\nHost: x\r\nConte"));
+        assert!(lines.content_length_in(b"nt-LENGTH: 3\r\n\r\n"));
+        assert!(!lines.content_length_in(b"GET / HTTP/1.1\r\nX-Content-Length: 3\r\nHost: content-length:\r\n\r\n"));
+    }
 
     #[test]
     fn finds_hyper_error_heads_only() {
