@@ -38,7 +38,10 @@ pub(crate) async fn serve(listener: TcpListener, config: Config, shutdown: Shutd
     let worker_pid = std::process::id();
     let graceful_timeout = config.graceful_timeout;
     let abandon = Shutdown::new();
-    let handler = Arc::new(Handler::new(config, abandon.clone()));
+    // On its own thread, from the stop on: a CPU-bound handler blocks this event loop, so neither the stop nor a
+    // timer of the loop could be noticed until it returned.
+    let _abandon_timer = AbandonTimer::start(shutdown.clone(), abandon.clone(), graceful_timeout);
+    let handler = Arc::new(Handler::new(config, abandon));
     let connections = TaskTracker::new();
 
     loop {
@@ -69,8 +72,6 @@ pub(crate) async fn serve(listener: TcpListener, config: Config, shutdown: Shutd
     connections.close();
     tracing::info!(connections = connections.len(), "stopped accepting; draining requests in progress");
 
-    // A timer on its own thread: a CPU-bound handler blocks this event loop, so no timer of the loop could fire.
-    let _abandon_timer = AbandonTimer::start(abandon, graceful_timeout);
     if tokio::time::timeout(graceful_timeout, connections.wait()).await.is_err() {
         tracing::warn!(timeout = ?graceful_timeout, "graceful shutdown timed out; dropping connections");
     }
@@ -142,16 +143,18 @@ async fn beat(hooks: Arc<dyn WorkerHooks>, open: OpenConnections) {
     }
 }
 
-/// Cancels `abandon` once the graceful timeout has passed, unless dropped first (the drain finished in time).
+/// Cancels `abandon` once the graceful timeout has passed since `shutdown`, unless dropped first (the server
+/// finished in time).
 struct AbandonTimer {
     /// Dropping it wakes the timer thread early, which then leaves without cancelling.
     _stop: std::sync::mpsc::Sender<()>,
 }
 
 impl AbandonTimer {
-    fn start(abandon: Shutdown, graceful_timeout: Duration) -> Option<AbandonTimer> {
+    fn start(shutdown: Shutdown, abandon: Shutdown, graceful_timeout: Duration) -> Option<AbandonTimer> {
         let (stop, stopped) = std::sync::mpsc::channel::<()>();
         let spawned = std::thread::Builder::new().name("graceful-timeout".into()).spawn(move || {
+            endpoints::lifecycle::wait_until_cancelled(&shutdown);
             if let Err(std::sync::mpsc::RecvTimeoutError::Timeout) = stopped.recv_timeout(graceful_timeout) {
                 tracing::warn!("graceful timeout: abandoning the requests still running");
                 abandon.cancel();
