@@ -27,6 +27,9 @@ use crate::{BlockingMode, Config};
 
 pub(crate) type HttpResponse = http::Response<Full<Bytes>>;
 
+/// Built at compile time: `from_static` per response would check the name every time.
+const WORKER_PID: HeaderName = HeaderName::from_static(WORKER_PID_HEADER);
+
 /// Shared by every connection task of one server.
 pub(crate) struct Handler {
     app: AppConfig,
@@ -133,7 +136,7 @@ impl Handler {
         *http.status_mut() = StatusCode::from_u16(reply.response.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let headers = http.headers_mut();
         headers.insert(CONTENT_TYPE, HeaderValue::from_static(CONTENT_TYPE_JSON));
-        headers.insert(HeaderName::from_static(WORKER_PID_HEADER), self.worker_pid.clone());
+        headers.insert(WORKER_PID, self.worker_pid.clone());
         if reply.close {
             headers.insert(CONNECTION, HeaderValue::from_static("close"));
         }

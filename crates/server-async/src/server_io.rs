@@ -38,35 +38,76 @@ pub(crate) struct ServerIo<T> {
     lines: LineStarts,
 }
 
-/// Finds `Content-Length` header lines in the bytes read, across read boundaries: keeps the first bytes of the
-/// line being read, which is all a header name needs.
+/// Finds `Content-Length` header lines in the bytes read, across read boundaries. Every request passes through
+/// here, so lines are found with SIMD `memchr` and only their first bytes are compared; the start of a line cut
+/// by the end of a read is kept until the next read decides it.
 #[derive(Debug, Default)]
 struct LineStarts {
-    start: [u8; CONTENT_LENGTH_PREFIX.len()],
-    /// Bytes of the current line seen so far (counting past the kept prefix).
-    seen: usize,
+    /// The beginning of the unfinished line, while it is shorter than the prefix and could still match.
+    carry: Vec<u8>,
+    /// The unfinished line is already decided: nothing to look at before its end.
+    skip_line: bool,
 }
 
 const CONTENT_LENGTH_PREFIX: &[u8] = b"content-length:";
 
+fn starts_with_prefix(line: &[u8]) -> bool {
+    line.len() >= CONTENT_LENGTH_PREFIX.len()
+        && line[..CONTENT_LENGTH_PREFIX.len()].eq_ignore_ascii_case(CONTENT_LENGTH_PREFIX)
+}
+
+fn could_start_prefix(part: &[u8]) -> bool {
+    part.len() < CONTENT_LENGTH_PREFIX.len() && part.eq_ignore_ascii_case(&CONTENT_LENGTH_PREFIX[..part.len()])
+}
+
 impl LineStarts {
-    /// Scans `bytes`; true when a line that starts with `Content-Length:` (any case) was completed in them.
+    /// Scans `bytes`; true when a line starting with `Content-Length:` (any case) is found in them.
     fn content_length_in(&mut self, bytes: &[u8]) -> bool {
         let mut found = false;
-        for &byte in bytes {
-            if byte == b'\n' {
-                self.seen = 0;
-                continue;
-            }
-            if self.seen < self.start.len() {
-                self.start[self.seen] = byte.to_ascii_lowercase();
-                if self.seen + 1 == self.start.len() && self.start == CONTENT_LENGTH_PREFIX {
+        let mut position = 0;
+        if self.skip_line || !self.carry.is_empty() {
+            let end = memchr::memchr(b'\n', bytes).map(|newline| newline + 1);
+            if !self.skip_line {
+                let line_part = &bytes[..end.unwrap_or(bytes.len())];
+                let wanted = CONTENT_LENGTH_PREFIX.len() - self.carry.len();
+                self.carry.extend_from_slice(&line_part[..line_part.len().min(wanted)]);
+                if starts_with_prefix(&self.carry) {
                     found = true;
+                    self.skip_line = true;
+                    self.carry.clear();
+                } else if !could_start_prefix(&self.carry) || end.is_some() {
+                    self.skip_line = true;
+                    self.carry.clear();
                 }
             }
-            self.seen = self.seen.saturating_add(1);
+            match end {
+                None => return found,
+                Some(end) => {
+                    self.skip_line = false;
+                    position = end;
+                }
+            }
         }
-        found
+        loop {
+            let rest = &bytes[position..];
+            match memchr::memchr(b'\n', rest) {
+                Some(newline) => {
+                    found |= starts_with_prefix(&rest[..newline]);
+                    position += newline + 1;
+                }
+                None => {
+                    if starts_with_prefix(rest) {
+                        found = true;
+                        self.skip_line = true;
+                    } else if could_start_prefix(rest) && !rest.is_empty() {
+                        self.carry = rest.to_vec();
+                    } else {
+                        self.skip_line = !rest.is_empty();
+                    }
+                    return found;
+                }
+            }
+        }
     }
 }
 
@@ -328,6 +369,16 @@ mod tests {
         assert!(!lines.content_length_in(b"POST / HTTP/1.1\r\nHost: x\r\nConte"));
         assert!(lines.content_length_in(b"nt-LENGTH: 3\r\n\r\n"));
         assert!(!lines.content_length_in(b"GET / HTTP/1.1\r\nX-Content-Length: 3\r\nHost: content-length:\r\n\r\n"));
+        for cut in 0..40 {
+            let request = b"POST / HTTP/1.1\r\nHost: x\r\ncontent-length: 3\r\n\r\n";
+            let mut lines = LineStarts::default();
+            let first = lines.content_length_in(&request[..cut]);
+            let second = lines.content_length_in(&request[cut..]);
+            assert!(first || second, "cut at {cut}");
+        }
+        let mut lines = LineStarts::default();
+        assert!(!lines.content_length_in(b"GET / HTTP/1.1\r\nX-A: content-len"));
+        assert!(!lines.content_length_in(b"gth: 1\r\n\r\n"), "not at the start of its line");
     }
 
     #[test]
