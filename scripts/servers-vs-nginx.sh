@@ -3,29 +3,11 @@
 # serve sync` on /health: each server on one core, wrk -t1 -c50 on the other (the pinning of loadgen-vs-wrk.sh),
 # runs alternated (nginx, async, sync, nginx, ...) so that a noisy neighbour hits every server alike. Prints each
 # run's req/s and each model's ratio to the nginx run of the same round. Goal: async >= 1.0x, sync >= 0.9x.
-# Knobs (environment): CONNECTIONS (50), DURATION seconds (10), RUNS (3), SERVER_CPU (0), LOAD_CPU (1),
-# RUSTCORN (target/release/rustcorn, built when missing).
+# Knobs (environment): see scripts/pinned-load.sh.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-
-CONNECTIONS=${CONNECTIONS:-50}
-DURATION=${DURATION:-10}
-RUNS=${RUNS:-3}
-SERVER_CPU=${SERVER_CPU:-0}
-LOAD_CPU=${LOAD_CPU:-1}
-RUSTCORN=${RUSTCORN:-target/release/rustcorn}
-
-install_missing() { # COMMAND PACKAGE
-    if ! command -v "$1" >/dev/null 2>&1; then
-        echo "installing $2 from the distribution's packages" >&2
-        apt-get update -qq && apt-get install -y -qq "$2" >/dev/null
-    fi
-}
-install_missing wrk wrk
+source scripts/pinned-load.sh
 install_missing nginx nginx-light
-if [ ! -x "$RUSTCORN" ]; then
-    cargo build --release -p rustcorn
-fi
 
 workdir=$(mktemp -d)
 pids=()
