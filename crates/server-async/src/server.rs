@@ -17,7 +17,7 @@ use tokio::time::Instant;
 use tokio_util::task::TaskTracker;
 
 use crate::handler::Handler;
-use crate::memory::OpenConnections;
+use crate::memory::{Open, OpenConnections};
 use crate::server_io::{ConnState, Phase, ServerIo};
 use crate::Config;
 
@@ -96,7 +96,7 @@ fn http_builder(config: &Config) -> http1::Builder {
 /// connection closes); an idle or half-received connection is closed at once, except that one which has sent
 /// nothing at all gets [`FIRST_REQUEST_GRACE`] to deliver its first bytes (hyper alone would close it at once
 /// and drop a request racing the stop, or wait out the header timeout for one half-received).
-async fn drive_connection<C, G>(connection: C, shutdown: Shutdown, state: Arc<ConnState>, _open: G)
+async fn drive_connection<C>(connection: C, shutdown: Shutdown, state: Arc<ConnState>, _open: Open)
 where
     C: GracefulConnection,
     C::Error: Display,
