@@ -349,7 +349,7 @@ mod tests {
 
     #[test]
     fn the_http2_preface_is_refused_with_505() {
-        let error = parse_head(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n").err().expect("refused");
+        let error = parse_head(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n").expect_err("refused");
         assert_eq!(error, HeadError::Framing(FramingError::Http2));
         assert_eq!(error.status(), 505);
     }
