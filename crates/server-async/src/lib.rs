@@ -2,6 +2,7 @@
 //! multi-thread runtime with `threads > 1`. `rustcorn serve async` and the prefork worker call [`run`].
 
 mod handler;
+mod memory;
 mod server;
 mod server_io;
 
