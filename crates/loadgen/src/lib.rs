@@ -6,6 +6,7 @@ mod client;
 mod control;
 mod error;
 pub mod histogram;
+mod in_flight;
 pub mod output;
 mod pacing;
 mod plan;
@@ -18,6 +19,7 @@ mod worker;
 
 pub use control::{CancellationToken, LiveCounters, RunControl};
 pub use error::LoadError;
+pub use in_flight::InFlightStats;
 pub use plan::{LoadPlan, Model, Pacing, Stop, Target, Task};
 pub use report::{
     merge, EndpointStats, FailureCounts, LatencyBasis, LatencySummary, LoadReport, Percentile, RateStats, SecondStats,

@@ -72,6 +72,7 @@ fn load_report(requests_per_second: f64, failed: u64) -> LoadReport {
         failures_per_second: 0.0,
         avg_content_size: 60.0,
         content_bytes: 60_000,
+        in_flight: loadgen::InFlightStats::default(),
     };
     LoadReport {
         model: loadgen::Model::Concurrency,
