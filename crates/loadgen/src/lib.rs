@@ -10,7 +10,7 @@ mod in_flight;
 pub mod output;
 mod pacing;
 mod plan;
-mod precise_timer;
+pub mod precise_timer;
 mod recorder;
 mod report;
 mod run;

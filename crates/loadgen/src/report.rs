@@ -231,6 +231,19 @@ impl EndpointRecord {
     }
 }
 
+impl LatencySummary {
+    /// Summarises a recorded distribution: the exact min, max, mean and sum, [`REPORTED_PERCENTILES`] and the
+    /// encoded histogram.
+    pub fn of(latencies: &Latencies) -> LatencySummary {
+        summarize(latencies)
+    }
+
+    /// The latency at one of the [`REPORTED_PERCENTILES`] (e.g. 99.0), None for another.
+    pub fn at(&self, percentile: f64) -> Option<u64> {
+        self.percentiles.iter().find(|p| p.percentile == percentile).map(|p| p.latency_us)
+    }
+}
+
 fn summarize(latencies: &Latencies) -> LatencySummary {
     let percentiles = REPORTED_PERCENTILES
         .iter()

@@ -151,16 +151,12 @@ fn endpoints(text: &mut String, report: &LoadReport) {
             stats.failures.total(),
             stats.in_flight.requests,
             millis(stats.latency.median_us),
-            millis(p99(&stats.latency)),
+            millis(stats.latency.at(99.0).unwrap_or(0)),
             millis(stats.latency.max_us),
             stats.requests_per_second
         );
     }
     text.push('\n');
-}
-
-fn p99(latency: &LatencySummary) -> u64 {
-    latency.percentiles.iter().find(|p| p.percentile == 99.0).map_or(0, |p| p.latency_us)
 }
 
 fn failures(text: &mut String, total: &EndpointStats) {
