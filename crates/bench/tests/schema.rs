@@ -138,6 +138,7 @@ fn sample_results() -> RunResults {
             delay_ms: 100.0,
             jitter_ms: 0.0,
             body_bytes: 1,
+            holds: Some(UpstreamHolds { hold: sample_latency(), late: sample_latency() }),
         },
         targets: vec![
             TargetResult {

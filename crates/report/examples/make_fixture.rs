@@ -8,8 +8,7 @@ use std::path::PathBuf;
 use bench::results::*;
 use loadgen::histogram::{encode, Latencies};
 use loadgen::{
-    EndpointStats, FailureCounts, InFlightStats, LatencyBasis, LatencySummary, LoadReport, Percentile, RateStats,
-    SecondStats,
+    EndpointStats, FailureCounts, InFlightStats, LatencyBasis, LatencySummary, LoadReport, RateStats, SecondStats,
 };
 
 const DURATION_S: f64 = 3.0;
@@ -121,6 +120,7 @@ fn main() {
             delay_ms: UPSTREAM_DELAY_MS,
             jitter_ms: 0.0,
             body_bytes: 15_000,
+            holds: Some(upstream_holds(&mut noise)),
         },
         targets,
     };
@@ -129,6 +129,17 @@ fn main() {
     let text = serde_json::to_string(&results).expect("results serialise") + "\n";
     std::fs::write(&path, text).expect("write the fixture");
     println!("wrote {}", path.display());
+}
+
+/// The upstream's own record: every hold a few tens of microseconds past the delay.
+fn upstream_holds(noise: &mut Noise) -> UpstreamHolds {
+    let (mut hold, mut late) = (latencies(), latencies());
+    for _ in 0..4_000 {
+        let late_us = (15.0 + 40.0 * noise.next() * noise.next()) as u64;
+        hold.record((UPSTREAM_DELAY_MS * 1000.0) as u64 + late_us);
+        late.record(late_us);
+    }
+    UpstreamHolds { hold: summary(&hold), late: summary(&late) }
 }
 
 fn models() -> Vec<Model> {
@@ -480,20 +491,7 @@ fn stats(
 }
 
 fn summary(latencies: &Latencies) -> LatencySummary {
-    LatencySummary {
-        samples: latencies.samples(),
-        min_us: latencies.min(),
-        max_us: latencies.max_us,
-        mean_us: latencies.mean(),
-        sum_us: latencies.sum_us,
-        median_us: latencies.percentile(50.0),
-        stdev_us: if latencies.samples() > 0 { latencies.histogram.stdev() } else { 0.0 },
-        percentiles: loadgen::REPORTED_PERCENTILES
-            .iter()
-            .map(|&percentile| Percentile { percentile, latency_us: latencies.percentile(percentile) })
-            .collect(),
-        histogram: encode(&latencies.histogram),
-    }
+    LatencySummary::of(latencies)
 }
 
 fn resources(model: &Model, phase: &Phase, cores_used: f64, noise: &mut Noise) -> Resources {

@@ -130,6 +130,7 @@ pub fn run_with(targets: Vec<TargetResult>, calibration: Option<Calibration>) ->
             delay_ms: 100.0,
             jitter_ms: 0.0,
             body_bytes: 1,
+            holds: None,
         },
         targets,
         calibration,

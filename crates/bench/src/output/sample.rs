@@ -92,6 +92,7 @@ pub fn results() -> RunResults {
             delay_ms: 100.0,
             jitter_ms: 0.0,
             body_bytes: 1,
+            holds: None,
         },
         targets: vec![
             TargetResult {

@@ -96,7 +96,7 @@ struct FailureCountsSchema {
 /// A latency distribution in microseconds; `histogram` is the HdrHistogram, V2 compressed, base64.
 #[derive(JsonSchema)]
 #[allow(dead_code)]
-struct LatencySummarySchema {
+pub(super) struct LatencySummarySchema {
     samples: u64,
     min_us: u64,
     max_us: u64,

@@ -88,11 +88,11 @@ pub fn verdict(report: &Report<'_>, verdicts: &[Verdict]) -> Markup {
                                     td { (target_cell(report, row.target)) }
                                     @for cell in &row.cells {
                                         @if cell.best {
-                                            td.best { (cell.text) }
+                                            td.best { (cell.text) (in_flight_note(cell)) }
                                         } @else if cell.missing {
                                             td.missing { (cell.text) }
                                         } @else {
-                                            td { (cell.text) }
+                                            td { (cell.text) (in_flight_note(cell)) }
                                         }
                                     }
                                 }
@@ -104,9 +104,20 @@ pub fn verdict(report: &Report<'_>, verdicts: &[Verdict]) -> Markup {
                     "Each endpoint is judged on its closed-loop phase with the most connections: req/s, successful \
                      responses per second, higher is better. Endpoints run only at a fixed rate or with Locust users, \
                      and mixed phases, are judged on p99 latency, lower is better. Bold: a lead of 5 % or more; \
-                     smaller differences are called level."
+                     smaller differences are called level. Figures count the responses completed inside the \
+                     measured window; the requests still in flight when it closed are counted under them, with how \
+                     long they had waited."
                 }
             }
+        }
+    }
+}
+
+/// The cell's in-flight requests on a second, smaller line.
+fn in_flight_note(cell: &tables::Cell) -> Markup {
+    html! {
+        @if let Some(in_flight) = &cell.in_flight {
+            br; small.in-flight { (in_flight) }
         }
     }
 }
@@ -291,7 +302,8 @@ pub fn locust(report: &Report<'_>) -> Markup {
                 p {
                     "Locust's statistics table for each phase run with its load model (users with think time, the \
                      seed's profile), one per target, first repetition. Times in milliseconds; RPS counts failed \
-                     requests too, as Locust does."
+                     requests too, as Locust does. In flight: requests still unanswered when the window closed, in \
+                     none of the other columns."
                 }
             }
             @for phase in phases {
@@ -306,6 +318,7 @@ pub fn locust(report: &Report<'_>) -> Markup {
                                         tr {
                                             th { "Name" } th { "# requests" } th { "# fails" } th { "Median (ms)" }
                                             th { "Average (ms)" } th { "Min (ms)" } th { "Max (ms)" } th { "RPS" }
+                                            th { "In flight" }
                                         }
                                     }
                                     tbody {
@@ -313,7 +326,7 @@ pub fn locust(report: &Report<'_>) -> Markup {
                                             tr {
                                                 td { (row.name) } td { (row.requests) } td { (row.fails) }
                                                 td { (row.median_ms) } td { (row.average_ms) } td { (row.min_ms) }
-                                                td { (row.max_ms) } td { (row.rps) }
+                                                td { (row.max_ms) } td { (row.rps) } td { (row.in_flight) }
                                             }
                                         }
                                     }
