@@ -178,14 +178,15 @@ fn remaining_runs(suite: &Suite, target: &str, phase: &crate::suite::PhaseSpec, 
 
 fn phase_line(target: &str, result: &crate::results::PhaseResult) -> String {
     let aggregated = &result.load.aggregated;
-    let p99 = aggregated.latency.percentiles.iter().find(|p| p.percentile == 99.0).map_or(0, |p| p.latency_us);
+    let p99 = aggregated.latency.at(99.0).unwrap_or(0);
     format!(
-        "{target} / {} #{}: {:.1} req/s, p99 {:.2} ms, {} failed, {:.2} cores, RSS {:.1} MiB{}",
+        "{target} / {} #{}: {:.1} req/s, p99 {:.2} ms, {} failed, {} in flight, {:.2} cores, RSS {:.1} MiB{}",
         result.name,
         result.repetition,
         aggregated.requests_per_second,
         p99 as f64 / 1000.0,
         aggregated.failures.total(),
+        aggregated.in_flight.requests,
         result.resources.summary.cpu_cores_avg,
         result.resources.summary.rss_peak_bytes as f64 / (1024.0 * 1024.0),
         if result.interrupted { " (interrupted)" } else { "" }
