@@ -174,19 +174,10 @@ fn users_count_bounds(users: usize, run_secs: f64, think: (f64, f64), latency_se
 fn heavy_gunicorn_style_sync_workers_measure_their_capacity() {
     let upstream = Upstream::start(&["--delay", "100ms", "--jitter", "0ms", "--body-bytes", "15000"]);
     let upstream_url = upstream.url();
-    let server = Server::start(&[
-        "serve",
-        "prefork",
-        "-w",
-        "2",
-        "-k",
-        "sync",
-        "--max-threads",
-        "1",
-        "--no-keepalive",
-        "--upstream",
-        &upstream_url,
-    ]);
+    let mut serve: Vec<&str> =
+        "serve prefork -w 2 -k sync --max-threads 1 --no-keepalive --upstream".split(' ').collect();
+    serve.push(&upstream_url);
+    let server = Server::start(&serve);
     let report = load_json(&server.url("/sync-google"), &["-c", "64", "--warmup", "1s", "-z", "5s"]);
     drop(server);
     upstream.stop();
