@@ -24,6 +24,8 @@ struct Heap {
     entries: BinaryHeap<Reverse<Entry>>,
     /// Ties deadlines in arrival order and makes every entry distinct.
     sequence: u64,
+    /// The driver stopped (its timerfd failed): holds use tokio's timer from then on.
+    stopped: bool,
 }
 
 struct Entry {
@@ -62,29 +64,44 @@ impl HoldTimer {
         Ok(timer)
     }
 
-    /// Waits until `deadline`. Returns early only if the driver is gone (the runtime is shutting down).
+    /// Waits until `deadline`: on the timerfd, or on tokio's timer (a millisecond late) if the driver has stopped.
     pub async fn hold_until(&self, deadline: Instant) {
         if Instant::now() >= deadline {
             return;
         }
         let (release, released) = oneshot::channel();
-        let is_earliest = {
+        let queued = {
             let mut heap = self.lock();
-            heap.sequence += 1;
-            let sequence = heap.sequence;
-            heap.entries.push(Reverse(Entry { deadline, sequence, release }));
-            heap.entries.peek().is_some_and(|Reverse(first)| first.sequence == sequence)
+            (!heap.stopped).then(|| {
+                heap.sequence += 1;
+                let sequence = heap.sequence;
+                heap.entries.push(Reverse(Entry { deadline, sequence, release }));
+                heap.entries.peek().is_some_and(|Reverse(first)| first.sequence == sequence)
+            })
+        };
+        let Some(is_earliest) = queued else {
+            return tokio::time::sleep_until(deadline.into()).await;
         };
         if is_earliest {
             // A stored permit if the driver is busy: it re-reads the heap before it sleeps again.
             self.earlier.notify_one();
         }
-        let _ = released.await;
+        if released.await.is_err() {
+            // The driver dropped the entry without releasing it: it stopped.
+            tokio::time::sleep_until(deadline.into()).await;
+        }
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Heap> {
         // A panic while holding the lock leaves the heap consistent (push and pop are whole operations).
         self.heap.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Hands every waiting request over to tokio's timer, and every later one too.
+    fn stop(&self) {
+        let mut heap = self.lock();
+        heap.stopped = true;
+        heap.entries.clear();
     }
 
     /// Releases every request due by now; returns the next deadline.
@@ -112,6 +129,7 @@ async fn drive(timer: Arc<HoldTimer>, precise: PreciseTimer) {
                     woke = precise.sleep_until(next) => {
                         if let Err(error) = woke {
                             tracing::warn!(%error, "the hold timer's timerfd failed; holds fall back to tokio's timer");
+                            timer.stop();
                             return;
                         }
                     }
@@ -148,5 +166,24 @@ mod tests {
         }
         assert!(timer.lock().entries.is_empty(), "every entry was released");
         timer.hold_until(Instant::now() - Duration::from_millis(1)).await;
+    }
+
+    #[tokio::test]
+    async fn a_stopped_driver_hands_the_holds_to_tokios_timer() {
+        let timer = HoldTimer::start().unwrap();
+        let deadline = Instant::now() + Duration::from_millis(20);
+        let waiting = {
+            let timer = Arc::clone(&timer);
+            tokio::spawn(async move {
+                timer.hold_until(deadline).await;
+                Instant::now() >= deadline
+            })
+        };
+        tokio::task::yield_now().await;
+        timer.stop();
+        assert!(waiting.await.unwrap(), "a request waiting when the driver stopped is still held to its deadline");
+        let later = Instant::now() + Duration::from_millis(5);
+        timer.hold_until(later).await;
+        assert!(Instant::now() >= later, "and so is one that comes after");
     }
 }
