@@ -168,7 +168,7 @@ fn users_count_bounds(users: usize, run_secs: f64, think: (f64, f64), latency_se
 /// wrk's count on gunicorn's sync-worker model: two workers, one request at a time each, every request waiting on
 /// a 100 ms upstream, so 20 req/s is all they can serve. 64 connections keep a backlog of ~3 s queued behind them;
 /// counting only the answers completed inside the 5 s window (the warm-up's included) and dividing by the window
-/// gives that capacity, where dividing by the window plus the drain read half of it. The 5 % is the bar;
+/// gives that capacity, where dividing by the window plus the drain read half of it. 5 % is the accuracy asked of it;
 /// the workers' own overhead (a connect and an upstream round trip per request) stays well inside it.
 #[test]
 fn heavy_gunicorn_style_sync_workers_measure_their_capacity() {
