@@ -11,7 +11,9 @@ use crate::phase::{self, PhaseContext};
 use crate::pinning::{self, Pinning};
 use crate::process::{self, ChildFailure, ChildServer, ChildSpec, Readiness};
 use crate::progress::Progress;
-use crate::results::{RunResults, SuiteSource, TargetResult, TargetStatus, UpstreamSettings, SCHEMA_VERSION};
+use crate::results::{
+    RunResults, SuiteSource, TargetResult, TargetStatus, UpstreamHolds, UpstreamSettings, SCHEMA_VERSION,
+};
 use crate::store::Store;
 use crate::suite::{Launch, Suite, SuiteError};
 
@@ -82,7 +84,8 @@ pub fn run(options: &RunOptions, cancel: &CancellationToken) -> Result<Outcome, 
     }
     // Issue 7: the calibration workload `compare` normalises by, on the cores the targets and the load will use.
     let calibration = crate::calibration::measure_for_run(&pinning);
-    let upstream = match start_upstream(&suite, options, &pinning, cancel) {
+    let holds_path = std::env::temp_dir().join(format!("rustcorn-bench-{}-upstream-holds.json", std::process::id()));
+    let upstream = match start_upstream(&suite, options, &pinning, &holds_path, cancel) {
         Err(_) if cancel.is_cancelled() => return Err(RunError::Interrupted),
         other => other?,
     };
@@ -107,6 +110,7 @@ pub fn run(options: &RunOptions, cancel: &CancellationToken) -> Result<Outcome, 
     progress.finish();
     let _ = std::fs::remove_dir_all(&scratch);
     upstream.stop(UPSTREAM_GRACE);
+    results.upstream.holds = read_holds(&holds_path);
     measured?;
     let interrupted = cancel.is_cancelled();
     results.partial = interrupted;
@@ -174,14 +178,15 @@ fn remaining_runs(suite: &Suite, target: &str, phase: &crate::suite::PhaseSpec, 
 
 fn phase_line(target: &str, result: &crate::results::PhaseResult) -> String {
     let aggregated = &result.load.aggregated;
-    let p99 = aggregated.latency.percentiles.iter().find(|p| p.percentile == 99.0).map_or(0, |p| p.latency_us);
+    let p99 = aggregated.latency.at(99.0).unwrap_or(0);
     format!(
-        "{target} / {} #{}: {:.1} req/s, p99 {:.2} ms, {} failed, {:.2} cores, RSS {:.1} MiB{}",
+        "{target} / {} #{}: {:.1} req/s, p99 {:.2} ms, {} failed, {} in flight, {:.2} cores, RSS {:.1} MiB{}",
         result.name,
         result.repetition,
         aggregated.requests_per_second,
         p99 as f64 / 1000.0,
         aggregated.failures.total(),
+        aggregated.in_flight.requests,
         result.resources.summary.cpu_cores_avg,
         result.resources.summary.rss_peak_bytes as f64 / (1024.0 * 1024.0),
         if result.interrupted { " (interrupted)" } else { "" }
@@ -218,6 +223,7 @@ fn start_upstream(
     suite: &Suite,
     options: &RunOptions,
     pinning: &Pinning,
+    holds: &Path,
     cancel: &CancellationToken,
 ) -> Result<ChildServer, RunError> {
     let duration = |d: Duration| format!("{}ms", d.as_millis());
@@ -233,6 +239,8 @@ fn start_upstream(
             duration(suite.upstream.jitter),
             "--body-bytes".into(),
             suite.upstream.body_bytes.to_string(),
+            "--record".into(),
+            holds.display().to_string(),
         ],
         cwd: None,
         env: Default::default(),
@@ -241,6 +249,16 @@ fn start_upstream(
         ready_timeout: UPSTREAM_TIMEOUT,
     };
     ChildServer::start(&spec, cancel).map_err(RunError::Upstream)
+}
+
+/// The holds the upstream recorded (`--record`, written when it stopped); None, with a warning, when it wrote none.
+fn read_holds(path: &Path) -> Option<UpstreamHolds> {
+    let text = std::fs::read_to_string(path);
+    let _ = std::fs::remove_file(path);
+    let holds = text
+        .map_err(|error| error.to_string())
+        .and_then(|text| serde_json::from_str::<UpstreamHolds>(&text).map_err(|error| format!("unreadable: {error}")));
+    holds.map_err(|error| tracing::warn!(path = %path.display(), %error, "no upstream hold record")).ok()
 }
 
 fn initial_results(suite: &Suite, store: &Store, pinning: &Pinning, upstream_url: &str) -> RunResults {
@@ -281,6 +299,7 @@ fn initial_results(suite: &Suite, store: &Store, pinning: &Pinning, upstream_url
             delay_ms: suite.upstream.delay.as_secs_f64() * 1000.0,
             jitter_ms: suite.upstream.jitter.as_secs_f64() * 1000.0,
             body_bytes: suite.upstream.body_bytes,
+            holds: None,
         },
         targets: context_targets.collect(),
         calibration: None,

@@ -31,6 +31,12 @@ fn sample_latency() -> loadgen::LatencySummary {
     }
 }
 
+fn sample_in_flight() -> loadgen::InFlightStats {
+    let mut ages = loadgen::histogram::Latencies::default();
+    ages.record(250_000);
+    loadgen::InFlightStats::of(&ages)
+}
+
 fn sample_endpoint(name: &str) -> loadgen::EndpointStats {
     loadgen::EndpointStats {
         name: name.into(),
@@ -42,6 +48,7 @@ fn sample_endpoint(name: &str) -> loadgen::EndpointStats {
         failures_per_second: 0.0,
         avg_content_size: 60.0,
         content_bytes: 60,
+        in_flight: sample_in_flight(),
     }
 }
 
@@ -70,6 +77,8 @@ fn sample_load_report() -> LoadReport {
             sent: 1,
             max_send_lag_us: 10,
             kept_up: true,
+            warmup_scheduled: 1,
+            not_sent: sample_in_flight(),
         }),
     }
 }
@@ -131,6 +140,7 @@ fn sample_results() -> RunResults {
             delay_ms: 100.0,
             jitter_ms: 0.0,
             body_bytes: 1,
+            holds: Some(UpstreamHolds { hold: sample_latency(), late: sample_latency() }),
         },
         targets: vec![
             TargetResult {

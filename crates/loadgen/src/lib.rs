@@ -6,10 +6,11 @@ mod client;
 mod control;
 mod error;
 pub mod histogram;
+mod in_flight;
 pub mod output;
 mod pacing;
 mod plan;
-mod precise_timer;
+pub mod precise_timer;
 mod recorder;
 mod report;
 mod run;
@@ -18,6 +19,7 @@ mod worker;
 
 pub use control::{CancellationToken, LiveCounters, RunControl};
 pub use error::LoadError;
+pub use in_flight::InFlightStats;
 pub use plan::{LoadPlan, Model, Pacing, Stop, Target, Task};
 pub use report::{
     merge, EndpointStats, FailureCounts, LatencyBasis, LatencySummary, LoadReport, Percentile, RateStats, SecondStats,

@@ -20,17 +20,40 @@ pub(crate) enum Pacer {
     Schedule(Schedule),
 }
 
-/// A fixed-rate schedule of one connection, and how well it was kept.
+/// A fixed-rate schedule of one connection: its slot times and the next one to send.
 pub(crate) struct Schedule {
+    clock: SlotClock,
+    next_slot: u64,
+    /// None if the timerfd could not be made: then tokio's millisecond timer and a short spin are used.
+    timer: Option<PreciseTimer>,
+}
+
+/// When each slot of one rate-mode connection is due: slot `n` at `first + n * period`. Pure arithmetic, so the
+/// window's close can count the slots a connection had not sent yet without asking its (aborted) task.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct SlotClock {
     first: Instant,
     /// Whole nanoseconds keep slot times exact; the rounding error is under 1 ns per period.
     period_ns: u64,
-    next_slot: u64,
-    /// Measured sends and the worst lag of an actual send behind its intended time.
-    pub sent: u64,
-    pub max_lag: Duration,
-    /// None if the timerfd could not be made: then tokio's millisecond timer and a short spin are used.
-    timer: Option<PreciseTimer>,
+}
+
+impl SlotClock {
+    /// Connection `index` of `connections` sharing `per_second`: connection k sends at k/R, k/R + C/R, ...
+    pub fn new(per_second: f64, connections: usize, index: usize, start: Instant) -> SlotClock {
+        let offset = Duration::from_nanos((index as f64 * 1e9 / per_second).round() as u64);
+        let period_ns = ((connections as f64 * 1e9 / per_second).round() as u64).max(1);
+        SlotClock { first: start + offset, period_ns }
+    }
+
+    pub fn slot(&self, index: u64) -> Instant {
+        self.first + Duration::from_nanos(index.saturating_mul(self.period_ns))
+    }
+
+    /// Slots due strictly before `instant`.
+    pub fn slots_before(&self, instant: Instant) -> u64 {
+        let since = instant.saturating_duration_since(self.first).as_nanos();
+        u64::try_from(since).unwrap_or(u64::MAX).div_ceil(self.period_ns)
+    }
 }
 
 impl Pacer {
@@ -43,14 +66,11 @@ impl Pacer {
                 Pacer::Think { spawn_at: start + delay, spawned: false, min, max }
             }
             Pacing::Rate { per_second, connections } => {
-                // Connections interleave: connection k sends at k/R, k/R + C/R, k/R + 2C/R, ...
-                let offset = Duration::from_nanos((index as f64 * 1e9 / per_second).round() as u64);
-                let period_ns = ((connections as f64 * 1e9 / per_second).round() as u64).max(1);
-                let first = start + offset;
                 let timer = PreciseTimer::new()
                     .inspect_err(|error| tracing::debug!(%error, "no timerfd; rate sends may be late by up to 1 ms"))
                     .ok();
-                Pacer::Schedule(Schedule { first, period_ns, next_slot: 0, sent: 0, max_lag: Duration::ZERO, timer })
+                let clock = SlotClock::new(per_second, connections, index, start);
+                Pacer::Schedule(Schedule { clock, next_slot: 0, timer })
             }
         }
     }
@@ -71,7 +91,7 @@ impl Pacer {
                 stop.sleep_until(wake).await;
             }
             Pacer::Schedule(schedule) => {
-                let intended = schedule.slot(schedule.next_slot);
+                let intended = schedule.clock.slot(schedule.next_slot);
                 if !stop.allows(intended) {
                     return None;
                 }
@@ -89,36 +109,6 @@ impl Pacer {
         }
         let now = Instant::now();
         stop.allows(now).then_some(now)
-    }
-
-    /// Notes that a measured request intended at `intended` actually went out at `sent`.
-    pub fn note_sent(&mut self, intended: Instant, sent: Instant) {
-        if let Pacer::Schedule(schedule) = self {
-            schedule.sent += 1;
-            schedule.max_lag = schedule.max_lag.max(sent.saturating_duration_since(intended));
-        }
-    }
-
-    pub fn into_schedule(self) -> Option<Schedule> {
-        match self {
-            Pacer::Schedule(schedule) => Some(schedule),
-            _ => None,
-        }
-    }
-}
-
-impl Schedule {
-    fn slot(&self, index: u64) -> Instant {
-        self.first + Duration::from_nanos(index.saturating_mul(self.period_ns))
-    }
-
-    /// Slots whose intended time falls in [from, to): what the schedule asked for in that window.
-    pub fn slots_between(&self, from: Instant, to: Instant) -> u64 {
-        let slots_before = |instant: Instant| -> u64 {
-            let since = instant.saturating_duration_since(self.first).as_nanos() as u64;
-            since.div_ceil(self.period_ns)
-        };
-        slots_before(to).saturating_sub(slots_before(from))
     }
 }
 
@@ -155,11 +145,14 @@ mod tests {
         let start = Instant::now();
         let pacing = Pacing::Rate { per_second: 100.0, connections: 4 };
         let Pacer::Schedule(second) = Pacer::new(&pacing, 1, start) else { panic!("rate gives a schedule") };
-        assert_eq!(second.slot(0) - start, Duration::from_millis(10));
-        assert_eq!(second.slot(2) - start, Duration::from_millis(90));
-        // Slots at 10, 50, 90, ... ms: 25 of them in the first second.
-        assert_eq!(second.slots_between(start, start + Duration::from_secs(1)), 25);
-        assert_eq!(second.slots_between(start + Duration::from_millis(50), start + Duration::from_millis(51)), 1);
+        assert_eq!(second.clock.slot(0) - start, Duration::from_millis(10));
+        assert_eq!(second.clock.slot(2) - start, Duration::from_millis(90));
+        // Slots at 10, 50, 90, ... ms: 25 of them in the first second, none due before the first.
+        let clock = second.clock;
+        assert_eq!(clock.slots_before(start + Duration::from_secs(1)), 25);
+        assert_eq!(clock.slots_before(start + Duration::from_millis(10)), 0);
+        assert_eq!(clock.slots_before(start + Duration::from_millis(51)), 2);
+        assert_eq!(clock.slots_before(start), 0);
     }
 
     #[test]

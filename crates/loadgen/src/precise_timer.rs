@@ -1,6 +1,7 @@
-//! [`PreciseTimer`]: a timerfd per rate-mode connection, so scheduled sends leave on time. tokio's timer ticks in
-//! whole milliseconds and rounds sleeps up, which would make sends ~0.5 ms late on average - lateness the
-//! coordinated-omission correction would then report as latency. Used by the rate pacer.
+//! [`PreciseTimer`]: a timerfd registered with tokio, for waits that must end on time. tokio's timer ticks in whole
+//! milliseconds and rounds sleeps up, which would make rate-mode sends ~0.5 ms late on average - lateness the
+//! coordinated-omission correction would then report as latency. The rate pacer uses one per connection; the
+//! upstream stand-in drives all its held requests from one.
 
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, RawFd};
@@ -21,7 +22,7 @@ impl AsRawFd for Fd {
     }
 }
 
-pub(crate) struct PreciseTimer {
+pub struct PreciseTimer {
     fd: AsyncFd<Fd>,
 }
 

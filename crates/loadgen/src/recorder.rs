@@ -1,5 +1,10 @@
 //! [`Recorder`]: one per load thread, shared by that thread's connections (single-threaded, so no lock): an
-//! [`EndpointRecord`] per task, a per-second timeline, warm-up and schedule counts. Merged across threads at the end.
+//! [`EndpointRecord`] per task, a per-second timeline, warm-up counts, and which request each connection is waiting
+//! on, so that the window's close can report what was still in flight. Merged across threads at the end.
+//!
+//! The measured set is wrk's: a request counts when its answer (or failure) completes inside the window
+//! [end of warm-up, close), whenever it was sent. Completed before the window: a warm-up request. Still unanswered
+//! at the close, or answered after it: in flight, with its age at the close.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -7,7 +12,7 @@ use std::time::{Duration, Instant};
 use hdrhistogram::Histogram;
 
 use crate::client::Response;
-use crate::histogram::{self, SIGNIFICANT_DIGITS};
+use crate::histogram::{self, Latencies, SIGNIFICANT_DIGITS};
 use crate::report::{EndpointRecord, SecondRecord};
 use crate::{FailureCounts, LiveCounters, LoadError};
 
@@ -36,11 +41,28 @@ pub(crate) struct Timing {
     pub done: Instant,
 }
 
+/// The request a connection is waiting on.
+#[derive(Debug, Clone, Copy)]
+struct Pending {
+    task: usize,
+    intended: Instant,
+}
+
 pub(crate) struct Recorder {
     measure_start: Instant,
+    /// The end of the window: the deadline of a timed run from the start, otherwise set by [`Recorder::close`].
+    close: Option<Instant>,
     endpoints: Vec<EndpointRecord>,
     timeline: Timeline,
     warmup_requests: u64,
+    /// Per connection of this thread (by its local index): the request on the wire, if any.
+    pending: Vec<Option<Pending>>,
+    /// Per connection of this thread: requests sent, warm-up included (in rate mode, the next slot's number).
+    sends: Vec<u64>,
+    sends_in_window: u64,
+    max_send_lag: Duration,
+    /// Rate mode: ages of the slots due before the close that had not been sent.
+    not_sent: Latencies,
     live: Arc<LiveCounters>,
     unflushed: (u64, u64),
     last_flush: Instant,
@@ -51,29 +73,62 @@ pub(crate) struct ThreadRecords {
     pub endpoints: Vec<EndpointRecord>,
     pub timeline: Vec<SecondRecord>,
     pub warmup_requests: u64,
+    /// Requests intended inside the window and sent, and the worst lag of a send behind its intended time.
+    pub sends_in_window: u64,
+    pub max_send_lag: Duration,
+    pub not_sent: Latencies,
 }
 
 impl Recorder {
     /// `keep_service_time`: rate mode records the uncorrected service time next to the corrected latency.
-    pub fn new(tasks: usize, keep_service_time: bool, measure_start: Instant, live: Arc<LiveCounters>) -> Recorder {
+    /// `deadline`: the close of a timed window, known in advance.
+    pub fn new(
+        tasks: usize,
+        connections: usize,
+        keep_service_time: bool,
+        (measure_start, deadline): (Instant, Option<Instant>),
+        live: Arc<LiveCounters>,
+    ) -> Recorder {
         Recorder {
             measure_start,
+            close: deadline,
             endpoints: (0..tasks).map(|_| EndpointRecord::with_service_time(keep_service_time)).collect(),
             timeline: Timeline::default(),
             warmup_requests: 0,
+            pending: vec![None; connections],
+            sends: vec![0; connections],
+            sends_in_window: 0,
+            max_send_lag: Duration::ZERO,
+            not_sent: Latencies::default(),
             live,
             unflushed: (0, 0),
             last_flush: measure_start,
         }
     }
 
-    pub fn is_measured(&self, intended: Instant) -> bool {
-        intended >= self.measure_start
+    /// Connection `connection` put a request for `task` on the wire at `sent`, intended at `intended`.
+    pub fn sent(&mut self, connection: usize, task: usize, intended: Instant, sent: Instant) {
+        self.pending[connection] = Some(Pending { task, intended });
+        self.sends[connection] += 1;
+        if intended >= self.measure_start {
+            self.sends_in_window += 1;
+            self.max_send_lag = self.max_send_lag.max(sent.saturating_duration_since(intended));
+        }
     }
 
-    pub fn record(&mut self, task: usize, timing: Timing, outcome: Outcome) {
-        if !self.is_measured(timing.intended) {
+    /// Requests connection `connection` has sent so far.
+    pub fn sends(&self, connection: usize) -> u64 {
+        self.sends[connection]
+    }
+
+    pub fn record(&mut self, connection: usize, task: usize, timing: Timing, outcome: Outcome) {
+        self.pending[connection] = None;
+        if timing.done < self.measure_start {
             self.warmup_requests += 1;
+            return;
+        }
+        if let Some(close) = self.close.filter(|&close| timing.done >= close) {
+            self.endpoints[task].in_flight.record(micros(close.saturating_duration_since(timing.intended)));
             return;
         }
         let endpoint = &mut self.endpoints[task];
@@ -102,6 +157,21 @@ impl Recorder {
         }
     }
 
+    /// Closes the window at `at`: every request still on the wire becomes in flight, aged from its intended time.
+    /// The caller stops the connections first, so nothing is recorded after this.
+    pub fn close(&mut self, at: Instant) {
+        self.close = Some(at);
+        for pending in self.pending.iter_mut().filter_map(Option::take) {
+            self.endpoints[pending.task].in_flight.record(micros(at.saturating_duration_since(pending.intended)));
+        }
+    }
+
+    /// Rate mode: a slot due at `intended` that had not been sent at the close.
+    pub fn not_sent(&mut self, intended: Instant) {
+        let close = self.close.unwrap_or(intended);
+        self.not_sent.record(micros(close.saturating_duration_since(intended)));
+    }
+
     fn flush_live(&mut self, now: Instant) {
         self.live.add(self.unflushed.0, self.unflushed.1);
         self.unflushed = (0, 0);
@@ -114,6 +184,9 @@ impl Recorder {
             endpoints: std::mem::take(&mut self.endpoints),
             timeline: std::mem::take(&mut self.timeline).finish()?,
             warmup_requests: self.warmup_requests,
+            sends_in_window: self.sends_in_window,
+            max_send_lag: self.max_send_lag,
+            not_sent: std::mem::take(&mut self.not_sent),
         })
     }
 }

@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::histogram::{self, Latencies};
-use crate::{LoadError, Model};
+use crate::{InFlightStats, LoadError, Model};
 
 /// The percentiles every output reports: Locust's columns, plus 100 (the max).
 pub const REPORTED_PERCENTILES: [f64; 11] = [50.0, 66.0, 75.0, 80.0, 90.0, 95.0, 98.0, 99.0, 99.9, 99.99, 100.0];
@@ -17,11 +17,12 @@ pub struct LoadReport {
     pub model: Model,
     /// Wall-clock start of the measured period (after warm-up), milliseconds since the Unix epoch.
     pub started_at_unix_ms: u64,
-    /// Measured time: from the end of warm-up until the last in-flight request finished.
+    /// The measured window: from the end of warm-up to its close (the deadline; for a request budget, the last
+    /// answer; for a cancelled run, the cancel). Rates divide by it, as wrk's do.
     pub duration_secs: f64,
-    /// Requests sent during warm-up: they reached the server but are in no statistic.
+    /// Requests answered (or failed) before the window opened: they reached the server but are in no statistic.
     pub warmup_requests: u64,
-    /// The run was cancelled before its stop condition; requests in flight then are in no statistic.
+    /// The run was cancelled before its stop condition; the window closed then.
     pub cancelled: bool,
     /// What `latency` measures: "service time" (send to response), or in rate mode "corrected" (from the
     /// intended send time, coordinated omission corrected); `service_time` then holds the uncorrected figures.
@@ -47,7 +48,8 @@ pub enum LatencyBasis {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EndpointStats {
     pub name: String,
-    /// Requests finished: responses (any status) plus connect, timeout and read failures.
+    /// Requests finished inside the measured window: responses (any status) plus connect, timeout and read
+    /// failures. A warm-up request answered inside the window counts, as wrk would count it.
     pub count: u64,
     pub failures: FailureCounts,
     /// Latency of every complete response (error statuses included), per `LoadReport::latency_basis`.
@@ -59,6 +61,10 @@ pub struct EndpointStats {
     /// Mean response body size in bytes.
     pub avg_content_size: f64,
     pub content_bytes: u64,
+    /// Requests still unanswered when the window closed: in no other figure. The Aggregated row also holds, in rate
+    /// mode, the slots due but not yet sent ([`RateStats::not_sent`]). Absent from reports older than the field.
+    #[serde(default)]
+    pub in_flight: InFlightStats,
 }
 
 /// Failed requests by cause. A request fails once, with the first cause met.
@@ -110,19 +116,29 @@ pub struct SecondStats {
     pub histogram: String,
 }
 
-/// Rate mode: the schedule against what happened.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+/// Rate mode: the schedule against what happened. Every slot due before the close is accounted for:
+/// `warmup_scheduled + scheduled` = warm-up requests + the Aggregated count + the Aggregated in-flight requests
+/// (sent and unanswered, plus [`RateStats::not_sent`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RateStats {
     pub target_per_second: f64,
+    /// Requests sent of those due in the window, per second of the window.
     pub achieved_per_second: f64,
-    /// Requests the schedule planned during the measured period.
+    /// Requests the schedule planned during the measured window (with a request budget: until it ran out).
     pub scheduled: u64,
-    /// Requests actually sent during the measured period.
+    /// Of those, the requests actually sent before the close.
     pub sent: u64,
     /// Worst delay between a request's intended and actual send time.
     pub max_send_lag_us: u64,
     /// The target kept up with the schedule (see [`RateStats::judge`]).
     pub kept_up: bool,
+    /// Requests the schedule planned during the warm-up.
+    #[serde(default)]
+    pub warmup_scheduled: u64,
+    /// Slots due before the close that were not sent because the sender had fallen behind (it sends a
+    /// connection's next request only after the previous answer), aged from their due time.
+    #[serde(default)]
+    pub not_sent: InFlightStats,
 }
 
 impl RateStats {
@@ -160,6 +176,8 @@ pub(crate) struct EndpointRecord {
     pub service: Option<Latencies>,
     pub failures: FailureCounts,
     pub content_bytes: u64,
+    /// Ages at the close of the requests still unanswered then.
+    pub in_flight: Latencies,
 }
 
 impl EndpointRecord {
@@ -176,7 +194,7 @@ impl EndpointRecord {
         }
         self.failures.add(&other.failures);
         self.content_bytes += other.content_bytes;
-        Ok(())
+        self.in_flight.add(&other.in_flight)
     }
 
     pub fn count(&self) -> u64 {
@@ -197,6 +215,7 @@ impl EndpointRecord {
             failures_per_second: per_second(self.failures.total()),
             avg_content_size: if responses > 0 { self.content_bytes as f64 / responses as f64 } else { 0.0 },
             content_bytes: self.content_bytes,
+            in_flight: InFlightStats::of(&self.in_flight),
         }
     }
 
@@ -207,7 +226,21 @@ impl EndpointRecord {
             service: stats.service_time.as_ref().map(unsummarize).transpose()?,
             failures: stats.failures,
             content_bytes: stats.content_bytes,
+            in_flight: stats.in_flight.ages()?,
         })
+    }
+}
+
+impl LatencySummary {
+    /// Summarises a recorded distribution: the exact min, max, mean and sum, [`REPORTED_PERCENTILES`] and the
+    /// encoded histogram.
+    pub fn of(latencies: &Latencies) -> LatencySummary {
+        summarize(latencies)
+    }
+
+    /// The latency at one of the [`REPORTED_PERCENTILES`] (e.g. 99.0), None for another.
+    pub fn at(&self, percentile: f64) -> Option<u64> {
+        self.percentiles.iter().find(|p| p.percentile == percentile).map(|p| p.latency_us)
     }
 }
 
@@ -303,6 +336,9 @@ impl ReportParts {
         for (_, record) in &self.endpoints {
             total.add(record)?;
         }
+        if let Some(rate) = &self.rate {
+            total.in_flight.add(&rate.not_sent.ages()?)?;
+        }
         let duration = self.duration_secs;
         Ok(LoadReport {
             model: self.model,
@@ -352,24 +388,30 @@ pub fn merge(reports: &[LoadReport]) -> Result<LoadReport, LoadError> {
         latency_basis: first.latency_basis,
         endpoints,
         timeline,
-        rate: merge_rates(reports),
+        rate: merge_rates(reports)?,
     };
     parts.into_report()
 }
 
-fn merge_rates(reports: &[LoadReport]) -> Option<RateStats> {
+fn merge_rates(reports: &[LoadReport]) -> Result<Option<RateStats>, LoadError> {
     let rates: Vec<&RateStats> = reports.iter().filter_map(|report| report.rate.as_ref()).collect();
     if rates.is_empty() {
-        return None;
+        return Ok(None);
     }
     let duration = reports.iter().map(|report| report.duration_secs).fold(0.0, f64::max);
     let sent: u64 = rates.iter().map(|rate| rate.sent).sum();
-    Some(RateStats {
+    let mut not_sent = Latencies::default();
+    for rate in &rates {
+        not_sent.add(&rate.not_sent.ages()?)?;
+    }
+    Ok(Some(RateStats {
         target_per_second: rates.iter().map(|rate| rate.target_per_second).sum(),
         achieved_per_second: if duration > 0.0 { sent as f64 / duration } else { 0.0 },
         scheduled: rates.iter().map(|rate| rate.scheduled).sum(),
         sent,
         max_send_lag_us: rates.iter().map(|rate| rate.max_send_lag_us).max().unwrap_or(0),
         kept_up: rates.iter().all(|rate| rate.kept_up),
-    })
+        warmup_scheduled: rates.iter().map(|rate| rate.warmup_scheduled).sum(),
+        not_sent: InFlightStats::of(&not_sent),
+    }))
 }

@@ -6,9 +6,10 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use crate::histogram::Latencies;
 use crate::report::{EndpointRecord, LatencyBasis, ReportParts, SecondRecord};
-use crate::worker::{self, Shared, ThreadResult};
-use crate::{LoadError, LoadPlan, LoadReport, Pacing, RateStats, RunControl};
+use crate::worker::{self, ScheduleCount, Shared, ThreadResult};
+use crate::{InFlightStats, LoadError, LoadPlan, LoadReport, Pacing, RateStats, RunControl};
 
 /// Time given to the threads to build their runtimes before the common start instant.
 const START_GRACE: Duration = Duration::from_millis(20);
@@ -117,7 +118,7 @@ fn assemble(
         plan.tasks.iter().map(|_| EndpointRecord::with_service_time(keep_service_time)).collect();
     let mut timeline: Vec<SecondRecord> = Vec::new();
     let mut warmup_requests = 0;
-    let finished_at = results.iter().map(|result| result.finished_at).max().unwrap_or(shared.measure_start);
+    let closed_at = results.iter().map(|result| result.closed_at).max().unwrap_or(shared.measure_start);
     for result in &results {
         for (total, record) in endpoints.iter_mut().zip(&result.records.endpoints) {
             total.add(record)?;
@@ -130,10 +131,10 @@ fn assemble(
         }
         warmup_requests += result.records.warmup_requests;
     }
-    let duration_secs = finished_at.saturating_duration_since(shared.measure_start).as_secs_f64();
+    let duration_secs = closed_at.saturating_duration_since(shared.measure_start).as_secs_f64();
     let rate = match plan.pacing {
         Pacing::Rate { per_second, connections } => {
-            Some(rate_stats(shared, &results, per_second, connections, finished_at, duration_secs))
+            Some(rate_stats(&results, per_second, connections as u64, duration_secs)?)
         }
         _ => None,
     };
@@ -152,30 +153,31 @@ fn assemble(
 }
 
 fn rate_stats(
-    shared: &Shared,
     results: &[ThreadResult],
     per_second: f64,
-    connections: usize,
-    finished_at: Instant,
+    connections: u64,
     duration_secs: f64,
-) -> RateStats {
-    let sending_ended = shared.stop.deadline().map_or(finished_at, |deadline| deadline.min(finished_at));
-    let schedules = results.iter().flat_map(|result| &result.schedules);
-    let (mut scheduled, mut sent, mut max_lag) = (0, 0, Duration::ZERO);
-    for schedule in schedules {
-        scheduled += schedule.slots_between(shared.measure_start, sending_ended);
-        sent += schedule.sent;
-        max_lag = max_lag.max(schedule.max_lag);
+) -> Result<RateStats, LoadError> {
+    let (mut schedule, mut sent, mut max_lag) = (ScheduleCount::default(), 0, Duration::ZERO);
+    let mut not_sent = Latencies::default();
+    for result in results {
+        let count = result.schedule.unwrap_or_default();
+        schedule.warmup += count.warmup;
+        schedule.window += count.window;
+        sent += result.records.sends_in_window;
+        max_lag = max_lag.max(result.records.max_send_lag);
+        not_sent.add(&result.records.not_sent)?;
     }
-    let scheduled = scheduled.max(sent);
-    RateStats {
+    Ok(RateStats {
         target_per_second: per_second,
         achieved_per_second: if duration_secs > 0.0 { sent as f64 / duration_secs } else { 0.0 },
-        scheduled,
+        scheduled: schedule.window,
         sent,
         max_send_lag_us: u64::try_from(max_lag.as_micros()).unwrap_or(u64::MAX),
-        kept_up: RateStats::judge(scheduled, sent, connections as u64),
-    }
+        kept_up: RateStats::judge(schedule.window, sent, connections),
+        warmup_scheduled: schedule.warmup,
+        not_sent: InFlightStats::of(&not_sent),
+    })
 }
 
 fn unix_ms(time: SystemTime) -> u64 {

@@ -1,5 +1,6 @@
 //! [`StopCondition`]: when the run stops sending - a deadline, a budget of measured requests, or both - shared by
-//! every load thread. Independent of pacing and recording; in-flight requests still finish after it trips.
+//! every load thread. Independent of pacing and recording; the deadline also closes the measured window, and the
+//! requests in flight then are reported as such, not waited for.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
@@ -37,6 +38,11 @@ impl StopCondition {
             self.exhausted.cancel();
         }
         claimed
+    }
+
+    /// True once the request budget has run out: nothing more was going to be sent, so no slot is overdue.
+    pub fn budget_spent(&self) -> bool {
+        self.exhausted.is_cancelled()
     }
 
     /// Waits until `until`, the deadline, or the budget running out, whichever comes first.

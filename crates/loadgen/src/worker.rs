@@ -1,5 +1,6 @@
 //! One load thread: a current_thread tokio runtime driving its share of the connections (or users). Each
-//! connection loops pacer -> stop condition -> request -> recorder; the same loop serves every load model.
+//! connection loops pacer -> stop condition -> request -> recorder; the same loop serves every load model. The
+//! thread closes the measured window and hands the recorder's snapshot of what was in flight to the run.
 
 use std::cell::RefCell;
 use std::net::SocketAddr;
@@ -12,7 +13,7 @@ use rand::{Rng, SeedableRng};
 use tokio::task::JoinHandle;
 
 use crate::client::{self, Connection, ExchangeError};
-use crate::pacing::{Pacer, Schedule};
+use crate::pacing::{Pacer, SlotClock};
 use crate::recorder::{FailureKind, Outcome, Recorder, ThreadRecords, Timing};
 use crate::stop::StopCondition;
 use crate::{LiveCounters, LoadError, LoadPlan, Pacing};
@@ -85,69 +86,125 @@ impl Shared {
     }
 }
 
-/// What one thread measured, plus its connections' schedules (rate mode).
+/// What one thread measured, when its window closed, and (rate mode) how its connections' schedules went.
 pub(crate) struct ThreadResult {
     pub records: ThreadRecords,
-    pub schedules: Vec<Schedule>,
-    pub finished_at: Instant,
+    pub closed_at: Instant,
+    pub schedule: Option<ScheduleCount>,
 }
 
-/// Runs thread `index`'s connections to completion, or until `cancel` fires (then in-flight requests are
-/// abandoned and the records so far returned).
+/// Rate mode: slots due before the close (or, once a request budget ran out, the slots sent), split at the end of
+/// the warm-up.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct ScheduleCount {
+    pub warmup: u64,
+    pub window: u64,
+}
+
+/// Runs thread `index`'s connections until the window closes - at the deadline, when `cancel` fires, or when every
+/// connection is done (a request budget spent) - then stops them and records what was still in flight. Requests
+/// on the wire are abandoned, as wrk does at the end of its run: they are reported, not waited for.
 pub(crate) async fn drive_thread(
     shared: Arc<Shared>,
     index: usize,
     cancel: tokio_util::sync::CancellationToken,
 ) -> Result<ThreadResult, LoadError> {
     let keep_service_time = matches!(shared.pacing, Pacing::Rate { .. });
+    let mine: Vec<usize> = (index..shared.pacing.connections()).step_by(shared.threads).collect();
     let recorder = Rc::new(RefCell::new(Recorder::new(
         shared.requests.len(),
+        mine.len(),
         keep_service_time,
-        shared.measure_start,
+        (shared.measure_start, shared.stop.deadline()),
         Arc::clone(&shared.live),
     )));
-    let connections = shared.pacing.connections();
-    let mut handles: Vec<JoinHandle<Option<Schedule>>> = (index..connections)
-        .step_by(shared.threads)
-        .map(|connection| {
-            tokio::task::spawn_local(drive_connection(Arc::clone(&shared), Rc::clone(&recorder), connection))
+    let mut handles: Vec<JoinHandle<()>> = mine
+        .iter()
+        .enumerate()
+        .map(|(local, &connection)| {
+            let task = drive_connection(Arc::clone(&shared), Rc::clone(&recorder), connection, local);
+            tokio::task::spawn_local(task)
         })
         .collect();
-    let mut schedules = Vec::new();
+    let closed_at = wait_for_close(&shared, &mut handles, &cancel).await;
+    // No await from here on: the aborted connections never run again, so the snapshot below is final.
+    for handle in &handles {
+        handle.abort();
+    }
+    let mut recorder = recorder.borrow_mut();
+    recorder.close(closed_at);
+    let schedule = match shared.pacing {
+        Pacing::Rate { per_second, connections } => {
+            Some(account_schedule(&shared, (per_second, connections), &mine, &mut recorder, closed_at))
+        }
+        _ => None,
+    };
+    Ok(ThreadResult { records: recorder.finish()?, closed_at, schedule })
+}
+
+/// The instant the window closes for this thread: the deadline if it comes first, else when `cancel` fires or
+/// every connection has ended.
+async fn wait_for_close(
+    shared: &Shared,
+    handles: &mut [JoinHandle<()>],
+    cancel: &tokio_util::sync::CancellationToken,
+) -> Instant {
     let all_done = async {
         for handle in handles.iter_mut() {
-            if let Ok(Some(schedule)) = handle.await {
-                schedules.push(schedule);
-            }
+            let _ = handle.await;
+        }
+    };
+    let deadline = async {
+        match shared.stop.deadline() {
+            Some(deadline) => tokio::time::sleep_until(deadline.into()).await,
+            None => std::future::pending().await,
         }
     };
     tokio::select! {
         _ = all_done => {}
         _ = cancel.cancelled() => {}
+        _ = deadline => {}
     }
-    for handle in &handles {
-        handle.abort();
+    // tokio wakes up to a millisecond after the deadline; the window still closes at the deadline itself.
+    shared.stop.cap(Instant::now())
+}
+
+/// Rate mode: counts each connection's slots due before the close and records the ones it had not sent.
+fn account_schedule(
+    shared: &Shared,
+    (per_second, connections): (f64, usize),
+    mine: &[usize],
+    recorder: &mut Recorder,
+    closed_at: Instant,
+) -> ScheduleCount {
+    let mut count = ScheduleCount::default();
+    for (local, &connection) in mine.iter().enumerate() {
+        let clock = SlotClock::new(per_second, connections, connection, shared.start);
+        let sent = recorder.sends(local);
+        // Once the budget is spent nothing more was due: the schedule ended with the last request sent.
+        let due = if shared.stop.budget_spent() { sent } else { clock.slots_before(closed_at).max(sent) };
+        for slot in sent..due {
+            recorder.not_sent(clock.slot(slot));
+        }
+        let warmup = clock.slots_before(shared.measure_start).min(due);
+        count.warmup += warmup;
+        count.window += due - warmup;
     }
-    let finished_at = Instant::now();
-    let records = recorder.borrow_mut().finish()?;
-    Ok(ThreadResult { records, schedules, finished_at })
+    count
 }
 
 /// One connection (or user): wait for the pacer, claim from the stop condition, send, record; until stopped.
-async fn drive_connection(shared: Arc<Shared>, recorder: Rc<RefCell<Recorder>>, index: usize) -> Option<Schedule> {
+async fn drive_connection(shared: Arc<Shared>, recorder: Rc<RefCell<Recorder>>, index: usize, local: usize) {
     let mut rng = SmallRng::from_entropy();
     let mut pacer = Pacer::new(&shared.pacing, index, shared.start);
     let mut connection = Connection::new(shared.addr);
     while let Some(intended) = pacer.next(&shared.stop, &mut rng).await {
-        let measured = intended >= shared.measure_start;
-        if measured && !shared.stop.claim() {
+        if intended >= shared.measure_start && !shared.stop.claim() {
             break;
         }
         let task = shared.picker.pick(&mut rng);
         let sent = Instant::now();
-        if measured {
-            pacer.note_sent(intended, sent);
-        }
+        recorder.borrow_mut().sent(local, task, intended, sent);
         let outcome = match tokio::time::timeout(shared.timeout, connection.exchange(&shared.requests[task])).await {
             Ok(Ok(response)) => Outcome::Response(response),
             Ok(Err(error)) => Outcome::Failed(failure_kind(&error)),
@@ -157,12 +214,11 @@ async fn drive_connection(shared: Arc<Shared>, recorder: Rc<RefCell<Recorder>>, 
             }
         };
         let done = Instant::now();
-        recorder.borrow_mut().record(task, Timing { intended, sent, done }, outcome);
+        recorder.borrow_mut().record(local, task, Timing { intended, sent, done }, outcome);
         if let Outcome::Failed(FailureKind::Connect) = outcome {
             shared.stop.sleep_until(done + CONNECT_RETRY_PAUSE).await;
         }
     }
-    pacer.into_schedule()
 }
 
 fn failure_kind(error: &ExchangeError) -> FailureKind {

@@ -138,3 +138,65 @@ fn nothing_listening_is_unreachable() {
     let error = loadgen::run(&plan, &RunControl::new()).expect_err("closed port");
     assert!(matches!(error, LoadError::Unreachable { .. }), "{error}");
 }
+
+/// wrk's count: 4 connections on a 400 ms server for a 1 s window each get answers at 0.4 and 0.8 s; the requests
+/// sent at 0.8 s are still on the wire at the close (1.0 s), aged 200 ms. They are reported in flight, not waited
+/// for: the rate divides 8 answers by the 1 s window, not 12 by 1.2 s. The 200 ms either side of every boundary is
+/// half the server's delay, so scheduling noise cannot move a request across one.
+#[test]
+fn heavy_window_counts_answers_inside_it_and_reports_the_rest_in_flight() {
+    let (addr, _) = server(Duration::from_millis(400));
+    let plan = plan(
+        addr,
+        Pacing::Concurrency { connections: 4 },
+        Stop { duration: Some(Duration::from_secs(1)), requests: None },
+    );
+    let report = loadgen::run(&plan, &RunControl::new()).expect("run");
+    assert_eq!(report.duration_secs, 1.0, "the window closes at the deadline, with no drain");
+    let total = &report.aggregated;
+    assert_eq!(total.count, 8, "{total:?}");
+    assert_eq!(total.requests_per_second, 8.0);
+    assert_eq!(total.in_flight.requests, 4, "one request per connection on the wire at the close");
+    let endpoints_in_flight: u64 = report.endpoints.iter().map(|endpoint| endpoint.in_flight.requests).sum();
+    assert_eq!(endpoints_in_flight, 4, "the endpoints' in-flight requests add up to the total");
+    for age in [total.in_flight.median_age_us, total.in_flight.max_age_us] {
+        assert!((100_000..=300_000).contains(&age), "sent at ~0.8 s, closed at 1.0 s: age {age} µs");
+    }
+    let timeline_total: u64 = report.timeline.iter().map(|second| second.requests).sum();
+    assert_eq!(timeline_total, 8, "the timeline holds the same responses");
+    assert_eq!(total.latency.samples, 8, "so does the histogram");
+}
+
+/// Rate mode against a target that cannot keep up: 40/s over 2 connections (a slot every 50 ms each) on a 200 ms
+/// server, with a warm-up. Every slot due before the close is accounted for exactly once: answered before the
+/// window, answered in it, on the wire at the close, or due but not yet sent.
+#[test]
+fn rate_mode_accounts_for_every_due_request() {
+    let (addr, _) = server(Duration::from_millis(200));
+    let mut plan = plan(
+        addr,
+        Pacing::Rate { per_second: 40.0, connections: 2 },
+        Stop { duration: Some(Duration::from_secs(1)), requests: None },
+    );
+    plan.warmup = Duration::from_millis(500);
+    let report = loadgen::run(&plan, &RunControl::new()).expect("run");
+    let rate = report.rate.as_ref().expect("rate stats");
+    assert_eq!((rate.warmup_scheduled, rate.scheduled), (20, 40), "40/s for 0.5 s and 1 s: {rate:?}");
+    let total = &report.aggregated;
+    assert_eq!(
+        rate.warmup_scheduled + rate.scheduled,
+        report.warmup_requests + total.count + total.in_flight.requests,
+        "every due request accounted for: {rate:?}, warm-up {}, count {}, in flight {:?}",
+        report.warmup_requests,
+        total.count,
+        total.in_flight
+    );
+    assert!(rate.not_sent.requests > 0 && !rate.kept_up, "a 200 ms server at 40/s over 2 connections falls behind");
+    let sent_in_flight: u64 = report.endpoints.iter().map(|endpoint| endpoint.in_flight.requests).sum();
+    assert_eq!(sent_in_flight, 2, "each connection, behind, has a request on the wire at the close");
+    assert_eq!(total.in_flight.requests, sent_in_flight + rate.not_sent.requests);
+    assert!(rate.not_sent.max_age_us <= 1_500_000, "no slot is older than the run: {:?}", rate.not_sent);
+    let merged = merge(&[report.clone(), report.clone()]).expect("merge");
+    assert_eq!(merged.aggregated.in_flight.requests, 2 * total.in_flight.requests, "in-flight requests merge exactly");
+    assert_eq!(merged.rate.expect("merged rate").not_sent.requests, 2 * rate.not_sent.requests);
+}

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use bench::results::*;
 use loadgen::histogram::{encode, Latencies};
 use loadgen::{
-    EndpointStats, FailureCounts, LatencyBasis, LatencySummary, LoadReport, Percentile, RateStats, SecondStats,
+    EndpointStats, FailureCounts, InFlightStats, LatencyBasis, LatencySummary, LoadReport, RateStats, SecondStats,
 };
 
 const DURATION_S: f64 = 3.0;
@@ -120,6 +120,7 @@ fn main() {
             delay_ms: UPSTREAM_DELAY_MS,
             jitter_ms: 0.0,
             body_bytes: 15_000,
+            holds: Some(upstream_holds(&mut noise)),
         },
         targets,
     };
@@ -128,6 +129,17 @@ fn main() {
     let text = serde_json::to_string(&results).expect("results serialise") + "\n";
     std::fs::write(&path, text).expect("write the fixture");
     println!("wrote {}", path.display());
+}
+
+/// The upstream's own record: every hold a few tens of microseconds past the delay.
+fn upstream_holds(noise: &mut Noise) -> UpstreamHolds {
+    let (mut hold, mut late) = (latencies(), latencies());
+    for _ in 0..4_000 {
+        let late_us = (15.0 + 40.0 * noise.next() * noise.next()) as u64;
+        hold.record((UPSTREAM_DELAY_MS * 1000.0) as u64 + late_us);
+        late.record(late_us);
+    }
+    UpstreamHolds { hold: summary(&hold), late: summary(&late) }
 }
 
 fn models() -> Vec<Model> {
@@ -354,14 +366,20 @@ fn phase_result(model: &Model, phase: &Phase, index: usize, repetition: u32, noi
         }
         seconds.push(this_second);
     }
+    let in_flight = in_flight_at_close(phase, &per_endpoint, rate, total_weight);
     let endpoint_stats: Vec<EndpointStats> = phase
         .endpoints
         .iter()
         .zip(&per_endpoint)
-        .map(|((path, _, _), (all, service, failures, bytes))| {
-            stats(path, all, basis.eq(&LatencyBasis::Corrected).then_some(service), *failures, *bytes)
+        .zip(&in_flight)
+        .map(|(((path, _, _), (all, service, failures, bytes)), ages)| {
+            stats(path, all, basis.eq(&LatencyBasis::Corrected).then_some(service), *failures, *bytes, ages)
         })
         .collect();
+    let mut all_in_flight = latencies();
+    for ages in &in_flight {
+        all_in_flight.add(ages).expect("histograms add");
+    }
     let mut all = latencies();
     let mut service = latencies();
     let mut failures = FailureCounts::default();
@@ -372,8 +390,8 @@ fn phase_result(model: &Model, phase: &Phase, index: usize, repetition: u32, noi
         failures.add(failed);
         bytes += content;
     }
-    let aggregated =
-        stats(loadgen::AGGREGATED_NAME, &all, (basis == LatencyBasis::Corrected).then_some(&service), failures, bytes);
+    let corrected = (basis == LatencyBasis::Corrected).then_some(&service);
+    let aggregated = stats(loadgen::AGGREGATED_NAME, &all, corrected, failures, bytes, &all_in_flight);
     let timeline = seconds
         .iter()
         .enumerate()
@@ -401,6 +419,8 @@ fn phase_result(model: &Model, phase: &Phase, index: usize, repetition: u32, noi
                 sent: aggregated.count,
                 max_send_lag_us: 900,
                 kept_up: aggregated.count + 16 >= scheduled,
+                warmup_scheduled: (rate_per_s * WARMUP_S) as u64,
+                not_sent: InFlightStats::default(),
             })
         }
         _ => None,
@@ -453,12 +473,37 @@ fn phase_result(model: &Model, phase: &Phase, index: usize, repetition: u32, noi
     }
 }
 
+/// Requests unanswered at the close, by Little's law (throughput x mean latency), spread over the endpoints by
+/// weight, their ages even over [0, the endpoint's mean latency).
+fn in_flight_at_close(
+    phase: &Phase,
+    per_endpoint: &[(Latencies, Latencies, FailureCounts, u64)],
+    rate: f64,
+    total_weight: u32,
+) -> Vec<Latencies> {
+    phase
+        .endpoints
+        .iter()
+        .zip(per_endpoint)
+        .map(|((_, _, weight), (all, _, _, _))| {
+            let share = rate * f64::from(*weight) / f64::from(total_weight);
+            let requests = (share * all.mean() / 1e6).round() as u64;
+            let mut ages = latencies();
+            for k in 0..requests {
+                ages.record((all.mean() * k as f64 / requests as f64) as u64);
+            }
+            ages
+        })
+        .collect()
+}
+
 fn stats(
     name: &str,
     latencies: &Latencies,
     service: Option<&Latencies>,
     failures: FailureCounts,
     bytes: u64,
+    in_flight: &Latencies,
 ) -> EndpointStats {
     let count = latencies.samples() + failures.without_response();
     let responses = latencies.samples();
@@ -472,24 +517,12 @@ fn stats(
         failures_per_second: failures.total() as f64 / DURATION_S,
         avg_content_size: if responses > 0 { bytes as f64 / responses as f64 } else { 0.0 },
         content_bytes: bytes,
+        in_flight: InFlightStats::of(in_flight),
     }
 }
 
 fn summary(latencies: &Latencies) -> LatencySummary {
-    LatencySummary {
-        samples: latencies.samples(),
-        min_us: latencies.min(),
-        max_us: latencies.max_us,
-        mean_us: latencies.mean(),
-        sum_us: latencies.sum_us,
-        median_us: latencies.percentile(50.0),
-        stdev_us: if latencies.samples() > 0 { latencies.histogram.stdev() } else { 0.0 },
-        percentiles: loadgen::REPORTED_PERCENTILES
-            .iter()
-            .map(|&percentile| Percentile { percentile, latency_us: latencies.percentile(percentile) })
-            .collect(),
-        histogram: encode(&latencies.histogram),
-    }
+    LatencySummary::of(latencies)
 }
 
 fn resources(model: &Model, phase: &Phase, cores_used: f64, noise: &mut Noise) -> Resources {

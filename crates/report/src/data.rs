@@ -131,6 +131,15 @@ impl<'a> Report<'a> {
         )
     }
 
+    /// Requests still unanswered when the measured window closed (left out of every other figure), and their
+    /// median age then in microseconds; each the median over the repetitions. None when nothing was measured.
+    pub fn in_flight(&self, target: usize, phase: usize) -> Option<(f64, f64)> {
+        let in_flight = |m: &Measurement<'_>| m.load.aggregated.in_flight.clone();
+        let requests = Spread::of(self.measurements(target, phase).map(|m| in_flight(m).requests as f64))?;
+        let age = Spread::of(self.measurements(target, phase).map(|m| in_flight(m).median_age_us as f64))?;
+        Some((requests.median, age.median))
+    }
+
     /// Failed requests as a fraction of all requests, over every repetition.
     pub fn failure_ratio(&self, target: usize, phase: usize) -> Option<f64> {
         let (mut failed, mut total) = (0u64, 0u64);

@@ -112,7 +112,13 @@ fn write_headline(out: &mut String, report: &Report<'_>, verdicts: &[verdict::Ve
         let cells: Vec<String> = row
             .cells
             .iter()
-            .map(|cell| if cell.best { format!("**{}**", escape(&cell.text)) } else { escape(&cell.text) })
+            .map(|cell| {
+                let text = if cell.best { format!("**{}**", escape(&cell.text)) } else { escape(&cell.text) };
+                match &cell.in_flight {
+                    Some(in_flight) => format!("{text} ({})", escape(in_flight)),
+                    None => text,
+                }
+            })
             .collect();
         let family = match view.family() {
             bench::results::Family::Rust => "Rust",
@@ -121,7 +127,7 @@ fn write_headline(out: &mut String, report: &Report<'_>, verdicts: &[verdict::Ve
         let _ = writeln!(out, "| {} | {family} | {} |", escape(view.name()), cells.join(" | "));
     }
     let _ = writeln!(out);
-    let _ = writeln!(out, "req/s: successful responses per second, higher is better; p99: 99th percentile latency, lower is better. Bold: a lead of 5 % or more.\n");
+    let _ = writeln!(out, "req/s: successful responses per second, higher is better; p99: 99th percentile latency, lower is better. Bold: a lead of 5 % or more. In brackets: requests still in flight when the measured window closed, in none of the figures.\n");
 }
 
 /// Backslash-escapes the characters markdown would read as formatting, links, HTML or table cells.

@@ -33,6 +33,9 @@ pub struct Cell {
     pub text: String,
     pub best: bool,
     pub missing: bool,
+    /// The requests still unanswered when the window closed, which the figure leaves out, e.g. "64 in flight,
+    /// median age 1.6 s"; None when there were none.
+    pub in_flight: Option<String>,
 }
 
 pub fn headline(report: &Report<'_>, verdicts: &[Verdict]) -> HeadlineTable {
@@ -62,13 +65,26 @@ pub fn headline(report: &Report<'_>, verdicts: &[Verdict]) -> HeadlineTable {
                         text: verdict.cell_text(entry.value.median),
                         best: verdict.best() == Some(target) && verdict.is_clear_lead(),
                         missing: false,
+                        in_flight: in_flight_text(report, target, verdict.phase),
                     },
-                    None => Cell { text: report.missing_short(target).to_owned(), best: false, missing: true },
+                    None => Cell {
+                        text: report.missing_short(target).to_owned(),
+                        best: false,
+                        missing: true,
+                        in_flight: None,
+                    },
                 })
                 .collect(),
         })
         .collect();
     HeadlineTable { columns, rows }
+}
+
+/// "64 in flight, median age 1,620 ms" for a phase that closed with requests unanswered; None if it had none.
+fn in_flight_text(report: &Report<'_>, target: usize, phase: usize) -> Option<String> {
+    let (requests, age_us) = report.in_flight(target, phase)?;
+    let requests = requests.round() as u64;
+    (requests > 0).then(|| format!("{} in flight, median age {} ms", format::count(requests), format::ms(age_us)))
 }
 
 /// A phase's figures for one target, as text; None fields print as a dash.
@@ -152,6 +168,8 @@ pub struct LocustRow {
     pub min_ms: String,
     pub max_ms: String,
     pub rps: String,
+    /// Unanswered when the window closed: in none of the other columns.
+    pub in_flight: String,
 }
 
 /// Locust's table for one target in one phase (first repetition): one row per endpoint, then Aggregated.
@@ -174,6 +192,7 @@ fn locust_row(stats: &EndpointStats) -> LocustRow {
         min_ms: ms(latency.min_us as f64),
         max_ms: ms(latency.max_us as f64),
         rps: format::rate(stats.requests_per_second),
+        in_flight: format::count(stats.in_flight.requests),
     }
 }
 

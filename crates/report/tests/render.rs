@@ -351,3 +351,25 @@ fn the_locust_section_sets_every_target_side_by_side() {
         assert!(side_by_side.contains(&format!("</span>{target}<span")), "{target} has a row");
     }
 }
+
+#[test]
+fn in_flight_requests_and_the_upstreams_holds_are_shown_beside_the_figures() {
+    let results = fixture();
+    let document = Html::parse_document(&render_html(&results, &ReportOptions::default()));
+    let notes: Vec<String> = select(&document, "table.headline td small.in-flight").iter().map(text_of).collect();
+    assert!(!notes.is_empty(), "the headline cells say what was in flight");
+    assert!(notes.iter().all(|note| note.contains(" in flight, median age ")), "{notes:?}");
+    let locust_headers: Vec<String> = select(&document, "#locust th").iter().map(text_of).collect();
+    assert!(locust_headers.iter().any(|header| header == "In flight"), "{locust_headers:?}");
+
+    let holds = results.upstream.holds.as_ref().expect("the fixture has the upstream's record");
+    let methodology = text_of(&select(&document, "#methodology")[0]);
+    let median = format!("{:.3} ms at the median", holds.hold.median_us as f64 / 1000.0);
+    assert!(methodology.contains(&median), "the methodology gives the upstream's own median hold ({median})");
+    assert!(methodology.contains("unanswered when the window closed"), "and says what is left out of the figures");
+
+    let mut without = results.clone();
+    without.upstream.holds = None;
+    let document = Html::parse_document(&render_html(&without, &ReportOptions::default()));
+    assert!(text_of(&select(&document, "#methodology")[0]).contains("record of the holds it gave is not in"));
+}

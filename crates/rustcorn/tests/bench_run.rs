@@ -86,6 +86,14 @@ load = "concurrency"
 connections = 4
 duration = "1s"
 tasks = [{ path = "/memory-intensive" }]
+
+[[phases]]
+name = "io"
+load = "concurrency"
+connections = 4
+duration = "1s"
+targets = ["async"]
+tasks = [{ path = "/async-google" }]
 "#;
 
 #[test]
@@ -116,7 +124,7 @@ fn heavy_bench_run_end_to_end_tiny_suite() {
         let measured = target(&results, name);
         assert_eq!(measured["status"]["state"], "ok", "{name}");
         let phases = measured["phases"].as_array().unwrap();
-        assert_eq!(phases.len(), 2, "{name}: both endpoints measured");
+        assert_eq!(phases.len(), if name == "async" { 3 } else { 2 }, "{name}: every phase it is in measured");
         for phase in phases {
             let load = &phase["load"]["aggregated"];
             assert!(load["count"].as_u64().unwrap() > 0, "{name}/{}: requests were measured", phase["name"]);
@@ -137,6 +145,13 @@ fn heavy_bench_run_end_to_end_tiny_suite() {
         assert!(cpu_seconds > 0.0, "{name}: CPU time on /cpu-intensive");
         assert!(cpu["resources"]["summary"]["cpu_cores_avg"].as_f64().unwrap() > 0.0);
     }
+
+    // The upstream's own record of its holds: every /async-google answer waited on one of them.
+    let io_answers = target(&results, "async")["phases"][2]["load"]["aggregated"]["count"].as_u64().unwrap();
+    let holds = &results["upstream"]["holds"];
+    let held = holds["hold"]["samples"].as_u64().expect("results.json has the upstream's hold record");
+    assert!(io_answers > 0 && held >= io_answers, "{held} holds recorded for {io_answers} /async-google answers");
+    assert!(holds["hold"]["min_us"].as_u64().unwrap() >= 100_000, "no hold is shorter than the 100 ms delay");
 
     let csv = std::fs::read_to_string(latest.join("stats.csv")).expect("stats.csv");
     assert!(csv.starts_with(LOCUST_HEADER), "stats.csv header:\n{}", csv.lines().next().unwrap_or(""));

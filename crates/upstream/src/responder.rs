@@ -1,10 +1,11 @@
-//! The request handler of the upstream: waits out the configured delay and answers with the shared body, counting
-//! requests in flight and served.
+//! The request handler of the upstream: holds each request for the configured delay (released by the
+//! [`HoldTimer`], to the microsecond rather than tokio's millisecond), answers with the shared body, and counts
+//! requests in flight and served and records each hold it gave.
 
 use std::convert::Infallible;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http::{header, HeaderValue, Method, Request, Response, StatusCode};
@@ -12,6 +13,8 @@ use http_body_util::Full;
 use hyper::body::Incoming;
 use rand::Rng;
 
+use crate::hold::HoldTimer;
+use crate::record::{HoldRecord, HoldRecorder};
 use crate::Config;
 
 /// Response header carrying how many requests the upstream held (this one included) when it answered, so tests can
@@ -25,16 +28,21 @@ pub(crate) struct Responder {
     body: Bytes,
     in_flight: AtomicUsize,
     served: AtomicU64,
+    /// None when no timerfd could be made: then tokio's timer holds, rounded up to its millisecond tick.
+    timer: Option<Arc<HoldTimer>>,
+    holds: HoldRecorder,
 }
 
 impl Responder {
-    pub(crate) fn new(config: &Config) -> Self {
+    pub(crate) fn new(config: &Config, timer: Option<Arc<HoldTimer>>) -> Self {
         Self {
             delay: config.delay,
             jitter: config.jitter,
             body: Bytes::from(vec![b'x'; config.body_bytes]),
             in_flight: AtomicUsize::new(0),
             served: AtomicU64::new(0),
+            timer,
+            holds: HoldRecorder::default(),
         }
     }
 
@@ -42,25 +50,37 @@ impl Responder {
         self.served.load(Ordering::Relaxed)
     }
 
+    pub(crate) fn holds(&self) -> HoldRecord {
+        self.holds.summary(self.delay, self.jitter)
+    }
+
     /// Answers one request; hyper's `service_fn` calls it with a clone of the shared responder.
     pub(crate) async fn handle(
         self: Arc<Self>,
         request: Request<Incoming>,
     ) -> Result<Response<Full<Bytes>>, Infallible> {
+        // hyper polls the handler as soon as the request head is parsed: the hold starts here.
+        let received = Instant::now();
         tracing::debug!(path = request.uri().path(), "upstream request received");
-        Ok(self.answer(request.method()).await)
+        Ok(self.answer(request.method(), received).await)
     }
 
-    async fn answer(&self, method: &Method) -> Response<Full<Bytes>> {
+    async fn answer(&self, method: &Method, received: Instant) -> Response<Full<Bytes>> {
         if method != Method::GET && method != Method::HEAD {
             return self.finish(StatusCode::METHOD_NOT_ALLOWED, Bytes::new(), self.in_flight.load(Ordering::Relaxed));
         }
         // Counted while the request sleeps; the guard keeps the count right when the client goes away mid-delay.
         let in_flight = InFlight::enter(&self.in_flight);
-        tokio::time::sleep(self.delay + self.pick_jitter()).await;
+        let asked = self.delay + self.pick_jitter();
+        match &self.timer {
+            Some(timer) => timer.hold_until(received + asked).await,
+            None => tokio::time::sleep_until((received + asked).into()).await,
+        }
         let held = self.in_flight.load(Ordering::Relaxed);
         drop(in_flight);
-        self.finish(StatusCode::OK, self.body.clone(), held)
+        let response = self.finish(StatusCode::OK, self.body.clone(), held);
+        self.holds.record(asked, received.elapsed());
+        response
     }
 
     fn pick_jitter(&self) -> Duration {
@@ -107,7 +127,7 @@ mod tests {
             body_bytes: 321,
             ..Config::default()
         };
-        Responder::new(&config)
+        Responder::new(&config, None)
     }
 
     #[test]
@@ -122,18 +142,22 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn get_is_answered_with_the_body_and_counted() {
         let responder = responder(100, 0);
-        let response = responder.answer(&Method::GET).await;
+        let response = responder.answer(&Method::GET, Instant::now()).await;
         assert_eq!(response.status(), StatusCode::OK);
         assert_eq!(response.headers()[IN_FLIGHT_HEADER], "1");
         let body = http_body_util::BodyExt::collect(response.into_body()).await.unwrap().to_bytes();
         assert_eq!(body.len(), 321);
         assert_eq!(responder.requests_served(), 1);
         assert_eq!(responder.in_flight.load(Ordering::Relaxed), 0);
+        // Paused time moves tokio's clock, not the hold's: the lengths are checked end to end
+        // (crates/rustcorn/tests/upstream.rs).
+        assert_eq!(responder.holds().hold.samples, 1, "the hold is recorded");
     }
 
     #[tokio::test(start_paused = true)]
     async fn other_methods_are_405() {
         let responder = responder(100, 0);
-        assert_eq!(responder.answer(&Method::POST).await.status(), StatusCode::METHOD_NOT_ALLOWED);
+        assert_eq!(responder.answer(&Method::POST, Instant::now()).await.status(), StatusCode::METHOD_NOT_ALLOWED);
+        assert_eq!(responder.holds().hold.samples, 0, "only held requests are recorded");
     }
 }

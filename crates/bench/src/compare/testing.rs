@@ -74,6 +74,7 @@ fn load_report(requests_per_second: f64, failed: u64) -> LoadReport {
         failures_per_second: 0.0,
         avg_content_size: 60.0,
         content_bytes: 60_000,
+        in_flight: loadgen::InFlightStats::default(),
     };
     LoadReport {
         model: loadgen::Model::Concurrency,
@@ -132,6 +133,7 @@ pub fn run_with(targets: Vec<TargetResult>, calibration: Option<Calibration>) ->
             delay_ms: 100.0,
             jitter_ms: 0.0,
             body_bytes: 1,
+            holds: None,
         },
         targets,
         calibration,

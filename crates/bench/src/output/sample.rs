@@ -32,6 +32,7 @@ fn endpoint(name: &str) -> loadgen::EndpointStats {
         failures_per_second: 0.0,
         avg_content_size: 60.0,
         content_bytes: 60,
+        in_flight: loadgen::InFlightStats::default(),
     }
 }
 
@@ -93,6 +94,7 @@ pub fn results() -> RunResults {
             delay_ms: 100.0,
             jitter_ms: 0.0,
             body_bytes: 1,
+            holds: None,
         },
         targets: vec![
             TargetResult {

@@ -11,11 +11,12 @@ pub struct LoadReportSchema {
     model: loadgen::Model,
     /// Wall-clock start of the measured period (after warm-up), milliseconds since the Unix epoch.
     started_at_unix_ms: u64,
-    /// Measured time: from the end of warm-up until the last in-flight request finished.
+    /// The measured window: from the end of warm-up to its close (the deadline; for a request budget, the last
+    /// answer; for a cancelled run, the cancel). Rates divide by it, as wrk's do.
     duration_secs: f64,
-    /// Requests sent during warm-up: they reached the server but are in no statistic.
+    /// Requests answered (or failed) before the window opened: they reached the server but are in no statistic.
     warmup_requests: u64,
-    /// The run was cancelled before its stop condition.
+    /// The run was cancelled before its stop condition; the window closed then.
     cancelled: bool,
     /// What `latency` measures: service_time, or in rate mode corrected (from the intended send time).
     #[schemars(with = "LatencyBasisSchema")]
@@ -54,7 +55,8 @@ enum LatencyBasisSchema {
 #[allow(dead_code)]
 struct EndpointStatsSchema {
     name: String,
-    /// Requests finished: responses (any status) plus connect, timeout and read failures.
+    /// Requests finished inside the measured window: responses (any status) plus connect, timeout and read
+    /// failures, whenever they were sent.
     count: u64,
     failures: FailureCountsSchema,
     latency: LatencySummarySchema,
@@ -64,6 +66,21 @@ struct EndpointStatsSchema {
     failures_per_second: f64,
     avg_content_size: f64,
     content_bytes: u64,
+    /// Requests still unanswered when the window closed: in no other figure. The Aggregated row also holds, in rate
+    /// mode, the slots due but not yet sent. Absent from files written before it existed.
+    #[serde(default)]
+    in_flight: InFlightSchema,
+}
+
+/// Requests without a complete answer at the close of the window, aged at the close from their intended send time.
+#[derive(JsonSchema, Default)]
+#[allow(dead_code)]
+struct InFlightSchema {
+    requests: u64,
+    median_age_us: u64,
+    max_age_us: u64,
+    /// The ages' HdrHistogram, V2 compressed, base64.
+    histogram: String,
 }
 
 /// Failed requests by cause.
@@ -79,7 +96,7 @@ struct FailureCountsSchema {
 /// A latency distribution in microseconds; `histogram` is the HdrHistogram, V2 compressed, base64.
 #[derive(JsonSchema)]
 #[allow(dead_code)]
-struct LatencySummarySchema {
+pub(super) struct LatencySummarySchema {
     samples: u64,
     min_us: u64,
     max_us: u64,
@@ -110,14 +127,23 @@ struct SecondStatsSchema {
     histogram: String,
 }
 
-/// Rate mode: the schedule against what happened.
+/// Rate mode: the schedule against what happened. Every slot due before the close is accounted for:
+/// warmup_scheduled + scheduled = warmup_requests + the Aggregated count + the Aggregated in-flight requests.
 #[derive(JsonSchema)]
 #[allow(dead_code)]
 struct RateStatsSchema {
     target_per_second: f64,
     achieved_per_second: f64,
+    /// Slots due in the measured window.
     scheduled: u64,
+    /// Of those, the requests sent before the close.
     sent: u64,
     max_send_lag_us: u64,
     kept_up: bool,
+    /// Slots due during the warm-up.
+    #[serde(default)]
+    warmup_scheduled: u64,
+    /// Slots due before the close and not yet sent (the sender had fallen behind).
+    #[serde(default)]
+    not_sent: InFlightSchema,
 }

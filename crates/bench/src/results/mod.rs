@@ -5,7 +5,7 @@ mod load_schema;
 
 use std::path::Path;
 
-pub use loadgen::LoadReport;
+pub use loadgen::{LatencySummary, LoadReport};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -94,6 +94,24 @@ pub struct UpstreamSettings {
     pub delay_ms: f64,
     pub jitter_ms: f64,
     pub body_bytes: u64,
+    /// The holds the upstream actually gave, from its own record (`rustcorn upstream --record`), over the whole run:
+    /// the ground truth under /sync-google and /async-google. Absent when it could not write its record, and in
+    /// files written before it kept one.
+    #[serde(default)]
+    pub holds: Option<UpstreamHolds>,
+}
+
+/// The upstream's record of its holds, in microseconds, over every phase of the run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct UpstreamHolds {
+    /// Per held request: from the moment hyper handed the parsed request to the handler until the handler handed
+    /// its response back to hyper (which then writes it). `samples` is the count.
+    #[schemars(with = "load_schema::LatencySummarySchema")]
+    pub hold: LatencySummary,
+    /// Per held request: its hold minus the one asked for it (the delay plus its jitter), i.e. how late it was
+    /// released.
+    #[schemars(with = "load_schema::LatencySummarySchema")]
+    pub late: LatencySummary,
 }
 
 /// Which world a target comes from.

@@ -41,7 +41,7 @@ pub(crate) mod sample {
 
     use crate::histogram::Latencies;
     use crate::report::{EndpointRecord, LatencyBasis, ReportParts, SecondRecord};
-    use crate::{FailureCounts, LoadReport, Model, RateStats};
+    use crate::{FailureCounts, InFlightStats, LoadReport, Model, RateStats};
 
     pub fn report(model: Model) -> LoadReport {
         let corrected = model == Model::Rate;
@@ -59,16 +59,25 @@ pub(crate) mod sample {
             timeline_latency.record(micros);
         }
         health.failures = FailureCounts { connect: 1, timeout: 2, status: 3, read: 4 };
+        // Five /cpu-intensive requests unanswered at the close, 10-50 ms old.
+        for age_ms in [10, 20, 30, 40, 50] {
+            cpu.in_flight.record(age_ms * 1000);
+        }
         second.requests = 1000;
         second.errors = 10;
         second.latency = Some(timeline_latency.histogram);
-        let rate = corrected.then_some(RateStats {
+        let mut not_sent = Latencies::default();
+        not_sent.record(7_000);
+        let rate = corrected.then(|| RateStats {
             target_per_second: 1000.0,
             achieved_per_second: 999.0,
-            scheduled: 1000,
-            sent: 1000,
+            // The sample's 1007 finished + 5 sent and unanswered + 1 not sent.
+            scheduled: 1013,
+            sent: 1012,
             max_send_lag_us: 1234,
             kept_up: true,
+            warmup_scheduled: 0,
+            not_sent: InFlightStats::of(&not_sent),
         });
         ReportParts {
             model,

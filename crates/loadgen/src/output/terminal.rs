@@ -30,10 +30,12 @@ fn summary(text: &mut String, report: &LoadReport) {
     let _ = writeln!(text, "Summary ({:?} model{}):", report.model, if report.cancelled { ", cancelled" } else { "" });
     let _ = writeln!(
         text,
-        "  Duration:     {:.3} s (after {} warm-up requests)",
+        "  Window:       {:.3} s measured, the rates' divisor ({} warm-up requests answered before it)",
         report.duration_secs, report.warmup_requests
     );
+    // scripts/loadgen-vs-wrk.sh reads the req/s from this line.
     let _ = writeln!(text, "  Requests:     {} ({:.1} req/s)", total.count, total.requests_per_second);
+    in_flight(text, report);
     let _ = writeln!(text, "  Failures:     {} ({:.1}/s)", total.failures.total(), total.failures_per_second);
     let _ = writeln!(text, "  Body size:    {:.1} B average, {} B total", total.avg_content_size, total.content_bytes);
     if let Some(rate) = &report.rate {
@@ -44,8 +46,34 @@ fn summary(text: &mut String, report: &LoadReport) {
             rate.target_per_second, rate.achieved_per_second, rate.sent, rate.scheduled
         );
         let _ = writeln!(text, "  Max send lag: {}", millis(rate.max_send_lag_us));
+        let _ = writeln!(
+            text,
+            "  Accounted:    {} due = {} answered before the window + {} in it + {} in flight at the close",
+            rate.warmup_scheduled + rate.scheduled,
+            report.warmup_requests,
+            total.count,
+            total.in_flight.requests
+        );
     }
     text.push('\n');
+}
+
+/// Requests unanswered at the close: counted in no other figure, so said beside them.
+fn in_flight(text: &mut String, report: &LoadReport) {
+    let in_flight = &report.aggregated.in_flight;
+    if in_flight.requests == 0 {
+        let _ = writeln!(text, "  In flight:    none at the close");
+        return;
+    }
+    let not_sent = report.rate.as_ref().map_or(0, |rate| rate.not_sent.requests);
+    let detail = if not_sent > 0 { format!(", {not_sent} of them due but not yet sent") } else { String::new() };
+    let _ = writeln!(
+        text,
+        "  In flight:    {} at the close{detail}, in no other figure (age median {}, max {})",
+        in_flight.requests,
+        millis(in_flight.median_age_us),
+        millis(in_flight.max_age_us)
+    );
 }
 
 fn percentiles(text: &mut String, report: &LoadReport) {
@@ -111,27 +139,24 @@ fn latency_histogram(text: &mut String, latency: &LatencySummary) -> Result<(), 
 fn endpoints(text: &mut String, report: &LoadReport) {
     let _ = writeln!(
         text,
-        "{:<32} {:>9} {:>7} {:>14} {:>14} {:>14} {:>9}",
-        "Endpoint", "Requests", "Fails", "Median", "p99", "Max", "Req/s"
+        "{:<32} {:>9} {:>7} {:>9} {:>14} {:>14} {:>14} {:>9}",
+        "Endpoint", "Requests", "Fails", "In flight", "Median", "p99", "Max", "Req/s"
     );
     for stats in report.endpoints.iter().chain(std::iter::once(&report.aggregated)) {
         let _ = writeln!(
             text,
-            "{:<32} {:>9} {:>7} {:>14} {:>14} {:>14} {:>9.1}",
+            "{:<32} {:>9} {:>7} {:>9} {:>14} {:>14} {:>14} {:>9.1}",
             stats.name,
             stats.count,
             stats.failures.total(),
+            stats.in_flight.requests,
             millis(stats.latency.median_us),
-            millis(p99(&stats.latency)),
+            millis(stats.latency.at(99.0).unwrap_or(0)),
             millis(stats.latency.max_us),
             stats.requests_per_second
         );
     }
     text.push('\n');
-}
-
-fn p99(latency: &LatencySummary) -> u64 {
-    latency.percentiles.iter().find(|p| p.percentile == 99.0).map_or(0, |p| p.latency_us)
 }
 
 fn failures(text: &mut String, total: &EndpointStats) {
@@ -158,6 +183,9 @@ mod tests {
             assert!(text.contains(expected), "missing {expected:?} in:\n{text}");
         }
         assert!(text.contains("Failures by kind: connect 1, timeout 2, HTTP status 3, read/parse 4"), "{text}");
+        // The median age comes from the histogram (3 significant digits), the max is exact.
+        assert!(text.contains("In flight:    5 at the close, in no other figure (age median 30.0"), "{text}");
+        assert!(text.contains(" ms, max 50.000 ms)"), "{text}");
         let bars = text.lines().filter(|line| line.contains("] |")).count();
         assert_eq!(bars, HISTOGRAM_BUCKETS as usize);
     }
@@ -168,5 +196,10 @@ mod tests {
         assert!(text.contains("corrected (from intended send)"), "{text}");
         assert!(text.contains("service time (uncorrected)"), "{text}");
         assert!(text.contains("kept up: yes"), "{text}");
+        assert!(text.contains("In flight:    6 at the close, 1 of them due but not yet sent"), "{text}");
+        assert!(
+            text.contains("Accounted:    1013 due = 0 answered before the window + 1007 in it + 6 in flight"),
+            "{text}"
+        );
     }
 }

@@ -119,7 +119,7 @@ pub fn locust_table<'r>(first: &str, rows: impl Iterator<Item = (Markup, &'r Loc
                 thead {
                     tr {
                         th { (first) } th { "# requests" } th { "# fails" } th { "Median (ms)" } th { "Average (ms)" }
-                        th { "Min (ms)" } th { "Max (ms)" } th { "RPS" }
+                        th { "Min (ms)" } th { "Max (ms)" } th { "RPS" } th { "In flight" }
                     }
                 }
                 tbody {
@@ -127,6 +127,7 @@ pub fn locust_table<'r>(first: &str, rows: impl Iterator<Item = (Markup, &'r Loc
                         tr {
                             td { (label) } td { (row.requests) } td { (row.fails) } td { (row.median_ms) }
                             td { (row.average_ms) } td { (row.min_ms) } td { (row.max_ms) } td { (row.rps) }
+                            td { (row.in_flight) }
                         }
                     }
                 }

@@ -1,7 +1,7 @@
 //! The methodology section: machine, cores and pinning, versions, git commit, targets and their commands, the
 //! upstream, each phase's load model, what each endpoint does, and the suite file verbatim.
 
-use bench::results::{LoadModel, TargetKind};
+use bench::results::{LatencySummary, LoadModel, TargetKind, UpstreamHolds};
 use maud::{html, Markup};
 
 use super::sections::target_cell;
@@ -74,6 +74,7 @@ pub fn section(report: &Report<'_>) -> Markup {
                 (format::bytes(results.upstream.body_bytes as f64)) " body. It is async and never the bottleneck, so \
                  the difference between the two endpoints is the server model's."
             }
+            p { (holds_text(results.upstream.holds.as_ref())) }
             h3 { "Load" }
             div.table-wrap {
                 table {
@@ -115,6 +116,14 @@ pub fn section(report: &Report<'_>) -> Markup {
                      from /proc every ~100 ms: CPU time, RSS, and PSS from smaps_rollup."
                 }
                 li {
+                    "Throughput and latency count what wrk counts: the responses completed inside the measured \
+                     window (warm-up requests answered in it included), divided by the window. Requests still \
+                     unanswered when the window closed are in neither: their connections are closed, and the \
+                     verdict's table and the Locust tables show how many there were and how long they had waited. \
+                     In rate phases every request due before the close is accounted for: answered, or in flight \
+                     (sent, or due but not yet sent because the load generator had fallen behind)."
+                }
+                li {
                     "Gunicorn's sync worker does not keep connections alive (its keepalive setting applies to async \
                      workers): a gunicorn-exact sync target closes each connection after its response, which costs a \
                      connect per request."
@@ -132,6 +141,27 @@ pub fn section(report: &Report<'_>) -> Markup {
             pre { (results.suite.text) }
         }
     }
+}
+
+/// What the upstream's own record says about the holds it gave (the ground truth under the I/O endpoints).
+fn holds_text(holds: Option<&UpstreamHolds>) -> String {
+    let Some(holds) = holds else {
+        return "The upstream's record of the holds it gave is not in this results file.".to_owned();
+    };
+    let (hold, late) = (&holds.hold, &holds.late);
+    let at = |summary: &LatencySummary, percentile: f64| summary.at(percentile).unwrap_or(0) as f64;
+    // To the microsecond: the point is how close to the asked delay the holds were, which 3 digits would hide.
+    let exact = |micros: f64| format!("{:.3} ms", micros / 1000.0);
+    format!(
+        "Its own record over the whole run: {} requests held {} at the median, {} at p99, {} at most (from the \
+         parsed request to the response handed back to hyper), that is {} late at the median and {} at p99.",
+        format::count(hold.samples),
+        exact(at(hold, 50.0)),
+        exact(at(hold, 99.0)),
+        exact(hold.max_us as f64),
+        format::latency_us(at(late, 50.0)),
+        format::latency_us(at(late, 99.0)),
+    )
 }
 
 /// Every endpoint path the phases requested, in first-seen order.

@@ -187,6 +187,7 @@ table.headline th small { font-weight: 400; color: var(--muted); }
 th { background: #f7f7f9; font-weight: 600; }
 th:first-child, td:first-child, td.text, th.text { text-align: left; }
 td.best { font-weight: 700; }
+td small.in-flight { font-weight: 400; color: var(--muted); }
 td.missing, .missing { color: var(--muted); font-style: italic; }
 figure.chart { margin: 24px 0 32px; break-inside: avoid; }
 figure.chart figcaption { font-weight: 600; font-size: 1.05rem; margin-bottom: 4px; }

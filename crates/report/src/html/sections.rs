@@ -88,11 +88,11 @@ pub fn verdict(report: &Report<'_>, verdicts: &[Verdict]) -> Markup {
                                     td { (target_cell(report, row.target)) }
                                     @for cell in &row.cells {
                                         @if cell.best {
-                                            td.best { (cell.text) }
+                                            td.best { (cell.text) (in_flight_note(cell)) }
                                         } @else if cell.missing {
                                             td.missing { (cell.text) }
                                         } @else {
-                                            td { (cell.text) }
+                                            td { (cell.text) (in_flight_note(cell)) }
                                         }
                                     }
                                 }
@@ -104,9 +104,20 @@ pub fn verdict(report: &Report<'_>, verdicts: &[Verdict]) -> Markup {
                     "Each endpoint is judged on its closed-loop phase with the most connections: req/s, successful \
                      responses per second, higher is better. Endpoints run only at a fixed rate or with Locust users, \
                      and mixed phases, are judged on p99 latency, lower is better. Bold: a lead of 5 % or more; \
-                     smaller differences are called level."
+                     smaller differences are called level. Figures count the responses completed inside the \
+                     measured window; the requests still in flight when it closed are counted under them, with how \
+                     long they had waited."
                 }
             }
+        }
+    }
+}
+
+/// The cell's in-flight requests on a second, smaller line.
+fn in_flight_note(cell: &tables::Cell) -> Markup {
+    html! {
+        @if let Some(in_flight) = &cell.in_flight {
+            br; small.in-flight { (in_flight) }
         }
     }
 }
@@ -294,7 +305,8 @@ pub fn locust(report: &Report<'_>) -> Markup {
                      article's profile): first every target's Aggregated row side by side, with the columns the \
                      article reads (requests, failures, median, average, min and max response time, requests per \
                      second), then each target's table per endpoint. First repetition; times in milliseconds; RPS \
-                     counts failed requests too, as Locust does."
+                     counts failed requests too, as Locust does. In flight: requests still unanswered when the window \
+                     closed, in none of the other columns."
                 }
             }
             @for phase in phases {

@@ -2,6 +2,7 @@
 
 use std::io::Write;
 use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -35,9 +36,20 @@ pub struct Args {
     /// On SIGTERM/SIGINT, how long in-flight requests get to finish (0s..=24h).
     #[arg(long, default_value = "30s", value_parser = ranges::duration(Duration::ZERO, MAX_DURATION))]
     graceful_timeout: Duration,
+    /// At exit, write the hold times it gave (JSON: HdrHistogram summaries in microseconds) to FILE.
+    #[arg(long, value_name = "FILE")]
+    record: Option<PathBuf>,
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    // Opened before serving, so a path that cannot be written fails now rather than after the whole run.
+    let record = match &args.record {
+        Some(path) => Some((
+            path,
+            std::fs::File::create(path).with_context(|| format!("--record: cannot create {}", path.display()))?,
+        )),
+        None => None,
+    };
     let shutdown = shutdown_on_signals()?;
     let listener =
         listener::bind(args.bind, args.backlog, false).with_context(|| format!("cannot listen on {}", args.bind))?;
@@ -51,7 +63,28 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     };
     announce_listening(&listener);
     let summary = upstream::run(listener, config, shutdown).context("upstream failed")?;
-    // Ignored when stdout is gone: the count is a courtesy, and the stop already happened.
+    // Ignored when stdout is gone: the figures are a courtesy, and the stop already happened.
     let _ = writeln!(std::io::stdout(), "Requests served: {}", summary.requests_served);
+    let (hold, late) = (&summary.holds.hold, &summary.holds.late);
+    let _ = writeln!(
+        std::io::stdout(),
+        "Held: {} requests, p50 {} µs, p99 {} µs, max {} µs (late by p50 {} µs, p99 {} µs, max {} µs)",
+        hold.samples,
+        hold.median_us,
+        hold.at(99.0).unwrap_or(0),
+        hold.max_us,
+        late.median_us,
+        late.at(99.0).unwrap_or(0),
+        late.max_us
+    );
+    if let Some((path, file)) = record {
+        write_record(path, file, &summary.holds)?;
+    }
     Ok(ExitCode::SUCCESS)
+}
+
+fn write_record(path: &Path, mut file: std::fs::File, record: &upstream::HoldRecord) -> anyhow::Result<()> {
+    let mut json = serde_json::to_vec_pretty(record).context("cannot encode the hold record")?;
+    json.push(b'\n');
+    file.write_all(&json).with_context(|| format!("cannot write the hold record to {}", path.display()))
 }

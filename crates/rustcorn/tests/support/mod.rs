@@ -173,21 +173,35 @@ pub fn http_client() -> reqwest::blocking::Client {
     reqwest::blocking::Client::builder().timeout(Duration::from_secs(60)).build().expect("build http client")
 }
 
-/// A `rustcorn upstream ARGS... --bind 127.0.0.1:0` child (the google.com stand-in), ready to accept.
+/// A `rustcorn upstream ARGS... --bind 127.0.0.1:0 --record FILE` child (the google.com stand-in), ready to accept.
 pub struct Upstream {
     pub process: Process,
     pub addr: SocketAddr,
+    /// Where it writes the holds it gave when it stops.
+    pub record: std::path::PathBuf,
 }
 
 impl Upstream {
     /// Starts the upstream with extra flags (e.g. `--delay 1s`) and waits for its `Listening at:` line.
     pub fn start(args: &[&str]) -> Upstream {
+        static STARTED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let started = STARTED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let record = std::env::temp_dir().join(format!("rustcorn-test-holds-{}-{started}.json", std::process::id()));
+        let record_arg = record.to_str().expect("temp paths are UTF-8").to_owned();
         let mut all = vec!["upstream"];
         all.extend_from_slice(args);
-        all.extend(["--bind", "127.0.0.1:0"]);
+        all.extend(["--bind", "127.0.0.1:0", "--record", &record_arg]);
         let process = Process::spawn(&all);
         let addr = listening_addr(&process);
-        Upstream { process, addr }
+        Upstream { process, addr, record }
+    }
+
+    /// Like [`Upstream::stop`], also returning the holds it recorded.
+    pub fn stop_with_holds(mut self) -> (u64, upstream::HoldRecord) {
+        self.process.signal(libc::SIGTERM);
+        let served = self.wait_clean_exit();
+        let text = std::fs::read_to_string(&self.record).expect("the upstream wrote its hold record");
+        (served, serde_json::from_str(&text).expect("the hold record is JSON"))
     }
 
     /// The URL to hand a server's `--upstream`.
@@ -203,10 +217,20 @@ impl Upstream {
 
     /// After a SIGTERM sent elsewhere: expects a clean exit and returns the `Requests served: N` count.
     pub fn wait_stopped(mut self) -> u64 {
+        self.wait_clean_exit()
+    }
+
+    fn wait_clean_exit(&mut self) -> u64 {
         let served = self.process.wait_for_line("Requests served:", STARTUP_TIMEOUT);
         let status = self.process.wait_exit(STARTUP_TIMEOUT).expect("upstream did not exit after SIGTERM");
         assert!(status.success(), "upstream exited with {status}; stderr:\n{}", self.process.stderr());
         served.parse().unwrap_or_else(|_| panic!("bad Requests served line {served:?}"))
+    }
+}
+
+impl Drop for Upstream {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.record);
     }
 }
 
