@@ -1,0 +1,292 @@
+//! Phases: the `[[phases]]` tables checked into [`PhaseSpec`]s, one per point of a sweep, with their tasks.
+
+use std::ops::Range;
+use std::time::Duration;
+
+use toml::Spanned;
+
+use super::raw::{OneOrMany, RawPhase, RawTask};
+use super::{valid_name, Context, SuiteError, TargetSpec, DEFAULT_REQUEST_TIMEOUT, NAME_RULE};
+
+/// One load phase (one point of a sweep).
+#[derive(Debug, Clone, PartialEq)]
+pub struct PhaseSpec {
+    /// Unique in the suite; a sweep's points get a suffix (`-c10`, `-u5`, `-r200`).
+    pub name: String,
+    pub load: LoadSpec,
+    pub duration: Duration,
+    pub warmup: Duration,
+    pub timeout: Duration,
+    pub tasks: Vec<TaskSpec>,
+    /// Targets this phase runs against; None: every target.
+    pub targets: Option<Vec<String>>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum LoadSpec {
+    Users { users: u32, think: (Duration, Duration) },
+    Concurrency { connections: u32 },
+    Rate { per_second: f64, connections: u32 },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TaskSpec {
+    /// Label in the stats (Locust's Name column); the path and query unless the suite names it.
+    pub name: String,
+    /// Origin-form request target with the query string built from the suite's `query` table.
+    pub path_and_query: String,
+    pub weight: u32,
+}
+
+impl PhaseSpec {
+    /// Whether `target` takes part in this phase.
+    pub fn includes(&self, target: &str) -> bool {
+        self.targets.as_ref().is_none_or(|names| names.iter().any(|name| name == target))
+    }
+}
+
+impl Context<'_> {
+    pub(super) fn phases(
+        &self,
+        raw: &Spanned<Vec<Spanned<RawPhase>>>,
+        targets: &[TargetSpec],
+    ) -> Result<Vec<PhaseSpec>, SuiteError> {
+        if raw.get_ref().is_empty() {
+            return Err(self.error(raw.span(), "phases", "the suite has no phase"));
+        }
+        let mut phases: Vec<PhaseSpec> = Vec::new();
+        for spanned in raw.get_ref() {
+            let phase = spanned.get_ref();
+            for expanded in self.phase(phase, targets)? {
+                if phases.iter().any(|existing| existing.name == expanded.name) {
+                    let message = format!("phase {:?} is defined twice", expanded.name);
+                    return Err(self.error(phase.name.span(), "name", message));
+                }
+                phases.push(expanded);
+            }
+        }
+        Ok(phases)
+    }
+
+    /// One `[[phases]]` table: one phase, or one per value of a swept field.
+    fn phase(&self, raw: &RawPhase, targets: &[TargetSpec]) -> Result<Vec<PhaseSpec>, SuiteError> {
+        let name = raw.name.get_ref().trim();
+        if !valid_name(name) {
+            return Err(self.error(raw.name.span(), "name", NAME_RULE));
+        }
+        let loads = self.loads(raw)?;
+        let tasks = self.tasks(&raw.tasks)?;
+        let duration = raw.duration.0;
+        if duration.is_zero() {
+            return Err(self.field_error(raw, "duration", "must be > 0"));
+        }
+        let selected = match &raw.targets {
+            None => None,
+            Some(names) => Some(self.selected_targets(names, targets)?),
+        };
+        let timeout = raw.timeout.map_or(DEFAULT_REQUEST_TIMEOUT, |d| d.0);
+        if timeout.is_zero() {
+            return Err(self.field_error(raw, "timeout", "must be > 0"));
+        }
+        Ok(loads
+            .into_iter()
+            .map(|(suffix, load)| PhaseSpec {
+                name: format!("{name}{suffix}"),
+                load,
+                duration,
+                warmup: raw.warmup.map_or(Duration::ZERO, |d| d.0),
+                timeout,
+                tasks: tasks.clone(),
+                targets: selected.clone(),
+            })
+            .collect())
+    }
+
+    /// An error on a field that keeps no span: located at the phase's name.
+    fn field_error(&self, raw: &RawPhase, field: &str, message: &str) -> SuiteError {
+        self.error(raw.name.span(), field, format!("in phase {:?}: {message}", raw.name.get_ref()))
+    }
+
+    /// The load model, one per sweep point, with the suffix each point's name gets.
+    fn loads(&self, raw: &RawPhase) -> Result<Vec<(String, LoadSpec)>, SuiteError> {
+        let model = raw.load.get_ref().as_str();
+        let fields: [(&str, Option<Range<usize>>); 4] = [
+            ("users", raw.users.as_ref().map(Spanned::span)),
+            ("think", raw.think.as_ref().map(Spanned::span)),
+            ("connections", raw.connections.as_ref().map(Spanned::span)),
+            ("rate", raw.rate.as_ref().map(Spanned::span)),
+        ];
+        let (required, allowed): (&[&str], &[&str]) = match model {
+            "users" => (&["users", "think"], &["users", "think"]),
+            "concurrency" => (&["connections"], &["connections"]),
+            "rate" => (&["rate"], &["rate", "connections"]),
+            other => {
+                let message = format!("unknown load model {other:?}: write \"users\", \"concurrency\" or \"rate\"");
+                return Err(self.error(raw.load.span(), "load", message));
+            }
+        };
+        for (field, span) in &fields {
+            if let Some(span) = span {
+                if !allowed.contains(field) {
+                    let message =
+                        format!("does not apply to the {model:?} load model (it takes {})", allowed.join(", "));
+                    return Err(self.error(span.clone(), field, message));
+                }
+            } else if required.contains(field) {
+                let message = format!("the {model:?} load model needs `{field}`");
+                return Err(self.error(raw.load.span(), field, message));
+            }
+        }
+        let sweeps = [
+            raw.users.as_ref().map(|s| (s.get_ref().is_sweep(), s.span())),
+            raw.connections.as_ref().map(|s| (s.get_ref().is_sweep(), s.span())),
+            raw.rate.as_ref().map(|s| (s.get_ref().is_sweep(), s.span())),
+        ];
+        let swept: Vec<Range<usize>> =
+            sweeps.into_iter().flatten().filter(|(sweep, _)| *sweep).map(|(_, span)| span).collect();
+        if swept.len() > 1 {
+            return Err(self.error(
+                swept[1].clone(),
+                raw_field_name(raw, &swept[1]),
+                "only one field of a phase can be a list (a sweep)",
+            ));
+        }
+        match model {
+            "users" => self.users_loads(raw),
+            "concurrency" => {
+                let connections = self.positive_counts(raw.connections.as_ref(), "connections")?;
+                let sweep = connections.len() > 1 || raw.connections.as_ref().is_some_and(|s| s.get_ref().is_sweep());
+                Ok(connections
+                    .into_iter()
+                    .map(|connections| (suffix(sweep, "c", connections), LoadSpec::Concurrency { connections }))
+                    .collect())
+            }
+            _ => self.rate_loads(raw),
+        }
+    }
+
+    fn users_loads(&self, raw: &RawPhase) -> Result<Vec<(String, LoadSpec)>, SuiteError> {
+        let users = self.positive_counts(raw.users.as_ref(), "users")?;
+        let think = raw.think.as_ref().map(|spanned| (spanned.get_ref(), spanned.span()));
+        let (think, span) = think.ok_or_else(|| self.error(raw.load.span(), "think", "missing"))?;
+        let think = (think[0].0, think[1].0);
+        if think.0 > think.1 {
+            return Err(self.error(span, "think", "the minimum (first) is above the maximum (second)"));
+        }
+        let sweep = raw.users.as_ref().is_some_and(|s| s.get_ref().is_sweep());
+        Ok(users.into_iter().map(|users| (suffix(sweep, "u", users), LoadSpec::Users { users, think })).collect())
+    }
+
+    fn rate_loads(&self, raw: &RawPhase) -> Result<Vec<(String, LoadSpec)>, SuiteError> {
+        let spanned = raw.rate.as_ref().ok_or_else(|| self.error(raw.load.span(), "rate", "missing"))?;
+        let rates = spanned.get_ref().values();
+        if rates.is_empty() || rates.iter().any(|rate| !(rate.is_finite() && *rate > 0.0)) {
+            return Err(self.error(
+                spanned.span(),
+                "rate",
+                "must be a positive number of requests per second (or a non-empty list of them)",
+            ));
+        }
+        let connections = match &raw.connections {
+            None => vec![64],
+            Some(_) => self.positive_counts(raw.connections.as_ref(), "connections")?,
+        };
+        let rate_sweep = spanned.get_ref().is_sweep();
+        let connection_sweep = raw.connections.as_ref().is_some_and(|s| s.get_ref().is_sweep());
+        let mut loads = Vec::new();
+        for per_second in &rates {
+            for &connections in &connections {
+                let mut name = suffix(rate_sweep, "r", *per_second);
+                name.push_str(&suffix(connection_sweep, "c", connections));
+                loads.push((name, LoadSpec::Rate { per_second: *per_second, connections }));
+            }
+        }
+        Ok(loads)
+    }
+
+    fn positive_counts(&self, raw: Option<&Spanned<OneOrMany<u32>>>, field: &str) -> Result<Vec<u32>, SuiteError> {
+        let Some(spanned) = raw else { return Ok(Vec::new()) };
+        let values = spanned.get_ref().values();
+        if values.is_empty() || values.contains(&0) {
+            return Err(self.error(spanned.span(), field, "must be >= 1 (or a non-empty list of such numbers)"));
+        }
+        Ok(values)
+    }
+
+    fn tasks(&self, raw: &Spanned<Vec<Spanned<RawTask>>>) -> Result<Vec<TaskSpec>, SuiteError> {
+        if raw.get_ref().is_empty() {
+            return Err(self.error(raw.span(), "tasks", "the phase requests nothing: add { path = \"/health\" }"));
+        }
+        let mut tasks = Vec::new();
+        for spanned in raw.get_ref() {
+            tasks.push(self.task(spanned.get_ref())?);
+        }
+        if tasks.iter().map(|task| u64::from(task.weight)).sum::<u64>() == 0 {
+            return Err(self.error(raw.span(), "weight", "the task weights sum to 0: no request could be picked"));
+        }
+        Ok(tasks)
+    }
+
+    fn task(&self, raw: &RawTask) -> Result<TaskSpec, SuiteError> {
+        let path = raw.path.get_ref();
+        if !path.starts_with('/') || path.contains(|c: char| c.is_whitespace() || c == '#') {
+            let message =
+                format!("{path:?} is not a path: it starts with / and has no spaces (put parameters in `query`)");
+            return Err(self.error(raw.path.span(), "path", message));
+        }
+        let mut query = url::form_urlencoded::Serializer::new(String::new());
+        for (key, value) in &raw.query {
+            let text = match value {
+                toml::Value::String(text) => text.clone(),
+                toml::Value::Integer(_) | toml::Value::Float(_) | toml::Value::Boolean(_) => value.to_string(),
+                other => {
+                    let message = format!(
+                        "query parameter {key:?} must be a string, number or boolean, not {}",
+                        other.type_str()
+                    );
+                    return Err(self.error(raw.path.span(), "query", message));
+                }
+            };
+            query.append_pair(key, &text);
+        }
+        let query = query.finish();
+        let separator = if path.contains('?') { '&' } else { '?' };
+        let path_and_query = if query.is_empty() { path.clone() } else { format!("{path}{separator}{query}") };
+        Ok(TaskSpec {
+            name: raw.name.clone().unwrap_or_else(|| path_and_query.clone()),
+            path_and_query,
+            weight: raw.weight.unwrap_or(1),
+        })
+    }
+
+    fn selected_targets(&self, names: &[Spanned<String>], targets: &[TargetSpec]) -> Result<Vec<String>, SuiteError> {
+        let mut selected = Vec::new();
+        for name in names {
+            if !targets.iter().any(|target| &target.name == name.get_ref()) {
+                let known: Vec<&str> = targets.iter().map(|target| target.name.as_str()).collect();
+                let message = format!("no target is named {:?} (targets: {})", name.get_ref(), known.join(", "));
+                return Err(self.error(name.span(), "targets", message));
+            }
+            selected.push(name.get_ref().clone());
+        }
+        Ok(selected)
+    }
+}
+
+fn raw_field_name(raw: &RawPhase, span: &Range<usize>) -> &'static str {
+    if raw.users.as_ref().is_some_and(|s| s.span() == *span) {
+        "users"
+    } else if raw.connections.as_ref().is_some_and(|s| s.span() == *span) {
+        "connections"
+    } else {
+        "rate"
+    }
+}
+
+fn suffix(sweep: bool, letter: &str, value: impl std::fmt::Display) -> String {
+    if sweep {
+        format!("-{letter}{value}")
+    } else {
+        String::new()
+    }
+}
