@@ -6,10 +6,11 @@ use std::time::{Duration, SystemTime};
 
 use loadgen::{CancellationToken, LoadPlan, LoadReport, Pacing, RunControl, Stop, Task};
 
+use crate::cpu_work::CpuWorkTable;
 use crate::pinning::Pinning;
 use crate::process::{ChildFailure, ChildServer, ChildSpec, Readiness};
 use crate::progress::Progress;
-use crate::results::{EndpointShare, LoadModel, PhaseResult, TargetKind, WorkerRequests};
+use crate::results::{CpuWork, EndpointShare, LoadModel, PhaseResult, TargetKind, WorkerRequests};
 use crate::sampler::{self, Sampler, SAMPLE_INTERVAL};
 use crate::suite::{Launch, LoadSpec, PhaseSpec, TargetSpec};
 
@@ -22,6 +23,8 @@ pub struct PhaseContext<'a> {
     pub progress: &'a Progress,
     /// Where prefork targets write their per-worker stats (`--stats`), read back after the stop.
     pub scratch: &'a Path,
+    /// The `?iterations=` each target gets for each `cpu_work` task, found before the run.
+    pub cpu_work: &'a CpuWorkTable,
 }
 
 /// A measured phase, plus its report's `.hlog` bytes for the run folder.
@@ -48,7 +51,7 @@ pub fn command_line(target: &TargetSpec, context: &PhaseContext<'_>, stats: Opti
     }
 }
 
-fn child_spec(target: &TargetSpec, context: &PhaseContext<'_>, stats: Option<&Path>) -> ChildSpec {
+pub(crate) fn child_spec(target: &TargetSpec, context: &PhaseContext<'_>, stats: Option<&Path>) -> ChildSpec {
     let argv = command_line(target, context, stats);
     let cores = context.pinning.target(&target.name).to_vec();
     match &target.launch {
@@ -97,7 +100,8 @@ pub fn run(
         reason: format!("cannot start the sampler: {error}"),
         stderr_tail: Vec::new(),
     })?;
-    let plan = load_plan(&server.base_url, phase, context.pinning)
+    let tasks = tasks(target, phase, context.cpu_work)?;
+    let plan = load_plan(&server.base_url, phase, &tasks, context.pinning)
         .map_err(|error| ChildFailure { reason: error.to_string(), stderr_tail: Vec::new() })?;
     let load = drive(&plan, &mut server, target, phase, repetition, context);
     let samples = sampler.finish();
@@ -122,7 +126,12 @@ pub fn run(
         endpoints: phase
             .tasks
             .iter()
-            .map(|task| EndpointShare { path: task.path_and_query.clone(), weight: task.weight })
+            .zip(&tasks)
+            .map(|(spec, task)| EndpointShare {
+                path: spec.path_and_query.clone(),
+                weight: spec.weight,
+                cpu_work: task.cpu_work.clone(),
+            })
             .collect(),
         load_model: load_model(&phase.load),
         load_description: describe(&phase.load),
@@ -172,7 +181,38 @@ fn stats_file(scratch: &Path, target: &TargetSpec, phase: &PhaseSpec, repetition
     scratch.join(format!("{}.{}.r{repetition}.workers.json", target.name, phase.name))
 }
 
-fn load_plan(base_url: &str, phase: &PhaseSpec, pinning: &Pinning) -> Result<LoadPlan, loadgen::LoadError> {
+/// A phase's task as sent to one target: the suite's task with this target's `?iterations=` for its `cpu_work`.
+struct TargetTask {
+    path_and_query: String,
+    cpu_work: Option<CpuWork>,
+}
+
+fn tasks(target: &TargetSpec, phase: &PhaseSpec, table: &CpuWorkTable) -> Result<Vec<TargetTask>, ChildFailure> {
+    phase
+        .tasks
+        .iter()
+        .map(|task| {
+            if task.cpu_work.is_none() {
+                return Ok(TargetTask { path_and_query: task.path_and_query.clone(), cpu_work: None });
+            }
+            let work = table.get(&target.name, task).ok_or_else(|| ChildFailure {
+                reason: format!("no cpu_work calibration for {} in phase {:?}", task.path_and_query, phase.name),
+                stderr_tail: Vec::new(),
+            })?;
+            Ok(TargetTask {
+                path_and_query: crate::cpu_work::with_iterations(&task.path_and_query, work.iterations),
+                cpu_work: Some(work.clone()),
+            })
+        })
+        .collect()
+}
+
+fn load_plan(
+    base_url: &str,
+    phase: &PhaseSpec,
+    tasks: &[TargetTask],
+    pinning: &Pinning,
+) -> Result<LoadPlan, loadgen::LoadError> {
     let (target, _) = loadgen::Target::from_url(base_url)?;
     let pacing = match phase.load {
         LoadSpec::Users { users, think } => Pacing::Users { users: users as usize, think, spawn_rate: None },
@@ -184,10 +224,11 @@ fn load_plan(base_url: &str, phase: &PhaseSpec, pinning: &Pinning) -> Result<Loa
         tasks: phase
             .tasks
             .iter()
-            .map(|task| Task {
-                name: task.name.clone(),
+            .zip(tasks)
+            .map(|(spec, task)| Task {
+                name: spec.name.clone(),
                 path_and_query: task.path_and_query.clone(),
-                weight: task.weight,
+                weight: spec.weight,
             })
             .collect(),
         pacing,

@@ -3,7 +3,7 @@
 //! the last lines of their stderr kept for failure reports.
 
 use std::collections::{BTreeMap, VecDeque};
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufRead, BufReader, Read};
 use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
 use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
@@ -277,30 +277,9 @@ pub fn address_in_use(url: &str) -> bool {
     socket_addr(url).is_some_and(|addr| TcpStream::connect_timeout(&addr, Duration::from_secs(2)).is_ok())
 }
 
-/// A one-shot `GET url` over HTTP/1.1; the response's status code, or None on any failure.
+/// A one-shot `GET url`; the response's status code, or None on any failure.
 pub fn get_status(url: &str, timeout: Duration) -> Option<u16> {
-    let parsed = url::Url::parse(url).ok()?;
-    let addr = socket_addr(url)?;
-    let mut path = parsed.path().to_owned();
-    if let Some(query) = parsed.query() {
-        path.push('?');
-        path.push_str(query);
-    }
-    let host = parsed.host_str()?;
-    let mut stream = TcpStream::connect_timeout(&addr, timeout).ok()?;
-    stream.set_read_timeout(Some(timeout)).ok()?;
-    stream.set_write_timeout(Some(timeout)).ok()?;
-    write!(stream, "GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n").ok()?;
-    let mut head = [0u8; 64];
-    let mut filled = 0;
-    while filled < 12 {
-        match stream.read(&mut head[filled..]) {
-            Ok(0) | Err(_) => return None,
-            Ok(n) => filled += n,
-        }
-    }
-    let text = std::str::from_utf8(&head[..filled]).ok()?;
-    text.strip_prefix("HTTP/1.")?.get(2..5)?.parse().ok()
+    crate::oneshot::get(url, timeout).ok().map(|answer| answer.status)
 }
 
 #[cfg(test)]

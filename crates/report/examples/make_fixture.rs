@@ -402,7 +402,7 @@ fn phase_result(model: &Model, phase: &Phase, index: usize, repetition: u32, noi
         endpoints: phase
             .endpoints
             .iter()
-            .map(|(path, _, weight)| EndpointShare { path: (*path).into(), weight: *weight })
+            .map(|(path, _, weight)| EndpointShare { path: (*path).into(), weight: *weight, cpu_work: None })
             .collect(),
         load_model: phase.load.clone(),
         load_description: phase.description.into(),
