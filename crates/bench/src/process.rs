@@ -21,6 +21,8 @@ use crate::pinning::pin_command;
 /// Lines of stderr kept for a failure report.
 pub const STDERR_TAIL_LINES: usize = 20;
 const POLL: Duration = Duration::from_millis(50);
+/// How long a target's fixed port may stay taken (by the previous instance going away) before the start fails.
+const PORT_RELEASE: Duration = Duration::from_secs(2);
 /// How long a failure report waits for the last stderr lines of an ended child (its descendants may hold the pipe).
 const STDERR_DRAIN: Duration = Duration::from_secs(2);
 
@@ -73,6 +75,19 @@ impl ChildServer {
     /// Starts the child and waits until it is ready, it exits, the timeout passes or `cancel` fires.
     pub fn start(spec: &ChildSpec, cancel: &CancellationToken) -> Result<ChildServer, ChildFailure> {
         let program = spec.argv.first().ok_or_else(|| failure("empty command line", Vec::new()))?;
+        // A fixed port someone else took since the run began (another run of the same suite): the readiness poll
+        // would take that server for this one, and every figure would be its. The previous instance of this target
+        // may still be letting go of it for a moment.
+        if let Readiness::Url(url) = &spec.readiness {
+            let deadline = Instant::now() + PORT_RELEASE;
+            while address_in_use(url) {
+                if Instant::now() >= deadline {
+                    let reason = format!("something else already answers at {url}: its port is taken");
+                    return Err(failure(reason, Vec::new()));
+                }
+                std::thread::sleep(POLL);
+            }
+        }
         let mut command = Command::new(program);
         command
             .args(&spec.argv[1..])
@@ -326,6 +341,14 @@ mod tests {
         let stopped = server.stop(Duration::from_millis(300));
         assert!(!stopped.graceful);
         assert!(!std::path::Path::new(&format!("/proc/{pid}")).exists());
+    }
+
+    #[test]
+    fn a_ready_url_someone_else_answers_is_not_taken_for_the_child() {
+        let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let url = format!("http://{}/health", taken.local_addr().expect("address"));
+        let error = ChildServer::start(&shell("exec sleep 30", Readiness::Url(url)), &CancellationToken::new()).err();
+        assert!(error.expect("refused").reason.contains("port is taken"));
     }
 
     #[test]
