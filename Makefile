@@ -40,7 +40,8 @@ clean:
 loadgen-vs-wrk: release
 	bash scripts/loadgen-vs-wrk.sh
 
-# The default comparison of every server model on every endpoint (bench-suite/default.toml, ~4 minutes on 2 cores).
+# The default comparison of every server model on every endpoint (bench-suite/default.toml, 3 repetitions, ~3.5
+# minutes on 2 idle cores).
 # Results in results/<run-id>/ and results/latest; the last line printed is the path of report.html.
 bench: release
 	$(RUSTCORN) bench run bench-suite/default.toml
