@@ -87,8 +87,9 @@ fn default_covers_each_model_and_endpoint_with_sweeps_within_five_minutes() {
         let phase = suite.phases.iter().find(|each| each.name == phase).expect(phase);
         assert!(phase.repetitions >= 3, "{}: {}", phase.name, phase.repetitions);
     }
-    // Calibration, start and stop of each target come on top: keep the load itself near 3 minutes.
-    assert!(load_time(&suite) <= Duration::from_secs(180), "{:?}", load_time(&suite));
+    // Calibration, start, drain and stop of each target (about 0.5 s a run) come on top: 150 s of load is a run
+    // of about 3.2 minutes, leaving room under 3.5 for phases of other purposes.
+    assert!(load_time(&suite) <= Duration::from_secs(150), "{:?}", load_time(&suite));
 }
 
 #[test]
