@@ -75,6 +75,7 @@ const UPSTREAM_GRACE: Duration = Duration::from_secs(5);
 
 /// Runs the suite. Nothing is written until the suite, the CPU plan and the targets' addresses check out.
 pub fn run(options: &RunOptions, cancel: &CancellationToken) -> Result<Outcome, RunError> {
+    let started_at = now();
     let suite = Suite::load(&options.suite)?;
     let pinning = Pinning::plan(&suite, &pinning::online_cores())?;
     preflight(&suite, options)?;
@@ -107,18 +108,15 @@ pub fn run(options: &RunOptions, cancel: &CancellationToken) -> Result<Outcome, 
         Err(stop) => {
             progress.finish();
             upstream.stop(UPSTREAM_GRACE);
-            return Err(match stop {
-                cpu_work::Stop::Refused { target, message } => {
-                    RunError::Target { suite: suite.path.clone(), target, message }
-                }
-                cpu_work::Stop::Cancelled => RunError::Interrupted,
-            });
+            return Err(stopped_before_the_run(&suite, stop));
         }
     };
     context.cpu_work = &calibrated.table;
     let store = Store::create(&options.results_root, &suite.name)
         .map_err(|source| store_error(&options.results_root, source))?;
     let mut results = initial_results(&suite, &store, &pinning, &upstream_url);
+    // The run began before the calibrations, not when the store was made.
+    results.started_at = started_at;
     results.calibration = calibration;
     for (index, failure) in calibrated.failed {
         fail_target(&suite, &context, &mut results, index, &schedule(&suite), failure);
@@ -178,6 +176,14 @@ fn run_all(suite: &Suite, context: &PhaseContext<'_>, store: &Store, results: &m
         write(store, results)?;
     }
     Ok(())
+}
+
+/// A refused `cpu_work` is the suite's or the target's mistake (exit 2); Ctrl-C leaves nothing written.
+fn stopped_before_the_run(suite: &Suite, stop: cpu_work::Stop) -> RunError {
+    match stop {
+        cpu_work::Stop::Refused { target, message } => RunError::Target { suite: suite.path.clone(), target, message },
+        cpu_work::Stop::Cancelled => RunError::Interrupted,
+    }
 }
 
 /// Marks `target` failed and skips its runs among `remaining` on the progress bar.
