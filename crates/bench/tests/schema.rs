@@ -86,7 +86,7 @@ fn sample_load_report() -> LoadReport {
 fn sample_results() -> RunResults {
     let phase = PhaseResult {
         name: "cpu".into(),
-        endpoints: vec![EndpointShare { path: "/cpu-intensive".into(), weight: 1 }],
+        endpoints: vec![EndpointShare { path: "/cpu-intensive".into(), weight: 1, cpu_work: None }],
         load_model: LoadModel::Concurrency { connections: 8 },
         load_description: "8 connections, closed loop".into(),
         repetition: 0,

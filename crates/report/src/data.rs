@@ -2,7 +2,7 @@
 //! measurement's load report, and the figures charts and verdict need (spread over repetitions, merged latency
 //! histograms). Everything the page shows is derived here or from here.
 
-use bench::results::{Family, LoadModel, PhaseResult, RunResults, TargetResult, TargetStatus};
+use bench::results::{EndpointShare, Family, LoadModel, PhaseResult, RunResults, TargetResult, TargetStatus};
 use hdrhistogram::Histogram;
 use loadgen::{LatencyBasis, LatencySummary, LoadReport};
 use plotters::style::RGBColor;
@@ -267,14 +267,30 @@ impl PhaseInfo<'_> {
         }
     }
 
-    /// The endpoints and weights in words: "/cpu-intensive" or "/cpu-intensive ×1 + /memory-intensive ×1".
+    /// The endpoints and weights in words, with the CPU time each request was calibrated to when a task asks for
+    /// `cpu_work`: "/cpu-intensive (cpu_work 2.00 ms)" or "/cpu-intensive ×1 + /memory-intensive ×1". Phases of
+    /// the same path doing different work (a cost, a literal count) read differently.
     pub fn endpoints_text(&self) -> String {
         match self.example.endpoints.as_slice() {
-            [only] => only.path.clone(),
-            many => {
-                many.iter().map(|share| format!("{} ×{}", share.path, share.weight)).collect::<Vec<_>>().join(" + ")
-            }
+            [only] => share_text(only),
+            many => many
+                .iter()
+                .map(|share| format!("{} ×{}", share_text(share), share.weight))
+                .collect::<Vec<_>>()
+                .join(" + "),
         }
+    }
+
+    /// The CPU time per request (seconds) the phase's tasks ask for with `cpu_work`, if any does.
+    pub fn cpu_work_s(&self) -> Option<f64> {
+        self.example.endpoints.iter().find_map(|share| share.cpu_work.as_ref()).map(|work| work.requested_s)
+    }
+}
+
+fn share_text(share: &EndpointShare) -> String {
+    match &share.cpu_work {
+        Some(work) => format!("{} (cpu_work {})", share.path, crate::format::latency_us(work.requested_s * 1e6)),
+        None => share.path.clone(),
     }
 }
 

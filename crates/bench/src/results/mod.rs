@@ -219,9 +219,28 @@ pub struct WorkerKill {
 /// One endpoint of a phase's task mix.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct EndpointShare {
-    /// Path with its query string, as requested, e.g. "/cpu-intensive?iterations=100000".
+    /// Path with its query string as the suite wrote it, e.g. "/cpu-intensive?iterations=100000"; for a task
+    /// with `cpu_work`, without the `iterations` the driver added per target (that count is in `cpu_work`).
     pub path: String,
     pub weight: u32,
+    /// The task's `cpu_work` as met on this target; absent for tasks without one (and in older files).
+    #[serde(default)]
+    pub cpu_work: Option<CpuWork>,
+}
+
+/// How a task's `cpu_work` was met on one target: the `?iterations=` count the driver found on the idle, freshly
+/// started target before the run, sent with every request of the task, and what that count cost.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct CpuWork {
+    /// CPU time per request the suite asked for, seconds.
+    pub requested_s: f64,
+    /// The `?iterations=` sent to this target.
+    pub iterations: u64,
+    /// The median `duration` the endpoint reported for that count, seconds, over `samples` sequential requests.
+    pub measured_s: f64,
+    pub samples: u32,
+    /// Counts probed to find it (scale, then refine).
+    pub probes: u32,
 }
 
 /// How load was offered, with the figures the report's scaling charts need.

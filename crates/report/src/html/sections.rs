@@ -101,12 +101,12 @@ pub fn verdict(report: &Report<'_>, verdicts: &[Verdict]) -> Markup {
                     }
                 }
                 p.caption {
-                    "Each endpoint is judged on its closed-loop phase with the most connections: req/s, successful \
-                     responses per second, higher is better. Endpoints run only at a fixed rate or with Locust users, \
-                     and mixed phases, are judged on p99 latency, lower is better. Bold: a lead of 5 % or more; \
-                     smaller differences are called level. Figures count the responses completed inside the \
-                     measured window; the requests still in flight when it closed are counted under them, with how \
-                     long they had waited."
+                    "Each endpoint is judged on its closed-loop phase with the most connections (for CPU work, a phase \
+                     calibrated with cpu_work first): req/s, successful responses per second, higher is better. \
+                     Endpoints run only at a fixed rate or with Locust users, and mixed phases, are judged on p99 \
+                     latency, lower is better. Figures count the responses completed inside the measured window; the \
+                     requests still in flight when it closed are counted under them, with how long they had waited. "
+                     (crate::verdict::LEAD_RULE)
                 }
             }
         }
