@@ -1,6 +1,7 @@
 //! The benchmark driver behind `rustcorn bench`: suites, target processes, /proc sampling and the results model
 //! that the report and `compare` read. [`run::run`] runs a suite into `results/<run-id>/`.
 
+pub mod collect;
 pub mod environment;
 pub mod output;
 mod phase;

@@ -196,6 +196,7 @@ fn load_plan(base_url: &str, phase: &PhaseSpec, pinning: &Pinning) -> Result<Loa
         timeout: phase.timeout,
         threads: pinning.load_threads,
         cpu_affinity: Some(pinning.load.iter().map(|&core| core as usize).collect()),
+        agent: loadgen::AgentSpec::default(),
     })
 }
 

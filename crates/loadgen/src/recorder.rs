@@ -41,6 +41,8 @@ pub(crate) struct Recorder {
     endpoints: Vec<EndpointRecord>,
     timeline: Timeline,
     warmup_requests: u64,
+    /// The earliest actual send of any request (warm-up included): when this thread really began.
+    first_sent: Option<Instant>,
     live: Arc<LiveCounters>,
     unflushed: (u64, u64),
     last_flush: Instant,
@@ -51,6 +53,7 @@ pub(crate) struct ThreadRecords {
     pub endpoints: Vec<EndpointRecord>,
     pub timeline: Vec<SecondRecord>,
     pub warmup_requests: u64,
+    pub first_sent: Option<Instant>,
 }
 
 impl Recorder {
@@ -61,6 +64,7 @@ impl Recorder {
             endpoints: (0..tasks).map(|_| EndpointRecord::with_service_time(keep_service_time)).collect(),
             timeline: Timeline::default(),
             warmup_requests: 0,
+            first_sent: None,
             live,
             unflushed: (0, 0),
             last_flush: measure_start,
@@ -72,6 +76,7 @@ impl Recorder {
     }
 
     pub fn record(&mut self, task: usize, timing: Timing, outcome: Outcome) {
+        self.first_sent = Some(self.first_sent.map_or(timing.sent, |first| first.min(timing.sent)));
         if !self.is_measured(timing.intended) {
             self.warmup_requests += 1;
             return;
@@ -114,6 +119,7 @@ impl Recorder {
             endpoints: std::mem::take(&mut self.endpoints),
             timeline: std::mem::take(&mut self.timeline).finish()?,
             warmup_requests: self.warmup_requests,
+            first_sent: self.first_sent,
         })
     }
 }
