@@ -238,7 +238,7 @@ mod tests {
             std::fs::write(dir.join(format!("{id}.hlog")), Hlog.export(&report).unwrap()).unwrap();
         }
         std::fs::write(dir.join(".lock"), "not an output").unwrap();
-        let outputs = gather(&[dir.clone()]).unwrap();
+        let outputs = gather(std::slice::from_ref(&dir)).unwrap();
         assert_eq!(outputs.len(), 3);
         assert_eq!(merge(&outputs).unwrap().report.agents.len(), 3);
         let _ = std::fs::remove_dir_all(&dir);

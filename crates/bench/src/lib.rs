@@ -3,6 +3,7 @@
 
 pub mod collect;
 pub mod environment;
+pub mod k8s;
 pub mod output;
 mod phase;
 pub mod pinning;

@@ -127,7 +127,7 @@ fn bad_input(error: &dyn std::fmt::Display) -> ExitCode {
     ExitCode::from(EXIT_BAD_INPUT)
 }
 
-fn plan_from(args: &Args) -> Result<LoadPlan, LoadError> {
+pub(crate) fn plan_from(args: &Args) -> Result<LoadPlan, LoadError> {
     let (target, url_path) = Target::from_url(&args.url)?;
     let tasks = if args.tasks.is_empty() { vec![Task::new(url_path, 1)] } else { args.tasks.clone() };
     let pacing = match (args.users, args.rate) {
