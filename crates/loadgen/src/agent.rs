@@ -31,18 +31,18 @@ pub struct AgentWindow {
     pub window_start_unix_us: u64,
     /// End of the measured window (start plus the report's duration).
     pub window_end_unix_us: u64,
-    /// When the agent's first request actually went out (warm-up included), µs since the Unix epoch: how closely
-    /// the agent kept its start. None when it sent nothing.
+    /// When the agent's first request of the measured window actually went out, µs since the Unix epoch: how
+    /// closely the agent kept the window's start (a warm-up lets a slow process start be absorbed before it). None
+    /// when it sent none.
     pub first_request_unix_us: Option<u64>,
     /// Requests this agent counted (its report's aggregated count).
     pub requests: u64,
 }
 
 impl AgentWindow {
-    /// Microseconds the agent's first request left after its scheduled start (0 when on time or unknown).
+    /// Microseconds the agent's first measured request left after its window opened (0 when on time or unknown).
     pub fn start_lateness_us(&self) -> u64 {
-        let scheduled = self.start_at_unix_us.unwrap_or(self.window_start_unix_us);
-        self.first_request_unix_us.map_or(0, |first| first.saturating_sub(scheduled))
+        self.first_request_unix_us.map_or(0, |first| first.saturating_sub(self.window_start_unix_us))
     }
 }
 
@@ -54,7 +54,7 @@ pub struct Spread {
     pub hosts: usize,
     /// Latest minus earliest start of the measured windows.
     pub window_start_us: u64,
-    /// Latest minus earliest first request, when every agent sent one.
+    /// Latest minus earliest first measured request, when every agent sent one.
     pub first_request_us: Option<u64>,
     /// The span every window covers: [latest start, earliest end).
     pub common_start_unix_us: u64,

@@ -41,7 +41,7 @@ pub(crate) struct Recorder {
     endpoints: Vec<EndpointRecord>,
     timeline: Timeline,
     warmup_requests: u64,
-    /// The earliest actual send of any request (warm-up included): when this thread really began.
+    /// The earliest actual send of a measured request: when this thread's window really began.
     first_sent: Option<Instant>,
     live: Arc<LiveCounters>,
     unflushed: (u64, u64),
@@ -76,11 +76,11 @@ impl Recorder {
     }
 
     pub fn record(&mut self, task: usize, timing: Timing, outcome: Outcome) {
-        self.first_sent = Some(self.first_sent.map_or(timing.sent, |first| first.min(timing.sent)));
         if !self.is_measured(timing.intended) {
             self.warmup_requests += 1;
             return;
         }
+        self.first_sent = Some(self.first_sent.map_or(timing.sent, |first| first.min(timing.sent)));
         let endpoint = &mut self.endpoints[task];
         let (latency_us, failed) = match outcome {
             Outcome::Response(response) => {

@@ -108,11 +108,12 @@ fn heavy_the_docs_commands_run_agents_from_the_generated_job_and_collect_the_ser
         .map(|(name, value)| (name.to_owned(), value.to_owned()))
         .collect();
     let names: Vec<&str> = variables.iter().map(|(name, _)| name.as_str()).collect();
-    assert_eq!(names, ["IMAGE", "TARGET", "AGENTS", "DURATION"]);
+    assert_eq!(names, ["IMAGE", "TARGET", "AGENTS", "WARMUP", "DURATION"]);
     for (name, value) in &mut variables {
         match name.as_str() {
             "TARGET" => *value = format!("http://{}/health", upstream.addr),
-            // A 60 s run is the example; 2 s proves the same path.
+            // A 5 s warm-up and a 60 s run are the example; shorter ones prove the same path.
+            "WARMUP" => *value = "500ms".into(),
             "DURATION" => *value = "2s".into(),
             _ => {}
         }

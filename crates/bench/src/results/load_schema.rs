@@ -50,7 +50,7 @@ struct AgentWindowSchema {
     window_start_unix_us: u64,
     /// End of the measured window.
     window_end_unix_us: u64,
-    /// When the agent's first request actually went out (warm-up included).
+    /// When the agent's first request of the measured window actually went out.
     first_request_unix_us: Option<u64>,
     /// Requests this agent counted.
     requests: u64,

@@ -1,5 +1,5 @@
-//! The agents of a merged report, for people: each agent's window on its own clock and how late its first request
-//! left, the spread of their starts, and what that spread can and cannot say about clocks. `rustcorn bench merge`
+//! The agents of a merged report, for people: each agent's window on its own clock and how late its first measured
+//! request left, the spread of their starts, and what that spread can and cannot say about clocks. `rustcorn bench merge`
 //! and `bench collect` print it above the merged summary.
 
 use std::fmt::Write;

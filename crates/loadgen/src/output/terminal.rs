@@ -42,7 +42,7 @@ fn summary(text: &mut String, report: &LoadReport) {
         [agent] => {
             let _ = writeln!(
                 text,
-                "  Agent:        {} on {}, window from {}, first request +{} after its start",
+                "  Agent:        {} on {}, window from {}, its first request +{} after it opened",
                 agent.id,
                 agent.host,
                 format_unix_us(agent.window_start_unix_us),
@@ -170,7 +170,7 @@ mod tests {
     fn shows_totals_percentiles_histogram_and_endpoints() {
         let text = String::from_utf8(Terminal.export(&sample::report(Model::Concurrency)).unwrap()).unwrap();
         let agent =
-            "Agent:        agent-0 on loadbox, window from 2023-11-14T22:13:20.000000Z, first request +0.412 ms";
+            "Agent:        agent-0 on loadbox, window from 2023-11-14T22:13:20.000000Z, its first request +0.412 ms";
         for expected in
             ["Requests:     1007", "Latency (service time)", "99.99%", "Latency histogram:", "/cpu-intensive", agent]
         {
