@@ -275,5 +275,8 @@ mod tests {
         inverted.pacing =
             Pacing::Users { users: 1, think: (Duration::from_secs(2), Duration::from_secs(1)), spawn_rate: None };
         assert!(inverted.validate().unwrap_err().to_string().contains("--think"));
+        let mut bad_agent = plan();
+        bad_agent.agent.id = Some("two words".into());
+        assert!(bad_agent.validate().unwrap_err().to_string().contains("--agent-id"));
     }
 }
