@@ -6,9 +6,10 @@
 # collect` merges their reports. Prints the merged report and the server's count; exits 1 if they differ.
 #
 # Needs root and iproute2. Exit 77 (and a line starting "SKIP:") when namespaces cannot be made here.
-# Environment: RUSTCORN (binary; default target/release/rustcorn, else target/debug/rustcorn), DURATION (each
-# agent's measured run, default 2s), WARMUP (before it, default 500ms: a process woken late by a busy scheduler
-# catches up there, not in the window), CONNECTIONS (per agent, default 4), LEAD_MS (from now to the start,
+# Environment: RUSTCORN (binary; default target/release/rustcorn, else target/debug/rustcorn), REQUESTS (each
+# agent's measured requests, default 1500: a request budget closes the window at the last answer, so no request
+# is left in flight and the counts can be equal), WARMUP (before it, default 500ms: a process woken late by a busy
+# scheduler catches up there, not in the window), CONNECTIONS (per agent, default 4), LEAD_MS (from now to the start,
 # default 2000), AGENT_RT (1, the default: agents run at real-time priority SCHED_RR 1; 0: ordinary priority),
 # OUT (keep the agents' files there; default a temporary directory removed at exit).
 set -euo pipefail
@@ -23,7 +24,7 @@ if [[ -z $rustcorn ]]; then
     [[ -x $rustcorn ]] || rustcorn=$root/target/debug/rustcorn
 fi
 [[ -x $rustcorn ]] || { echo "netns-agents: no rustcorn binary at $rustcorn (cargo build first)" >&2; exit 2; }
-duration=${DURATION:-2s}
+requests=${REQUESTS:-1500}
 warmup=${WARMUP:-500ms}
 connections=${CONNECTIONS:-4}
 lead_ms=${LEAD_MS:-2000}
@@ -113,7 +114,7 @@ start_at=$(( $(date +%s%3N) + lead_ms ))
 mkdir -p "$out/agents"
 pids=()
 for i in $(seq 1 "$agents"); do
-    ip netns exec "$tag-a$i" "${priority[@]}" "$rustcorn" load "http://$server_addr/" -c "$connections" -z "$duration" --warmup "$warmup" \
+    ip netns exec "$tag-a$i" "${priority[@]}" "$rustcorn" load "http://$server_addr/" -c "$connections" -n "$requests" --warmup "$warmup" \
         --threads 1 --start-at "$start_at" --agent-id "agent-$i" --allow-remote --json \
         --hlog "$out/agents/agent-$i.hlog" >"$out/agents/agent-$i.json" 2>"$out/agent-$i.err" &
     pids+=($!)

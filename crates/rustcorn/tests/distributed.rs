@@ -1,7 +1,8 @@
 //! The docs page's five commands (docs/distributed-load.md), run as written: `rustcorn bench k8s-job` makes the Job,
 //! each pod of it is run as a real `rustcorn load` agent with the pod's own args and environment (what Kubernetes
 //! would do; no cluster here), their stdout becomes the `kubectl logs` file, and `rustcorn bench collect` merges it.
-//! The merged count must equal the count of the real server they loaded.
+//! The merged count must be the count of the real server they loaded (to within the requests on the wire when the
+//! windows closed).
 
 mod support;
 
@@ -157,7 +158,14 @@ fn heavy_the_docs_commands_run_agents_from_the_generated_job_and_collect_the_ser
     let ids: Vec<&str> = merged.agents.iter().map(|agent| agent.id.as_str()).collect();
     assert_eq!(ids, ["agent-0", "agent-1", "agent-2"]);
     assert!(merged.aggregated.count > 0);
-    assert_eq!(merged.aggregated.count + merged.warmup_requests, served, "every request the server served, once");
+    let counted = merged.aggregated.count + merged.warmup_requests;
+    let agent_sum: u64 = merged.agents.iter().map(|agent| agent.requests).sum();
+    assert_eq!(agent_sum, merged.aggregated.count, "the merge adds every agent's count");
+    // The window closes at a deadline here: a request still on the wire then may or may not reach the server's
+    // count, and each of the 50 connections of each agent holds at most one (the netns test, closing on a request
+    // budget, checks equality).
+    let connections = 50 * agents as u64;
+    assert!((counted..=counted + connections).contains(&served), "server {served}, agents {counted}");
     let hlog = std::fs::read(dir.join("merged.hlog")).expect("merged.hlog");
     let intervals = loadgen::output::hlog::read(&hlog).expect("the merged log parses");
     assert_eq!(loadgen::output::hlog::total(&intervals).expect("sum").len(), merged.aggregated.latency.samples);

@@ -40,7 +40,7 @@ fn heavy_netns_agents_merge_to_the_servers_count() {
         .arg(AGENTS.to_string())
         .env("RUSTCORN", env!("CARGO_BIN_EXE_rustcorn"))
         .env("OUT", &out)
-        .env("DURATION", "1s")
+        .env("REQUESTS", "1000")
         .output()
         .expect("run scripts/netns-agents.sh");
     let stdout = String::from_utf8_lossy(&output.stdout);
