@@ -274,6 +274,7 @@ fn load_plan(
         timeout: phase.timeout,
         threads: pinning.load_threads,
         cpu_affinity: Some(pinning.load.iter().map(|&core| core as usize).collect()),
+        agent: loadgen::AgentSpec::default(),
     })
 }
 

@@ -80,6 +80,15 @@ fn sample_load_report() -> LoadReport {
             warmup_scheduled: 1,
             not_sent: sample_in_flight(),
         }),
+        agents: vec![loadgen::AgentWindow {
+            id: "agent-0".into(),
+            host: "loadbox".into(),
+            start_at_unix_us: Some(1_699_999_998_000_000),
+            window_start_unix_us: 1_700_000_000_000_000,
+            window_end_unix_us: 1_700_000_002_000_000,
+            first_request_unix_us: Some(1_700_000_000_000_350),
+            requests: 1,
+        }],
     }
 }
 

@@ -2,6 +2,7 @@
 //! in HDR histograms per endpoint and per thread and merged at the end. `rustcorn load` and the bench driver call
 //! [`run`] with a [`LoadPlan`] and render the [`LoadReport`] with an [`output::Exporter`].
 
+pub mod agent;
 mod client;
 mod control;
 mod error;
@@ -17,6 +18,7 @@ mod run;
 mod stop;
 mod worker;
 
+pub use agent::{AgentSpec, AgentWindow};
 pub use control::{CancellationToken, LiveCounters, RunControl};
 pub use error::LoadError;
 pub use in_flight::InFlightStats;

@@ -63,6 +63,8 @@ pub(crate) struct Recorder {
     max_send_lag: Duration,
     /// Rate mode: ages of the slots due before the close that had not been sent.
     not_sent: Latencies,
+    /// The earliest actual send of a measured request: when this thread's window really began.
+    first_sent: Option<Instant>,
     live: Arc<LiveCounters>,
     unflushed: (u64, u64),
     last_flush: Instant,
@@ -77,6 +79,7 @@ pub(crate) struct ThreadRecords {
     pub sends_in_window: u64,
     pub max_send_lag: Duration,
     pub not_sent: Latencies,
+    pub first_sent: Option<Instant>,
 }
 
 impl Recorder {
@@ -100,6 +103,7 @@ impl Recorder {
             sends_in_window: 0,
             max_send_lag: Duration::ZERO,
             not_sent: Latencies::default(),
+            first_sent: None,
             live,
             unflushed: (0, 0),
             last_flush: measure_start,
@@ -131,6 +135,7 @@ impl Recorder {
             self.endpoints[task].in_flight.record(micros(close.saturating_duration_since(timing.intended)));
             return;
         }
+        self.first_sent = Some(self.first_sent.map_or(timing.sent, |first| first.min(timing.sent)));
         let endpoint = &mut self.endpoints[task];
         let (latency_us, failed) = match outcome {
             Outcome::Response(response) => {
@@ -187,6 +192,7 @@ impl Recorder {
             sends_in_window: self.sends_in_window,
             max_send_lag: self.max_send_lag,
             not_sent: std::mem::take(&mut self.not_sent),
+            first_sent: self.first_sent,
         })
     }
 }

@@ -443,6 +443,16 @@ fn phase_result(model: &Model, phase: &Phase, index: usize, repetition: u32, noi
         _ => None,
     };
     let started_ms = 1_767_268_800_000 + (u64::from(repetition) * 9 + index as u64) * 6_000;
+    let window_start_us = (started_ms + (WARMUP_S * 1000.0) as u64) * 1000;
+    let agent = loadgen::AgentWindow {
+        id: "fixture-host".into(),
+        host: "fixture-host".into(),
+        start_at_unix_us: None,
+        window_start_unix_us: window_start_us,
+        window_end_unix_us: window_start_us + (DURATION_S * 1e6) as u64,
+        first_request_unix_us: Some(started_ms * 1000 + 250),
+        requests: aggregated.count,
+    };
     let load = LoadReport {
         model: model_name,
         started_at_unix_ms: started_ms + (WARMUP_S * 1000.0) as u64,
@@ -454,6 +464,7 @@ fn phase_result(model: &Model, phase: &Phase, index: usize, repetition: u32, noi
         aggregated,
         timeline,
         rate: rate_stats,
+        agents: vec![agent],
     };
     let cores_used = match phase.endpoints[0].1 {
         Work::Io => 0.05 + rate * model.overhead_us * 2.0 / 1e6,

@@ -87,6 +87,7 @@ fn load_report(requests_per_second: f64, failed: u64) -> LoadReport {
         aggregated: stats,
         timeline: Vec::new(),
         rate: None,
+        agents: Vec::new(),
     }
 }
 

@@ -48,6 +48,7 @@ pub fn results() -> RunResults {
         aggregated: endpoint(loadgen::AGGREGATED_NAME),
         timeline: Vec::new(),
         rate: None,
+        agents: Vec::new(),
     };
     let phase = PhaseResult {
         name: "cpu".into(),

@@ -4,6 +4,7 @@
 use std::fmt::Write;
 
 use super::{millis, ExportError, Exporter};
+use crate::agent::format_unix_us;
 use crate::histogram;
 use crate::{EndpointStats, LatencyBasis, LatencySummary, LoadReport};
 
@@ -38,6 +39,22 @@ fn summary(text: &mut String, report: &LoadReport) {
     in_flight(text, report);
     let _ = writeln!(text, "  Failures:     {} ({:.1}/s)", total.failures.total(), total.failures_per_second);
     let _ = writeln!(text, "  Body size:    {:.1} B average, {} B total", total.avg_content_size, total.content_bytes);
+    match report.agents.as_slice() {
+        [] => {}
+        [agent] => {
+            let _ = writeln!(
+                text,
+                "  Agent:        {} on {}, window from {}, its first request +{} after it opened",
+                agent.id,
+                agent.host,
+                format_unix_us(agent.window_start_unix_us),
+                millis(agent.start_lateness_us())
+            );
+        }
+        agents => {
+            let _ = writeln!(text, "  Agents:       {} merged", agents.len());
+        }
+    }
     if let Some(rate) = &report.rate {
         let verdict = if rate.kept_up { "yes" } else { "NO - the target could not keep up with the rate" };
         let _ = writeln!(
@@ -177,8 +194,10 @@ mod tests {
     #[test]
     fn shows_totals_percentiles_histogram_and_endpoints() {
         let text = String::from_utf8(Terminal.export(&sample::report(Model::Concurrency)).unwrap()).unwrap();
+        let agent =
+            "Agent:        agent-0 on loadbox, window from 2023-11-14T22:13:20.000000Z, its first request +0.412 ms";
         for expected in
-            ["Requests:     1007", "Latency (service time)", "99.99%", "Latency histogram:", "/cpu-intensive"]
+            ["Requests:     1007", "Latency (service time)", "99.99%", "Latency histogram:", "/cpu-intensive", agent]
         {
             assert!(text.contains(expected), "missing {expected:?} in:\n{text}");
         }
