@@ -3,6 +3,9 @@
 # serve sync` on /health: each server on one core, wrk -t1 -c50 on the other (the pinning of loadgen-vs-wrk.sh),
 # runs alternated (nginx, async, sync, nginx, ...) so that a noisy neighbour hits every server alike. Prints each
 # run's req/s and each model's ratio to the nginx run of the same round. Goal: async >= 1.0x, sync >= 0.9x.
+# On a shared machine req/s follows whatever else runs on the server's core, so each run also prints what a
+# request cost the server, which depends far less on that: CPU time (user + system, from /proc/PID/stat) and
+# context switches (voluntary + not, summed over its threads from /proc/PID/task/*/status) per request.
 # Knobs (environment): see scripts/pinned-load.sh.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -42,12 +45,16 @@ http {
 CONF
 taskset -c "$SERVER_CPU" nginx -c "$workdir/nginx.conf" -p "$workdir" &
 pids+=($!)
+nginx_pid=$!
 
-start_rustcorn() { # NAME ARGS... -> prints the base URL
+# Starts `rustcorn serve ARGS` on the server core and sets NAME_url (its /health) and NAME_pid. Not called in a
+# command substitution: that subshell would keep the pid from `pids`, and the server would outlive the script.
+start_rustcorn() { # NAME ARGS...
     local name=$1
     shift
     taskset -c "$SERVER_CPU" "$RUSTCORN" serve "$@" --bind 127.0.0.1:0 >"$workdir/$name.out" 2>"$workdir/$name.err" &
     pids+=($!)
+    printf -v "${name}_pid" '%s' "$!"
     for _ in $(seq 1 100); do
         grep -q '^Listening at:' "$workdir/$name.out" 2>/dev/null && break
         sleep 0.1
@@ -59,25 +66,53 @@ start_rustcorn() { # NAME ARGS... -> prints the base URL
         cat "$workdir/$name.err" >&2
         exit 1
     fi
-    echo "$address"
+    printf -v "${name}_url" '%s/health' "$address"
 }
-async_url="$(start_rustcorn async async --threads 1)/health"
-sync_url="$(start_rustcorn sync sync)/health"
+start_rustcorn async async --threads 1
+start_rustcorn sync sync
 nginx_url="http://127.0.0.1:$nginx_port/health"
 for _ in $(seq 1 50); do curl -sf -o /dev/null "$nginx_url" && break; sleep 0.1; done
 
-wrk_rps() { # URL
-    taskset -c "$LOAD_CPU" wrk -t1 -c"$CONNECTIONS" -d"${DURATION}s" "$1" | sed -n 's/^Requests\/sec: *//p'
+# Server-side counters of PID: CPU clock ticks (user + system) and context switches, all threads summed.
+server_counters() { # PID -> "TICKS SWITCHES"
+    local ticks switches
+    ticks=$(awk '{ print $14 + $15 }' "/proc/$1/stat")
+    switches=$(cat /proc/"$1"/task/*/status 2>/dev/null | awk '/^(non)?voluntary_ctxt_switches/ { n += $2 } END { print n }')
+    echo "$ticks $switches"
 }
 
+clock_ticks=$(getconf CLK_TCK)
+
+# One wrk run against URL served by PID: prints "REQ/S CPU_US_PER_REQUEST SWITCHES_PER_REQUEST".
+measure() { # URL PID
+    local before after output requests rps
+    before=$(server_counters "$2")
+    output=$(taskset -c "$LOAD_CPU" wrk -t1 -c"$CONNECTIONS" -d"${DURATION}s" "$1")
+    after=$(server_counters "$2")
+    requests=$(echo "$output" | sed -n 's/^ *\([0-9]*\) requests in.*/\1/p')
+    rps=$(echo "$output" | sed -n 's/^Requests\/sec: *//p')
+    awk -v rps="$rps" -v n="$requests" -v hz="$clock_ticks" -v b="$before" -v a="$after" 'BEGIN {
+        split(b, x, " "); split(a, y, " ")
+        if (n == 0) { printf "%s 0 0\n", rps; exit }
+        printf "%s %.2f %.2f\n", rps, (y[1] - x[1]) / hz * 1e6 / n, (y[2] - x[2]) / n
+    }'
+}
+
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.3f", a / b; else print "-" }'; }
+
 echo "servers on core $SERVER_CPU (nginx $(nginx -v 2>&1 | sed 's/.*\///'), rustcorn async --threads 1, rustcorn sync)"
-echo "load: wrk -t1 -c$CONNECTIONS -d${DURATION}s on core $LOAD_CPU, runs alternated"
-printf '%-5s %12s %12s %12s %10s %10s\n' run "nginx req/s" "async req/s" "sync req/s" "async/ngx" "sync/ngx"
+echo "load: wrk -t1 -c$CONNECTIONS -d${DURATION}s on core $LOAD_CPU, runs alternated; load average now: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "cpu us/req: the server's CPU time (user + system) per request; cs/req: its context switches per request"
+printf '%-4s %-6s %12s %11s %8s %13s %14s\n' run server "req/s" "cpu us/req" "cs/req" "req/s vs ngx" "cpu/req vs ngx"
 for run in $(seq 1 "$RUNS"); do
-    nginx_rps=$(wrk_rps "$nginx_url")
-    async_rps=$(wrk_rps "$async_url")
-    sync_rps=$(wrk_rps "$sync_url")
-    printf '%-5s %12s %12s %12s %9sx %9sx\n' "$run" "$nginx_rps" "$async_rps" "$sync_rps" \
-        "$(awk -v a="$async_rps" -v n="$nginx_rps" 'BEGIN { printf "%.3f", a / n }')" \
-        "$(awk -v s="$sync_rps" -v n="$nginx_rps" 'BEGIN { printf "%.3f", s / n }')"
+    read -r nginx_rps nginx_cpu nginx_cs < <(measure "$nginx_url" "$nginx_pid")
+    printf '%-4s %-6s %12s %11s %8s %13s %14s\n' "$run" nginx "$nginx_rps" "$nginx_cpu" "$nginx_cs" 1x 1x
+    for model in async sync; do
+        url_var=${model}_url pid_var=${model}_pid
+        read -r rps cpu cs < <(measure "${!url_var}" "${!pid_var}")
+        # The CPU ratio is nginx's cost over this server's, so that above 1 means better than nginx on both.
+        printf '%-4s %-6s %12s %11s %8s %12sx %13sx\n' "$run" "$model" "$rps" "$cpu" "$cs" \
+            "$(ratio "$rps" "$nginx_rps")" "$(ratio "$nginx_cpu" "$cpu")"
+    done
 done
+echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
