@@ -45,13 +45,21 @@ enum Linger {
 }
 
 impl<T> ServerIo<T> {
+    /// Counts the connection open with `hooks` until this is dropped.
     pub(crate) fn new(inner: T, hooks: Arc<dyn WorkerHooks>, worker_pid: u32) -> Self {
+        hooks.connection_opened();
         Self { inner, hooks, worker_pid, pending: None, linger: Linger::Open, has_read: Arc::default() }
     }
 
     /// A flag that turns true once any request bytes have been read from this connection.
     pub(crate) fn has_read(&self) -> Arc<AtomicBool> {
         Arc::clone(&self.has_read)
+    }
+}
+
+impl<T> Drop for ServerIo<T> {
+    fn drop(&mut self) {
+        self.hooks.connection_closed();
     }
 }
 

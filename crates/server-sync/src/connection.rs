@@ -4,6 +4,7 @@
 
 use std::io::{self, Read, Write};
 use std::net::TcpStream;
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use endpoints::lifecycle::HEARTBEAT_INTERVAL;
@@ -28,12 +29,14 @@ const LINGER_BYTES: usize = 1024 * 1024;
 pub(crate) struct Shared {
     pub config: Config,
     pub shutdown: Shutdown,
+    /// Held by the one accept thread waiting in accept (see `server::take_turn`).
+    pub accept_turn: Mutex<()>,
     pid: u32,
 }
 
 impl Shared {
     pub fn new(config: Config, shutdown: Shutdown) -> Self {
-        Self { config, shutdown, pid: std::process::id() }
+        Self { config, shutdown, accept_turn: Mutex::new(()), pid: std::process::id() }
     }
 }
 
