@@ -58,7 +58,7 @@ pub struct Args {
     threads: Option<usize>,
     /// Cores to pin the load threads to, e.g. 1 or 0,2 or 2-3.
     #[arg(long, value_parser = parse_cpus)]
-    cpus: Option<Vec<usize>>,
+    cpus: Option<CoreList>,
     /// Print the report as JSON on stdout instead of the human summary.
     #[arg(long)]
     json: bool,
@@ -180,8 +180,12 @@ fn parse_task(text: &str) -> Result<Task, String> {
     }
 }
 
+/// One `--cpus` value. Named, because clap takes a field spelled `Vec<usize>` for a repeatable flag of single
+/// cores and then cannot store the list the parser returns (`--cpus 1` panicked).
+type CoreList = Vec<usize>;
+
 /// `1`, `0,2`, `2-3`, or a mix: the cores to pin to.
-fn parse_cpus(text: &str) -> Result<Vec<usize>, String> {
+fn parse_cpus(text: &str) -> Result<CoreList, String> {
     let mut cores = Vec::new();
     for part in text.split(',') {
         let number =
@@ -267,5 +271,16 @@ mod tests {
         assert_eq!(parse_cpus("1"), Ok(vec![1]));
         assert_eq!(parse_cpus("0,2-4"), Ok(vec![0, 2, 3, 4]));
         assert!(parse_cpus("x").is_err());
+    }
+
+    #[test]
+    fn cpus_flag_takes_a_core_list() {
+        #[derive(clap::Parser)]
+        struct Command {
+            #[command(flatten)]
+            args: Args,
+        }
+        let parsed = <Command as clap::Parser>::try_parse_from(["load", "http://127.0.0.1:1/", "--cpus", "0,2-3"]);
+        assert_eq!(parsed.expect("--cpus parses").args.cpus, Some(vec![0, 2, 3]));
     }
 }
