@@ -71,6 +71,11 @@ fn sample_load_report() -> LoadReport {
             max_send_lag_us: 10,
             kept_up: true,
         }),
+        responses_per_worker: loadgen::WorkerCounts {
+            workers: vec![loadgen::WorkerCount { pid: 42, responses: 1 }],
+            other_workers: 0,
+            without_pid: 0,
+        },
     }
 }
 

@@ -8,6 +8,7 @@ mod error;
 pub mod histogram;
 pub mod output;
 mod pacing;
+pub mod per_worker;
 mod plan;
 mod precise_timer;
 mod recorder;
@@ -18,6 +19,7 @@ mod worker;
 
 pub use control::{CancellationToken, LiveCounters, RunControl};
 pub use error::LoadError;
+pub use per_worker::{WorkerCount, WorkerCounts};
 pub use plan::{LoadPlan, Model, Pacing, Stop, Target, Task};
 pub use report::{
     merge, EndpointStats, FailureCounts, LatencyBasis, LatencySummary, LoadReport, Percentile, RateStats, SecondStats,

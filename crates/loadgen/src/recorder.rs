@@ -1,5 +1,6 @@
 //! [`Recorder`]: one per load thread, shared by that thread's connections (single-threaded, so no lock): an
-//! [`EndpointRecord`] per task, a per-second timeline, warm-up and schedule counts. Merged across threads at the end.
+//! [`EndpointRecord`] per task, a per-second timeline, responses per server worker, warm-up and schedule counts.
+//! Merged across threads at the end.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -8,6 +9,7 @@ use hdrhistogram::Histogram;
 
 use crate::client::Response;
 use crate::histogram::{self, SIGNIFICANT_DIGITS};
+use crate::per_worker::WorkerCounts;
 use crate::report::{EndpointRecord, SecondRecord};
 use crate::{FailureCounts, LiveCounters, LoadError};
 
@@ -40,6 +42,7 @@ pub(crate) struct Recorder {
     measure_start: Instant,
     endpoints: Vec<EndpointRecord>,
     timeline: Timeline,
+    workers: WorkerCounts,
     warmup_requests: u64,
     live: Arc<LiveCounters>,
     unflushed: (u64, u64),
@@ -50,6 +53,7 @@ pub(crate) struct Recorder {
 pub(crate) struct ThreadRecords {
     pub endpoints: Vec<EndpointRecord>,
     pub timeline: Vec<SecondRecord>,
+    pub workers: WorkerCounts,
     pub warmup_requests: u64,
 }
 
@@ -60,6 +64,7 @@ impl Recorder {
             measure_start,
             endpoints: (0..tasks).map(|_| EndpointRecord::with_service_time(keep_service_time)).collect(),
             timeline: Timeline::default(),
+            workers: WorkerCounts::reserved(),
             warmup_requests: 0,
             live,
             unflushed: (0, 0),
@@ -85,6 +90,7 @@ impl Recorder {
                     service.record(micros(timing.done - timing.sent));
                 }
                 endpoint.content_bytes += response.body_bytes;
+                self.workers.record(response.worker_pid);
                 let failed = response.status >= 400;
                 endpoint.failures.status += u64::from(failed);
                 (Some(latency_us), failed)
@@ -113,6 +119,7 @@ impl Recorder {
         Ok(ThreadRecords {
             endpoints: std::mem::take(&mut self.endpoints),
             timeline: std::mem::take(&mut self.timeline).finish()?,
+            workers: std::mem::take(&mut self.workers),
             warmup_requests: self.warmup_requests,
         })
     }

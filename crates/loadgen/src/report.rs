@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::histogram::{self, Latencies};
-use crate::{LoadError, Model};
+use crate::{LoadError, Model, WorkerCounts};
 
 /// The percentiles every output reports: Locust's columns, plus 100 (the max).
 pub const REPORTED_PERCENTILES: [f64; 11] = [50.0, 66.0, 75.0, 80.0, 90.0, 95.0, 98.0, 99.0, 99.9, 99.99, 100.0];
@@ -32,6 +32,9 @@ pub struct LoadReport {
     pub timeline: Vec<SecondStats>,
     /// Rate mode only: whether the target kept up with the requested rate.
     pub rate: Option<RateStats>,
+    /// Responses per server worker process, by their `x-worker-pid` header (empty in reports written before).
+    #[serde(default)]
+    pub responses_per_worker: WorkerCounts,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -294,6 +297,7 @@ pub(crate) struct ReportParts {
     pub endpoints: Vec<(String, EndpointRecord)>,
     pub timeline: Vec<SecondRecord>,
     pub rate: Option<RateStats>,
+    pub workers: WorkerCounts,
 }
 
 impl ReportParts {
@@ -315,6 +319,7 @@ impl ReportParts {
             aggregated: total.stats(AGGREGATED_NAME, duration),
             timeline: self.timeline.iter().enumerate().map(|(second, record)| record.stats(second as u64)).collect(),
             rate: self.rate,
+            responses_per_worker: self.workers.sorted(),
         })
     }
 }
@@ -326,7 +331,9 @@ pub fn merge(reports: &[LoadReport]) -> Result<LoadReport, LoadError> {
     let started_at = reports.iter().map(|report| report.started_at_unix_ms).min().unwrap_or(0);
     let mut endpoints: Vec<(String, EndpointRecord)> = Vec::new();
     let mut timeline: Vec<SecondRecord> = Vec::new();
+    let mut workers = WorkerCounts::default();
     for report in reports {
+        workers.add(&report.responses_per_worker);
         for stats in &report.endpoints {
             let record = EndpointRecord::from_stats(stats)?;
             match endpoints.iter_mut().find(|(name, _)| *name == stats.name) {
@@ -353,6 +360,7 @@ pub fn merge(reports: &[LoadReport]) -> Result<LoadReport, LoadError> {
         endpoints,
         timeline,
         rate: merge_rates(reports),
+        workers,
     };
     parts.into_report()
 }

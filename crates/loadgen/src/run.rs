@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use crate::per_worker::WorkerCounts;
 use crate::report::{EndpointRecord, LatencyBasis, ReportParts, SecondRecord};
 use crate::worker::{self, Shared, ThreadResult};
 use crate::{LoadError, LoadPlan, LoadReport, Pacing, RateStats, RunControl};
@@ -117,6 +118,7 @@ fn assemble(
         plan.tasks.iter().map(|_| EndpointRecord::with_service_time(keep_service_time)).collect();
     let mut timeline: Vec<SecondRecord> = Vec::new();
     let mut warmup_requests = 0;
+    let mut workers = WorkerCounts::default();
     let finished_at = results.iter().map(|result| result.finished_at).max().unwrap_or(shared.measure_start);
     for result in &results {
         for (total, record) in endpoints.iter_mut().zip(&result.records.endpoints) {
@@ -129,6 +131,7 @@ fn assemble(
             total.add(second)?;
         }
         warmup_requests += result.records.warmup_requests;
+        workers.add(&result.records.workers);
     }
     let duration_secs = finished_at.saturating_duration_since(shared.measure_start).as_secs_f64();
     let rate = match plan.pacing {
@@ -147,6 +150,7 @@ fn assemble(
         endpoints: plan.tasks.iter().map(|task| task.name.clone()).zip(endpoints).collect(),
         timeline,
         rate,
+        workers,
     };
     parts.into_report()
 }

@@ -84,6 +84,7 @@ fn load_report(requests_per_second: f64, failed: u64) -> LoadReport {
         aggregated: stats,
         timeline: Vec::new(),
         rate: None,
+        responses_per_worker: loadgen::WorkerCounts::default(),
     }
 }
 

@@ -47,6 +47,7 @@ pub fn results() -> RunResults {
         aggregated: endpoint(loadgen::AGGREGATED_NAME),
         timeline: Vec::new(),
         rate: None,
+        responses_per_worker: loadgen::WorkerCounts::default(),
     };
     let phase = PhaseResult {
         name: "cpu".into(),

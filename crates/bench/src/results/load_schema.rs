@@ -30,6 +30,10 @@ pub struct LoadReportSchema {
     /// Rate mode only: whether the target kept up with the requested rate.
     #[schemars(with = "Option<RateStatsSchema>")]
     rate: Option<loadgen::RateStats>,
+    /// Responses per server worker process, by their `x-worker-pid` header; absent in files written before.
+    #[serde(default)]
+    #[schemars(with = "WorkerCountsSchema")]
+    responses_per_worker: loadgen::WorkerCounts,
 }
 
 #[derive(JsonSchema)]
@@ -120,4 +124,23 @@ struct RateStatsSchema {
     sent: u64,
     max_send_lag_us: u64,
     kept_up: bool,
+}
+
+/// Responses per server worker process, by their `x-worker-pid` header.
+#[derive(JsonSchema)]
+#[allow(dead_code)]
+struct WorkerCountsSchema {
+    /// One entry per worker pid, in pid order.
+    workers: Vec<WorkerCountSchema>,
+    /// Responses from pids past the 256 counted one by one.
+    other_workers: u64,
+    /// Responses without a readable `x-worker-pid` header.
+    without_pid: u64,
+}
+
+#[derive(JsonSchema)]
+#[allow(dead_code)]
+struct WorkerCountSchema {
+    pid: u32,
+    responses: u64,
 }

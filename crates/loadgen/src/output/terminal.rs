@@ -1,12 +1,15 @@
 //! The human summary, in the spirit of wrk and oha: totals, a percentile table (corrected and service time side
-//! by side in rate mode), a latency histogram drawn with bars, the per-endpoint table and the failures by kind.
+//! by side in rate mode), a latency histogram drawn with bars, the per-endpoint table, the failures by kind and the
+//! responses per server worker.
 
 use std::fmt::Write;
 
 use super::{millis, ExportError, Exporter};
 use crate::histogram;
-use crate::{EndpointStats, LatencyBasis, LatencySummary, LoadReport};
+use crate::{EndpointStats, LatencyBasis, LatencySummary, LoadReport, WorkerCounts};
 
+/// Worker pids listed one by one in the summary; the rest are summed.
+const LISTED_WORKERS: usize = 16;
 /// Bars of the latency histogram.
 const HISTOGRAM_BUCKETS: u64 = 11;
 const BAR_WIDTH: u64 = 40;
@@ -21,6 +24,7 @@ impl Exporter for Terminal {
         latency_histogram(&mut text, &report.aggregated.latency)?;
         endpoints(&mut text, report);
         failures(&mut text, &report.aggregated);
+        workers(&mut text, &report.responses_per_worker);
         Ok(text.into_bytes())
     }
 }
@@ -143,6 +147,32 @@ fn failures(text: &mut String, total: &EndpointStats) {
     );
 }
 
+/// "Responses per worker (x-worker-pid): 4242: 600, 4243: 390 (fewest/most 0.65)".
+fn workers(text: &mut String, counts: &WorkerCounts) {
+    if counts.workers.is_empty() {
+        return;
+    }
+    let listed: Vec<String> = counts
+        .workers
+        .iter()
+        .take(LISTED_WORKERS)
+        .map(|worker| format!("{}: {}", worker.pid, worker.responses))
+        .collect();
+    let _ = write!(text, "Responses per worker (x-worker-pid): {}", listed.join(", "));
+    let unlisted: u64 = counts.workers.iter().skip(LISTED_WORKERS).map(|worker| worker.responses).sum();
+    let unlisted = unlisted + counts.other_workers;
+    if unlisted > 0 {
+        let _ = write!(text, ", other workers: {unlisted}");
+    }
+    if let Some(balance) = counts.balance().filter(|_| counts.workers.len() > 1) {
+        let _ = write!(text, " (fewest/most {balance:.2})");
+    }
+    if counts.without_pid > 0 {
+        let _ = write!(text, "; {} without the header", counts.without_pid);
+    }
+    text.push('\n');
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -158,6 +188,8 @@ mod tests {
             assert!(text.contains(expected), "missing {expected:?} in:\n{text}");
         }
         assert!(text.contains("Failures by kind: connect 1, timeout 2, HTTP status 3, read/parse 4"), "{text}");
+        let workers = "Responses per worker (x-worker-pid): 4242: 600, 4243: 390 (fewest/most 0.65); 10 without";
+        assert!(text.contains(workers), "{text}");
         let bars = text.lines().filter(|line| line.contains("] |")).count();
         assert_eq!(bars, HISTOGRAM_BUCKETS as usize);
     }
