@@ -2,7 +2,7 @@
 //! measurement's load report, and the figures charts and verdict need (spread over repetitions, merged latency
 //! histograms). Everything the page shows is derived here or from here.
 
-use bench::results::{Family, LoadModel, PhaseResult, RunResults, TargetResult, TargetStatus};
+use bench::results::{Family, LoadModel, PhaseResult, RunResults, TargetResult, TargetStatus, WorkerLoad};
 use hdrhistogram::Histogram;
 use loadgen::{LatencyBasis, LatencySummary, LoadReport};
 use plotters::style::RGBColor;
@@ -249,6 +249,11 @@ impl PhaseInfo<'_> {
 }
 
 impl Measurement<'_> {
+    /// Requests per worker process (the master's `--stats`, else the `x-worker-pid` counts).
+    pub fn worker_load(&self, report: &Report<'_>) -> Option<WorkerLoad> {
+        self.result.worker_load(report.targets[self.target].result.workers)
+    }
+
     /// Responses that did not fail, per second of the measured period.
     pub fn successful_per_second(&self) -> Option<f64> {
         let stats = &self.load.aggregated;

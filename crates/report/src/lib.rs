@@ -13,6 +13,7 @@ mod markdown;
 mod palette;
 mod tables;
 mod verdict;
+mod worker_spread;
 
 use std::path::{Path, PathBuf};
 

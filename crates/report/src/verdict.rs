@@ -6,6 +6,7 @@ use bench::results::LoadModel;
 use crate::data::{Report, Spread};
 use crate::endpoint::EndpointKind;
 use crate::format;
+use crate::worker_spread;
 
 /// Ratios below this are called level rather than a win: run-to-run noise on a shared machine is of this order.
 const LEVEL_RATIO: f64 = 1.05;
@@ -228,6 +229,9 @@ impl Verdict {
             _ => self.level(report, load),
         };
         text.push_str(&self.littles_law_text(report));
+        for entry in &self.ranking {
+            text.extend(worker_spread::poor_spread_text(report, entry.target, self.phase));
+        }
         let unmeasured: Vec<String> = self
             .missing
             .iter()
@@ -333,7 +337,7 @@ fn failures_text<'e>(report: &Report<'_>, entries: impl IntoIterator<Item = &'e 
 }
 
 /// "a", "a and b", "a, b and c".
-fn join_and<T: AsRef<str>>(items: &[T]) -> String {
+pub(crate) fn join_and<T: AsRef<str>>(items: &[T]) -> String {
     match items {
         [] => String::new(),
         [only] => only.as_ref().to_owned(),
