@@ -59,6 +59,11 @@ fn default_covers_each_model_and_endpoint_with_sweeps_within_five_minutes() {
     assert!(suite.phases.iter().filter(|phase| phase.name.starts_with("sweep-")).count() >= 3, "a concurrency sweep");
     let workers = suite.phases.iter().find(|phase| phase.name == "workers-cpu").expect("a worker sweep");
     assert_eq!(workers.targets.as_ref().map(Vec::len), Some(3));
+    assert!(serves.iter().any(|serve| serve == "prefork -w 2 -k async --accept shared"), "gunicorn's exact accept");
+    let accept = suite.phases.iter().find(|phase| phase.name == "accept-cpu").expect("balanced against shared accept");
+    let expected = ["prefork-async-2", "prefork-async-2-shared"].map(String::from).to_vec();
+    assert_eq!(accept.targets.as_ref(), Some(&expected));
+    assert!(accept.tasks.iter().all(|task| task.path_and_query.starts_with("/cpu-intensive")));
     // Start and stop of each target come on top: keep the load itself well under 5 minutes.
     assert!(load_time(&suite) <= Duration::from_secs(220), "{:?}", load_time(&suite));
 }
