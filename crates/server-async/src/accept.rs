@@ -64,34 +64,43 @@ fn accept_nonblocking(listener: &TcpListener) -> io::Result<TcpStream> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::net::SocketAddr;
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
-    /// A gate the test opens and closes.
+    /// A gate the test opens and closes, counting how often it is asked.
     #[derive(Default)]
     struct Gate {
         open: AtomicBool,
+        asked: AtomicUsize,
     }
 
     impl WorkerHooks for Gate {
         fn request_served(&self) {}
         fn heartbeat(&self) {}
         fn may_accept(&self) -> bool {
+            self.asked.fetch_add(1, Ordering::Relaxed);
             self.open.load(Ordering::Relaxed)
         }
     }
 
-    fn runtime() -> tokio::runtime::Runtime {
-        tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap()
+    /// An acceptor on loopback behind a closed gate, its address, and the runtime it is registered with.
+    fn gated() -> (Acceptor, SocketAddr, Arc<Gate>, tokio::runtime::Runtime) {
+        let listener = endpoints::listener::bind("127.0.0.1:0".parse().unwrap(), 16, false).unwrap();
+        let addr = listener.local_addr().unwrap();
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let gate = Arc::new(Gate::default());
+        let acceptor = {
+            let _context = runtime.enter();
+            Acceptor::new(listener, gate.clone()).unwrap()
+        };
+        (acceptor, addr, gate, runtime)
     }
 
     #[test]
     fn a_closed_gate_leaves_the_connection_queued_until_it_opens() {
-        let listener = endpoints::listener::bind("127.0.0.1:0".parse().unwrap(), 16, false).unwrap();
-        let addr = listener.local_addr().unwrap();
-        let gate = Arc::new(Gate::default());
-        runtime().block_on(async {
-            let acceptor = Acceptor::new(listener, gate.clone()).unwrap();
-            let _client = std::net::TcpStream::connect(addr).unwrap();
+        let (acceptor, addr, gate, runtime) = gated();
+        let _client = std::net::TcpStream::connect(addr).unwrap();
+        runtime.block_on(async {
             let gated = tokio::time::timeout(Duration::from_millis(50), acceptor.accept()).await;
             assert!(gated.is_err(), "nothing is accepted while the gate is closed");
             let queued = wait_for_connection(acceptor.listener.get_ref(), Duration::ZERO).unwrap();
@@ -104,19 +113,19 @@ mod tests {
     }
 
     #[test]
-    fn a_closed_gate_with_an_empty_queue_wakes_on_the_next_arrival() {
-        let listener = endpoints::listener::bind("127.0.0.1:0".parse().unwrap(), 16, false).unwrap();
-        let addr = listener.local_addr().unwrap();
-        let gate = Arc::new(Gate::default());
-        runtime().block_on(async {
-            let acceptor = Acceptor::new(listener, gate.clone()).unwrap();
-            // A first connection, taken while the gate is open, leaves stale readiness behind.
-            let _first = std::net::TcpStream::connect(addr).unwrap();
-            gate.open.store(true, Ordering::Relaxed);
+    fn a_closed_gate_with_an_empty_queue_sleeps_until_the_next_arrival() {
+        let (acceptor, addr, gate, runtime) = gated();
+        // A first connection, taken while the gate is open, leaves the readiness set (it clears on EAGAIN).
+        let _first = std::net::TcpStream::connect(addr).unwrap();
+        gate.open.store(true, Ordering::Relaxed);
+        runtime.block_on(async {
             acceptor.accept().await.unwrap();
             gate.open.store(false, Ordering::Relaxed);
+            gate.asked.store(0, Ordering::Relaxed);
             let waiting = tokio::time::timeout(Duration::from_millis(30), acceptor.accept()).await;
             assert!(waiting.is_err(), "no connection waits");
+            let asked = gate.asked.load(Ordering::Relaxed);
+            assert!(asked <= 2, "with nothing queued it waits for readiness instead of asking again: {asked}");
             gate.open.store(true, Ordering::Relaxed);
             let _second = std::net::TcpStream::connect(addr).unwrap();
             let accepted = tokio::time::timeout(Duration::from_secs(10), acceptor.accept()).await;
