@@ -2,7 +2,7 @@
 CARGO ?= cargo
 RUSTCORN := target/release/rustcorn
 
-.PHONY: all build release test lint fmt nextest clean loadgen-vs-wrk python-peers bench bench-quick bench-python \
+.PHONY: all build release test lint fmt nextest clean loadgen-vs-wrk servers-vs-nginx python-peers bench bench-quick bench-python \
 	bench-ci baseline microbench
 
 all: build
@@ -39,6 +39,10 @@ clean:
 # wrk vs rustcorn load on the same server and pinning (server core 0, load core 1); needs 2 idle cores.
 loadgen-vs-wrk: release
 	bash scripts/loadgen-vs-wrk.sh
+
+# nginx (one worker) vs serve async --threads 1 vs serve sync on /health, same pinning, runs alternated; ratios.
+servers-vs-nginx: release
+	bash scripts/servers-vs-nginx.sh
 
 # The default comparison of every server model on every endpoint (bench-suite/default.toml, ~4 minutes on 2 cores).
 # Results in results/<run-id>/ and results/latest; the last line printed is the path of report.html.

@@ -1,25 +1,10 @@
 #!/usr/bin/env bash
 # wrk and `rustcorn load` in turn against the same `rustcorn serve async` /health, same pinning (server on core 0,
 # load on core 1) and connections; prints both req/s and the ratio per run. Goal: rustcorn load >= 1.0x wrk.
-# Knobs (environment): CONNECTIONS (50), DURATION seconds (10), RUNS (3), SERVER_CPU (0), LOAD_CPU (1),
-# RUSTCORN (target/release/rustcorn, built when missing).
+# Knobs (environment): see scripts/pinned-load.sh.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-
-CONNECTIONS=${CONNECTIONS:-50}
-DURATION=${DURATION:-10}
-RUNS=${RUNS:-3}
-SERVER_CPU=${SERVER_CPU:-0}
-LOAD_CPU=${LOAD_CPU:-1}
-RUSTCORN=${RUSTCORN:-target/release/rustcorn}
-
-if ! command -v wrk >/dev/null 2>&1; then
-    echo "installing wrk from the distribution's packages" >&2
-    apt-get update -qq && apt-get install -y -qq wrk >/dev/null
-fi
-if [ ! -x "$RUSTCORN" ]; then
-    cargo build --release -p rustcorn
-fi
+source scripts/pinned-load.sh
 
 workdir=$(mktemp -d)
 server_pid=

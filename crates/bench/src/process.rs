@@ -1,6 +1,7 @@
-//! Child servers (targets and the upstream): started in their own process group and pinned, waited for until
-//! ready (their `Listening at:` line or a readiness URL answering 2xx), stopped with SIGTERM then SIGKILL, and
-//! the last lines of their stderr kept for failure reports.
+//! Child servers (targets and the upstream): started in their own process group and pinned, tied to the driver's
+//! life (they are killed when it dies, even by SIGKILL), waited for until ready (their `Listening at:` line or a
+//! readiness URL answering 2xx), stopped with SIGTERM then SIGKILL, and the last lines of their stderr kept for
+//! failure reports.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::io::{BufRead, BufReader, Read, Write};
@@ -81,6 +82,7 @@ impl ChildServer {
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
         command.process_group(0);
+        die_with_this_process(&mut command);
         if let Some(cwd) = &spec.cwd {
             command.current_dir(cwd);
         }
@@ -203,6 +205,25 @@ impl ChildServer {
 impl Drop for ChildServer {
     fn drop(&mut self) {
         self.kill_group();
+    }
+}
+
+/// The child gets SIGKILL when the driver dies (PR_SET_PDEATHSIG), so a driver killed by SIGKILL, which runs no
+/// cleanup, leaves no server behind re-parented to init. The signal follows the death of the thread that spawned
+/// the child: the driver starts children from its main thread (or a test's own thread), which lives as long as it
+/// uses them. A driver that died before the prctl took effect is caught by the parent check.
+fn die_with_this_process(command: &mut Command) {
+    let driver = nix::unistd::getpid();
+    // SAFETY: the closure runs in the forked child before exec and only makes async-signal-safe calls (prctl,
+    // getppid); it allocates nothing.
+    unsafe {
+        command.pre_exec(move || {
+            nix::sys::prctl::set_pdeathsig(Signal::SIGKILL).map_err(std::io::Error::from)?;
+            if nix::unistd::getppid() != driver {
+                return Err(std::io::Error::other("the driver died before its child started"));
+            }
+            Ok(())
+        });
     }
 }
 

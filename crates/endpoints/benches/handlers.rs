@@ -1,6 +1,7 @@
 //! Criterion micro-benchmarks of the handlers' own work, without any server around them.
 
 use criterion::{black_box, criterion_group, criterion_main, Criterion};
+use endpoints::lifecycle::Shutdown;
 use endpoints::{cpu_intensive, memory_intensive, route, AppConfig, DEFAULT_CPU_ITERATIONS, DEFAULT_MEMORY_N};
 
 fn handlers(c: &mut Criterion) {
@@ -8,7 +9,10 @@ fn handlers(c: &mut Criterion) {
     c.bench_function("route /cpu-intensive?iterations=1000", |b| {
         b.iter(|| route("GET", black_box("/cpu-intensive?iterations=1000"), &config))
     });
-    c.bench_function("cpu-intensive default", |b| b.iter(|| cpu_intensive(black_box(DEFAULT_CPU_ITERATIONS))));
+    let running = Shutdown::new();
+    c.bench_function("cpu-intensive default", |b| {
+        b.iter(|| cpu_intensive(black_box(DEFAULT_CPU_ITERATIONS), &running))
+    });
     c.bench_function("memory-intensive default", |b| b.iter(|| memory_intensive(black_box(DEFAULT_MEMORY_N))));
 }
 

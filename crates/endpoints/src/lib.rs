@@ -2,6 +2,7 @@
 //! `/health`, free of any server: a server model routes a request line with [`route`], runs the [`Route`] its own
 //! way (inline, on a blocking pool, awaited) and writes the [`Response`] back.
 
+pub mod framing;
 pub mod lifecycle;
 pub mod limits;
 pub mod listener;
@@ -11,7 +12,7 @@ mod upstream_client;
 mod work;
 
 pub use response::{reason_phrase, Response, CONTENT_TYPE_JSON};
-pub use routing::{route, AppConfig, Route};
+pub use routing::{route, AppConfig, Route, MAX_CPU_ITERATIONS, MAX_MEMORY_N};
 pub use upstream_client::{UpstreamClient, UpstreamError, DEFAULT_UPSTREAM_URL};
 pub use work::{cpu_intensive, health, memory_intensive, DEFAULT_CPU_ITERATIONS, DEFAULT_MEMORY_N};
 

@@ -1,6 +1,10 @@
 //! What a supervisor (the prefork master's worker side) hands a server model: a shutdown token and hooks for the
 //! scoreboard. A standalone server uses [`NoHooks`].
 
+use std::future::Future;
+use std::pin::pin;
+use std::sync::Arc;
+use std::task::{Context, Wake, Waker};
 use std::time::Duration;
 
 pub use tokio_util::sync::CancellationToken as Shutdown;
@@ -35,4 +39,38 @@ pub struct NoHooks;
 impl WorkerHooks for NoHooks {
     fn request_served(&self) {}
     fn heartbeat(&self) {}
+}
+
+/// Blocks the calling plain thread (never a runtime's) until `shutdown` is cancelled, without polling: the token's
+/// waker unparks the thread.
+pub fn wait_until_cancelled(shutdown: &Shutdown) {
+    struct Unpark(std::thread::Thread);
+    impl Wake for Unpark {
+        fn wake(self: Arc<Self>) {
+            self.0.unpark();
+        }
+    }
+    let waker = Waker::from(Arc::new(Unpark(std::thread::current())));
+    let mut context = Context::from_waker(&waker);
+    let mut cancelled = pin!(shutdown.cancelled());
+    while cancelled.as_mut().poll(&mut context).is_pending() {
+        std::thread::park();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn waiting_ends_when_another_thread_cancels() {
+        let shutdown = Shutdown::new();
+        let waiter = {
+            let shutdown = shutdown.clone();
+            std::thread::spawn(move || wait_until_cancelled(&shutdown))
+        };
+        shutdown.cancel();
+        waiter.join().expect("the waiter returns");
+        wait_until_cancelled(&shutdown);
+    }
 }

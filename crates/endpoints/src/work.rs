@@ -3,6 +3,7 @@
 use std::hint::black_box;
 use std::time::Instant;
 
+use crate::lifecycle::Shutdown;
 use crate::Response;
 
 /// The seed's 1000 x 100 nested loop.
@@ -10,12 +11,21 @@ pub const DEFAULT_CPU_ITERATIONS: u64 = 100_000;
 /// The seed's list of 10 000 integers.
 pub const DEFAULT_MEMORY_N: u64 = 10_000;
 
-/// A nested loop of `iterations` multiply-adds (inner loop of 100, like the seed), kept by `black_box`.
-pub fn cpu_intensive(iterations: u64) -> Response {
+/// Outer rounds (of 100 iterations) between two looks at the abandon token: about a millisecond of work, so the
+/// look costs nothing measurable and a stop waits at most that long.
+const ROUNDS_BETWEEN_CHECKS: u64 = 10_000;
+
+/// A nested loop of `iterations` multiply-adds (inner loop of 100, like the seed), kept by `black_box`. It gives up
+/// with 503 once `abandon` is cancelled (a stopping server whose graceful timeout ran out), so that no request's
+/// work, however long, keeps a server from stopping.
+pub fn cpu_intensive(iterations: u64, abandon: &Shutdown) -> Response {
     let started = Instant::now();
     let outer = iterations / 100;
     let mut total: u64 = 0;
     for i in 0..outer {
+        if i % ROUNDS_BETWEEN_CHECKS == 0 && i > 0 && abandon.is_cancelled() {
+            return Response::error(503, "the server stopped before this request's work was done");
+        }
         for j in 0..100u64 {
             total = total.wrapping_add(black_box(i).wrapping_mul(black_box(j)));
         }
@@ -49,10 +59,20 @@ mod tests {
 
     #[test]
     fn cpu_intensive_reports_a_duration() {
-        let response = cpu_intensive(1_000);
+        let response = cpu_intensive(1_000, &Shutdown::new());
         let value: serde_json::Value = serde_json::from_slice(&response.body).unwrap();
         assert_eq!(value["message"], "CPU intensive task completed");
         assert!(value["duration"].as_f64().unwrap() >= 0.0);
+    }
+
+    #[test]
+    fn cpu_intensive_gives_up_once_abandoned() {
+        let abandon = Shutdown::new();
+        abandon.cancel();
+        // The largest amount a request may ask for; 503 is only ever answered by the look at the token.
+        let response = cpu_intensive(crate::MAX_CPU_ITERATIONS, &abandon);
+        assert_eq!(response.status, 503);
+        assert_eq!(cpu_intensive(1_000, &abandon).status, 200, "short work finishes before the first look");
     }
 
     #[test]

@@ -2,6 +2,7 @@
 
 mod cmd;
 mod logging;
+mod ranges;
 mod signals;
 
 use std::process::ExitCode;
@@ -33,13 +34,25 @@ enum Command {
     Bench(cmd::bench::Args),
 }
 
+/// Exit status of a usage error, clap's own.
+const EXIT_USAGE: u8 = 2;
+
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        // One line for a bad flag value (clap adds usage and a pointer to --help); --help and --version print as is.
+        Err(error) if error.use_stderr() => {
+            let rendered = error.render().to_string();
+            logging::print_stderr(format_args!("rustcorn: error: {} (see --help)", ranges::first_line(&rendered)));
+            return ExitCode::from(EXIT_USAGE);
+        }
+        Err(error) => error.exit(),
+    };
     logging::init(&cli.log_level);
     match run(cli.command) {
         Ok(code) => code,
         Err(error) => {
-            eprintln!("rustcorn: error: {error:#}");
+            logging::print_stderr(format_args!("rustcorn: error: {error:#}"));
             ExitCode::from(1)
         }
     }

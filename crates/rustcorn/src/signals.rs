@@ -1,4 +1,4 @@
-//! Turns SIGTERM and SIGINT into a graceful [`Shutdown`] for the standalone servers.
+//! Turns SIGTERM and SIGINT into a graceful [`Shutdown`] for the standalone servers (serve sync/async, upstream).
 
 use anyhow::Context;
 use endpoints::lifecycle::Shutdown;
@@ -14,8 +14,9 @@ pub fn shutdown_on_signals() -> anyhow::Result<Shutdown> {
         .name("signals".into())
         .spawn(move || {
             if let Some(signal) = signals.forever().next() {
-                tracing::info!(signal, "shutting down gracefully");
+                // Cancel first: the stop must not depend on the log line below reaching a live stderr.
                 trigger.cancel();
+                tracing::info!(signal, "shutting down gracefully");
             }
         })
         .context("cannot start the signal thread")?;

@@ -231,3 +231,39 @@ fn a_client_that_disconnects_mid_request_does_not_disturb_others() {
         assert_eq!(status_of(&raw), Some(200));
     });
 }
+
+#[test]
+fn framing_is_as_strict_as_nginx() {
+    let refused: [(&[u8], u16, &str); 4] = [
+        (
+            b"POST /health HTTP/1.1\r\nHost: test\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+            400,
+            "Content-Length and Transfer-Encoding",
+        ),
+        (b"GET /health HTTP/1.1\r\n\r\n", 400, "missing Host"),
+        (b"GET /health HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 400, "more than one Host"),
+        (b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", 505, "HTTP/2"),
+    ];
+    for_every_model(|server| {
+        for (request, status, detail) in refused {
+            let response = refused_and_closed(server, request);
+            assert_eq!(response.status, status, "{detail}");
+            let said = response.json()["detail"].as_str().unwrap_or_default().to_owned();
+            assert!(said.contains(detail), "{said:?} does not say {detail:?}");
+        }
+        let absolute =
+            server.raw_exchange(b"GET http://test/health HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n");
+        assert_eq!(status_of(&absolute), Some(200), "absolute-form target");
+        let http10 = server.raw_exchange(b"GET /health HTTP/1.0\r\n\r\n");
+        assert_eq!(status_of(&http10), Some(200), "HTTP/1.0 needs no Host");
+    });
+}
+
+#[test]
+fn a_body_that_never_comes_is_408_after_the_timeout() {
+    for_every_model(|server| {
+        let request = b"GET /health HTTP/1.1\r\nHost: test\r\nContent-Length: 100\r\n\r\n";
+        let response = refused_and_closed(server, request);
+        assert_eq!(response.status, 408);
+    });
+}

@@ -1,5 +1,6 @@
-//! The request handler of the async model: admission (`--limit-concurrency`), the body limit, routing, and running
-//! each endpoint where this model runs it. Every response it makes carries `x-worker-pid` and the JSON content type.
+//! The request handler of the async model: admission (`--limit-concurrency`), the framing rules hyper does not
+//! apply (Host, Content-Length with Transfer-Encoding), the body limit and timeout, routing, and running each
+//! endpoint where this model runs it. Every response it makes carries `x-worker-pid` and the JSON content type.
 //!
 //! `/cpu-intensive` and `/memory-intensive` run inline on the event loop, as an `async def` FastAPI handler does:
 //! that is the point of this model (and its cost: nothing else on that loop runs meanwhile). FastAPI would put a
@@ -9,19 +10,25 @@
 use std::convert::Infallible;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
 
 use bytes::Bytes;
-use endpoints::lifecycle::WorkerHooks;
+use endpoints::framing::FramingFacts;
+use endpoints::lifecycle::{Shutdown, WorkerHooks};
 use endpoints::limits::MAX_BODY_BYTES;
 use endpoints::{AppConfig, Response, Route, UpstreamClient, CONTENT_TYPE_JSON, WORKER_PID_HEADER};
-use http::header::{HeaderName, HeaderValue, CONNECTION, CONTENT_TYPE};
-use http::{Request, StatusCode};
+use http::header::{HeaderName, HeaderValue, CONNECTION, CONTENT_LENGTH, CONTENT_TYPE, HOST, TRANSFER_ENCODING};
+use http::{Request, StatusCode, Version};
 use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
 use hyper::body::{Body, Incoming};
 
+use crate::server_io::ConnState;
 use crate::{BlockingMode, Config};
 
 pub(crate) type HttpResponse = http::Response<Full<Bytes>>;
+
+/// Built at compile time: `from_static` per response would check the name every time.
+const WORKER_PID: HeaderName = HeaderName::from_static(WORKER_PID_HEADER);
 
 /// Shared by every connection task of one server.
 pub(crate) struct Handler {
@@ -32,6 +39,12 @@ pub(crate) struct Handler {
     blocking: BlockingMode,
     admission: Admission,
     worker_pid: HeaderValue,
+    /// Time a request body gets once its head is read (the header timeout, as in the sync model).
+    body_timeout: Duration,
+    /// Cancelled when the graceful timeout runs out: the CPU loop gives up then.
+    abandon: Shutdown,
+    /// `/health`'s body, built once: it is the same every time, and the path raw-overhead measurements take.
+    health: Response,
 }
 
 /// What the handler decided, before it becomes an HTTP response.
@@ -48,7 +61,7 @@ impl From<Response> for Reply {
 }
 
 impl Handler {
-    pub(crate) fn new(config: Config) -> Self {
+    pub(crate) fn new(config: Config, abandon: Shutdown) -> Self {
         Self {
             app: config.app,
             upstream: Arc::new(config.upstream),
@@ -56,26 +69,41 @@ impl Handler {
             blocking: config.blocking,
             admission: Admission::new(config.limit_concurrency),
             worker_pid: HeaderValue::from(std::process::id()),
+            body_timeout: config.header_timeout,
+            abandon,
+            health: endpoints::health(),
         }
     }
 
-    /// hyper's service entry point: never fails, every outcome is a response.
-    pub(crate) async fn handle(self: Arc<Self>, request: Request<Incoming>) -> Result<HttpResponse, Infallible> {
-        let reply = self.reply(request).await;
+    /// hyper's service entry point: never fails, every outcome is a response. `connection` learns when the request
+    /// is being processed (a graceful stop waits for it) and when its response is going out (it need not).
+    pub(crate) async fn handle(
+        self: Arc<Self>,
+        connection: Arc<ConnState>,
+        request: Request<Incoming>,
+    ) -> Result<HttpResponse, Infallible> {
+        let reply = self.reply(&connection, request).await;
+        connection.set_idle();
         self.hooks.request_served();
         Ok(self.to_http(reply))
     }
 
-    async fn reply(&self, request: Request<Incoming>) -> Reply {
+    async fn reply(&self, connection: &ConnState, request: Request<Incoming>) -> Reply {
         let Some(_slot) = self.admission.enter() else {
             return Response::error(503, "Service Unavailable: too many requests in flight").into();
         };
-        let method = request.method().clone();
-        let target = request.uri().path_and_query().map_or("/", |target| target.as_str()).to_owned();
-        if let Err(refusal) = discard_body(request.into_body()).await {
+        let mut facts = framing_facts(&request);
+        facts.has_content_length |= connection.take_content_length_seen();
+        if let Err(error) = facts.check() {
+            return Reply { response: Response::error(error.status(), &error.to_string()), close: true };
+        }
+        let target = request.uri().path_and_query().map_or("/", |target| target.as_str());
+        let answer = endpoints::route(request.method().as_str(), target, &self.app);
+        if let Err(refusal) = self.discard_body(request.into_body()).await {
             return refusal;
         }
-        match endpoints::route(method.as_str(), &target, &self.app) {
+        connection.set_processing();
+        match answer {
             Ok(route) => self.run(route).await.into(),
             Err(refusal) => refusal.into(),
         }
@@ -83,8 +111,8 @@ impl Handler {
 
     async fn run(&self, route: Route) -> Response {
         match route {
-            Route::Health => endpoints::health(),
-            Route::CpuIntensive { iterations } => endpoints::cpu_intensive(iterations),
+            Route::Health => self.health.clone(),
+            Route::CpuIntensive { iterations } => endpoints::cpu_intensive(iterations, &self.abandon),
             Route::MemoryIntensive { n } => endpoints::memory_intensive(n),
             Route::SyncGoogle => self.sync_google().await,
             Route::AsyncGoogle => self.upstream.async_google().await,
@@ -108,7 +136,7 @@ impl Handler {
         *http.status_mut() = StatusCode::from_u16(reply.response.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let headers = http.headers_mut();
         headers.insert(CONTENT_TYPE, HeaderValue::from_static(CONTENT_TYPE_JSON));
-        headers.insert(HeaderName::from_static(WORKER_PID_HEADER), self.worker_pid.clone());
+        headers.insert(WORKER_PID, self.worker_pid.clone());
         if reply.close {
             headers.insert(CONNECTION, HeaderValue::from_static("close"));
         }
@@ -116,21 +144,37 @@ impl Handler {
     }
 }
 
-/// Reads and drops a request body (the endpoints take none), refusing one over the limit with 413 before reading
-/// it when Content-Length already says so, and while reading when it is chunked.
-async fn discard_body(body: Incoming) -> Result<(), Reply> {
-    if body.is_end_stream() {
-        return Ok(());
+impl Handler {
+    /// Reads and drops a request body (the endpoints take none), refusing one over the limit with 413 before
+    /// reading it when Content-Length already says so, and while reading when it is chunked; a body not complete
+    /// within the body timeout gets 408, as in the sync model.
+    async fn discard_body(&self, body: Incoming) -> Result<(), Reply> {
+        if body.is_end_stream() {
+            return Ok(());
+        }
+        let refuse = |status, detail| Reply { response: Response::error(status, detail), close: true };
+        if body.size_hint().lower() > MAX_BODY_BYTES {
+            return Err(refuse(413, "request body too large"));
+        }
+        let limit = usize::try_from(MAX_BODY_BYTES).unwrap_or(usize::MAX);
+        match tokio::time::timeout(self.body_timeout, Limited::new(body, limit).collect()).await {
+            Ok(Ok(_)) => Ok(()),
+            Ok(Err(error)) if error.is::<LengthLimitError>() => Err(refuse(413, "request body too large")),
+            Ok(Err(_)) => Err(refuse(400, "cannot read the request body")),
+            Err(_elapsed) => Err(refuse(408, "timed out reading the request body")),
+        }
     }
-    let too_large = || Reply { response: Response::error(413, "request body too large"), close: true };
-    if body.size_hint().lower() > MAX_BODY_BYTES {
-        return Err(too_large());
-    }
-    let limit = usize::try_from(MAX_BODY_BYTES).unwrap_or(usize::MAX);
-    match Limited::new(body, limit).collect().await {
-        Ok(_) => Ok(()),
-        Err(error) if error.is::<LengthLimitError>() => Err(too_large()),
-        Err(_) => Err(Reply { response: Response::error(400, "cannot read the request body"), close: true }),
+}
+
+/// What the request says about its host and body framing, for the rules both models share.
+fn framing_facts<B>(request: &Request<B>) -> FramingFacts {
+    let headers = request.headers();
+    FramingFacts {
+        http11: request.version() == Version::HTTP_11,
+        absolute_form: request.uri().authority().is_some(),
+        host_headers: headers.get_all(HOST).iter().count(),
+        has_content_length: headers.contains_key(CONTENT_LENGTH),
+        has_transfer_encoding: headers.contains_key(TRANSFER_ENCODING),
     }
 }
 
@@ -196,6 +240,23 @@ mod tests {
         let admission = Admission::new(None);
         let slots: Vec<_> = (0..1000).map(|_| admission.enter()).collect();
         assert!(slots.iter().all(Option::is_some));
+    }
+
+    #[test]
+    fn framing_facts_read_hosts_versions_and_framing_headers() {
+        let request = Request::get("http://example.com/health").body(()).unwrap();
+        let facts = framing_facts(&request);
+        assert!(facts.absolute_form && facts.http11 && facts.host_headers == 0);
+        let request = Request::get("/health")
+            .header(HOST, "a")
+            .header(HOST, "b")
+            .header(CONTENT_LENGTH, "3")
+            .header(TRANSFER_ENCODING, "chunked")
+            .body(())
+            .unwrap();
+        let facts = framing_facts(&request);
+        assert_eq!(facts.host_headers, 2);
+        assert!(facts.has_content_length && facts.has_transfer_encoding && !facts.absolute_form);
     }
 
     #[test]

@@ -3,6 +3,7 @@
 
 mod accept;
 mod handler;
+mod memory;
 mod server;
 mod server_io;
 

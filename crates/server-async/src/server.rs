@@ -1,9 +1,8 @@
 //! The accept loop of the async model: one hyper HTTP/1.1 connection task per accepted socket, the heartbeat task,
-//! and the graceful drain on shutdown (after hyper-util's `examples/server_graceful.rs`, but see
-//! [`drive_connection`] for why accepted connections are not handed to hyper-util's `GracefulShutdown`).
+//! and the graceful stop (after hyper-util's `examples/server_graceful.rs`, but see [`drive_connection`] for why
+//! accepted connections are not handed to hyper-util's `GracefulShutdown`).
 
 use std::fmt::Display;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -18,23 +17,31 @@ use tokio_util::task::TaskTracker;
 
 use crate::accept::Acceptor;
 use crate::handler::Handler;
-use crate::server_io::ServerIo;
+use crate::memory::{Open, OpenConnections};
+use crate::server_io::{ConnState, Phase, ServerIo};
 use crate::Config;
 
 /// Pause after a failed accept (typically EMFILE) so the loop does not spin.
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(50);
-/// On a graceful stop, how long a connection whose client has sent nothing yet gets to send its first request.
-const FIRST_REQUEST_GRACE: Duration = Duration::from_secs(1);
+/// On a graceful stop, how long a connection whose client has sent nothing yet gets to send its first request:
+/// one accepted just before the stop may have its request on the way (the prefork master stops workers while
+/// clients keep connecting). Every other idle or half-received connection is closed at once.
+const FIRST_REQUEST_GRACE: Duration = Duration::from_millis(500);
 /// How often such a connection is checked for its first bytes during that grace.
 const FIRST_READ_CHECK: Duration = Duration::from_millis(5);
 
 pub(crate) async fn serve(listener: Acceptor, config: Config, shutdown: Shutdown) {
-    let heartbeat = tokio::spawn(beat(Arc::clone(&config.hooks)));
+    let open = OpenConnections::default();
+    let heartbeat = tokio::spawn(beat(Arc::clone(&config.hooks), open.clone()));
     let http = http_builder(&config);
     let hooks = Arc::clone(&config.hooks);
     let worker_pid = std::process::id();
     let graceful_timeout = config.graceful_timeout;
-    let handler = Arc::new(Handler::new(config));
+    let abandon = Shutdown::new();
+    // On its own thread, from the stop on: a CPU-bound handler blocks this event loop, so neither the stop nor a
+    // timer of the loop could be noticed until it returned.
+    let _abandon_timer = AbandonTimer::start(shutdown.clone(), abandon.clone(), graceful_timeout);
+    let handler = Arc::new(Handler::new(config, abandon));
     let connections = TaskTracker::new();
 
     loop {
@@ -51,16 +58,19 @@ pub(crate) async fn serve(listener: Acceptor, config: Config, shutdown: Shutdown
             },
         };
         let _ = stream.set_nodelay(true);
-        let handler = Arc::clone(&handler);
-        let service = service_fn(move |request| Arc::clone(&handler).handle(request));
         let io = ServerIo::new(stream, Arc::clone(&hooks), worker_pid);
-        let has_read = io.has_read();
+        let state = io.state();
+        let service = {
+            let handler = Arc::clone(&handler);
+            let state = Arc::clone(&state);
+            service_fn(move |request| Arc::clone(&handler).handle(Arc::clone(&state), request))
+        };
         let connection = http.serve_connection(TokioIo::new(io), service);
-        connections.spawn(drive_connection(connection, shutdown.clone(), has_read));
+        connections.spawn(drive_connection(connection, shutdown.clone(), state, open.enter()));
     }
     drop(listener);
     connections.close();
-    tracing::info!(connections = connections.len(), "stopped accepting; draining in-flight requests");
+    tracing::info!(connections = connections.len(), "stopped accepting; draining requests in progress");
 
     if tokio::time::timeout(graceful_timeout, connections.wait()).await.is_err() {
         tracing::warn!(timeout = ?graceful_timeout, "graceful shutdown timed out; dropping connections");
@@ -82,11 +92,11 @@ fn http_builder(config: &Config) -> http1::Builder {
     http
 }
 
-/// Serves one connection until it ends; on shutdown lets it finish the request in progress, then close.
-/// hyper closes a connection at once when asked to shut down before it has read anything, which would drop a
-/// request whose client connected just before the stop (the prefork master stops workers while clients keep
-/// connecting). So a connection that has read nothing yet gets [`FIRST_REQUEST_GRACE`] to deliver its first bytes.
-async fn drive_connection<C>(connection: C, shutdown: Shutdown, has_read: Arc<AtomicBool>)
+/// Serves one connection until it ends. On a graceful stop, a request being processed is finished (then the
+/// connection closes); an idle or half-received connection is closed at once, except that one which has sent
+/// nothing at all gets [`FIRST_REQUEST_GRACE`] to deliver its first bytes (hyper alone would close it at once
+/// and drop a request racing the stop, or wait out the header timeout for one half-received).
+async fn drive_connection<C>(connection: C, shutdown: Shutdown, state: Arc<ConnState>, _open: Open)
 where
     C: GracefulConnection,
     C::Error: Display,
@@ -96,12 +106,20 @@ where
         result = connection.as_mut() => return log_connection_end(result),
         () = shutdown.cancelled() => {}
     }
+    let read_before_the_stop = state.has_read();
     let grace_ends = Instant::now() + FIRST_REQUEST_GRACE;
-    while !has_read.load(Ordering::Acquire) && Instant::now() < grace_ends {
+    while !state.has_read() && Instant::now() < grace_ends {
         tokio::select! {
             result = connection.as_mut() => return log_connection_end(result),
             () = tokio::time::sleep(FIRST_READ_CHECK) => {}
         }
+    }
+    match state.phase() {
+        Phase::Processing => {}
+        // Its first request arrived during the grace: it raced the stop, and is served.
+        Phase::Receiving if !read_before_the_stop => {}
+        // Nothing worth finishing: dropping the connection closes it.
+        Phase::Idle | Phase::Receiving => return,
     }
     connection.as_mut().graceful_shutdown();
     log_connection_end(connection.await);
@@ -114,12 +132,40 @@ fn log_connection_end<E: Display>(result: Result<(), E>) {
 }
 
 /// Ticks on the runtime itself, so an event loop blocked by a handler stops beating: the prefork master relies on
-/// exactly that to find a stuck worker.
-async fn beat(hooks: Arc<dyn WorkerHooks>) {
+/// exactly that to find a stuck worker. Each tick also lets memory freed after a flood of connections go back.
+async fn beat(hooks: Arc<dyn WorkerHooks>, open: OpenConnections) {
     let mut interval = tokio::time::interval(HEARTBEAT_INTERVAL);
     interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         interval.tick().await;
         hooks.heartbeat();
+        open.release_memory_after_a_flood();
+    }
+}
+
+/// Cancels `abandon` once the graceful timeout has passed since `shutdown`, unless dropped first (the server
+/// finished in time).
+struct AbandonTimer {
+    /// Dropping it wakes the timer thread early, which then leaves without cancelling.
+    _stop: std::sync::mpsc::Sender<()>,
+}
+
+impl AbandonTimer {
+    fn start(shutdown: Shutdown, abandon: Shutdown, graceful_timeout: Duration) -> Option<AbandonTimer> {
+        let (stop, stopped) = std::sync::mpsc::channel::<()>();
+        let spawned = std::thread::Builder::new().name("graceful-timeout".into()).spawn(move || {
+            endpoints::lifecycle::wait_until_cancelled(&shutdown);
+            if let Err(std::sync::mpsc::RecvTimeoutError::Timeout) = stopped.recv_timeout(graceful_timeout) {
+                tracing::warn!("graceful timeout: abandoning the requests still running");
+                abandon.cancel();
+            }
+        });
+        match spawned {
+            Ok(_) => Some(AbandonTimer { _stop: stop }),
+            Err(error) => {
+                tracing::warn!(%error, "cannot start the graceful-timeout thread");
+                None
+            }
+        }
     }
 }

@@ -1,18 +1,21 @@
 //! The socket wrapper every async connection runs on. It gives hyper's own error responses (400 for garbage, 431
-//! for an oversized head, written before any handler runs) the JSON body and headers every other response has, and
-//! closes connections "lingering", so a client still sending a refused body gets its 413 instead of a reset.
+//! for an oversized head, written before any handler runs) the JSON body and headers every other response has,
+//! refuses the HTTP/2 preface with 505 (hyper would close without a word), tracks where the connection is in its
+//! request cycle ([`ConnState`]) for a graceful stop, and closes connections "lingering", so a client still sending
+//! a refused body gets its 413 instead of a reset.
 
 use std::future::Future;
 use std::io;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::sync::Arc;
 use std::task::{ready, Context, Poll};
 use std::time::Duration;
 
 use bytes::{Buf, Bytes};
+use endpoints::framing::{FramingError, HTTP2_PREFACE_START};
 use endpoints::lifecycle::WorkerHooks;
-use endpoints::{Response, CONTENT_TYPE_JSON, WORKER_PID_HEADER};
+use endpoints::{reason_phrase, Response, CONTENT_TYPE_JSON, WORKER_PID_HEADER};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::time::Sleep;
 
@@ -29,9 +32,144 @@ pub(crate) struct ServerIo<T> {
     /// A rewritten error response not yet fully written; it goes out before anything else.
     pending: Option<Bytes>,
     linger: Linger,
-    /// Set once the client's first bytes have been read: until then a graceful stop must not close the
-    /// connection (see `server::drive_connection`).
-    has_read: Arc<AtomicBool>,
+    state: Arc<ConnState>,
+    /// The client opened with the HTTP/2 preface: its 505 is pending, and hyper reads nothing but the end.
+    refused: bool,
+    lines: LineStarts,
+}
+
+/// Finds `Content-Length` header lines in the bytes read, across read boundaries. Every request passes through
+/// here, so lines are found with SIMD `memchr` and only their first bytes are compared; the start of a line cut
+/// by the end of a read is kept until the next read decides it.
+#[derive(Debug, Default)]
+struct LineStarts {
+    /// The beginning of the unfinished line, while it is shorter than the prefix and could still match.
+    carry: Vec<u8>,
+    /// The unfinished line is already decided: nothing to look at before its end.
+    skip_line: bool,
+}
+
+const CONTENT_LENGTH_PREFIX: &[u8] = b"content-length:";
+
+fn starts_with_prefix(line: &[u8]) -> bool {
+    line.len() >= CONTENT_LENGTH_PREFIX.len()
+        && line[..CONTENT_LENGTH_PREFIX.len()].eq_ignore_ascii_case(CONTENT_LENGTH_PREFIX)
+}
+
+fn could_start_prefix(part: &[u8]) -> bool {
+    part.len() < CONTENT_LENGTH_PREFIX.len() && part.eq_ignore_ascii_case(&CONTENT_LENGTH_PREFIX[..part.len()])
+}
+
+impl LineStarts {
+    /// Scans `bytes`; true when a line starting with `Content-Length:` (any case) is found in them.
+    fn content_length_in(&mut self, bytes: &[u8]) -> bool {
+        let mut found = false;
+        let mut position = 0;
+        if self.skip_line || !self.carry.is_empty() {
+            let end = memchr::memchr(b'\n', bytes).map(|newline| newline + 1);
+            if !self.skip_line {
+                let line_part = &bytes[..end.unwrap_or(bytes.len())];
+                let wanted = CONTENT_LENGTH_PREFIX.len() - self.carry.len();
+                self.carry.extend_from_slice(&line_part[..line_part.len().min(wanted)]);
+                if starts_with_prefix(&self.carry) {
+                    found = true;
+                    self.skip_line = true;
+                    self.carry.clear();
+                } else if !could_start_prefix(&self.carry) || end.is_some() {
+                    self.skip_line = true;
+                    self.carry.clear();
+                }
+            }
+            match end {
+                None => return found,
+                Some(end) => {
+                    self.skip_line = false;
+                    position = end;
+                }
+            }
+        }
+        loop {
+            let rest = &bytes[position..];
+            match memchr::memchr(b'\n', rest) {
+                Some(newline) => {
+                    found |= starts_with_prefix(&rest[..newline]);
+                    position += newline + 1;
+                }
+                None => {
+                    if starts_with_prefix(rest) {
+                        found = true;
+                        self.skip_line = true;
+                    } else if could_start_prefix(rest) && !rest.is_empty() {
+                        self.carry = rest.to_vec();
+                    } else {
+                        self.skip_line = !rest.is_empty();
+                    }
+                    return found;
+                }
+            }
+        }
+    }
+}
+
+/// Where a connection is in its request cycle, shared by its socket wrapper (which sees bytes arrive), its handler
+/// (which sees a request start and its response go out) and `server::drive_connection` (which decides, on a
+/// graceful stop, whether to wait for the connection or to close it at once).
+#[derive(Debug, Default)]
+pub(crate) struct ConnState {
+    phase: AtomicU8,
+    /// Any byte was ever read: a connection accepted just before a stop gets a moment to send its request.
+    has_read: AtomicBool,
+    /// A `Content-Length` line was read since the handler last looked. hyper drops Content-Length when
+    /// Transfer-Encoding is present, so the handler could not see that a request carried both.
+    saw_content_length: AtomicBool,
+}
+
+/// Nothing received since the last response (or since the accept).
+const IDLE: u8 = 0;
+/// Bytes of a request arrived, but it is not complete yet (head or body).
+const RECEIVING: u8 = 1;
+/// A complete request is being processed.
+const PROCESSING: u8 = 2;
+
+/// [`ConnState`]'s phases.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Phase {
+    Idle,
+    Receiving,
+    Processing,
+}
+
+impl ConnState {
+    pub(crate) fn phase(&self) -> Phase {
+        match self.phase.load(Ordering::Acquire) {
+            IDLE => Phase::Idle,
+            RECEIVING => Phase::Receiving,
+            _ => Phase::Processing,
+        }
+    }
+
+    pub(crate) fn has_read(&self) -> bool {
+        self.has_read.load(Ordering::Acquire)
+    }
+
+    pub(crate) fn set_processing(&self) {
+        self.phase.store(PROCESSING, Ordering::Release);
+    }
+
+    /// The response is going out: the connection waits for its next request.
+    pub(crate) fn set_idle(&self) {
+        self.phase.store(IDLE, Ordering::Release);
+    }
+
+    /// Whether a `Content-Length` line arrived since the last call (one call per request, by the handler).
+    pub(crate) fn take_content_length_seen(&self) -> bool {
+        self.saw_content_length.swap(false, Ordering::AcqRel)
+    }
+
+    fn bytes_arrived(&self) {
+        self.has_read.store(true, Ordering::Release);
+        let _ = self.phase.compare_exchange(IDLE, RECEIVING, Ordering::AcqRel, Ordering::Acquire);
+    }
 }
 
 enum Linger {
@@ -48,12 +186,21 @@ impl<T> ServerIo<T> {
     /// Counts the connection open with `hooks` until this is dropped.
     pub(crate) fn new(inner: T, hooks: Arc<dyn WorkerHooks>, worker_pid: u32) -> Self {
         hooks.connection_opened();
-        Self { inner, hooks, worker_pid, pending: None, linger: Linger::Open, has_read: Arc::default() }
+        Self {
+            inner,
+            hooks,
+            worker_pid,
+            pending: None,
+            linger: Linger::Open,
+            state: Arc::default(),
+            refused: false,
+            lines: LineStarts::default(),
+        }
     }
 
-    /// A flag that turns true once any request bytes have been read from this connection.
-    pub(crate) fn has_read(&self) -> Arc<AtomicBool> {
-        Arc::clone(&self.has_read)
+    /// The connection's request-cycle state, shared with its handler and its driver.
+    pub(crate) fn state(&self) -> Arc<ConnState> {
+        Arc::clone(&self.state)
     }
 }
 
@@ -102,10 +249,30 @@ impl<T: AsyncRead + AsyncWrite + Unpin> ServerIo<T> {
 
 impl<T: AsyncRead + Unpin> AsyncRead for ServerIo<T> {
     fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+        if self.refused {
+            return Poll::Ready(Ok(()));
+        }
         let filled_before = buf.filled().len();
         let polled = Pin::new(&mut self.inner).poll_read(cx, buf);
         if buf.filled().len() > filled_before {
-            self.has_read.store(true, Ordering::Release);
+            let first_read = !self.state.has_read();
+            self.state.bytes_arrived();
+            let this = &mut *self;
+            if this.lines.content_length_in(&buf.filled()[filled_before..]) {
+                this.state.saw_content_length.store(true, Ordering::Release);
+            }
+            if first_read && buf.filled()[filled_before..].starts_with(HTTP2_PREFACE_START) {
+                // hyper sees the end of the stream and closes; the close writes the pending 505 first.
+                let error = FramingError::Http2;
+                let status_line = format!("HTTP/1.1 {} {}", error.status(), reason_phrase(error.status()));
+                let detail = error.to_string();
+                let refusal =
+                    render_error(&status_line, error.status(), &detail, &["connection: close"], self.worker_pid);
+                self.pending = Some(refusal);
+                self.hooks.request_served();
+                self.refused = true;
+                buf.set_filled(filled_before);
+            }
         }
         polled
     }
@@ -175,20 +342,27 @@ impl AutomaticError {
         let mut lines = head.split("\r\n").filter(|line| !line.is_empty());
         let status_line = lines.next().unwrap_or_default();
         let reason = status_line.get(13..).unwrap_or_default();
-        let body = Response::error(self.status, reason).body;
-        let mut out = format!("{status_line}\r\n");
-        for line in lines.filter(|line| !line.to_ascii_lowercase().starts_with("content-length:")) {
-            out.push_str(line);
-            out.push_str("\r\n");
-        }
-        out.push_str(&format!(
-            "content-type: {CONTENT_TYPE_JSON}\r\n{WORKER_PID_HEADER}: {worker_pid}\r\ncontent-length: {}\r\n\r\n",
-            body.len()
-        ));
-        let mut bytes = out.into_bytes();
-        bytes.extend_from_slice(&body);
-        Bytes::from(bytes)
+        let kept: Vec<&str> = lines.filter(|line| !line.to_ascii_lowercase().starts_with("content-length:")).collect();
+        render_error(status_line, self.status, reason, &kept, worker_pid)
     }
+}
+
+/// A complete error response: `status_line`, the `extra` header lines, the JSON content type, the worker pid and
+/// the `{"detail": ...}` body with its length.
+fn render_error(status_line: &str, status: u16, detail: &str, extra: &[&str], worker_pid: u32) -> Bytes {
+    let body = Response::error(status, detail).body;
+    let mut out = format!("{status_line}\r\n");
+    for line in extra {
+        out.push_str(line);
+        out.push_str("\r\n");
+    }
+    out.push_str(&format!(
+        "content-type: {CONTENT_TYPE_JSON}\r\n{WORKER_PID_HEADER}: {worker_pid}\r\ncontent-length: {}\r\n\r\n",
+        body.len()
+    ));
+    let mut bytes = out.into_bytes();
+    bytes.extend_from_slice(&body);
+    Bytes::from(bytes)
 }
 
 #[cfg(test)]
@@ -196,6 +370,24 @@ mod tests {
     use super::*;
 
     const HYPER_431: &[u8] = b"HTTP/1.1 431 Request Header Fields Too Large\r\nconnection: close\r\ncontent-length: 0\r\ndate: Wed, 25 Nov 2026 12:25:18 GMT\r\n\r\n";
+
+    #[test]
+    fn content_length_lines_are_found_across_reads_in_any_case() {
+        let mut lines = LineStarts::default();
+        assert!(!lines.content_length_in(b"POST / HTTP/1.1\r\nHost: x\r\nConte"));
+        assert!(lines.content_length_in(b"nt-LENGTH: 3\r\n\r\n"));
+        assert!(!lines.content_length_in(b"GET / HTTP/1.1\r\nX-Content-Length: 3\r\nHost: content-length:\r\n\r\n"));
+        for cut in 0..40 {
+            let request = b"POST / HTTP/1.1\r\nHost: x\r\ncontent-length: 3\r\n\r\n";
+            let mut lines = LineStarts::default();
+            let first = lines.content_length_in(&request[..cut]);
+            let second = lines.content_length_in(&request[cut..]);
+            assert!(first || second, "cut at {cut}");
+        }
+        let mut lines = LineStarts::default();
+        assert!(!lines.content_length_in(b"GET / HTTP/1.1\r\nX-A: content-len"));
+        assert!(!lines.content_length_in(b"gth: 1\r\n\r\n"), "not at the start of its line");
+    }
 
     #[test]
     fn finds_hyper_error_heads_only() {

@@ -33,6 +33,8 @@ pub struct SyncSettings {
     pub max_threads: usize,
     pub keep_alive: bool,
     pub keep_alive_timeout: Duration,
+    /// The drain limit the model applies itself once told to stop (the master's --graceful-timeout).
+    pub graceful_timeout: Duration,
 }
 
 /// server-async's own settings (see [`server_async::Config`]).
@@ -77,6 +79,7 @@ impl WorkerApp for Worker {
                 max_threads: settings.max_threads,
                 keep_alive: settings.keep_alive,
                 keep_alive_timeout: settings.keep_alive_timeout,
+                graceful_timeout: settings.graceful_timeout,
             }),
             Model::Async(settings) => Booted::Async(server_async::Config {
                 app: self.app.clone(),

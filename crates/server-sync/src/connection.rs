@@ -1,13 +1,16 @@
 //! Serving one accepted connection on its thread: read a head, discard any body, run the handler, write the
 //! response, and again for the next (possibly pipelined) request, until keep-alive ends, the client leaves, a
-//! limit is hit, or shutdown arrives while the connection is idle.
+//! limit is hit, shutdown arrives before a request is complete, or the connection sits idle while every thread is
+//! taken and other connections wait (see [`Connection::fill`]).
 
 use std::io::{self, Read, Write};
-use std::net::TcpStream;
+use std::net::{TcpListener, TcpStream};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use endpoints::lifecycle::HEARTBEAT_INTERVAL;
+use endpoints::listener::wait_for_connection;
 use endpoints::{route, Response, Route};
 
 use crate::buffer::ReadBuffer;
@@ -24,19 +27,64 @@ const WRITE_TIMEOUT: Duration = Duration::from_secs(30);
 /// closing, so that the kernel does not answer that data with a reset that destroys the response in flight.
 const LINGER_TIME: Duration = Duration::from_secs(1);
 const LINGER_BYTES: usize = 1024 * 1024;
+/// While every thread holds a connection, an idle one (nothing sent yet, or between two requests) is looked at
+/// this often, and gives its thread up when connections wait in the backlog: a flood of silent sockets then costs
+/// each thread about this long per socket instead of the whole header or keep-alive timeout. Like Apache's event
+/// MPM, which closes kept-alive connections when it runs out of workers; a client that did send its request has it
+/// waiting in the socket by the time it is accepted, so it is served, not dropped.
+const SATURATED_IDLE_SLICE: Duration = Duration::from_millis(10);
 
 /// What every connection thread shares.
 pub(crate) struct Shared {
     pub config: Config,
     pub shutdown: Shutdown,
+    /// Cancelled when the graceful timeout runs out: the work still running (the CPU loop) gives up.
+    pub abandon: Shutdown,
     /// Held by the one accept thread waiting in accept (see `server::take_turn`).
     pub accept_turn: Mutex<()>,
     pid: u32,
+    /// Threads holding a connection right now.
+    busy: AtomicUsize,
+    /// A clone of the listening socket, looked at (never accepted from) to see whether connections wait.
+    listener: TcpListener,
 }
 
 impl Shared {
-    pub fn new(config: Config, shutdown: Shutdown) -> Self {
-        Self { config, shutdown, accept_turn: Mutex::new(()), pid: std::process::id() }
+    pub fn new(config: Config, shutdown: Shutdown, listener: TcpListener) -> Self {
+        Self {
+            config,
+            shutdown,
+            abandon: Shutdown::new(),
+            accept_turn: Mutex::new(()),
+            pid: std::process::id(),
+            busy: AtomicUsize::new(0),
+            listener,
+        }
+    }
+
+    /// Counts the calling thread as holding a connection until the guard is dropped.
+    pub fn enter(&self) -> Busy<'_> {
+        self.busy.fetch_add(1, Ordering::Relaxed);
+        Busy(&self.busy)
+    }
+
+    /// Every thread holds a connection: a new one can only wait in the backlog.
+    fn saturated(&self) -> bool {
+        self.busy.load(Ordering::Relaxed) >= self.config.max_threads.max(1)
+    }
+
+    /// Connections wait in the listen backlog (the listening socket is readable).
+    fn backlog_waiting(&self) -> bool {
+        wait_for_connection(&self.listener, Duration::ZERO).unwrap_or(false)
+    }
+}
+
+/// A thread's place in [`Shared`]'s busy count.
+pub(crate) struct Busy<'a>(&'a AtomicUsize);
+
+impl Drop for Busy<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
     }
 }
 
@@ -114,8 +162,10 @@ enum Fill {
     Closed,
     /// The deadline passed without a byte.
     Deadline,
-    /// Shutdown was requested while the connection had no request in progress.
+    /// Shutdown was requested while the connection had no complete request.
     Shutdown,
+    /// The connection was idle while every thread was taken and others waited: it gives its thread up.
+    Yield,
 }
 
 /// Why a request could not be served; the status goes out before the connection closes.
@@ -132,7 +182,7 @@ enum Abort {
 fn expect_data(fill: Fill) -> Result<(), Abort> {
     match fill {
         Fill::Data => Ok(()),
-        Fill::Closed | Fill::Deadline | Fill::Shutdown => Err(Abort::Silently),
+        Fill::Closed | Fill::Deadline | Fill::Shutdown | Fill::Yield => Err(Abort::Silently),
     }
 }
 
@@ -174,7 +224,7 @@ impl Connection<'_> {
         self.buffer.consume(plan.head_len);
         self.discard_body(&plan)?;
         let response = match plan.answer {
-            Ok(route) => handler::respond(route, &self.shared.config.upstream),
+            Ok(route) => handler::respond(route, &self.shared.config.upstream, &self.shared.abandon),
             Err(refusal) => refusal,
         };
         let keep_open = plan.keep_alive && self.shared.config.keep_alive && !self.shared.shutdown.is_cancelled();
@@ -272,19 +322,23 @@ impl Connection<'_> {
         match self.fill(deadline, false) {
             Fill::Data => Ok(()),
             Fill::Deadline => Err(Abort::Respond { status: 408, detail: timeout_detail.to_owned() }),
-            Fill::Closed | Fill::Shutdown => Err(Abort::Silently),
+            Fill::Closed | Fill::Shutdown | Fill::Yield => Err(Abort::Silently),
         }
     }
 
     /// Reads once into the buffer, waiting at most until `deadline`. The wait is cut into heartbeat-long slices;
-    /// between them the thread heartbeats and, when `idle`, gives up on shutdown.
+    /// between them the thread heartbeats and gives up on shutdown: only a complete request is worth finishing
+    /// then, so an idle or half-received connection is closed at once. An `idle` wait while every thread is taken
+    /// uses short slices and yields the thread to a connection waiting in the backlog.
     fn fill(&mut self, deadline: Instant, idle: bool) -> Fill {
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
                 return Fill::Deadline;
             }
-            if self.set_read_timeout(left.min(HEARTBEAT_INTERVAL)).is_err() {
+            let saturated = idle && self.shared.saturated();
+            let slice = if saturated { SATURATED_IDLE_SLICE } else { HEARTBEAT_INTERVAL };
+            if self.set_read_timeout(left.min(slice)).is_err() {
                 return Fill::Closed;
             }
             match self.buffer.read_from(&mut self.stream) {
@@ -292,8 +346,11 @@ impl Connection<'_> {
                 Ok(_) => return Fill::Data,
                 Err(error) if is_timeout(&error) => {
                     self.shared.config.hooks.heartbeat();
-                    if idle && self.shared.shutdown.is_cancelled() {
+                    if self.shared.shutdown.is_cancelled() {
                         return Fill::Shutdown;
+                    }
+                    if saturated && self.shared.backlog_waiting() {
+                        return Fill::Yield;
                     }
                 }
                 Err(error) if error.kind() == io::ErrorKind::Interrupted => {}

@@ -24,6 +24,8 @@ pub use server::run;
 pub const DEFAULT_MAX_THREADS: usize = 64;
 /// Idle time allowed between two requests on a kept-alive connection (`--keep-alive-timeout`).
 pub const DEFAULT_KEEP_ALIVE_TIMEOUT: Duration = Duration::from_secs(5);
+/// gunicorn's default graceful timeout (`--graceful-timeout`).
+pub const DEFAULT_GRACEFUL_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Everything [`run`] needs besides the listener and the shutdown token.
 #[derive(Clone)]
@@ -43,6 +45,9 @@ pub struct Config {
     pub keep_alive: bool,
     /// Idle time between requests after which a kept-alive connection is closed.
     pub keep_alive_timeout: Duration,
+    /// After shutdown is requested, how long requests in progress get to finish; then their work is abandoned
+    /// (the CPU loop stops) and [`run`] returns without waiting for them.
+    pub graceful_timeout: Duration,
 }
 
 impl Config {
@@ -56,6 +61,7 @@ impl Config {
             max_threads: DEFAULT_MAX_THREADS,
             keep_alive: true,
             keep_alive_timeout: DEFAULT_KEEP_ALIVE_TIMEOUT,
+            graceful_timeout: DEFAULT_GRACEFUL_TIMEOUT,
         }
     }
 }
@@ -69,6 +75,7 @@ impl std::fmt::Debug for Config {
             .field("max_threads", &self.max_threads)
             .field("keep_alive", &self.keep_alive)
             .field("keep_alive_timeout", &self.keep_alive_timeout)
+            .field("graceful_timeout", &self.graceful_timeout)
             .finish_non_exhaustive()
     }
 }

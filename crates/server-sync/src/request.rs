@@ -3,12 +3,14 @@
 
 use std::mem::MaybeUninit;
 
+use endpoints::framing::{origin_form, FramingError, FramingFacts, HTTP2_PREFACE_START};
 use endpoints::limits::{MAX_BODY_BYTES, MAX_HEADERS, MAX_HEADER_BYTES};
 
 /// A complete, acceptable request head. It borrows the buffer it was parsed from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RequestHead<'buf> {
     pub method: &'buf str,
+    /// The target in origin form (`/path?query`); an absolute-form target is reduced to it.
     pub target: &'buf str,
     /// The minor version: 0 for HTTP/1.0, 1 for HTTP/1.1.
     pub minor_version: u8,
@@ -40,8 +42,8 @@ pub enum HeadError {
     TooManyHeaders,
     #[error("invalid Content-Length")]
     InvalidContentLength,
-    #[error("both Content-Length and Transfer-Encoding")]
-    ConflictingFraming,
+    #[error(transparent)]
+    Framing(#[from] FramingError),
     #[error("request body larger than {MAX_BODY_BYTES} bytes")]
     BodyTooLarge,
     #[error("unsupported Transfer-Encoding (only chunked is)")]
@@ -51,7 +53,8 @@ pub enum HeadError {
 impl HeadError {
     pub fn status(&self) -> u16 {
         match self {
-            HeadError::Malformed(_) | HeadError::InvalidContentLength | HeadError::ConflictingFraming => 400,
+            HeadError::Malformed(_) | HeadError::InvalidContentLength => 400,
+            HeadError::Framing(framing) => framing.status(),
             HeadError::HeadTooLarge | HeadError::TooManyHeaders => 431,
             HeadError::BodyTooLarge => 413,
             HeadError::UnsupportedTransferEncoding => 501,
@@ -70,6 +73,9 @@ pub enum Parsed<'buf> {
 /// Parses the request head at the start of `buf`. Bytes after the head (a body, or pipelined requests) are left
 /// alone: `head_len` says where they start.
 pub fn parse_head(buf: &[u8]) -> Result<Parsed<'_>, HeadError> {
+    if buf.starts_with(HTTP2_PREFACE_START) {
+        return Err(FramingError::Http2.into());
+    }
     let mut headers = [const { MaybeUninit::<httparse::Header<'_>>::uninit() }; MAX_HEADERS];
     let mut request = httparse::Request::new(&mut []);
     let head_len = match request.parse_with_uninit_headers(buf, &mut headers) {
@@ -87,6 +93,15 @@ pub fn parse_head(buf: &[u8]) -> Result<Parsed<'_>, HeadError> {
         return Err(HeadError::Malformed(httparse::Error::Token));
     };
     let fields = HeaderFields::collect(request.headers)?;
+    let (target, absolute_form) = origin_form(target);
+    FramingFacts {
+        http11: minor_version == 1,
+        absolute_form,
+        host_headers: fields.host_headers,
+        has_content_length: fields.content_length.is_some(),
+        has_transfer_encoding: fields.transfer_encoding.is_some(),
+    }
+    .check()?;
     Ok(Parsed::Complete(RequestHead {
         method,
         target,
@@ -106,6 +121,7 @@ struct HeaderFields {
     content_length: Option<u64>,
     transfer_encoding: Option<TransferEncoding>,
     expect_continue: bool,
+    host_headers: usize,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -132,6 +148,8 @@ impl HeaderFields {
                 fields.content_length = Some(length);
             } else if name.eq_ignore_ascii_case(b"transfer-encoding") {
                 fields.transfer_encoding = Some(fields.transfer_encoding_after(header.value));
+            } else if name.eq_ignore_ascii_case(b"host") {
+                fields.host_headers += 1;
             } else if name.eq_ignore_ascii_case(b"expect") {
                 fields.expect_continue = trim(header.value).eq_ignore_ascii_case(b"100-continue");
             }
@@ -162,7 +180,7 @@ impl HeaderFields {
 
     fn body_framing(&self) -> Result<BodyFraming, HeadError> {
         match (self.transfer_encoding, self.content_length) {
-            (Some(_), Some(_)) => Err(HeadError::ConflictingFraming),
+            (Some(_), Some(_)) => Err(FramingError::ContentLengthAndTransferEncoding.into()),
             (Some(TransferEncoding::Chunked), None) => Ok(BodyFraming::Chunked),
             (Some(TransferEncoding::Other), None) => Err(HeadError::UnsupportedTransferEncoding),
             (None, Some(length)) if length > MAX_BODY_BYTES => Err(HeadError::BodyTooLarge),
@@ -220,7 +238,7 @@ mod tests {
 
     #[test]
     fn pipelined_requests_parse_one_after_another() {
-        let buf = b"GET /a HTTP/1.1\r\n\r\nGET /b HTTP/1.1\r\n\r\nGET /c HTTP/1.1\r\nHo";
+        let buf = b"GET /a HTTP/1.1\r\nHost: x\r\n\r\nGET /b HTTP/1.1\r\nHost: x\r\n\r\nGET /c HTTP/1.1\r\nHo";
         let first = complete(buf);
         assert_eq!(first.target, "/a");
         let rest = &buf[first.head_len..];
@@ -231,8 +249,8 @@ mod tests {
 
     #[test]
     fn connection_header_decides_keep_alive() {
-        assert!(!complete(b"GET / HTTP/1.1\r\nConnection: close\r\n\r\n").keep_alive);
-        assert!(!complete(b"GET / HTTP/1.1\r\nConnection: Upgrade, CLOSE\r\n\r\n").keep_alive);
+        assert!(!complete(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").keep_alive);
+        assert!(!complete(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: Upgrade, CLOSE\r\n\r\n").keep_alive);
         assert!(!complete(b"GET / HTTP/1.0\r\n\r\n").keep_alive);
         assert!(complete(b"GET / HTTP/1.0\r\nConnection: Keep-Alive\r\n\r\n").keep_alive);
     }
@@ -249,7 +267,7 @@ mod tests {
 
     #[test]
     fn head_size_limit_is_431_complete_or_not() {
-        let mut big = b"GET / HTTP/1.1\r\nX-Big: ".to_vec();
+        let mut big = b"GET / HTTP/1.1\r\nHost: x\r\nX-Big: ".to_vec();
         big.resize(MAX_HEADER_BYTES + 10, b'a');
         assert_eq!(parse_head(&big), Err(HeadError::HeadTooLarge));
         big.extend_from_slice(b"\r\n\r\n");
@@ -260,8 +278,8 @@ mod tests {
     #[test]
     fn header_count_limit() {
         let with_headers = |count: usize| {
-            let mut head = b"GET / HTTP/1.1\r\n".to_vec();
-            for index in 0..count {
+            let mut head = b"GET / HTTP/1.1\r\nHost: x\r\n".to_vec();
+            for index in 1..count {
                 head.extend_from_slice(format!("X-{index}: v\r\n").as_bytes());
             }
             head.extend_from_slice(b"\r\n");
@@ -275,7 +293,7 @@ mod tests {
     #[test]
     fn body_framing_and_its_limits() {
         let framing = |headers: &str| {
-            let raw = format!("POST /health HTTP/1.1\r\n{headers}\r\n");
+            let raw = format!("POST /health HTTP/1.1\r\nHost: x\r\n{headers}\r\n");
             parse_head(raw.as_bytes()).map(|parsed| match parsed {
                 Parsed::Complete(head) => head.body,
                 Parsed::Partial => panic!("partial"),
@@ -298,14 +316,41 @@ mod tests {
             framing("Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n"),
             Err(HeadError::UnsupportedTransferEncoding)
         );
-        assert_eq!(framing("Transfer-Encoding: chunked\r\nContent-Length: 3\r\n"), Err(HeadError::ConflictingFraming));
+        assert_eq!(
+            framing("Transfer-Encoding: chunked\r\nContent-Length: 3\r\n"),
+            Err(HeadError::Framing(FramingError::ContentLengthAndTransferEncoding))
+        );
         assert_eq!(HeadError::BodyTooLarge.status(), 413);
         assert_eq!(HeadError::UnsupportedTransferEncoding.status(), 501);
     }
 
     #[test]
     fn expect_continue_is_noticed() {
-        let head = complete(b"POST / HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 3\r\n\r\n");
+        let head = complete(b"POST / HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 3\r\n\r\n");
         assert!(head.expect_continue);
+    }
+
+    #[test]
+    fn host_is_required_once_on_http11() {
+        let refused = |raw: &[u8]| parse_head(raw).err().map(|error| (error.status(), error.to_string()));
+        assert_eq!(refused(b"GET /health HTTP/1.1\r\n\r\n"), Some((400, "missing Host header".into())));
+        assert_eq!(
+            refused(b"GET /health HTTP/1.1\r\nHost: a\r\nhost: b\r\n\r\n"),
+            Some((400, "more than one Host header".into()))
+        );
+        assert_eq!(complete(b"GET /health HTTP/1.0\r\n\r\n").target, "/health");
+    }
+
+    #[test]
+    fn absolute_form_targets_are_routed_by_their_path() {
+        let head = complete(b"GET http://example.com/cpu-intensive?iterations=5 HTTP/1.1\r\n\r\n");
+        assert_eq!(head.target, "/cpu-intensive?iterations=5");
+    }
+
+    #[test]
+    fn the_http2_preface_is_refused_with_505() {
+        let error = parse_head(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n").expect_err("refused");
+        assert_eq!(error, HeadError::Framing(FramingError::Http2));
+        assert_eq!(error.status(), 505);
     }
 }

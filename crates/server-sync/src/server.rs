@@ -1,13 +1,14 @@
 //! The accept side: `max_threads` threads, each looping accept -> serve that connection -> accept, on clones of one
 //! listener. Connections beyond them wait in the kernel backlog, never in a user-space queue. One thread at a time
-//! waits in accept, behind the supervisor's gate ([`endpoints::lifecycle::WorkerHooks::may_accept`]).
+//! waits in accept, behind the supervisor's gate ([`endpoints::lifecycle::WorkerHooks::may_accept`]). The calling
+//! thread watches them and bounds a graceful stop by the graceful timeout.
 
 use std::io;
-use std::net::{TcpListener, TcpStream};
+use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::{Arc, PoisonError};
 use std::thread::{self, JoinHandle};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use endpoints::lifecycle::{ACCEPT_GATE_RECHECK, HEARTBEAT_INTERVAL};
 use endpoints::listener::wait_for_connection;
@@ -20,15 +21,23 @@ use crate::{Config, Error, Shutdown};
 /// does not spin while the condition lasts.
 const ACCEPT_ERROR_PAUSE: Duration = Duration::from_millis(100);
 
-/// Serves `listener` until `shutdown` is cancelled, then stops accepting, lets every in-flight request finish
-/// and returns. Blocks the calling thread.
+/// How often the calling thread looks at the connection threads and the shutdown token.
+const WATCH_INTERVAL: Duration = Duration::from_millis(50);
+/// After the graceful timeout has abandoned the work in progress, how long the threads get to return before
+/// [`run`] returns without them (the process is about to exit; a thread still blocked is left behind).
+const ABANDON_GRACE: Duration = Duration::from_secs(1);
+
+/// Serves `listener` until `shutdown` is cancelled, then stops accepting, lets every request in progress finish
+/// (idle and half-received connections are closed at once) for at most the graceful timeout, and returns. Blocks
+/// the calling thread.
 pub fn run(listener: TcpListener, config: Config, shutdown: Shutdown) -> Result<(), Error> {
     listener.set_nonblocking(false).map_err(Error::Listener)?;
     // Linux's accept(2) honours SO_RCVTIMEO: blocked threads wake up to heartbeat and to notice shutdown.
     SockRef::from(&listener).set_read_timeout(Some(HEARTBEAT_INTERVAL)).map_err(Error::Listener)?;
     // A child token lets a failed start stop the threads already running without cancelling the caller's token.
     let stop = shutdown.child_token();
-    let shared = Arc::new(Shared::new(config, stop.clone()));
+    let watched = listener.try_clone().map_err(Error::Listener)?;
+    let shared = Arc::new(Shared::new(config, stop.clone(), watched));
     let thread_count = shared.config.max_threads.max(1);
     tracing::debug!(threads = thread_count, "sync server starting");
     let mut threads = Vec::with_capacity(thread_count);
@@ -42,9 +51,36 @@ pub fn run(listener: TcpListener, config: Config, shutdown: Shutdown) -> Result<
             }
         }
     }
-    join_all(threads);
+    watch(threads, &shared);
     tracing::debug!("sync server stopped");
     Ok(())
+}
+
+/// Waits for the connection threads to end. Once shutdown is requested they have the graceful timeout to finish
+/// their requests; then the work still running is abandoned, and after [`ABANDON_GRACE`] the rest is left behind.
+fn watch(mut threads: Vec<JoinHandle<()>>, shared: &Shared) {
+    let mut abandon_at: Option<Instant> = None;
+    loop {
+        let (finished, running): (Vec<_>, Vec<_>) = threads.into_iter().partition(JoinHandle::is_finished);
+        join_all(finished);
+        threads = running;
+        if threads.is_empty() {
+            return;
+        }
+        if shared.shutdown.is_cancelled() {
+            let abandon_at = *abandon_at.get_or_insert_with(|| Instant::now() + shared.config.graceful_timeout);
+            let now = Instant::now();
+            if now >= abandon_at && !shared.abandon.is_cancelled() {
+                tracing::warn!(busy = threads.len(), "graceful timeout: abandoning the requests still running");
+                shared.abandon.cancel();
+            }
+            if now >= abandon_at + ABANDON_GRACE {
+                tracing::warn!(left = threads.len(), "connection threads still running; leaving them behind");
+                return;
+            }
+        }
+        thread::sleep(WATCH_INTERVAL);
+    }
 }
 
 fn spawn_accept_thread(index: usize, listener: &TcpListener, shared: &Arc<Shared>) -> io::Result<JoinHandle<()>> {
@@ -59,6 +95,7 @@ fn accept_loop(listener: &TcpListener, shared: &Shared) {
         let hooks = &shared.config.hooks;
         match accepted {
             Ok((stream, _peer)) => {
+                let _busy = shared.enter();
                 hooks.connection_opened();
                 let served = panic::catch_unwind(AssertUnwindSafe(|| connection::serve(stream, shared, &mut state)));
                 hooks.connection_closed();
@@ -82,7 +119,7 @@ fn accept_loop(listener: &TcpListener, shared: &Shared) {
 /// The kernel wakes the longest-waiting thread for each new connection, and every thread of one prefork worker
 /// re-enters accept at about the same moment (each heartbeat), so with all of them waiting a burst would go to one
 /// worker's threads only. One waiter per worker, asking the gate first, deals the burst out instead.
-fn take_turn(listener: &TcpListener, shared: &Shared) -> Option<io::Result<(TcpStream, std::net::SocketAddr)>> {
+fn take_turn(listener: &TcpListener, shared: &Shared) -> Option<io::Result<(TcpStream, SocketAddr)>> {
     loop {
         let _turn = shared.accept_turn.lock().unwrap_or_else(PoisonError::into_inner);
         if shared.shutdown.is_cancelled() {

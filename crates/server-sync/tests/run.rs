@@ -51,7 +51,7 @@ fn counts_responses_heartbeats_while_idle_and_returns_on_shutdown() {
     let mut stream = TcpStream::connect(addr).unwrap();
     stream
         .write_all(
-            b"GET /health HTTP/1.1\r\n\r\nGET /nope HTTP/1.1\r\n\r\nGET /health HTTP/1.1\r\nConnection: close\r\n\r\n",
+            b"GET /health HTTP/1.1\r\nHost: t\r\n\r\nGET /nope HTTP/1.1\r\nHost: t\r\n\r\nGET /health HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n",
         )
         .unwrap();
     let mut received = Vec::new();
@@ -81,7 +81,7 @@ fn shutdown_closes_idle_kept_alive_connections() {
         std::thread::spawn(move || server_sync::run(listener, config, shutdown))
     };
     let mut stream = TcpStream::connect(addr).unwrap();
-    stream.write_all(b"GET /health HTTP/1.1\r\n\r\n").unwrap();
+    stream.write_all(b"GET /health HTTP/1.1\r\nHost: t\r\n\r\n").unwrap();
     let mut first = [0u8; 12];
     stream.read_exact(&mut first).unwrap();
     assert_eq!(&first, b"HTTP/1.1 200");

@@ -13,6 +13,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use loadgen::output::{Exporter, Hlog, Json, LocustCsv, Terminal};
 use loadgen::{LoadError, LoadPlan, Pacing, RunControl, Stop, Target, Task};
 
+use crate::ranges::{self, MAX_DURATION};
 use crate::signals::shutdown_on_signals;
 
 /// Exit code for bad input: the same as clap's usage errors.
@@ -23,40 +24,41 @@ pub struct Args {
     /// Target URL (http://host:port/path); its path is the only task unless --task is given.
     url: String,
     /// Concurrency model (wrk/oha): connections each sending as soon as the last answer arrived. With --rate: the
-    /// connections the rate is spread over.
-    #[arg(short = 'c', long, default_value_t = 50, conflicts_with = "users")]
-    connections: usize,
-    /// Rate model (wrk2): open loop at R requests/s; latency counts from the intended send time.
-    #[arg(long, conflicts_with = "users")]
+    /// connections the rate is spread over (1..=100000).
+    #[arg(short = 'c', long, default_value_t = 50, conflicts_with = "users",
+        value_parser = clap::value_parser!(u32).range(ranges::CONNECTIONS))]
+    connections: u32,
+    /// Rate model (wrk2): open loop at R requests/s; latency counts from the intended send time (0.001..=1e7).
+    #[arg(long, conflicts_with = "users", value_parser = ranges::float(ranges::RATE))]
     rate: Option<f64>,
-    /// Users model (Locust): N users, each running a task and then thinking for --think.
-    #[arg(long)]
-    users: Option<usize>,
-    /// Users' think time, uniform between A and B (e.g. 1s..5s).
+    /// Users model (Locust): N users, each running a task and then thinking for --think (1..=100000).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(ranges::CONNECTIONS))]
+    users: Option<u32>,
+    /// Users' think time, uniform between A and B (e.g. 1s..5s; each at most 24h).
     #[arg(long, default_value = "1s..5s", value_parser = parse_think, requires = "users")]
     think: (Duration, Duration),
-    /// Users started per second (default: all at once).
-    #[arg(long, requires = "users")]
+    /// Users started per second (default: all at once; 0.001..=1e7).
+    #[arg(long, requires = "users", value_parser = ranges::float(ranges::RATE))]
     spawn_rate: Option<f64>,
     /// A weighted path, PATH:WEIGHT (repeatable); requests pick one by weight.
     #[arg(long = "task", value_parser = parse_task)]
     tasks: Vec<Task>,
-    /// Measured run time (after warm-up); 10s when neither -z nor -n is given.
-    #[arg(short = 'z', long, value_parser = humantime::parse_duration)]
+    /// Measured run time (after warm-up); 10s when neither -z nor -n is given (1ms..=24h).
+    #[arg(short = 'z', long, value_parser = ranges::duration(Duration::from_millis(1), MAX_DURATION))]
     duration: Option<Duration>,
-    /// Measured requests to send.
-    #[arg(short = 'n', long)]
+    /// Measured requests to send (1..=1e12).
+    #[arg(short = 'n', long, value_parser = clap::value_parser!(u64).range(ranges::REQUESTS))]
     requests: Option<u64>,
-    /// Time at the start whose requests are sent but not counted.
-    #[arg(long, default_value = "0s", value_parser = humantime::parse_duration)]
+    /// Time at the start whose requests are sent but not counted (0s..=24h).
+    #[arg(long, default_value = "0s", value_parser = ranges::duration(Duration::ZERO, MAX_DURATION))]
     warmup: Duration,
-    /// Per-request timeout: connect, write and the complete response.
-    #[arg(long, default_value = "5s", value_parser = humantime::parse_duration)]
+    /// Per-request timeout: connect, write and the complete response (1ms..=24h).
+    #[arg(long, default_value = "5s", value_parser = ranges::duration(Duration::from_millis(1), MAX_DURATION))]
     timeout: Duration,
-    /// Load threads, one current_thread runtime each (default: the cores in --cpus, or every core).
-    #[arg(long)]
-    threads: Option<usize>,
-    /// Cores to pin the load threads to, e.g. 1 or 0,2 or 2-3.
+    /// Load threads, one current_thread runtime each (default: the cores in --cpus, or every core; 1..=1024).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(ranges::RUNTIME_THREADS))]
+    threads: Option<u32>,
+    /// Cores to pin the load threads to, e.g. 1 or 0,2 or 2-3 (core numbers below 1024).
     #[arg(long, value_parser = parse_cpus)]
     cpus: Option<CoreList>,
     /// Print the report as JSON on stdout instead of the human summary.
@@ -107,16 +109,16 @@ fn plan_from(args: &Args) -> Result<LoadPlan, LoadError> {
     let (target, url_path) = Target::from_url(&args.url)?;
     let tasks = if args.tasks.is_empty() { vec![Task::new(url_path, 1)] } else { args.tasks.clone() };
     let pacing = match (args.users, args.rate) {
-        (Some(users), _) => Pacing::Users { users, think: args.think, spawn_rate: args.spawn_rate },
-        (None, Some(per_second)) => Pacing::Rate { per_second, connections: args.connections },
-        (None, None) => Pacing::Concurrency { connections: args.connections },
+        (Some(users), _) => Pacing::Users { users: users as usize, think: args.think, spawn_rate: args.spawn_rate },
+        (None, Some(per_second)) => Pacing::Rate { per_second, connections: args.connections as usize },
+        (None, None) => Pacing::Concurrency { connections: args.connections as usize },
     };
     let duration = match (args.duration, args.requests) {
         (None, None) => Some(Duration::from_secs(10)),
         (duration, _) => duration,
     };
     let cores = args.cpus.as_ref().map_or_else(available_cores, Vec::len);
-    let threads = args.threads.unwrap_or(cores).min(pacing.connections()).max(1);
+    let threads = args.threads.map_or(cores, |threads| threads as usize).min(pacing.connections()).max(1);
     Ok(LoadPlan {
         target,
         tasks,
@@ -124,7 +126,7 @@ fn plan_from(args: &Args) -> Result<LoadPlan, LoadError> {
         stop: Stop { duration, requests: args.requests },
         warmup: args.warmup,
         timeout: args.timeout,
-        threads: if args.threads == Some(0) { 0 } else { threads },
+        threads,
         cpu_affinity: args.cpus.clone(),
     })
 }
@@ -157,9 +159,14 @@ fn parse_think(text: &str) -> Result<(Duration, Duration), String> {
     let parse = |side: &str| -> Result<Duration, String> {
         let side = side.trim();
         match side.parse::<f64>() {
-            Ok(seconds) if seconds.is_finite() && seconds >= 0.0 => Ok(Duration::from_secs_f64(seconds)),
-            Ok(_) => Err(format!("{side:?} is not a duration")),
-            Err(_) => humantime::parse_duration(side).map_err(|error| format!("{side:?}: {error}")),
+            Ok(seconds) if (0.0..=MAX_DURATION.as_secs_f64()).contains(&seconds) => {
+                Ok(Duration::from_secs_f64(seconds))
+            }
+            Ok(_) => Err(format!("{side:?} is not a duration of at most 24h")),
+            Err(_) => humantime::parse_duration(side)
+                .map_err(|error| error.to_string())
+                .and_then(|duration| ranges::within(duration, Duration::ZERO, MAX_DURATION))
+                .map_err(|error| format!("{side:?}: {error}")),
         }
     };
     let (min, max) = (parse(min)?, parse(max)?);
@@ -180,6 +187,9 @@ fn parse_task(text: &str) -> Result<Task, String> {
     }
 }
 
+/// Highest core number accepted: the size of the kernel's default CPU set (CPU_SETSIZE).
+const MAX_CORE: usize = 1023;
+
 /// One `--cpus` value. Named, because clap takes a field spelled `Vec<usize>` for a repeatable flag of single
 /// cores and then cannot store the list the parser returns (`--cpus 1` panicked).
 type CoreList = Vec<usize>;
@@ -188,8 +198,10 @@ type CoreList = Vec<usize>;
 fn parse_cpus(text: &str) -> Result<CoreList, String> {
     let mut cores = Vec::new();
     for part in text.split(',') {
-        let number =
-            |value: &str| value.trim().parse::<usize>().map_err(|_| format!("{text:?}: {value:?} is not a core"));
+        let number = |value: &str| match value.trim().parse::<usize>() {
+            Ok(core) if core <= MAX_CORE => Ok(core),
+            _ => Err(format!("{text:?}: {value:?} is not a core (0..={MAX_CORE})")),
+        };
         match part.split_once('-') {
             Some((first, last)) => cores.extend(number(first)?..=number(last)?),
             None => cores.push(number(part)?),
@@ -271,6 +283,8 @@ mod tests {
         assert_eq!(parse_cpus("1"), Ok(vec![1]));
         assert_eq!(parse_cpus("0,2-4"), Ok(vec![0, 2, 3, 4]));
         assert!(parse_cpus("x").is_err());
+        assert!(parse_cpus("0-99999999999").is_err());
+        assert!(parse_think("1e30..1e31").is_err());
     }
 
     #[test]

@@ -11,7 +11,12 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::Subcommand;
 use endpoints::listener::{self, DEFAULT_BACKLOG};
-use endpoints::{AppConfig, UpstreamClient, DEFAULT_CPU_ITERATIONS, DEFAULT_MEMORY_N, DEFAULT_UPSTREAM_URL};
+use endpoints::{
+    AppConfig, UpstreamClient, DEFAULT_CPU_ITERATIONS, DEFAULT_MEMORY_N, DEFAULT_UPSTREAM_URL, MAX_CPU_ITERATIONS,
+    MAX_MEMORY_N,
+};
+
+use crate::ranges::{self, MAX_DURATION};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -35,20 +40,22 @@ pub struct CommonArgs {
     /// Address to listen on; port 0 picks a free port (the chosen one is printed).
     #[arg(long, short = 'b', default_value = "127.0.0.1:8000")]
     pub bind: SocketAddr,
-    /// Listen backlog: connections the kernel queues while every worker is busy.
-    #[arg(long, default_value_t = DEFAULT_BACKLOG)]
+    /// Listen backlog: connections the kernel queues while every worker is busy (1..=65535).
+    #[arg(long, default_value_t = DEFAULT_BACKLOG, value_parser = clap::value_parser!(i32).range(ranges::BACKLOG))]
     pub backlog: i32,
     /// URL that /sync-google and /async-google fetch (run `rustcorn upstream` there).
     #[arg(long, default_value = DEFAULT_UPSTREAM_URL)]
     pub upstream: String,
-    /// Iterations of /cpu-intensive when the request has no ?iterations= (the seed's 1000 x 100).
-    #[arg(long, default_value_t = DEFAULT_CPU_ITERATIONS)]
+    /// Iterations of /cpu-intensive when the request has no ?iterations= (the seed's 1000 x 100; 0..=1e9, the
+    /// same bound as the query's).
+    #[arg(long, default_value_t = DEFAULT_CPU_ITERATIONS,
+        value_parser = clap::value_parser!(u64).range(0..=MAX_CPU_ITERATIONS))]
     pub cpu_iterations: u64,
-    /// Integers built by /memory-intensive when the request has no ?n=.
-    #[arg(long, default_value_t = DEFAULT_MEMORY_N)]
+    /// Integers built by /memory-intensive when the request has no ?n= (0..=1e7, the same bound as the query's).
+    #[arg(long, default_value_t = DEFAULT_MEMORY_N, value_parser = clap::value_parser!(u64).range(0..=MAX_MEMORY_N))]
     pub memory_n: u64,
-    /// Time a client has to send a complete request head before its connection is closed.
-    #[arg(long, default_value = "10s", value_parser = humantime::parse_duration)]
+    /// Time a client has to send a complete request head (or body) before its connection is closed (1ms..=24h).
+    #[arg(long, default_value = "10s", value_parser = ranges::duration(Duration::from_millis(1), MAX_DURATION))]
     pub header_timeout: Duration,
 }
 
@@ -67,14 +74,17 @@ impl CommonArgs {
     }
 }
 
-/// Prints the readiness line that tests, the driver and people wait for.
-pub fn announce_listening(listener: &TcpListener) -> anyhow::Result<()> {
+/// Prints the readiness line that tests, the driver and people wait for. A closed stdout (`| head -1` gone) is
+/// only warned about: the server was asked to serve, and its readiness is still visible on the socket.
+pub fn announce_listening(listener: &TcpListener) {
     use std::io::Write;
-    let addr = listener.local_addr().context("cannot read the bound address")?;
-    let mut stdout = std::io::stdout().lock();
-    writeln!(stdout, "Listening at: http://{addr}")?;
-    stdout.flush()?;
-    Ok(())
+    let printed = listener.local_addr().map(|addr| {
+        let mut stdout = std::io::stdout().lock();
+        writeln!(stdout, "Listening at: http://{addr}").and_then(|()| stdout.flush())
+    });
+    if let Err(error) | Ok(Err(error)) = printed {
+        tracing::warn!(%error, "cannot print the Listening line");
+    }
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {

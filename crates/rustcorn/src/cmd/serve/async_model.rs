@@ -1,6 +1,5 @@
 //! `rustcorn serve async`: flags of the tokio + hyper model and the call into `server_async::run`.
 
-use std::num::NonZeroUsize;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -8,24 +7,26 @@ use anyhow::Context;
 use server_async::{BlockingMode, DEFAULT_BLOCKING_THREADS};
 
 use super::{announce_listening, CommonArgs};
+use crate::ranges::{self, MAX_DURATION};
 use crate::signals::shutdown_on_signals;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Runtime threads: 1 is one event loop (Uvicorn's model), N > 1 tokio's multi-thread runtime.
-    #[arg(long, default_value = "1")]
-    threads: NonZeroUsize,
-    /// Size of the blocking pool that runs /sync-google (FastAPI's threadpool has 40).
-    #[arg(long, default_value_t = NonZeroUsize::new(DEFAULT_BLOCKING_THREADS).unwrap_or(NonZeroUsize::MIN))]
-    blocking_threads: NonZeroUsize,
+    /// Runtime threads: 1 is one event loop (Uvicorn's model), N > 1 tokio's multi-thread runtime (1..=1024).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(ranges::RUNTIME_THREADS))]
+    threads: u32,
+    /// Size of the blocking pool that runs /sync-google (FastAPI's threadpool has 40; 1..=4096).
+    #[arg(long, default_value_t = DEFAULT_BLOCKING_THREADS as u32,
+        value_parser = clap::value_parser!(u32).range(ranges::BLOCKING_THREADS))]
+    blocking_threads: u32,
     /// Where /sync-google's blocking call runs: on the blocking pool, or inline on the event loop.
     #[arg(long, value_enum, default_value_t = Blocking::Pool)]
     blocking: Blocking,
-    /// Requests in flight beyond which new ones get 503 at once (uvicorn's --limit-concurrency).
-    #[arg(long)]
-    limit_concurrency: Option<NonZeroUsize>,
-    /// On SIGTERM/SIGINT, how long in-flight requests get to finish.
-    #[arg(long, default_value = "30s", value_parser = humantime::parse_duration)]
+    /// Requests in flight beyond which new ones get 503 at once (uvicorn's --limit-concurrency; 1..=1000000).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(ranges::LIMIT_CONCURRENCY))]
+    limit_concurrency: Option<u32>,
+    /// On SIGTERM/SIGINT, how long requests in progress get to finish; then their work is abandoned (0s..=24h).
+    #[arg(long, default_value = "30s", value_parser = ranges::duration(Duration::ZERO, MAX_DURATION))]
     graceful_timeout: Duration,
     #[command(flatten)]
     common: CommonArgs,
@@ -46,18 +47,18 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let listener = args.common.bind_listener()?;
     let config = server_async::Config {
         header_timeout: args.common.header_timeout,
-        threads: args.threads.get(),
-        blocking_threads: args.blocking_threads.get(),
+        threads: args.threads as usize,
+        blocking_threads: args.blocking_threads as usize,
         blocking: match args.blocking {
             Blocking::Pool => BlockingMode::Pool,
             Blocking::Inline => BlockingMode::Inline,
         },
-        limit_concurrency: args.limit_concurrency.map(NonZeroUsize::get),
+        limit_concurrency: args.limit_concurrency.map(|limit| limit as usize),
         graceful_timeout: args.graceful_timeout,
         ..server_async::Config::new(args.common.app_config(), upstream)
     };
     tracing::info!(?config, "starting the async server");
-    announce_listening(&listener)?;
+    announce_listening(&listener);
     server_async::run(listener, config, shutdown).context("async server failed")?;
     Ok(ExitCode::SUCCESS)
 }

@@ -12,14 +12,16 @@ use server_async::{BlockingMode, DEFAULT_BLOCKING_THREADS};
 use server_prefork::models::{AsyncSettings, Model, SyncSettings, Worker};
 
 use super::{announce_listening, CommonArgs};
+use crate::ranges::{self, MAX_DURATION};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
     #[command(flatten)]
     common: CommonArgs,
-    /// Worker processes to fork (SIGTTIN / SIGTTOU add or remove one while running).
-    #[arg(short = 'w', long, default_value_t = 1)]
-    workers: usize,
+    /// Worker processes to fork (SIGTTIN / SIGTTOU add or remove one while running; 1..=128).
+    #[arg(short = 'w', long, default_value_t = 1,
+        value_parser = clap::value_parser!(u32).range(1..=server_prefork::MAX_WORKERS as i64))]
+    workers: u32,
     /// Worker model: `sync` (gunicorn's sync worker, one request at a time by default) or `async` (UvicornWorker).
     #[arg(short = 'k', long = "worker-class", value_enum, default_value_t = WorkerClass::Sync)]
     worker_class: WorkerClass,
@@ -33,43 +35,50 @@ pub struct Args {
     /// Same as --accept reuse-port.
     #[arg(long, conflicts_with = "accept")]
     reuse_port: bool,
-    /// Kill (SIGKILL) and replace a worker silent for this long (seconds, or a duration like 500ms); 0 disables.
+    /// Kill (SIGKILL) and replace a worker silent for this long (seconds, or a duration like 500ms); 0 disables
+    /// (0s..=24h).
     #[arg(long, default_value = "30s", value_parser = parse_seconds)]
     timeout: Duration,
-    /// Time stopping workers get to finish in-flight requests before they are killed.
+    /// Time stopping workers get to finish in-flight requests before they are killed (0s..=24h).
     #[arg(long, default_value = "30s", value_parser = parse_seconds)]
     graceful_timeout: Duration,
-    /// Restart a worker after this many requests (0: never), to bound leaks as gunicorn does.
-    #[arg(long, default_value_t = 0)]
+    /// Restart a worker after this many requests (0: never), to bound leaks as gunicorn does (0..=1e12).
+    #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u64).range(ranges::MAX_REQUESTS))]
     max_requests: u64,
-    /// Add a random 0..=J to each worker's --max-requests so that workers do not restart together.
-    #[arg(long, default_value_t = 0, value_name = "J")]
+    /// Add a random 0..=J to each worker's --max-requests so that workers do not restart together (0..=1e12).
+    #[arg(long, default_value_t = 0, value_name = "J",
+        value_parser = clap::value_parser!(u64).range(ranges::MAX_REQUESTS))]
     max_requests_jitter: u64,
     /// Write the requests served per worker (JSON) to FILE when the master exits.
     #[arg(long, value_name = "FILE")]
     stats: Option<PathBuf>,
 
-    /// Async worker (-k async): runtime threads per worker; 1 is one event loop (UvicornWorker).
-    #[arg(long, help_heading = "Async worker (-k async)", value_parser = clap::value_parser!(u32).range(1..=1024))]
+    /// Async worker (-k async): runtime threads per worker; 1 is one event loop (UvicornWorker; 1..=1024).
+    #[arg(long, help_heading = "Async worker (-k async)",
+        value_parser = clap::value_parser!(u32).range(ranges::RUNTIME_THREADS))]
     threads: Option<u32>,
-    /// Async worker: size of the blocking pool that runs /sync-google (FastAPI's threadpool has 40).
-    #[arg(long, help_heading = "Async worker (-k async)", value_parser = clap::value_parser!(u32).range(1..=65_536))]
+    /// Async worker: size of the blocking pool that runs /sync-google (FastAPI's threadpool has 40; 1..=4096).
+    #[arg(long, help_heading = "Async worker (-k async)",
+        value_parser = clap::value_parser!(u32).range(ranges::BLOCKING_THREADS))]
     blocking_threads: Option<u32>,
     /// Async worker: where /sync-google's blocking call runs.
     #[arg(long, help_heading = "Async worker (-k async)", value_enum)]
     blocking: Option<Blocking>,
-    /// Async worker: requests in flight per worker beyond which new ones get 503 at once.
-    #[arg(long, help_heading = "Async worker (-k async)", value_parser = clap::value_parser!(u32).range(1..))]
+    /// Async worker: requests in flight per worker beyond which new ones get 503 at once (1..=1000000).
+    #[arg(long, help_heading = "Async worker (-k async)",
+        value_parser = clap::value_parser!(u32).range(ranges::LIMIT_CONCURRENCY))]
     limit_concurrency: Option<u32>,
 
-    /// Sync worker (-k sync): connections served at once per worker; 1 is gunicorn's sync worker.
-    #[arg(long, help_heading = "Sync worker (-k sync)", value_parser = clap::value_parser!(u32).range(1..=65_536))]
+    /// Sync worker (-k sync): connections served at once per worker; 1 is gunicorn's sync worker (1..=4096).
+    #[arg(long, help_heading = "Sync worker (-k sync)",
+        value_parser = clap::value_parser!(u32).range(ranges::MAX_THREADS))]
     max_threads: Option<u32>,
     /// Sync worker: close the connection after every response, as gunicorn's sync worker does.
     #[arg(long, help_heading = "Sync worker (-k sync)")]
     no_keepalive: bool,
-    /// Sync worker: idle time between two requests after which a kept-alive connection is closed.
-    #[arg(long, help_heading = "Sync worker (-k sync)", value_parser = humantime::parse_duration)]
+    /// Sync worker: idle time between two requests after which a kept-alive connection is closed (1ms..=24h).
+    #[arg(long, help_heading = "Sync worker (-k sync)",
+        value_parser = ranges::duration(Duration::from_millis(1), MAX_DURATION))]
     keep_alive_timeout: Option<Duration>,
 
     /// Test-only: each worker stops heartbeating and blocks after serving N requests.
@@ -98,24 +107,20 @@ enum Blocking {
     Inline,
 }
 
-/// gunicorn takes plain seconds (`--timeout 30`); a duration with a unit (`500ms`, `2s`) works too.
+/// gunicorn takes plain seconds (`--timeout 30`); a duration with a unit (`500ms`, `2s`) works too. At most 24h.
 fn parse_seconds(text: &str) -> Result<Duration, String> {
-    match text.parse::<u64>() {
-        Ok(seconds) => Ok(Duration::from_secs(seconds)),
-        Err(_) => humantime::parse_duration(text).map_err(|error| format!("{error} (e.g. 30 or 30s or 500ms)")),
-    }
+    let duration = match text.parse::<u64>() {
+        Ok(seconds) => Duration::from_secs(seconds),
+        Err(_) => humantime::parse_duration(text).map_err(|error| format!("{error} (e.g. 30 or 30s or 500ms)"))?,
+    };
+    ranges::within(duration, Duration::ZERO, MAX_DURATION)
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let worker = args.worker()?;
     let config = args.master_config();
     tracing::info!(workers = config.workers, worker_class = ?args.worker_class, "starting the prefork master");
-    let announce = |listener: &std::net::TcpListener| {
-        if let Err(error) = announce_listening(listener) {
-            tracing::warn!("cannot print the Listening line: {error:#}");
-        }
-    };
-    server_prefork::run(&config, &worker, announce).context("the prefork master failed")?;
+    server_prefork::run(&config, &worker, announce_listening).context("the prefork master failed")?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -134,7 +139,7 @@ impl Args {
             max_requests_jitter: self.max_requests_jitter,
             stats_path: self.stats.clone(),
             hang_after_requests: self.test_hang_after_requests,
-            ..server_prefork::Config::new(self.common.bind, self.workers)
+            ..server_prefork::Config::new(self.common.bind, self.workers as usize)
         }
     }
 
@@ -163,6 +168,7 @@ impl Args {
             max_threads: self.max_threads.unwrap_or(1) as usize,
             keep_alive: !self.no_keepalive,
             keep_alive_timeout: self.keep_alive_timeout.unwrap_or(server_sync::DEFAULT_KEEP_ALIVE_TIMEOUT),
+            graceful_timeout: self.graceful_timeout,
         }
     }
 
@@ -216,5 +222,7 @@ mod tests {
         assert_eq!(parse_seconds("30"), Ok(Duration::from_secs(30)));
         assert_eq!(parse_seconds("500ms"), Ok(Duration::from_millis(500)));
         assert!(parse_seconds("soon").is_err());
+        assert!(parse_seconds("86401").is_err());
+        assert!(parse_seconds("18446744073709551615").is_err());
     }
 }

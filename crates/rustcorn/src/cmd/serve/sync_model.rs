@@ -9,28 +9,26 @@ use endpoints::lifecycle::NoHooks;
 use server_sync::{Config, DEFAULT_MAX_THREADS};
 
 use super::{announce_listening, CommonArgs};
+use crate::ranges::{self, MAX_DURATION};
 use crate::signals::shutdown_on_signals;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
     #[command(flatten)]
     common: CommonArgs,
-    /// Connections served at once, one thread each; further connections wait in the listen backlog.
-    #[arg(long, default_value_t = DEFAULT_MAX_THREADS, value_parser = parse_thread_count)]
-    max_threads: usize,
+    /// Connections served at once, one thread each; further connections wait in the listen backlog (1..=4096).
+    #[arg(long, default_value_t = DEFAULT_MAX_THREADS as u32,
+        value_parser = clap::value_parser!(u32).range(ranges::MAX_THREADS))]
+    max_threads: u32,
     /// Close the connection after every response: exactly gunicorn's sync worker, which ignores keepalive.
     #[arg(long)]
     no_keepalive: bool,
-    /// Idle time between two requests after which a kept-alive connection is closed.
-    #[arg(long, default_value = "5s", value_parser = humantime::parse_duration)]
+    /// Idle time between two requests after which a kept-alive connection is closed (1ms..=24h).
+    #[arg(long, default_value = "5s", value_parser = ranges::duration(Duration::from_millis(1), MAX_DURATION))]
     keep_alive_timeout: Duration,
-}
-
-fn parse_thread_count(text: &str) -> Result<usize, String> {
-    match text.parse::<usize>() {
-        Ok(count) if (1..=65_536).contains(&count) => Ok(count),
-        _ => Err(format!("expected a thread count from 1 to 65536, got {text:?}")),
-    }
+    /// On SIGTERM/SIGINT, how long requests in progress get to finish; then their work is abandoned (0s..=24h).
+    #[arg(long, default_value = "30s", value_parser = ranges::duration(Duration::ZERO, MAX_DURATION))]
+    graceful_timeout: Duration,
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
@@ -40,12 +38,13 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         upstream: args.common.upstream_client()?,
         header_timeout: args.common.header_timeout,
         hooks: Arc::new(NoHooks),
-        max_threads: args.max_threads,
+        max_threads: args.max_threads as usize,
         keep_alive: !args.no_keepalive,
         keep_alive_timeout: args.keep_alive_timeout,
+        graceful_timeout: args.graceful_timeout,
     };
     let listener = args.common.bind_listener()?;
-    announce_listening(&listener)?;
+    announce_listening(&listener);
     tracing::info!(max_threads = config.max_threads, keep_alive = config.keep_alive, "serving (sync model)");
     server_sync::run(listener, config, shutdown).context("the sync server failed")?;
     tracing::info!("stopped");
