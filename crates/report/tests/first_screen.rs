@@ -76,7 +76,12 @@ fn evidence_is_folded_in_details_and_the_page_needs_no_script() {
     for id in ["resources", "scaling", "workers", "locust", "methodology"] {
         assert_eq!(select(&document, &format!("details#{id} > summary h2")).len(), 1, "{id} folds under its heading");
     }
-    // Charts in the phases carry a one-line takeaway computed from the data.
+    // Every chart carries a one-line takeaway computed from the data.
+    for chart in select(&document, "figure.chart") {
+        let takeaway = select_in(&chart, "p.takeaway");
+        assert_eq!(takeaway.len(), 1, "figure #{} has a takeaway", chart.value().id().unwrap_or("?"));
+        assert!(text_of(&takeaway[0]).ends_with('.'), "{}", text_of(&takeaway[0]));
+    }
     let takeaways: Vec<String> = select(&document, "details.phase figure p.takeaway").iter().map(text_of).collect();
     assert!(takeaways.iter().any(|t| t.starts_with("p99: lowest ")), "{takeaways:?}");
     assert!(takeaways.iter().any(|t| t.starts_with("req/s: most ")), "{takeaways:?}");

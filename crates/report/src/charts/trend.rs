@@ -95,3 +95,22 @@ fn draw(root: &Canvas<'_>, history: &History, names: &[&str]) -> Result<(), Char
     }
     Ok(())
 }
+
+/// The chart's takeaway: the figure that moved most between the first and the last run that recorded it.
+pub fn takeaway(history: &History, names: &[String]) -> Option<String> {
+    let (name, change) = names
+        .iter()
+        .filter_map(|name| {
+            let mut values = history.entries.iter().filter_map(|entry| entry.figures.get(name)).copied();
+            let first = values.next()?;
+            let last = values.last()?;
+            (first != 0.0 && first.is_finite() && last.is_finite()).then(|| (name, last / first - 1.0))
+        })
+        .max_by(|a, b| a.1.abs().total_cmp(&b.1.abs()))?;
+    Some(format!(
+        "Moved most from the first run to the last: {}, {}{}.",
+        crate::figure_words::words(name),
+        if change >= 0.0 { "+" } else { "−" },
+        format::percent(change.abs())
+    ))
+}

@@ -66,8 +66,8 @@ fn page(report: &Report<'_>) -> Markup {
                     (article::variants(report))
                     (sections::problems(report))
                     (folded("resources", "CPU and memory", html! {
-                        (figure(&charts::resources::cpu_figure(report)))
-                        (figure(&charts::resources::memory_figure(report)))
+                        (figure(&charts::resources::cpu_figure(report), charts::resources::cpu_takeaway(report)))
+                        (figure(&charts::resources::memory_figure(report), charts::resources::memory_takeaway(report)))
                     }))
                     (sections::phases(report))
                     (folded("scaling", "Scaling", sections::scaling(report)))
@@ -142,13 +142,8 @@ fn folded(anchor: &str, heading: &str, content: Markup) -> Markup {
     }
 }
 
-/// A chart with its title, legend, the inline SVG and its caption.
-pub(crate) fn figure(chart: &Figure) -> Markup {
-    figure_with(chart, None)
-}
-
-/// A chart with its one-line takeaway, computed from the data, under the title.
-pub(crate) fn figure_with(chart: &Figure, takeaway: Option<String>) -> Markup {
+/// A chart with its title, its one-line takeaway computed from the data, legend, the inline SVG and its caption.
+pub(crate) fn figure(chart: &Figure, takeaway: Option<String>) -> Markup {
     html! {
         figure.chart id=(chart.id) {
             figcaption { (chart.title) }

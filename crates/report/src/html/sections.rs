@@ -4,7 +4,7 @@
 use bench::results::{Family, TargetStatus};
 use maud::{html, Markup};
 
-use super::{figure, figure_with};
+use super::figure;
 use crate::charts::{self, workers::WorkerRow};
 use crate::data::Report;
 use crate::format;
@@ -190,8 +190,8 @@ fn phase_section(report: &Report<'_>, phase: usize) -> Markup {
             @match &level {
                 Some(level) => { p.level { (level.sentence()) } }
                 None => {
-                    (figure_with(&charts::latency::figure(report, phase), charts::latency::takeaway(report, phase)))
-                    (figure_with(&charts::timeline::figure(report, phase), charts::timeline::takeaway(report, phase)))
+                    (figure(&charts::latency::figure(report, phase), charts::latency::takeaway(report, phase)))
+                    (figure(&charts::timeline::figure(report, phase), charts::timeline::takeaway(report, phase)))
                 }
             }
         }
@@ -202,7 +202,7 @@ pub fn scaling(report: &Report<'_>) -> Markup {
     html! {
         div.folded-body {
             @match charts::scaling::concurrency_figure(report) {
-                Some(chart) => { (figure(&chart)) }
+                Some(chart) => { (figure(&chart, charts::scaling::concurrency_takeaway(report))) }
                 None => {
                     p.missing {
                         "No req/s-against-concurrency chart: no endpoint ran in closed-loop phases at two or more \
@@ -211,7 +211,7 @@ pub fn scaling(report: &Report<'_>) -> Markup {
                 }
             }
             @match charts::scaling::workers_figure(report) {
-                Some(chart) => { (figure(&chart)) }
+                Some(chart) => { (figure(&chart, charts::scaling::workers_takeaway(report))) }
                 None => {
                     p.missing {
                         "No req/s-against-workers chart: the suite has no targets that differ only in their worker \
@@ -229,7 +229,7 @@ pub fn workers(report: &Report<'_>) -> Markup {
         div.folded-body {
             @match charts::workers::figure(report, &rows) {
                 Some(chart) => {
-                    (figure(&chart))
+                    (figure(&chart, charts::workers::takeaway(report, &rows)))
                     (worker_table(report, &rows))
                 }
                 None => {
@@ -319,7 +319,7 @@ pub fn trend(report: &Report<'_>) -> Markup {
         section #trend {
             h2 { "Trend over CI runs" }
             @match charts::trend::figure(history, &names) {
-                Some(chart) => { (figure(&chart)) }
+                Some(chart) => { (figure(&chart, charts::trend::takeaway(history, &names))) }
                 None => { p.missing { (history.path) " has no run with a numeric figure." } }
             }
             @for skipped in &history.skipped {
