@@ -111,6 +111,23 @@ fn a_level_phase_says_so_in_a_sentence_and_draws_no_chart() {
     assert!(select_in(level, "figure, svg").is_empty(), "no chart of coinciding lines");
     assert!(select_in(level, "table").len() == 1, "the figures stay in the table");
 
+    // With one repetition there is no range: level is judged against the run's own repetition spread.
+    let mut once = fixture();
+    for target in &mut once.targets {
+        target.phases.retain(|phase| phase.name != "memory-c8" || phase.repetition == 0);
+    }
+    let single = once.clone();
+    make_level(&mut once, "memory-c8");
+    let document = page(&once);
+    let level = &select(&document, &format!("details#{}", phase_anchor(index, "memory-c8")))[0];
+    let sentence = text_of(&select_in(level, "p.level")[0]);
+    assert!(sentence.contains("repetitions do in this run"), "{sentence}");
+    assert!(select_in(level, "figure").is_empty());
+    // The fixture's own single repetition differs by more than that spread: charts.
+    let document = page(&single);
+    let differs = &select(&document, &format!("details#{}", phase_anchor(index, "memory-c8")))[0];
+    assert!(select_in(differs, "p.level").is_empty(), "{}", text_of(differs));
+
     // On the unchanged fixture the same phase differs: its charts are drawn.
     let document = page(&fixture());
     let differs = &select(&document, &format!("details#{}", phase_anchor(index, "memory-c8")))[0];
