@@ -139,7 +139,7 @@ served=$(sed -n 's/^Requests served: //p' "$out/server.out")
 "$rustcorn" bench collect "$out/agents" --expect "$agents" -o "$out/merged.json" --hlog "$out/merged.hlog" \
     | tee "$out/merged.txt"
 merged=$(sed -n 's/^  Requests: *\([0-9][0-9]*\) .*/\1/p' "$out/merged.txt")
-warmup=$(sed -n 's/^  Duration: .*(after \([0-9][0-9]*\) warm-up requests)/\1/p' "$out/merged.txt")
+warmup=$(sed -n 's/^  Window: .*(\([0-9][0-9]*\) warm-up requests answered before it)/\1/p' "$out/merged.txt")
 echo
 echo "Merged count:   $merged requests from $agents agents (+ ${warmup:-0} warm-up requests)"
 echo "Server's count: $served requests served"

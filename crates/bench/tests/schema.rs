@@ -89,6 +89,11 @@ fn sample_load_report() -> LoadReport {
             first_request_unix_us: Some(1_700_000_000_000_350),
             requests: 1,
         }],
+        responses_per_worker: loadgen::WorkerCounts {
+            workers: vec![loadgen::WorkerCount { pid: 42, responses: 1 }],
+            other_workers: 0,
+            without_pid: 0,
+        },
     }
 }
 

@@ -82,6 +82,11 @@ fn default_covers_each_model_and_endpoint_with_sweeps_within_five_minutes() {
     assert!(sync_google.len() >= 3 && sync_google.contains(&64), "a concurrency sweep up to 64: {sync_google:?}");
     let workers = suite.phases.iter().find(|phase| phase.name == "workers-cpu").expect("a worker sweep");
     assert_eq!(workers.targets.as_ref().map(Vec::len), Some(3));
+    assert!(serves.iter().any(|serve| serve == "prefork -w 2 -k async --accept shared"), "gunicorn's exact accept");
+    let accept = suite.phases.iter().find(|phase| phase.name == "accept-cpu").expect("balanced against shared accept");
+    let expected = ["prefork-async-2", "prefork-async-2-shared"].map(String::from).to_vec();
+    assert_eq!(accept.targets.as_ref(), Some(&expected));
+    assert!(accept.tasks.iter().all(|task| task.path_and_query.starts_with("/cpu-intensive")));
     // The verdict calls a lead only over 3 repetitions or more.
     for phase in ["cpu", "memory", "sync-google", "async-google", "workers-cpu"] {
         let phase = suite.phases.iter().find(|each| each.name == phase).expect(phase);

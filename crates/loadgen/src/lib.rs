@@ -10,6 +10,7 @@ pub mod histogram;
 mod in_flight;
 pub mod output;
 mod pacing;
+pub mod per_worker;
 mod plan;
 pub mod precise_timer;
 mod recorder;
@@ -22,6 +23,7 @@ pub use agent::{AgentSpec, AgentWindow};
 pub use control::{CancellationToken, LiveCounters, RunControl};
 pub use error::LoadError;
 pub use in_flight::InFlightStats;
+pub use per_worker::{WorkerCount, WorkerCounts};
 pub use plan::{LoadPlan, Model, Pacing, Stop, Target, Task};
 pub use report::{
     merge, EndpointStats, FailureCounts, LatencyBasis, LatencySummary, LoadReport, Percentile, RateStats, SecondStats,

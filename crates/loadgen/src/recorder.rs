@@ -1,6 +1,7 @@
 //! [`Recorder`]: one per load thread, shared by that thread's connections (single-threaded, so no lock): an
-//! [`EndpointRecord`] per task, a per-second timeline, warm-up counts, and which request each connection is waiting
-//! on, so that the window's close can report what was still in flight. Merged across threads at the end.
+//! [`EndpointRecord`] per task, a per-second timeline, responses per server worker, warm-up counts, and which
+//! request each connection is waiting on, so that the window's close can report what was still in flight. Merged
+//! across threads at the end.
 //!
 //! The measured set is wrk's: a request counts when its answer (or failure) completes inside the window
 //! [end of warm-up, close), whenever it was sent. Completed before the window: a warm-up request. Still unanswered
@@ -13,6 +14,7 @@ use hdrhistogram::Histogram;
 
 use crate::client::Response;
 use crate::histogram::{self, Latencies, SIGNIFICANT_DIGITS};
+use crate::per_worker::WorkerCounts;
 use crate::report::{EndpointRecord, SecondRecord};
 use crate::{FailureCounts, LiveCounters, LoadError};
 
@@ -54,6 +56,7 @@ pub(crate) struct Recorder {
     close: Option<Instant>,
     endpoints: Vec<EndpointRecord>,
     timeline: Timeline,
+    workers: WorkerCounts,
     warmup_requests: u64,
     /// Per connection of this thread (by its local index): the request on the wire, if any.
     pending: Vec<Option<Pending>>,
@@ -74,6 +77,7 @@ pub(crate) struct Recorder {
 pub(crate) struct ThreadRecords {
     pub endpoints: Vec<EndpointRecord>,
     pub timeline: Vec<SecondRecord>,
+    pub workers: WorkerCounts,
     pub warmup_requests: u64,
     /// Requests intended inside the window and sent, and the worst lag of a send behind its intended time.
     pub sends_in_window: u64,
@@ -97,6 +101,7 @@ impl Recorder {
             close: deadline,
             endpoints: (0..tasks).map(|_| EndpointRecord::with_service_time(keep_service_time)).collect(),
             timeline: Timeline::default(),
+            workers: WorkerCounts::reserved(),
             warmup_requests: 0,
             pending: vec![None; connections],
             sends: vec![0; connections],
@@ -145,6 +150,7 @@ impl Recorder {
                     service.record(micros(timing.done - timing.sent));
                 }
                 endpoint.content_bytes += response.body_bytes;
+                self.workers.record(response.worker_pid);
                 let failed = response.status >= 400;
                 endpoint.failures.status += u64::from(failed);
                 (Some(latency_us), failed)
@@ -188,6 +194,7 @@ impl Recorder {
         Ok(ThreadRecords {
             endpoints: std::mem::take(&mut self.endpoints),
             timeline: std::mem::take(&mut self.timeline).finish()?,
+            workers: std::mem::take(&mut self.workers),
             warmup_requests: self.warmup_requests,
             sends_in_window: self.sends_in_window,
             max_send_lag: self.max_send_lag,

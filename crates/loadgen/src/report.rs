@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::histogram::{self, Latencies};
-use crate::{agent, AgentWindow, InFlightStats, LoadError, Model};
+use crate::{agent, AgentWindow, InFlightStats, LoadError, Model, WorkerCounts};
 
 /// The percentiles every output reports: Locust's columns, plus 100 (the max).
 pub const REPORTED_PERCENTILES: [f64; 11] = [50.0, 66.0, 75.0, 80.0, 90.0, 95.0, 98.0, 99.0, 99.9, 99.99, 100.0];
@@ -37,6 +37,9 @@ pub struct LoadReport {
     /// written before agents were recorded).
     #[serde(default)]
     pub agents: Vec<AgentWindow>,
+    /// Responses per server worker process, by their `x-worker-pid` header (empty in reports written before).
+    #[serde(default)]
+    pub responses_per_worker: WorkerCounts,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -331,6 +334,7 @@ pub(crate) struct ReportParts {
     pub endpoints: Vec<(String, EndpointRecord)>,
     pub timeline: Vec<SecondRecord>,
     pub rate: Option<RateStats>,
+    pub workers: WorkerCounts,
 }
 
 impl ReportParts {
@@ -356,6 +360,7 @@ impl ReportParts {
             timeline: self.timeline.iter().enumerate().map(|(second, record)| record.stats(second as u64)).collect(),
             rate: self.rate,
             agents: Vec::new(),
+            responses_per_worker: self.workers.sorted(),
         })
     }
 }
@@ -370,7 +375,9 @@ pub fn merge(reports: &[LoadReport]) -> Result<LoadReport, LoadError> {
     let started_at = reports.iter().map(|report| report.started_at_unix_ms).min().unwrap_or(0);
     let mut endpoints: Vec<(String, EndpointRecord)> = Vec::new();
     let mut timeline: Vec<SecondRecord> = Vec::new();
+    let mut workers = WorkerCounts::default();
     for report in reports {
+        workers.add(&report.responses_per_worker);
         for stats in &report.endpoints {
             let record = EndpointRecord::from_stats(stats)?;
             match endpoints.iter_mut().find(|(name, _)| *name == stats.name) {
@@ -399,6 +406,7 @@ pub fn merge(reports: &[LoadReport]) -> Result<LoadReport, LoadError> {
         endpoints,
         timeline,
         rate: merge_rates(reports)?,
+        workers,
     };
     let mut merged = parts.into_report()?;
     merged.agents = agents;

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use crate::agent::{self, WallClock};
 use crate::histogram::Latencies;
+use crate::per_worker::WorkerCounts;
 use crate::report::{EndpointRecord, LatencyBasis, ReportParts, SecondRecord};
 use crate::worker::{self, ScheduleCount, Shared, ThreadResult};
 use crate::{AgentWindow, InFlightStats, LoadError, LoadPlan, LoadReport, Pacing, RateStats, RunControl};
@@ -167,6 +168,7 @@ fn assemble(
     let mut timeline: Vec<SecondRecord> = Vec::new();
     let mut warmup_requests = 0;
     let closed_at = results.iter().map(|result| result.closed_at).max().unwrap_or(shared.measure_start);
+    let mut workers = WorkerCounts::default();
     for result in &results {
         for (total, record) in endpoints.iter_mut().zip(&result.records.endpoints) {
             total.add(record)?;
@@ -178,6 +180,7 @@ fn assemble(
             total.add(second)?;
         }
         warmup_requests += result.records.warmup_requests;
+        workers.add(&result.records.workers);
     }
     let duration_secs = closed_at.saturating_duration_since(shared.measure_start).as_secs_f64();
     let rate = match plan.pacing {
@@ -196,6 +199,7 @@ fn assemble(
         endpoints: plan.tasks.iter().map(|task| task.name.clone()).zip(endpoints).collect(),
         timeline,
         rate,
+        workers,
     };
     parts.into_report()
 }

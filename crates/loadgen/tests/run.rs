@@ -13,20 +13,35 @@ const RESPONSE: &[u8] = b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello";
 
 /// A thread-per-connection server that answers each request head after `delay`, counting responses.
 fn server(delay: Duration) -> (SocketAddr, Arc<AtomicU64>) {
+    serve(delay, |_| RESPONSE.to_vec())
+}
+
+/// Like [`server`], but connection number N answers as worker process 100 + N % 2 (`x-worker-pid`).
+fn two_worker_server() -> SocketAddr {
+    let response = |connection: u32| {
+        let head =
+            format!("HTTP/1.1 200 OK\r\nx-worker-pid: {}\r\nContent-Length: 5\r\n\r\nhello", 100 + connection % 2);
+        head.into_bytes()
+    };
+    serve(Duration::ZERO, response).0
+}
+
+fn serve(delay: Duration, response: impl Fn(u32) -> Vec<u8> + Send + 'static) -> (SocketAddr, Arc<AtomicU64>) {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
     let addr = listener.local_addr().expect("addr");
     let served = Arc::new(AtomicU64::new(0));
     let counter = Arc::clone(&served);
     std::thread::spawn(move || {
-        for stream in listener.incoming().map_while(Result::ok) {
+        for (connection, stream) in (0..).zip(listener.incoming().map_while(Result::ok)) {
             let counter = Arc::clone(&counter);
-            std::thread::spawn(move || answer(stream, delay, &counter));
+            let response = response(connection);
+            std::thread::spawn(move || answer(stream, delay, &counter, &response));
         }
     });
     (addr, served)
 }
 
-fn answer(mut stream: TcpStream, delay: Duration, served: &AtomicU64) {
+fn answer(mut stream: TcpStream, delay: Duration, served: &AtomicU64, response: &[u8]) {
     let mut buffer = [0u8; 4096];
     let mut pending = Vec::new();
     loop {
@@ -37,7 +52,7 @@ fn answer(mut stream: TcpStream, delay: Duration, served: &AtomicU64) {
         while let Some(end) = pending.windows(4).position(|window| window == b"\r\n\r\n") {
             pending.drain(..end + 4);
             std::thread::sleep(delay);
-            if stream.write_all(RESPONSE).is_err() {
+            if stream.write_all(response).is_err() {
                 return;
             }
             served.fetch_add(1, Ordering::SeqCst);
@@ -179,6 +194,27 @@ fn a_start_instant_already_past_is_refused() {
 }
 
 #[test]
+fn responses_are_counted_per_worker_pid_across_threads_and_merges() {
+    let addr = two_worker_server();
+    let stop = Stop { duration: None, requests: Some(600) };
+    let report =
+        loadgen::run(&plan(addr, Pacing::Concurrency { connections: 6 }, stop), &RunControl::new()).expect("run");
+    let counts = &report.responses_per_worker;
+    assert_eq!(counts.workers.iter().map(|worker| worker.pid).collect::<Vec<_>>(), [100, 101]);
+    assert_eq!(counts.workers.iter().map(|worker| worker.responses).sum::<u64>(), 600, "every response counted once");
+    assert_eq!((counts.other_workers, counts.without_pid), (0, 0));
+    let merged = merge(&[report.clone(), as_another_agent(&report)]).expect("merge");
+    assert_eq!(merged.responses_per_worker.workers[1].responses, 2 * counts.workers[1].responses);
+
+    let (plain, _) = server(Duration::ZERO);
+    let stop = Stop { duration: None, requests: Some(10) };
+    let report =
+        loadgen::run(&plan(plain, Pacing::Concurrency { connections: 1 }, stop), &RunControl::new()).expect("run");
+    assert!(report.responses_per_worker.workers.is_empty());
+    assert_eq!(report.responses_per_worker.without_pid, 10);
+}
+
+#[test]
 fn nothing_listening_is_unreachable() {
     let addr = TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr");
     let plan = plan(addr, Pacing::Concurrency { connections: 1 }, Stop { duration: None, requests: Some(1) });
@@ -243,10 +279,16 @@ fn rate_mode_accounts_for_every_due_request() {
     assert_eq!(sent_in_flight, 2, "each connection, behind, has a request on the wire at the close");
     assert_eq!(total.in_flight.requests, sent_in_flight + rate.not_sent.requests);
     assert!(rate.not_sent.max_age_us <= 1_500_000, "no slot is older than the run: {:?}", rate.not_sent);
-    // The same report as a second agent's (a merge refuses one agent twice).
-    let mut second_agent = report.clone();
-    second_agent.agents[0].id.push_str("-2");
-    let merged = merge(&[report.clone(), second_agent]).expect("merge");
+    let merged = merge(&[report.clone(), as_another_agent(&report)]).expect("merge");
     assert_eq!(merged.aggregated.in_flight.requests, 2 * total.in_flight.requests, "in-flight requests merge exactly");
     assert_eq!(merged.rate.expect("merged rate").not_sent.requests, 2 * rate.not_sent.requests);
+}
+
+/// The same report as a second agent's: a merge refuses one agent twice.
+fn as_another_agent(report: &loadgen::LoadReport) -> loadgen::LoadReport {
+    let mut copy = report.clone();
+    for agent in &mut copy.agents {
+        agent.id.push_str("-2");
+    }
+    copy
 }

@@ -12,6 +12,7 @@ use bench::results::*;
 use loadgen::histogram::{encode, Latencies};
 use loadgen::{
     EndpointStats, FailureCounts, InFlightStats, LatencyBasis, LatencySummary, LoadReport, RateStats, SecondStats,
+    WorkerCount, WorkerCounts,
 };
 
 const DURATION_S: f64 = 3.0;
@@ -453,6 +454,7 @@ fn phase_result(model: &Model, phase: &Phase, index: usize, repetition: u32, noi
         first_request_unix_us: Some(started_ms * 1000 + 250),
         requests: aggregated.count,
     };
+    let aggregated_responses = aggregated.count - aggregated.failures.without_response();
     let load = LoadReport {
         model: model_name,
         started_at_unix_ms: started_ms + (WARMUP_S * 1000.0) as u64,
@@ -465,6 +467,7 @@ fn phase_result(model: &Model, phase: &Phase, index: usize, repetition: u32, noi
         timeline,
         rate: rate_stats,
         agents: vec![agent],
+        responses_per_worker: header_counts(model, aggregated_responses),
     };
     let cores_used = match phase.endpoints[0].1 {
         Work::Io => 0.05 + rate * model.overhead_us * 2.0 / 1e6,
@@ -636,6 +639,17 @@ fn worker_split(model: &Model, total: u64) -> Vec<WorkerRequests> {
             ]
         }
     }
+}
+
+/// What the load generator counts from `x-worker-pid`: the same split as the master's stats, but a worker that
+/// answered nothing sent no header and is absent.
+fn header_counts(model: &Model, responses: u64) -> WorkerCounts {
+    let workers = worker_split(model, responses)
+        .into_iter()
+        .filter(|worker| worker.requests > 0)
+        .map(|worker| WorkerCount { pid: worker.pid, responses: worker.requests })
+        .collect();
+    WorkerCounts { workers, ..WorkerCounts::default() }
 }
 
 const SUITE_TEXT: &str = r#"# The report's test fixture: synthetic numbers from a queueing model, real shapes.

@@ -2,7 +2,9 @@
 //! measurement's load report, and the figures charts and verdict need (spread over repetitions, merged latency
 //! histograms). Everything the page shows is derived here or from here.
 
-use bench::results::{EndpointShare, Family, LoadModel, PhaseResult, RunResults, TargetResult, TargetStatus};
+use bench::results::{
+    EndpointShare, Family, LoadModel, PhaseResult, RunResults, TargetResult, TargetStatus, WorkerLoad,
+};
 use hdrhistogram::Histogram;
 use loadgen::{LatencyBasis, LatencySummary, LoadReport};
 use plotters::style::RGBColor;
@@ -185,13 +187,12 @@ impl<'a> Report<'a> {
         recorded.filter(|&cores| cores > 0).or_else(|| self.target_cores(target))
     }
 
-    /// Requests per worker process of `target` in `phase` (first repetition), in worker-slot order; None when the
-    /// phase recorded none.
+    /// Requests per worker process of `target` in `phase` (first repetition), in worker order: the prefork master's
+    /// `--stats`, else the responses counted per `x-worker-pid` (pid 0 for a declared worker that answered none).
+    /// None when the phase recorded neither.
     pub fn worker_counts(&self, target: usize, phase: usize) -> Option<Vec<(u32, u64)>> {
-        let measurement = self.measurements(target, phase).next()?;
-        let mut workers = measurement.result.worker_requests.clone().filter(|workers| !workers.is_empty())?;
-        workers.sort_by_key(|worker| (worker.index, worker.pid));
-        Some(workers.iter().map(|worker| (worker.pid, worker.requests)).collect())
+        let load = self.measurements(target, phase).next()?.worker_load(self)?;
+        Some(load.workers.iter().map(|worker| (worker.pid.unwrap_or(0), worker.requests)).collect())
     }
 
     fn merge_latencies(&mut self) -> Vec<Vec<Option<MergedLatency>>> {
@@ -295,6 +296,11 @@ fn share_text(share: &EndpointShare) -> String {
 }
 
 impl Measurement<'_> {
+    /// Requests per worker process (the master's `--stats`, else the `x-worker-pid` counts).
+    pub fn worker_load(&self, report: &Report<'_>) -> Option<WorkerLoad> {
+        self.result.worker_load(report.targets[self.target].result.workers)
+    }
+
     /// Responses that did not fail, per second of the measured period.
     pub fn successful_per_second(&self) -> Option<f64> {
         let stats = &self.load.aggregated;

@@ -9,6 +9,7 @@ use crate::data::{Report, Spread};
 use crate::endpoint::EndpointKind;
 use crate::format;
 use crate::select;
+use crate::worker_spread;
 
 /// Repetitions of each target a lead needs. The interval of a figure is the min..max of its repetitions; with 3
 /// repetitions each, two targets that are truly equal still show ranges that do not overlap 1 time in 10 (2 of the
@@ -260,6 +261,9 @@ impl Verdict {
             _ => self.lead(report, load),
         };
         text.push_str(&self.littles_law_text(report));
+        for entry in &self.ranking {
+            text.extend(worker_spread::poor_spread_text(report, entry.target, self.phase));
+        }
         let unmeasured: Vec<String> = self
             .missing
             .iter()
@@ -414,7 +418,7 @@ fn failures_text<'e>(report: &Report<'_>, entries: impl IntoIterator<Item = &'e 
 }
 
 /// "a", "a and b", "a, b and c".
-fn join_and<T: AsRef<str>>(items: &[T]) -> String {
+pub(crate) fn join_and<T: AsRef<str>>(items: &[T]) -> String {
     match items {
         [] => String::new(),
         [only] => only.as_ref().to_owned(),

@@ -7,6 +7,7 @@ use std::path::PathBuf;
 
 use bench::results::{Family, TargetStatus};
 use bench::RunResults;
+use loadgen::{WorkerCount, WorkerCounts};
 use report::{render_html, render_summary_md, write_report, History, ReportOptions};
 use scraper::{Html, Selector};
 
@@ -239,6 +240,44 @@ fn the_summary_has_the_verdict_and_the_headline_table() {
     let table: Vec<&str> = headline.lines().filter(|line| line.starts_with('|')).collect();
     assert_eq!(table.len(), 2 + results.targets.len(), "header, rule, one row per target:\n{summary}");
     assert!(table.iter().any(|row| row.contains("prefork-w2") && row.contains("**")), "the winner is bold");
+}
+
+/// The verdict line of `subject` in the markdown summary.
+fn verdict_line(summary: &str, subject: &str) -> String {
+    let start = format!("- **{subject}");
+    summary.lines().find(|line| line.starts_with(&start)).unwrap_or_else(|| panic!("no {subject}:\n{summary}")).into()
+}
+
+#[test]
+fn the_verdict_names_a_poor_spread_of_requests_over_workers_for_rust_and_python() {
+    let mut results = fixture();
+    let cpu = verdict_line(&render_summary_md(&results, &ReportOptions::default()), "/cpu-intensive");
+    assert!(!cpu.contains("spread"), "53/47 is shared well enough to go unmentioned: {cpu}");
+
+    // The Rust prefork target without --stats: the header counts, with the idle worker known from -w.
+    let prefork = results.targets.iter_mut().find(|target| target.name == "prefork-w2").expect("prefork-w2");
+    for phase in prefork.phases.iter_mut().filter(|phase| phase.name == "cpu-c8") {
+        phase.worker_requests = None;
+        phase.load.responses_per_worker =
+            WorkerCounts { workers: vec![WorkerCount { pid: 4201, responses: 53_904 }], ..Default::default() };
+    }
+    // A Python target with two workers, one of which took most connections.
+    let python = results.targets.iter_mut().find(|target| target.family == Family::Python).expect("a Python target");
+    python.workers = Some(2);
+    let name = python.name.clone();
+    for phase in python.phases.iter_mut().filter(|phase| phase.name == "cpu-c8") {
+        let workers = vec![WorkerCount { pid: 900, responses: 900 }, WorkerCount { pid: 901, responses: 100 }];
+        phase.load.responses_per_worker = WorkerCounts { workers, ..Default::default() };
+    }
+    let cpu = verdict_line(&render_summary_md(&results, &ReportOptions::default()), "/cpu-intensive");
+    let rust = "prefork-w2's workers served 53,904 and 0 requests in repetition 1 of 3: spread 0.00 (fewest/most).";
+    assert!(cpu.contains(rust), "{cpu}");
+    let python = format!("{name}'s workers served 900 and 100 requests in repetition 1 of 3: spread 0.11");
+    assert!(cpu.contains(&python), "{cpu}");
+
+    let html = render_html(&results, &ReportOptions::default());
+    let table = text_of(&select(&Html::parse_document(&html), "#workers table")[0]);
+    assert!(table.contains("x-worker-pid") && table.contains("master --stats"), "{table}");
 }
 
 fn history_of(figures: &[&str]) -> ReportOptions {

@@ -429,10 +429,12 @@ fn heavy_cpu_work_finds_each_targets_iterations_and_the_phase_sends_them() {
         );
         let (count, measured) = (work["iterations"].as_u64().unwrap(), work["measured_s"].as_f64().unwrap());
         assert!((measured / 0.002 - 1.0).abs() <= 0.05, "{name}: {work}");
-        // A fresh server, asked for that count by another client, reports about the same cost.
+        // A fresh server, asked for that count by another client, reports about the same cost. The endpoint times
+        // its loop by the wall clock, which a busy shared core stretches (+51 % seen while a build ran beside it):
+        // within a factor of 2, which a count that is not the calibrated one (the default costs ~50 µs) misses by far.
         let again = median_duration(&["serve", "sync"], count, 25);
         assert!(
-            (again / 0.002 - 1.0).abs() <= 0.25,
+            (0.5..=2.0).contains(&(again / 0.002)),
             "{name}: {count} iterations cost {again} s now, {measured} s then"
         );
         // The phase sent that count: each request cost the target at least most of its work in CPU time.

@@ -88,6 +88,7 @@ fn load_report(requests_per_second: f64, failed: u64) -> LoadReport {
         timeline: Vec::new(),
         rate: None,
         agents: Vec::new(),
+        responses_per_worker: loadgen::WorkerCounts::default(),
     }
 }
 

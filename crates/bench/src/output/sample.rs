@@ -49,6 +49,7 @@ pub fn results() -> RunResults {
         timeline: Vec::new(),
         rate: None,
         agents: Vec::new(),
+        responses_per_worker: loadgen::WorkerCounts::default(),
     };
     let phase = PhaseResult {
         name: "cpu".into(),

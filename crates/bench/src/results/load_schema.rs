@@ -35,6 +35,10 @@ pub struct LoadReportSchema {
     #[serde(default)]
     #[schemars(with = "Vec<AgentWindowSchema>")]
     agents: Vec<loadgen::AgentWindow>,
+    /// Responses per server worker process, by their `x-worker-pid` header; absent in files written before.
+    #[serde(default)]
+    #[schemars(with = "WorkerCountsSchema")]
+    responses_per_worker: loadgen::WorkerCounts,
 }
 
 /// One load agent's run on its own wall clock; times are microseconds since the Unix epoch.
@@ -170,4 +174,23 @@ struct RateStatsSchema {
     /// Slots due before the close and not yet sent (the sender had fallen behind).
     #[serde(default)]
     not_sent: InFlightSchema,
+}
+
+/// Responses per server worker process, by their `x-worker-pid` header.
+#[derive(JsonSchema)]
+#[allow(dead_code)]
+struct WorkerCountsSchema {
+    /// One entry per worker pid, in pid order.
+    workers: Vec<WorkerCountSchema>,
+    /// Responses from pids past the 256 counted one by one.
+    other_workers: u64,
+    /// Responses without a readable `x-worker-pid` header.
+    without_pid: u64,
+}
+
+#[derive(JsonSchema)]
+#[allow(dead_code)]
+struct WorkerCountSchema {
+    pid: u32,
+    responses: u64,
 }

@@ -2,12 +2,14 @@
 //! `merge` read. Serde for the file, schemars for `schema/results.schema.json`; additions must be optional fields.
 
 mod load_schema;
+mod workers;
 
 use std::path::Path;
 
 pub use loadgen::{LatencySummary, LoadReport};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
+pub use workers::{WorkerCountSource, WorkerLoad, WorkerShare};
 
 /// Bumped when a field changes meaning or disappears; adding an optional field keeps the version.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -190,7 +192,8 @@ pub struct PhaseResult {
     #[schemars(with = "load_schema::LoadReportSchema")]
     pub load: LoadReport,
     pub resources: Resources,
-    /// Requests served per worker process (prefork targets started with `--stats`); absent when unknown.
+    /// Requests served per worker process (prefork targets started with `--stats`); absent when unknown. The
+    /// load generator counts every target's responses per `x-worker-pid` too, in `load.responses_per_worker`.
     pub worker_requests: Option<Vec<WorkerRequests>>,
     /// File name of this phase's HDR interval log inside the run folder.
     pub hlog: Option<String>,

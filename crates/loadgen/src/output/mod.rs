@@ -92,6 +92,14 @@ pub(crate) mod sample {
             endpoints: vec![("/health".into(), health), ("/cpu-intensive".into(), cpu)],
             timeline: vec![second],
             rate,
+            workers: crate::WorkerCounts {
+                workers: vec![
+                    crate::WorkerCount { pid: 4242, responses: 600 },
+                    crate::WorkerCount { pid: 4243, responses: 390 },
+                ],
+                other_workers: 0,
+                without_pid: 10,
+            },
         }
         .into_report()
         .map(|mut report| {
