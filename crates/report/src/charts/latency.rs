@@ -136,28 +136,6 @@ fn draw(root: &super::Canvas<'_>, report: &Report<'_>, curves: &[Curve], title: 
     Ok(())
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn x_maps_decades_to_nines() {
-        assert!((percentile_at(0.0) - 0.0).abs() < 1e-9);
-        assert!((percentile_at(1.0) - 90.0).abs() < 1e-9);
-        assert!((percentile_at(2.0) - 99.0).abs() < 1e-9);
-        assert!((percentile_at(4.0) - 99.99).abs() < 1e-9);
-    }
-
-    #[test]
-    fn points_cover_zero_to_four_nines() {
-        let points = sample_points(|percentile| percentile * 1000.0);
-        assert_eq!(points.len(), 81);
-        assert_eq!(points.first().map(|p| p.0), Some(0.0));
-        assert_eq!(points.last().map(|p| p.0), Some(4.0));
-        assert!((points[40].1 - 99.0).abs() < 1e-9, "x = 2 is p99 = 99 ms here");
-    }
-}
-
 /// The chart's one-line takeaway: the lowest and the highest p99 of the phase and their ratio, e.g. "p99: lowest
 /// async-2 (12.1 ms), highest sync (48.0 ms), 3.97× apart."; None with no latency figures.
 pub fn takeaway(report: &Report<'_>, phase: usize) -> Option<String> {
@@ -180,4 +158,26 @@ pub fn takeaway(report: &Report<'_>, phase: usize) -> Option<String> {
         format::latency_us(highest.1),
         format::ratio(highest.1 / lowest.1)
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn x_maps_decades_to_nines() {
+        assert!((percentile_at(0.0) - 0.0).abs() < 1e-9);
+        assert!((percentile_at(1.0) - 90.0).abs() < 1e-9);
+        assert!((percentile_at(2.0) - 99.0).abs() < 1e-9);
+        assert!((percentile_at(4.0) - 99.99).abs() < 1e-9);
+    }
+
+    #[test]
+    fn points_cover_zero_to_four_nines() {
+        let points = sample_points(|percentile| percentile * 1000.0);
+        assert_eq!(points.len(), 81);
+        assert_eq!(points.first().map(|p| p.0), Some(0.0));
+        assert_eq!(points.last().map(|p| p.0), Some(4.0));
+        assert!((points[40].1 - 99.0).abs() < 1e-9, "x = 2 is p99 = 99 ms here");
+    }
 }

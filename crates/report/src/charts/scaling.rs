@@ -391,41 +391,6 @@ fn draw_panel(area: &Canvas<'_>, report: &Report<'_>, panel: &ScalingPanel, x_de
     Ok(())
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use bench::results::{Family, TargetKind, TargetStatus};
-
-    fn target(name: &str, command: &[&str], workers: u32) -> TargetResult {
-        TargetResult {
-            name: name.into(),
-            family: Family::Rust,
-            kind: TargetKind::Prefork,
-            command: command.iter().map(|s| s.to_string()).collect(),
-            workers: Some(workers),
-            threads: Some(1),
-            status: TargetStatus::Ok,
-            phases: vec![],
-            variant_of: None,
-        }
-    }
-
-    #[test]
-    fn family_key_ignores_worker_count_bind_and_upstream_only() {
-        let one = target("a", &["rustcorn", "serve", "prefork", "-w", "1", "-k", "async", "--bind", "127.0.0.1:0"], 1);
-        let two = target("b", &["rustcorn", "serve", "prefork", "--workers=2", "-k", "async", "--bind=127.0.0.1:0"], 2);
-        let sync = target("c", &["rustcorn", "serve", "prefork", "-w4", "-k", "sync"], 4);
-        assert_eq!(family_key(&one), family_key(&two));
-        assert_ne!(family_key(&one), family_key(&sync));
-        let gunicorn = |workers: u32, port: u32| {
-            let line =
-                format!("exec gunicorn -w {workers} -k uvicorn.workers.UvicornWorker --bind 127.0.0.1:{port} main:app");
-            target("g", &["sh", "-c", &line], workers)
-        };
-        assert_eq!(family_key(&gunicorn(1, 18101)), family_key(&gunicorn(4, 18104)));
-    }
-}
-
 /// A scaling chart's one-line takeaway: the line that gained the most from its first point to its last, e.g.
 /// "Largest gain: sync on /sync-google, 6.1× from 1 to 32 connections."; None without a line of two points.
 fn takeaway(report: &Report<'_>, panels: &[ScalingPanel], unit: &str) -> Option<String> {
@@ -466,4 +431,39 @@ pub fn workers_takeaway(report: &Report<'_>) -> Option<String> {
         .filter_map(|phase| workers_panel(report, phase, &families))
         .collect();
     takeaway(report, &panels, "workers")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bench::results::{Family, TargetKind, TargetStatus};
+
+    fn target(name: &str, command: &[&str], workers: u32) -> TargetResult {
+        TargetResult {
+            name: name.into(),
+            family: Family::Rust,
+            kind: TargetKind::Prefork,
+            command: command.iter().map(|s| s.to_string()).collect(),
+            workers: Some(workers),
+            threads: Some(1),
+            status: TargetStatus::Ok,
+            phases: vec![],
+            variant_of: None,
+        }
+    }
+
+    #[test]
+    fn family_key_ignores_worker_count_bind_and_upstream_only() {
+        let one = target("a", &["rustcorn", "serve", "prefork", "-w", "1", "-k", "async", "--bind", "127.0.0.1:0"], 1);
+        let two = target("b", &["rustcorn", "serve", "prefork", "--workers=2", "-k", "async", "--bind=127.0.0.1:0"], 2);
+        let sync = target("c", &["rustcorn", "serve", "prefork", "-w4", "-k", "sync"], 4);
+        assert_eq!(family_key(&one), family_key(&two));
+        assert_ne!(family_key(&one), family_key(&sync));
+        let gunicorn = |workers: u32, port: u32| {
+            let line =
+                format!("exec gunicorn -w {workers} -k uvicorn.workers.UvicornWorker --bind 127.0.0.1:{port} main:app");
+            target("g", &["sh", "-c", &line], workers)
+        };
+        assert_eq!(family_key(&gunicorn(1, 18101)), family_key(&gunicorn(4, 18104)));
+    }
 }

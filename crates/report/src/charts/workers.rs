@@ -128,23 +128,6 @@ fn draw(root: &Canvas<'_>, report: &Report<'_>, rows: &[WorkerRow]) -> Result<()
     Ok(())
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use bench::results::WorkerShare;
-
-    #[test]
-    fn the_source_is_named() {
-        let load = WorkerLoad {
-            source: WorkerCountSource::WorkerPidHeader,
-            workers: vec![WorkerShare { pid: Some(1), requests: 50 }, WorkerShare { pid: None, requests: 0 }],
-        };
-        let row = WorkerRow { target: 0, phase: 0, load };
-        assert_eq!(row.source_text(), "x-worker-pid");
-        assert_eq!(row.load.balance(), Some(0.0));
-    }
-}
-
 /// The chart's takeaway: the least and the most even split over workers (fewest / most requests per worker).
 pub fn takeaway(report: &Report<'_>, rows: &[WorkerRow]) -> Option<String> {
     let balanced: Vec<(&WorkerRow, f64)> = rows
@@ -162,4 +145,21 @@ pub fn takeaway(report: &Report<'_>, rows: &[WorkerRow]) -> Option<String> {
         name(most.0),
         crate::format::significant(most.1, 2)
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bench::results::WorkerShare;
+
+    #[test]
+    fn the_source_is_named() {
+        let load = WorkerLoad {
+            source: WorkerCountSource::WorkerPidHeader,
+            workers: vec![WorkerShare { pid: Some(1), requests: 50 }, WorkerShare { pid: None, requests: 0 }],
+        };
+        let row = WorkerRow { target: 0, phase: 0, load };
+        assert_eq!(row.source_text(), "x-worker-pid");
+        assert_eq!(row.load.balance(), Some(0.0));
+    }
 }

@@ -242,7 +242,8 @@ table.answer th, table.claims th { white-space: normal; }
 td.finding { white-space: nowrap; font-weight: 600; }
 td.finding a { text-decoration: none; color: inherit; }
 td.holds { color: #1a7f37; } td.partly { color: #9a6700; } td.fails { color: #b2182b; } td.unmeasured { color: var(--muted); font-weight: 400; }
-table.heat td { text-align: center; -webkit-print-color-adjust: exact; print-color-adjust: exact; }
+table.heat { width: 100%; }
+table.heat td { white-space: normal; font-size: 0.85rem; text-align: center; -webkit-print-color-adjust: exact; print-color-adjust: exact; }
 table.heat td:first-child { text-align: left; }
 table.heat .share { font-weight: 700; font-size: 1.05rem; }
 .takeaway { font-weight: 600; margin: 2px 0 6px; }
