@@ -2,10 +2,12 @@
 //! network) and a markdown summary for CI. `rustcorn bench report` and the end of `rustcorn bench run` call
 //! [`write_report`] / [`write_run_report`]; each output format is an [`Exporter`] in its own module.
 
+mod answer;
 mod charts;
 mod claims;
 mod data;
 mod endpoint;
+mod figure_words;
 mod format;
 pub mod history;
 mod html;

@@ -2,6 +2,7 @@
 
 use std::fmt::Write;
 
+use crate::answer;
 use crate::claims;
 use crate::data::Report;
 use crate::tables;
@@ -38,6 +39,7 @@ fn render(report: &Report<'_>) -> String {
         escape(commit.as_deref().unwrap_or("unknown")),
         if environment.git_dirty == Some(true) { " (uncommitted changes)" } else { "" }
     );
+    write_first_screen(&mut out, report, &verdicts);
     let _ = writeln!(out, "## Verdict\n");
     if verdicts.is_empty() {
         let _ = writeln!(out, "No phase has data to judge.\n");
@@ -57,9 +59,50 @@ fn render(report: &Report<'_>) -> String {
     out
 }
 
+/// The page's first screen in markdown: the answer table and the claims table.
+fn write_first_screen(out: &mut String, report: &Report<'_>, verdicts: &[verdict::Verdict]) {
+    let _ = writeln!(out, "## Which model for which workload\n");
+    let _ = writeln!(out, "| workload | use | lead over the runner-up (range) | in Python terms |");
+    let _ = writeln!(out, "|---|---|---|---|");
+    for row in answer::rows(report, verdicts) {
+        let models: Vec<String> = row.models.iter().map(|&target| escape(report.target_name(target))).collect();
+        let python: Vec<String> = row.python.iter().map(|python| format!("`{python}`")).collect();
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} |",
+            escape(&row.workload),
+            match models.len() {
+                0 => "–".to_owned(),
+                1 => models.join(""),
+                _ => format!("any of: {}", models.join(", ")),
+            },
+            escape(&row.lead),
+            if python.is_empty() { "–".to_owned() } else { python.join(" or ") }
+        );
+    }
+    let _ = writeln!(out);
+    let _ = writeln!(out, "## The article's claims, checked\n");
+    let _ = writeln!(out, "| # | claim ({}) | Python | Rust |", escape(claims::ARTICLE));
+    let _ = writeln!(out, "|---:|---|---|---|");
+    for claim in claims::check_claims(report) {
+        let finding = |family| {
+            claim.checks.iter().find(|check| check.family == family).map_or("–", |check| check.finding.short_label())
+        };
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} |",
+            claim.number,
+            escape(claim.short),
+            finding(bench::results::Family::Python),
+            finding(bench::results::Family::Rust)
+        );
+    }
+    let _ = writeln!(out);
+}
+
 /// The article's claims, each checked for Python and for Rust (crates/report/src/claims).
 fn write_claims(out: &mut String, report: &Report<'_>) {
-    let _ = writeln!(out, "## The article's claims\n");
+    let _ = writeln!(out, "## The article's claims, with the evidence\n");
     let _ = writeln!(out, "From {}, checked for Python and for Rust.\n", escape(claims::ARTICLE));
     for claim in claims::check_claims(report) {
         let _ = writeln!(out, "{}. **{}**", claim.number, escape(claim.statement));

@@ -167,7 +167,7 @@ fn rank(entries: &mut [Entry], basis: Basis) {
     }
 }
 
-fn p99_us(load: &loadgen::LoadReport) -> Option<f64> {
+pub(crate) fn p99_us(load: &loadgen::LoadReport) -> Option<f64> {
     let latency = &load.aggregated.latency;
     if latency.samples == 0 {
         return None;
@@ -224,7 +224,7 @@ impl Verdict {
 
     /// How many times better `a` is than `b` on this verdict's basis (>= 1 when `a` ranks first), with the range
     /// their repetitions allow: "1.80× (1.71–1.92×)".
-    fn ratio_text(&self, a: &Entry, b: &Entry) -> String {
+    pub fn ratio_text(&self, a: &Entry, b: &Entry) -> String {
         let (better, worse) = match self.basis {
             Basis::Throughput => (&a.value, &b.value),
             Basis::P99Latency => (&b.value, &a.value),
@@ -428,5 +428,8 @@ pub(crate) fn join_and<T: AsRef<str>>(items: &[T]) -> String {
     }
 }
 
+mod level;
 #[cfg(test)]
 mod tests;
+
+pub use level::phase_level;

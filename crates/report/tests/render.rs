@@ -9,47 +9,11 @@ use bench::results::{Family, TargetStatus};
 use bench::RunResults;
 use loadgen::{WorkerCount, WorkerCounts};
 use report::{render_html, render_summary_md, write_report, History, ReportOptions};
-use scraper::{ElementRef, Html, Selector};
+use scraper::{Html, Selector};
 
-fn fixture_path() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/small.json")
-}
+mod common;
 
-fn fixture() -> RunResults {
-    RunResults::read(&fixture_path()).expect("the fixture reads as results")
-}
-
-fn select<'a>(document: &'a Html, css: &str) -> Vec<ElementRef<'a>> {
-    let selector = Selector::parse(css).unwrap_or_else(|error| panic!("bad selector {css}: {error:?}"));
-    document.select(&selector).collect()
-}
-
-fn text_of(element: &ElementRef<'_>) -> String {
-    element.text().collect::<Vec<_>>().join("")
-}
-
-/// The anchor the report gives a phase: its 1-based position and its name, lowercased, dashes for the rest.
-fn phase_anchor(index: usize, name: &str) -> String {
-    let mut slug = String::new();
-    for character in name.chars() {
-        if character.is_ascii_alphanumeric() {
-            slug.push(character.to_ascii_lowercase());
-        } else if !slug.ends_with('-') {
-            slug.push('-');
-        }
-    }
-    format!("p{}-{}", index + 1, slug.trim_matches('-'))
-}
-
-fn phase_names(results: &RunResults) -> Vec<String> {
-    let mut names: Vec<String> = Vec::new();
-    for phase in results.targets.iter().flat_map(|target| &target.phases) {
-        if !names.contains(&phase.name) {
-            names.push(phase.name.clone());
-        }
-    }
-    names
-}
+use common::{fixture, fixture_path, phase_anchor, phase_names, select, select_in, text_of};
 
 #[test]
 fn the_fixture_is_valid_against_the_committed_results_schema() {
@@ -71,7 +35,6 @@ fn the_page_parses_and_has_one_inline_svg_per_expected_chart() {
     assert!(document.errors.is_empty(), "HTML parse errors: {:?}", document.errors);
 
     let mut expected = vec![
-        "chart-throughput".to_owned(),
         "chart-cpu".to_owned(),
         "chart-memory".to_owned(),
         "chart-scaling-concurrency".to_owned(),
@@ -92,7 +55,8 @@ fn the_page_parses_and_has_one_inline_svg_per_expected_chart() {
             "#{id} drew"
         );
     }
-    assert_eq!(select(&document, "figure.chart").len(), expected.len(), "no unexpected charts");
+    assert_eq!(select(&document, "figure.chart").len(), expected.len() + 1, "no unexpected charts");
+    assert_eq!(select(&document, "figure.chart.overview").len(), 1, "the overview heat map is the one table chart");
     assert_eq!(select(&document, "svg").len(), expected.len(), "every svg is one of the charts");
     assert!(select(&document, ".missing").iter().all(|e| !text_of(e).contains("could not be drawn")));
     for attribute in ["width=\"-", "height=\"-"] {
@@ -168,8 +132,8 @@ fn the_verdict_names_the_model_the_fixture_makes_best() {
     for endpoint in ["/memory-intensive", "/sync-google", "/async-google", "/health", "article-locust"] {
         assert!(verdicts.iter().any(|v| v.starts_with(endpoint)), "a verdict for {endpoint}: {verdicts:#?}");
     }
-    let best_cells: Vec<String> = select(&document, "#verdict td.best").iter().map(text_of).collect();
-    assert!(!best_cells.is_empty(), "the headline table marks the winners");
+    let best_cells: Vec<String> = select(&document, "#chart-overview td.best").iter().map(text_of).collect();
+    assert!(!best_cells.is_empty(), "the overview marks the winners");
     assert!(verdicts[0].starts_with("/cpu-intensive"), "CPU-bound work comes first: {verdicts:#?}");
 }
 
@@ -179,22 +143,15 @@ fn a_failed_target_is_shown_as_missing_never_as_a_zero_bar() {
     let failed = results.targets.iter().find(|t| matches!(t.status, TargetStatus::Failed { .. })).expect("one failed");
     let html = render_html(&results, &ReportOptions::default());
     let document = Html::parse_document(&html);
-    let throughput = text_of(&select(&document, "figure#chart-throughput svg")[0]);
-    let phases = phase_names(&results).len();
-    assert_eq!(throughput.matches("no data: target failed").count(), phases, "one note per phase panel");
     let problems = text_of(&select(&document, "#problems")[0]);
     assert!(problems.contains(&failed.name) && problems.contains("ModuleNotFoundError"), "{problems}");
-    let row = select(&document, "#verdict tbody tr")
+    let row = select(&document, "#chart-overview tbody tr")
         .into_iter()
         .find(|row| text_of(row).contains(&failed.name))
         .expect("the failed target has a headline row");
     assert!(select_in(&row, "td.missing").len() >= 4, "its cells say why they are empty: {}", text_of(&row));
     let note = text_of(&select(&document, "#verdict p.missing")[0]);
     assert!(note.contains(&format!("No figures from {}: the target failed", failed.name)), "{note}");
-}
-
-fn select_in<'a>(element: &ElementRef<'a>, css: &str) -> Vec<ElementRef<'a>> {
-    element.select(&Selector::parse(css).expect("selector")).collect()
 }
 
 #[test]
@@ -208,8 +165,12 @@ fn a_partial_run_says_so_and_marks_unmeasured_phases() {
     let html = render_html(&results, &ReportOptions::default());
     let document = Html::parse_document(&html);
     assert!(text_of(&select(&document, "header .banner")[0]).contains("Partial run"));
-    let throughput = text_of(&select(&document, "figure#chart-throughput svg")[0]);
-    assert_eq!(throughput.matches("no data: run interrupted").count(), 2, "the two phases async never reached");
+    let async_row = select(&document, "#chart-overview tbody tr")
+        .into_iter()
+        .map(|row| text_of(&row))
+        .find(|row| row.starts_with("async"))
+        .expect("an overview row for async");
+    assert!(async_row.contains("interrupted"), "the phases async never reached: {async_row}");
     let verdicts = text_of(&select(&document, "#verdict ul.verdicts")[0]);
     assert!(verdicts.contains("No figures for async (no data: run interrupted)"), "{verdicts}");
     let summary = render_summary_md(&results, &ReportOptions::default());
@@ -223,12 +184,9 @@ fn a_target_a_phase_did_not_include_is_left_out_not_shown_missing() {
     only_cpu.phases.retain(|phase| phase.name == "cpu-c8");
     let html = render_html(&results, &ReportOptions::default());
     let document = Html::parse_document(&html);
-    let throughput = text_of(&select(&document, "figure#chart-throughput svg")[0]);
-    assert!(!throughput.contains("no data: not measured"), "absent targets are not drawn as missing");
-    assert_eq!(throughput.matches("prefork-w1").count(), 1, "prefork-w1 appears in the one phase it ran");
-    let memory_rows = text_of(&select(&document, "section#p3-memory-c8 table")[0]);
+    let memory_rows = text_of(&select(&document, "details#p3-memory-c8 table")[0]);
     assert!(!memory_rows.contains("prefork-w1"), "{memory_rows}");
-    let cpu_rows = text_of(&select(&document, "section#p2-cpu-c8 table")[0]);
+    let cpu_rows = text_of(&select(&document, "details#p2-cpu-c8 table")[0]);
     assert!(cpu_rows.contains("prefork-w1"), "{cpu_rows}");
 }
 
@@ -322,28 +280,50 @@ fn the_verdict_names_a_poor_spread_of_requests_over_workers_for_rust_and_python(
     assert!(table.contains("x-worker-pid") && table.contains("master --stats"), "{table}");
 }
 
-#[test]
-fn a_history_file_adds_the_trend_chart() {
+fn history_of(figures: &[&str]) -> ReportOptions {
     let text = (0..5)
         .map(|run| {
+            let values: Vec<String> =
+                figures.iter().map(|name| format!("\"{name}\": {}", 1.8 + f64::from(run) * 0.05)).collect();
             format!(
-                r#"{{"commit": "c{run}", "date": "2026-01-0{}T00:00:00Z", "figures": {{"cpu/prefork_over_async": {}, "io/async_over_sync": {}}}}}"#,
+                r#"{{"commit": "c{run}", "date": "2026-01-0{}T00:00:00Z", "figures": {{{}}}}}"#,
                 run + 1,
-                1.8 + f64::from(run) * 0.05,
-                1.1
+                values.join(", ")
             ) + "\n"
         })
         .collect::<String>()
         + "garbage\n";
-    let options = ReportOptions { history: Some(History::parse("results/history.jsonl", &text)) };
+    ReportOptions { history: Some(History::parse("results/history.jsonl", &text)) }
+}
+
+#[test]
+fn a_history_of_this_runs_figures_adds_the_trend_chart_in_words() {
+    let options =
+        history_of(&["eff:prefork-w2/cpu-c8@c8", "ratio:async_vs_sync/memory-c8@c8", "cal:cpu_loop_per_cpu_s"]);
     let html = render_html(&fixture(), &options);
     let document = Html::parse_document(&html);
     let trend = select(&document, "figure#chart-trend");
     assert_eq!(trend.len(), 1);
     assert_eq!(select_in(&trend[0], "svg").len(), 1);
-    let svg = text_of(&select_in(&trend[0], "svg")[0]);
-    assert!(svg.contains("cpu/prefork_over_async") && svg.contains("2026-01-05"), "{svg}");
-    assert!(text_of(&select(&document, "#trend")[0]).contains("line 6"), "the bad line is named");
+    let section = text_of(&select(&document, "#trend")[0]);
+    assert!(section.contains("prefork-w2 on cpu-c8 at 8 connections: requests per CPU-second"), "{section}");
+    assert!(section.contains("async on memory-c8 at 8 connections: relative to sync"), "{section}");
+    assert!(section.contains("Calibration: CPU-loop iterations"), "{section}");
+    assert!(!section.contains("eff:") && !section.contains("cal:"), "no raw figure names: {section}");
+    assert!(text_of(&select_in(&trend[0], "svg")[0]).contains("2026-01-05"));
+    assert!(section.contains("line 6"), "the bad line is named");
+    assert_eq!(select(&document, "nav.toc a[href='#trend']").len(), 1, "listed in the contents");
+}
+
+#[test]
+fn a_history_of_another_suite_adds_no_trend_section() {
+    // The CI history committed in results/ is the quick suite's: a user's run of other phases has no trend.
+    let options = history_of(&["eff:async-1/cpu@c16", "raw:sync/memory@c16", "cal:cpu_loop_per_cpu_s"]);
+    let html = render_html(&fixture(), &options);
+    let document = Html::parse_document(&html);
+    assert!(select(&document, "#trend").is_empty(), "no trend section");
+    assert!(select(&document, "nav.toc a[href='#trend']").is_empty(), "and no contents entry");
+    assert!(!html.contains("eff:async-1"));
 }
 
 #[test]
@@ -396,7 +376,7 @@ fn the_locust_section_sets_every_target_side_by_side() {
 fn in_flight_requests_and_the_upstreams_holds_are_shown_beside_the_figures() {
     let results = fixture();
     let document = Html::parse_document(&render_html(&results, &ReportOptions::default()));
-    let notes: Vec<String> = select(&document, "table.headline td small.in-flight").iter().map(text_of).collect();
+    let notes: Vec<String> = select(&document, "table.heat td small.in-flight").iter().map(text_of).collect();
     assert!(!notes.is_empty(), "the headline cells say what was in flight");
     assert!(notes.iter().all(|note| note.contains(" in flight, median age ")), "{notes:?}");
     let locust_headers: Vec<String> = select(&document, "#locust th").iter().map(text_of).collect();
@@ -426,7 +406,7 @@ fn verdict_figures_carry_their_ranges_and_overlapping_targets_are_level() {
     // The fixture's I/O-bound models all meet the upstream's ceiling: their ranges overlap.
     let io = verdicts.iter().find(|v| v.starts_with("/sync-google")).expect("a /sync-google verdict");
     assert!(io.contains("are level") && io.contains("ranges (min–max over 3 repetitions) overlap"), "{io}");
-    let cells: Vec<String> = select(&document, "#verdict tbody td").iter().map(text_of).collect();
+    let cells: Vec<String> = select(&document, "#chart-overview tbody td").iter().map(text_of).collect();
     assert!(cells.iter().any(|cell| cell.contains("req/s (") && cell.contains('–')), "{cells:?}");
     let summary = render_summary_md(&results, &ReportOptions::default());
     assert!(summary.contains("range (min–max) in brackets"), "{summary}");

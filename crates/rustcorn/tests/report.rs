@@ -62,7 +62,7 @@ fn bench_report_uses_the_history_file_in_the_results_parent_folder() {
     let run = dir.join("20260101T000000Z");
     std::fs::create_dir_all(&run).expect("run folder");
     std::fs::copy(fixture(), run.join("results.json")).expect("copy fixture");
-    let line = r#"{"commit": "abc", "date": "2026-01-01", "figures": {"cpu/prefork_over_async": 2.0}}"#;
+    let line = r#"{"commit": "abc", "date": "2026-01-01", "figures": {"eff:prefork-w2/cpu-c8@c8": 2.0}}"#;
     std::fs::write(dir.join("history.jsonl"), format!("{line}\n{line}\n")).expect("history");
     let output = rustcorn(&[&run.join("results.json")]);
     assert!(output.status.success(), "stderr: {}", text(&output.stderr));
@@ -91,9 +91,12 @@ fn bench_report_on_a_file_that_is_not_results_fails_clearly() {
     assert!(!dir.join("report.html").exists(), "nothing half-written");
 }
 
-/// Renders the fixture, then loads the page in headless Chromium: screenshots (kept in target/report-check/), no
-/// console message, real content. Prints SKIPPED and passes only where Chromium cannot be installed. "heavy" in
-/// the name puts it in the one-at-a-time group: Chromium (and its first install) takes both cores for a while.
+/// Renders the fixture, then loads the page in headless Chromium: screenshots of the first screen at 1280x800 and
+/// 390x844 (kept in target/report-check/), the answer and claims tables within the first screen, the page at most
+/// 8,000 px tall with every <details> closed, every figure in the PDF print, no console message, no request.
+/// Prints SKIPPED and passes only where Chromium or pdftotext cannot be installed, and never under CI=true (the
+/// script fails there). "heavy" in the name puts it in the one-at-a-time group: Chromium (and its first install)
+/// takes both cores for a while.
 #[test]
 fn heavy_report_page_passes_the_headless_browser_check() {
     let check_dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("../report-check");
@@ -107,7 +110,7 @@ fn heavy_report_page_passes_the_headless_browser_check() {
     let stdout = text(&output.stdout);
     match output.status.code() {
         Some(0) => {
-            for shot in ["desktop-top.png", "desktop-long.png", "phone.png", "print.pdf"] {
+            for shot in ["desktop-top.png", "phone-top.png", "desktop-long.png", "phone.png", "print.pdf"] {
                 assert!(check_dir.join(shot).is_file(), "{shot} kept as a test artifact");
             }
             println!("{stdout}");

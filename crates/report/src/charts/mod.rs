@@ -4,7 +4,6 @@
 pub mod latency;
 pub mod resources;
 pub mod scaling;
-pub mod throughput;
 pub mod timeline;
 pub mod trend;
 pub mod workers;

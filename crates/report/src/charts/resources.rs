@@ -71,3 +71,50 @@ fn panels(report: &Report<'_>, bar: impl Fn(usize, usize) -> Option<Bar>) -> Vec
         })
         .collect()
 }
+
+/// The CPU chart's takeaway: who used the most and the fewest cores in any one phase, e.g. "Most CPU: async-2,
+/// 1.97 cores in cpu; fewest: async-1, 0.41 cores in sync-google."
+pub fn cpu_takeaway(report: &Report<'_>) -> Option<String> {
+    extremes(report, |target, phase| report.cpu_cores(target, phase)).map(|((a, pa, most), (b, pb, fewest))| {
+        format!(
+            "Most CPU: {}, {} cores in {}; fewest: {}, {} cores in {}.",
+            report.target_name(a),
+            format::significant(most, 3),
+            report.phases[pa].name,
+            report.target_name(b),
+            format::significant(fewest, 3),
+            report.phases[pb].name
+        )
+    })
+}
+
+/// The memory chart's takeaway: the largest and the smallest peak RSS of any phase.
+pub fn memory_takeaway(report: &Report<'_>) -> Option<String> {
+    extremes(report, |target, phase| report.rss_peak(target, phase)).map(|((a, pa, most), (b, pb, fewest))| {
+        format!(
+            "Largest peak RSS: {}, {} MiB in {}; smallest: {}, {} MiB in {}.",
+            report.target_name(a),
+            format::mib(most),
+            report.phases[pa].name,
+            report.target_name(b),
+            format::mib(fewest),
+            report.phases[pb].name
+        )
+    })
+}
+
+type Extreme = (usize, usize, f64);
+
+/// The (target, phase, median) with the highest and the lowest figure.
+fn extremes(
+    report: &Report<'_>,
+    figure: impl Fn(usize, usize) -> Option<crate::data::Spread>,
+) -> Option<(Extreme, Extreme)> {
+    let all: Vec<Extreme> = (0..report.targets.len())
+        .flat_map(|target| (0..report.phases.len()).map(move |phase| (target, phase)))
+        .filter_map(|(target, phase)| Some((target, phase, figure(target, phase)?.median)))
+        .collect();
+    let most = *all.iter().max_by(|a, b| a.2.total_cmp(&b.2))?;
+    let fewest = *all.iter().min_by(|a, b| a.2.total_cmp(&b.2))?;
+    Some((most, fewest))
+}

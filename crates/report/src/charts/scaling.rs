@@ -391,6 +391,48 @@ fn draw_panel(area: &Canvas<'_>, report: &Report<'_>, panel: &ScalingPanel, x_de
     Ok(())
 }
 
+/// A scaling chart's one-line takeaway: the line that gained the most from its first point to its last, e.g.
+/// "Largest gain: sync on /sync-google, 6.1× from 1 to 32 connections."; None without a line of two points.
+fn takeaway(report: &Report<'_>, panels: &[ScalingPanel], unit: &str) -> Option<String> {
+    let (panel, first, last) = panels
+        .iter()
+        .flat_map(|panel| panel.lines.iter().map(move |line| (panel, line)))
+        .filter_map(|(panel, line)| Some((panel, line.points.first()?, line.points.last()?)))
+        .filter(|(_, first, last)| last.x > first.x && first.value.median > 0.0)
+        .max_by(|a, b| (a.2.value.median / a.1.value.median).total_cmp(&(b.2.value.median / b.1.value.median)))?;
+    let target = if first.target == last.target {
+        report.target_name(last.target).to_owned()
+    } else {
+        format!("{} to {}", report.target_name(first.target), report.target_name(last.target))
+    };
+    Some(format!(
+        "Largest gain: {target} on {}, {} from {} to {} {unit}.",
+        panel.title,
+        format::ratio(last.value.median / first.value.median),
+        first.x,
+        last.x
+    ))
+}
+
+/// The concurrency chart's takeaway (see [`takeaway`]).
+pub fn concurrency_takeaway(report: &Report<'_>) -> Option<String> {
+    let panels: Vec<ScalingPanel> = concurrency_sweeps(report)
+        .into_iter()
+        .map(|(work, path, phases)| concurrency_panel(report, &work, path, &phases))
+        .collect();
+    takeaway(report, &panels, "connections")
+}
+
+/// The workers chart's takeaway (see [`takeaway`]).
+pub fn workers_takeaway(report: &Report<'_>) -> Option<String> {
+    let families = worker_families(report);
+    let panels: Vec<ScalingPanel> = workers_phases(report, &families)
+        .into_iter()
+        .filter_map(|phase| workers_panel(report, phase, &families))
+        .collect();
+    takeaway(report, &panels, "workers")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -210,6 +210,25 @@ fn axis_tick(value: &f64) -> String {
     format::axis(*value)
 }
 
+/// The chart's one-line takeaway: the most and the fewest req/s over the phase (medians over repetitions), e.g.
+/// "req/s: most async-2 (1,840), fewest sync (460)."; None without throughput figures.
+pub fn takeaway(report: &Report<'_>, phase: usize) -> Option<String> {
+    let rates: Vec<(usize, f64)> = report
+        .phase_targets(phase)
+        .into_iter()
+        .filter_map(|target| Some((target, report.throughput(target, phase)?.median)))
+        .collect();
+    let most = rates.iter().max_by(|a, b| a.1.total_cmp(&b.1))?;
+    let fewest = rates.iter().min_by(|a, b| a.1.total_cmp(&b.1))?;
+    Some(format!(
+        "req/s: most {} ({}), fewest {} ({}).",
+        report.target_name(most.0),
+        format::rate(most.1),
+        report.target_name(fewest.0),
+        format::rate(fewest.1)
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

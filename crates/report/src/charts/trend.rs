@@ -11,8 +11,8 @@ const PANEL_HEIGHT: u32 = 230;
 /// More figures than this are listed but not drawn: the page stays readable.
 pub const MAX_FIGURES: usize = 12;
 
-pub fn figure(history: &History) -> Option<Figure> {
-    let names = history.figure_names();
+/// The trend of `names` (figures of `history`), each labelled in words.
+pub fn figure(history: &History, names: &[String]) -> Option<Figure> {
     if history.entries.is_empty() || names.is_empty() {
         return None;
     }
@@ -21,14 +21,14 @@ pub fn figure(history: &History) -> Option<Figure> {
         .iter()
         .enumerate()
         .map(|(index, name)| LegendEntry {
-            label: (*name).to_owned(),
+            label: crate::figure_words::words(name),
             colour: palette::hex(palette::neutral_colour(index)),
             mark: LegendMark::Line,
         })
         .collect();
     let left_out = match names.len().saturating_sub(MAX_FIGURES) {
         0 => String::new(),
-        n => format!(" {n} more figures are in the file but not drawn."),
+        n => format!(" {n} more figures of this run are in the file but not drawn."),
     };
     Some(Figure {
         id: "chart-trend".to_owned(),
@@ -73,7 +73,7 @@ fn draw(root: &Canvas<'_>, history: &History, names: &[&str]) -> Result<(), Char
         };
         let colour = palette::neutral_colour(index);
         let mut chart = ChartBuilder::on(area)
-            .caption(*name, font(CAPTION_SIZE))
+            .caption(crate::figure_words::words(name), font(CAPTION_SIZE))
             .margin(8)
             .margin_right(24)
             .x_label_area_size(40)
@@ -94,4 +94,23 @@ fn draw(root: &Canvas<'_>, history: &History, names: &[&str]) -> Result<(), Char
         chart.draw_series(points.iter().map(|&point| Circle::new(point, 3, colour.filled())))?;
     }
     Ok(())
+}
+
+/// The chart's takeaway: the figure that moved most between the first and the last run that recorded it.
+pub fn takeaway(history: &History, names: &[String]) -> Option<String> {
+    let (name, change) = names
+        .iter()
+        .filter_map(|name| {
+            let mut values = history.entries.iter().filter_map(|entry| entry.figures.get(name)).copied();
+            let first = values.next()?;
+            let last = values.last()?;
+            (first != 0.0 && first.is_finite() && last.is_finite()).then(|| (name, last / first - 1.0))
+        })
+        .max_by(|a, b| a.1.abs().total_cmp(&b.1.abs()))?;
+    Some(format!(
+        "Moved most from the first run to the last: {}, {}{}.",
+        crate::figure_words::words(name),
+        if change >= 0.0 { "+" } else { "−" },
+        format::percent(change.abs())
+    ))
 }

@@ -128,6 +128,25 @@ fn draw(root: &Canvas<'_>, report: &Report<'_>, rows: &[WorkerRow]) -> Result<()
     Ok(())
 }
 
+/// The chart's takeaway: the least and the most even split over workers (fewest / most requests per worker).
+pub fn takeaway(report: &Report<'_>, rows: &[WorkerRow]) -> Option<String> {
+    let balanced: Vec<(&WorkerRow, f64)> = rows
+        .iter()
+        .filter(|row| row.load.workers.len() > 1)
+        .filter_map(|row| Some((row, row.load.balance()?)))
+        .collect();
+    let least = balanced.iter().min_by(|a, b| a.1.total_cmp(&b.1))?;
+    let most = balanced.iter().max_by(|a, b| a.1.total_cmp(&b.1))?;
+    let name = |row: &WorkerRow| format!("{} in {}", report.target_name(row.target), report.phases[row.phase].name);
+    Some(format!(
+        "Least even: {}, fewest / most = {}; most even: {}, {}.",
+        name(least.0),
+        crate::format::significant(least.1, 2),
+        name(most.0),
+        crate::format::significant(most.1, 2)
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -8,7 +8,7 @@ mod capacity;
 mod cores;
 mod crash;
 mod memory;
-mod roles;
+pub(crate) mod roles;
 #[cfg(test)]
 mod tests;
 
@@ -53,32 +53,60 @@ pub struct Claim {
     /// Its place in the article's order, 1 to 8.
     pub number: u8,
     pub statement: &'static str,
+    /// A few words for the first screen's claims table.
+    pub short: &'static str,
     pub checks: Vec<Check>,
 }
 
 type CheckFn = fn(&Report<'_>, Family) -> Check;
 
+/// A claim as the article states it, its few-word title, and how it is checked.
+type ClaimSpec = (&'static str, &'static str, CheckFn);
+
 /// The eight claims in the article's order, and how each is checked.
-const CLAIMS: [(&str, CheckFn); 8] = [
+const CLAIMS: [ClaimSpec; 8] = [
     (
         "With w sync workers, w requests run at once and the rest wait in a queue: capacity ≈ w / service time, and \
          latency grows with the place in the queue",
+        "Sync workers queue: capacity ≈ workers / service time",
         capacity::sync_workers_queue,
     ),
     (
         "A crashed gunicorn worker leaves the other workers serving; but gunicorn uses more memory, the more \
          workers the more",
+        "A crashed worker leaves the others serving; more workers, more memory",
         crash::crash_and_memory,
     ),
-    ("One uvicorn process uses less memory than gunicorn with its workers", memory::one_process_uses_less),
+    (
+        "One uvicorn process uses less memory than gunicorn with its workers",
+        "One uvicorn process uses less memory than gunicorn",
+        memory::one_process_uses_less,
+    ),
     (
         "Plain `def` endpoints still overlap blocking I/O under uvicorn, up to its thread pool (40)",
+        "Plain def endpoints overlap blocking I/O up to the thread pool",
         capacity::thread_pool_overlaps,
     ),
-    ("uvicorn alone cannot use a second core for CPU-bound work", cores::single_loop_one_core),
-    ("gunicorn -k UvicornWorker uses the cores and serves more than uvicorn alone", cores::prefork_scales),
-    ("gunicorn spreads requests evenly over its workers", balance::evenly),
-    ("-w should follow the core count: throughput stops rising past the cores", cores::workers_follow_cores),
+    (
+        "uvicorn alone cannot use a second core for CPU-bound work",
+        "uvicorn alone uses one core for CPU-bound work",
+        cores::single_loop_one_core,
+    ),
+    (
+        "gunicorn -k UvicornWorker uses the cores and serves more than uvicorn alone",
+        "gunicorn + UvicornWorker uses the cores, serves more",
+        cores::prefork_scales,
+    ),
+    (
+        "gunicorn spreads requests evenly over its workers",
+        "gunicorn spreads requests evenly over workers",
+        balance::evenly,
+    ),
+    (
+        "-w should follow the core count: throughput stops rising past the cores",
+        "-w should follow the core count",
+        cores::workers_follow_cores,
+    ),
 ];
 
 /// Every claim, checked for Python and for Rust.
@@ -86,9 +114,10 @@ pub fn check_claims(report: &Report<'_>) -> Vec<Claim> {
     CLAIMS
         .iter()
         .enumerate()
-        .map(|(index, (statement, check))| Claim {
+        .map(|(index, (statement, short, check))| Claim {
             number: index as u8 + 1,
             statement,
+            short,
             checks: [Family::Python, Family::Rust].into_iter().map(|family| check(report, family)).collect(),
         })
         .collect()
@@ -101,6 +130,26 @@ impl Finding {
             Finding::Partly => "holds in part",
             Finding::DoesNotHold => "does not hold",
             Finding::NotMeasured => "not measured in this run",
+        }
+    }
+
+    /// The word of the first screen's claims table.
+    pub fn short_label(self) -> &'static str {
+        match self {
+            Finding::Holds => "holds",
+            Finding::Partly => "in part",
+            Finding::DoesNotHold => "does not hold",
+            Finding::NotMeasured => "not measured",
+        }
+    }
+
+    /// A CSS class for the word's colour.
+    pub fn class(self) -> &'static str {
+        match self {
+            Finding::Holds => "holds",
+            Finding::Partly => "partly",
+            Finding::DoesNotHold => "fails",
+            Finding::NotMeasured => "unmeasured",
         }
     }
 
@@ -182,6 +231,11 @@ fn upstream_delay_s(report: &Report<'_>) -> f64 {
     report.results.upstream.delay_ms / 1000.0
 }
 
+/// The anchor of a claim's evidence in report.html.
+pub fn claim_anchor(number: u8) -> String {
+    format!("claim-{number}")
+}
+
 /// The claims as a section of report.html, placed after the verdict.
 pub fn html_section(report: &Report<'_>) -> Markup {
     html! {
@@ -193,7 +247,7 @@ pub fn html_section(report: &Report<'_>) -> Markup {
             }
             ol.verdicts {
                 @for claim in check_claims(report) {
-                    li {
+                    li id=(claim_anchor(claim.number)) {
                         strong { (claim.statement) }
                         ul {
                             @for check in &claim.checks {

@@ -21,8 +21,7 @@ pub fn section(report: &Report<'_>) -> Markup {
         (None, _) => "not a git checkout".to_owned(),
     };
     html! {
-        section #methodology {
-            h2 { "Methodology" }
+        div.folded-body {
             h3 { "Machine and software" }
             dl.facts {
                 dt { "CPU" } dd { (environment.cpu_model) }

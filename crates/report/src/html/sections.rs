@@ -51,18 +51,17 @@ pub fn target_cell(report: &Report<'_>, target: usize) -> Markup {
 }
 
 pub fn verdict(report: &Report<'_>, verdicts: &[Verdict]) -> Markup {
-    let table = tables::headline(report, verdicts);
     let failed: Vec<&str> =
         report.targets.iter().filter(|target| target.failure().is_some()).map(|target| target.name()).collect();
     html! {
         section #verdict {
-            h2 { "Verdict" }
+            h2 { "Verdict, endpoint by endpoint" }
             @if verdicts.is_empty() {
                 p.missing { "No phase has data to judge." }
             } @else {
                 ul.verdicts {
-                    @for verdict in verdicts {
-                        li { strong { (verdict.subject.title()) } ": " (verdict.sentence(report)) }
+                    @for (index, verdict) in verdicts.iter().enumerate() {
+                        li id=(super::first_screen::verdict_anchor(index)) { strong { (verdict.subject.title()) } ": " (verdict.sentence(report)) }
                     }
                 }
             }
@@ -71,50 +70,19 @@ pub fn verdict(report: &Report<'_>, verdicts: &[Verdict]) -> Markup {
                     "No figures from " (failed.join(", ")) ": the target failed (see " a href="#problems" { "Failed targets" } ")."
                 }
             }
-            @if !verdicts.is_empty() {
-                div.table-wrap {
-                    table.headline {
-                        thead {
-                            tr {
-                                th { "Target" }
-                                @for column in &table.columns {
-                                    th { (column.title) br; small { (column.detail) } }
-                                }
-                            }
-                        }
-                        tbody {
-                            @for row in &table.rows {
-                                tr {
-                                    td { (target_cell(report, row.target)) }
-                                    @for cell in &row.cells {
-                                        @if cell.best {
-                                            td.best { (cell.text) (in_flight_note(cell)) }
-                                        } @else if cell.missing {
-                                            td.missing { (cell.text) }
-                                        } @else {
-                                            td { (cell.text) (in_flight_note(cell)) }
-                                        }
-                                    }
-                                }
-                            }
-                        }
-                    }
-                }
-                p.caption {
-                    "Each endpoint is judged on its closed-loop phase with the most connections (for CPU work, a phase \
-                     calibrated with cpu_work first): req/s, successful responses per second, higher is better. \
-                     Endpoints run only at a fixed rate or with Locust users, and mixed phases, are judged on p99 \
-                     latency, lower is better. Figures count the responses completed inside the measured window; the \
-                     requests still in flight when it closed are counted under them, with how long they had waited. "
-                     (crate::verdict::LEAD_RULE)
-                }
+            p.caption {
+                "Each endpoint is judged on its closed-loop phase with the most connections (for CPU work, a phase \
+                 calibrated with cpu_work first): req/s, successful responses per second, higher is better. \
+                 Endpoints run only at a fixed rate or with Locust users, and mixed phases, are judged on p99 \
+                 latency, lower is better. Figures count the responses completed inside the measured window; the \
+                 requests still in flight when it closed are counted under them, with how long they had waited."
             }
         }
     }
 }
 
 /// The cell's in-flight requests on a second, smaller line.
-fn in_flight_note(cell: &tables::Cell) -> Markup {
+pub(super) fn in_flight_note(cell: &tables::Cell) -> Markup {
     html! {
         @if let Some(in_flight) = &cell.in_flight {
             br; small.in-flight { (in_flight) }
@@ -151,8 +119,9 @@ pub fn phases(report: &Report<'_>) -> Markup {
         section #phases {
             h2 { "Phases" }
             p {
-                "One section per load phase, in the order they ran: the figures of every target, the latency \
-                 distribution, and the phase over time."
+                "One fold per load phase, in the order they ran: the figures of every target, the latency \
+                 distribution, and the phase over time. A phase whose targets are level (their ranges over the \
+                 repetitions overlap on req/s and p99) says so in one sentence instead of drawing coinciding lines."
             }
             @for phase in 0..report.phases.len() {
                 (phase_section(report, phase))
@@ -166,9 +135,14 @@ fn phase_section(report: &Report<'_>, phase: usize) -> Markup {
     let corrected = tables::phase_is_corrected(report, phase);
     let rows = tables::phase_rows(report, phase);
     let repetitions = info.repetitions;
+    let level = crate::verdict::phase_level(report, phase);
+    let summary = match &level {
+        Some(_) => "level: no difference between the targets".to_owned(),
+        None => charts::latency::takeaway(report, phase).unwrap_or_else(|| "no figures".to_owned()),
+    };
     html! {
-        section.phase id=(charts::phase_anchor(phase, info.name)) {
-            h3 { "Phase " (info.name) }
+        details.phase id=(charts::phase_anchor(phase, info.name)) {
+            summary { h3 { "Phase " (info.name) } span.summary-note { (summary) } }
             p {
                 "Endpoints: " code { (info.endpoints_text()) } ". Load: " (info.example.load_description)
                 "; " (format::significant(info.example.warmup_s, 3)) " s warm-up, "
@@ -213,18 +187,22 @@ fn phase_section(report: &Report<'_>, phase: usize) -> Markup {
                 }
             }
             @if info.kills_a_worker() { (super::article::kills(report, phase)) }
-            (figure(&charts::latency::figure(report, phase)))
-            (figure(&charts::timeline::figure(report, phase)))
+            @match &level {
+                Some(level) => { p.level { (level.sentence()) } }
+                None => {
+                    (figure(&charts::latency::figure(report, phase), charts::latency::takeaway(report, phase)))
+                    (figure(&charts::timeline::figure(report, phase), charts::timeline::takeaway(report, phase)))
+                }
+            }
         }
     }
 }
 
 pub fn scaling(report: &Report<'_>) -> Markup {
     html! {
-        section #scaling {
-            h2 { "Scaling" }
+        div.folded-body {
             @match charts::scaling::concurrency_figure(report) {
-                Some(chart) => { (figure(&chart)) }
+                Some(chart) => { (figure(&chart, charts::scaling::concurrency_takeaway(report))) }
                 None => {
                     p.missing {
                         "No req/s-against-concurrency chart: no endpoint ran in closed-loop phases at two or more \
@@ -233,7 +211,7 @@ pub fn scaling(report: &Report<'_>) -> Markup {
                 }
             }
             @match charts::scaling::workers_figure(report) {
-                Some(chart) => { (figure(&chart)) }
+                Some(chart) => { (figure(&chart, charts::scaling::workers_takeaway(report))) }
                 None => {
                     p.missing {
                         "No req/s-against-workers chart: the suite has no targets that differ only in their worker \
@@ -248,11 +226,10 @@ pub fn scaling(report: &Report<'_>) -> Markup {
 pub fn workers(report: &Report<'_>) -> Markup {
     let rows = charts::workers::rows(report);
     html! {
-        section #workers {
-            h2 { "Requests per worker" }
+        div.folded-body {
             @match charts::workers::figure(report, &rows) {
                 Some(chart) => {
-                    (figure(&chart))
+                    (figure(&chart, charts::workers::takeaway(report, &rows)))
                     (worker_table(report, &rows))
                 }
                 None => {
@@ -299,8 +276,7 @@ fn worker_table(report: &Report<'_>, rows: &[WorkerRow]) -> Markup {
 pub fn locust(report: &Report<'_>) -> Markup {
     let phases = tables::users_phases(report);
     html! {
-        section #locust {
-            h2 { "Locust table" }
+        div.folded-body {
             @if phases.is_empty() {
                 p.missing { "No phase used Locust's load model (users with think time) in this suite." }
             } @else {
@@ -330,27 +306,28 @@ pub fn locust(report: &Report<'_>) -> Markup {
     }
 }
 
+/// True when the run has CI history of its own: figures in results/history.jsonl measured on this run's targets,
+/// phases and loads. A user's `make bench` beside the committed CI history gets no trend section.
+pub fn trend_applies(report: &Report<'_>) -> bool {
+    report.options.history.as_ref().is_some_and(|history| !crate::figure_words::shared(report, history).is_empty())
+}
+
+/// The trend of the CI history's figures this run shares, named in words; nothing when there are none.
 pub fn trend(report: &Report<'_>) -> Markup {
-    let history = report.options.history.as_ref();
+    let Some(history) = report.options.history.as_ref() else { return html! {} };
+    let names = crate::figure_words::shared(report, history);
+    if names.is_empty() {
+        return html! {};
+    }
     html! {
         section #trend {
-            h2 { "Trend" }
-            @match history {
-                None => {
-                    p.missing {
-                        "No CI history: results/history.jsonl was not found. Each CI run appends one line: "
-                        code { r#"{"commit": "…", "date": "…", "figures": {"name": number, …}}"# }
-                    }
-                }
-                Some(history) => {
-                    @match charts::trend::figure(history) {
-                        Some(chart) => { (figure(&chart)) }
-                        None => { p.missing { (history.path) " has no run with a numeric figure." } }
-                    }
-                    @for skipped in &history.skipped {
-                        p.warning { (history.path) ", " (skipped) " (line skipped)" }
-                    }
-                }
+            h2 { "Trend over CI runs" }
+            @match charts::trend::figure(history, &names) {
+                Some(chart) => { (figure(&chart, charts::trend::takeaway(history, &names))) }
+                None => { p.missing { (history.path) " has no run with a numeric figure." } }
+            }
+            @for skipped in &history.skipped {
+                p.warning { (history.path) ", " (skipped) " (line skipped)" }
             }
         }
     }

@@ -1,0 +1,117 @@
+//! The answer the page opens with: one row per kind of workload (CPU-bound, memory-bound, blocking I/O, async I/O,
+//! the article's Locust mix), the model the verdict ranks first, its lead over the runner-up with the range the
+//! repetitions allow, and what that model is called in uvicorn/gunicorn terms. Built from the verdicts, never
+//! judged again; the HTML first screen and summary.md both print it.
+
+use bench::results::{LoadModel, TargetKind};
+
+use crate::claims::roles::{self, Role};
+use crate::data::Report;
+use crate::endpoint::EndpointKind;
+use crate::verdict::{Call, Subject, Verdict};
+
+/// The workloads of the answer table, in its order.
+const KINDS: [EndpointKind; 4] =
+    [EndpointKind::Cpu, EndpointKind::Memory, EndpointKind::BlockingIo, EndpointKind::AsyncIo];
+
+/// One row of the answer table.
+pub struct AnswerRow {
+    /// "CPU-bound", "the article's Locust mix".
+    pub workload: String,
+    /// The verdict the row reads, with its index in the verdict list (for the evidence link); None when the run
+    /// did not measure this workload.
+    pub verdict: Option<usize>,
+    /// The targets to use: the best alone on a lead, the best and those level with it otherwise.
+    pub models: Vec<usize>,
+    /// "1.80× (1.71–1.92×) over async-1", "level with sync (ranges overlap)", or why nothing is said.
+    pub lead: String,
+    /// `models` in uvicorn/gunicorn terms, each name once, in the order of `models`.
+    pub python: Vec<String>,
+}
+
+/// The answer rows, one per workload, those the run lacks included (they say so).
+pub fn rows(report: &Report<'_>, verdicts: &[Verdict]) -> Vec<AnswerRow> {
+    let mut rows: Vec<AnswerRow> = KINDS
+        .iter()
+        .map(|&kind| {
+            let found = verdicts
+                .iter()
+                .position(|verdict| matches!(&verdict.subject, Subject::Endpoint { kind: k, .. } if *k == kind));
+            row(report, verdicts, kind.label(), found)
+        })
+        .collect();
+    let locust = verdicts.iter().position(|verdict| {
+        matches!(verdict.subject, Subject::Mix { .. })
+            && matches!(report.phases[verdict.phase].load_model(), LoadModel::Users { .. })
+    });
+    rows.push(row(report, verdicts, "the article's Locust mix", locust));
+    rows
+}
+
+fn row(report: &Report<'_>, verdicts: &[Verdict], workload: &str, found: Option<usize>) -> AnswerRow {
+    let empty = |lead: &str| AnswerRow {
+        workload: workload.to_owned(),
+        verdict: found,
+        models: vec![],
+        lead: lead.to_owned(),
+        python: vec![],
+    };
+    let Some(index) = found else {
+        return empty(if workload.contains("Locust") {
+            "not in this run: make bench-article runs the article's Locust profile"
+        } else {
+            "not in this run"
+        });
+    };
+    let verdict = &verdicts[index];
+    let Some(best) = verdict.ranking.first() else { return empty("no target has data") };
+    let (models, lead) = match (&verdict.call, verdict.ranking.get(1)) {
+        (_, None) => (vec![best.target], "the only target with data".to_owned()),
+        (Call::Level(level), _) => {
+            let mut models = vec![best.target];
+            models.extend(level.iter().map(|&position| verdict.ranking[position].target));
+            (models, format!("level: ranges over {} repetitions overlap", best.value.n))
+        }
+        (Call::TooFewRepetitions, Some(next)) => (
+            vec![best.target],
+            format!(
+                "{} over {}; from {} repetition{}, too few to call a lead",
+                verdict.ratio_text(best, next),
+                report.target_name(next.target),
+                best.value.n.min(next.value.n),
+                if best.value.n.min(next.value.n) == 1 { "" } else { "s" }
+            ),
+        ),
+        (_, Some(next)) => {
+            (vec![best.target], format!("{} over {}", verdict.ratio_text(best, next), report.target_name(next.target)))
+        }
+    };
+    let mut python: Vec<String> = Vec::new();
+    for name in models.iter().map(|&target| python_equivalent(report, target)) {
+        if !python.contains(&name) {
+            python.push(name);
+        }
+    }
+    AnswerRow { workload: workload.to_owned(), verdict: Some(index), models, lead, python }
+}
+
+/// What a target's server model is in Python terms: `uvicorn`, `gunicorn -w N -k uvicorn_worker.UvicornWorker`,
+/// gunicorn sync workers, a threaded server; a Python target is its own command's model.
+pub fn python_equivalent(report: &Report<'_>, target: usize) -> String {
+    let result = report.targets[target].result;
+    let workers = result.workers.unwrap_or(1);
+    match (roles::role(result), result.kind) {
+        (Some(Role::SingleLoop), _) => "uvicorn".to_owned(),
+        (Some(Role::PreforkAsync), _) => format!("gunicorn -w {workers} -k uvicorn_worker.UvicornWorker"),
+        (Some(Role::SyncWorkers), _) => format!("gunicorn -w {workers} (sync workers)"),
+        (None, TargetKind::Sync) => "a threaded server".to_owned(),
+        (None, TargetKind::Prefork) => {
+            format!("gunicorn -w {workers} --threads {} (gthread)", result.threads.unwrap_or(1))
+        }
+        (None, TargetKind::Async) => format!(
+            "none (one loop on {} threads: the GIL forbids it)",
+            result.threads.map_or_else(|| "several".to_owned(), |threads| threads.to_string())
+        ),
+        (None, TargetKind::External) => "its own command (see Methodology)".to_owned(),
+    }
+}

@@ -1,0 +1,175 @@
+//! The page opens with the answer: the answer table (one row per kind of workload, the model the verdict ranks
+//! first, its lead with the range, its uvicorn/gunicorn name) and the claims table, each linking to evidence in
+//! the page; the evidence is folded in `<details>`; a phase whose targets are level gets a sentence, not charts;
+//! summary.md opens with the same two tables.
+
+mod common;
+
+use bench::RunResults;
+use common::{fixture, phase_anchor, phase_names, select, select_in, text_of};
+use report::{render_html, render_summary_md, ReportOptions};
+use scraper::Html;
+
+fn page(results: &RunResults) -> Html {
+    Html::parse_document(&render_html(results, &ReportOptions::default()))
+}
+
+#[test]
+fn the_first_screen_is_the_answer_table_then_the_claims_table() {
+    let document = page(&fixture());
+    let sections: Vec<String> = select(&document, "main > section, main > details, main > nav")
+        .iter()
+        .map(|e| e.value().id().unwrap_or("").to_owned())
+        .collect();
+    assert_eq!(&sections[..2], ["answer", "claims-table"], "the page opens with the two tables: {sections:?}");
+
+    let rows: Vec<String> = select(&document, "#answer tbody tr").iter().map(text_of).collect();
+    let workloads: Vec<String> = select(&document, "#answer tbody td:first-child").iter().map(text_of).collect();
+    let expected = ["CPU-bound", "memory-bound", "blocking I/O", "async I/O", "the article's Locust mix"];
+    assert_eq!(workloads, expected, "{rows:#?}");
+    // The fixture makes two worker processes win CPU work with a clear lead over sync.
+    assert!(rows[0].contains("prefork-w2"), "{}", rows[0]);
+    assert!(rows[0].contains("gunicorn -w 2 -k uvicorn_worker.UvicornWorker"), "its Python name: {}", rows[0]);
+    assert!(rows[0].contains("× (") && rows[0].contains("over sync"), "the lead with its range: {}", rows[0]);
+    // The I/O models all meet the upstream's ceiling: level, and each named in Python terms.
+    assert!(rows[2].contains("any of:") && rows[2].contains("level"), "{}", rows[2]);
+    assert!(rows[2].contains("a threaded server") && rows[2].contains("uvicorn"), "{}", rows[2]);
+    assert!(rows[4].contains("Locust"), "the article's mix: {}", rows[4]);
+
+    let claims = select(&document, "#claims-table tbody tr");
+    assert_eq!(claims.len(), 8, "one row per claim");
+    for row in &claims {
+        let findings: Vec<String> = select_in(row, "td.finding").iter().map(text_of).collect();
+        assert_eq!(findings.len(), 2, "Python and Rust: {}", text_of(row));
+        for finding in &findings {
+            assert!(["holds", "in part", "does not hold", "not measured"].contains(&finding.as_str()), "{finding}");
+        }
+    }
+}
+
+#[test]
+fn every_first_screen_link_leads_to_evidence_in_the_page() {
+    let document = page(&fixture());
+    let links = select(&document, "#answer a, #claims-table a");
+    assert!(links.len() >= 8 * 3 + 4, "each claim and each measured workload links: {}", links.len());
+    for link in links {
+        let href = link.value().attr("href").expect("a link has an href");
+        let id = href.strip_prefix('#').expect("an anchor in the page");
+        let target = select(&document, &format!("[id='{id}']"));
+        assert_eq!(target.len(), 1, "{href} names one element");
+        assert!(text_of(&target[0]).len() > 40, "{href} holds evidence: {}", text_of(&target[0]));
+    }
+}
+
+#[test]
+fn evidence_is_folded_in_details_and_the_page_needs_no_script() {
+    let results = fixture();
+    let document = page(&results);
+    assert!(select(&document, "script").is_empty());
+    let folded = select(&document, "details");
+    assert!(folded.iter().all(|details| details.value().attr("open").is_none()), "closed until the reader opens them");
+    for (index, name) in phase_names(&results).iter().enumerate() {
+        let phase = select(&document, &format!("details#{}", phase_anchor(index, name)));
+        assert_eq!(phase.len(), 1, "phase {name} folds");
+        assert_eq!(select_in(&phase[0], "summary").len(), 1);
+    }
+    for id in ["resources", "scaling", "workers", "locust", "methodology"] {
+        assert_eq!(select(&document, &format!("details#{id} > summary h2")).len(), 1, "{id} folds under its heading");
+    }
+    // Every chart carries a one-line takeaway computed from the data.
+    for chart in select(&document, "figure.chart") {
+        let takeaway = select_in(&chart, "p.takeaway");
+        assert_eq!(takeaway.len(), 1, "figure #{} has a takeaway", chart.value().id().unwrap_or("?"));
+        assert!(text_of(&takeaway[0]).ends_with('.'), "{}", text_of(&takeaway[0]));
+    }
+    let takeaways: Vec<String> = select(&document, "details.phase figure p.takeaway").iter().map(text_of).collect();
+    assert!(takeaways.iter().any(|t| t.starts_with("p99: lowest ")), "{takeaways:?}");
+    assert!(takeaways.iter().any(|t| t.starts_with("req/s: most ")), "{takeaways:?}");
+}
+
+/// Gives every target of `phase` the first target's load figures in every repetition: the targets are then level.
+fn make_level(results: &mut RunResults, phase: &str) {
+    let first =
+        results.targets[0].phases.iter().filter(|p| p.name == phase).map(|p| p.load.clone()).collect::<Vec<_>>();
+    for target in &mut results.targets {
+        for (index, measured) in target.phases.iter_mut().filter(|p| p.name == phase).enumerate() {
+            measured.load = first[index % first.len()].clone();
+        }
+    }
+}
+
+#[test]
+fn a_level_phase_says_so_in_a_sentence_and_draws_no_chart() {
+    let mut results = fixture();
+    let names = phase_names(&results);
+    let index = names.iter().position(|name| name == "memory-c8").expect("the fixture has memory-c8");
+    make_level(&mut results, "memory-c8");
+    let document = page(&results);
+    let level = &select(&document, &format!("details#{}", phase_anchor(index, "memory-c8")))[0];
+    let sentence = text_of(&select_in(level, "p.level")[0]);
+    assert!(sentence.starts_with("All ") && sentence.contains("are level") && sentence.contains("req/s"), "{sentence}");
+    assert!(select_in(level, "figure, svg").is_empty(), "no chart of coinciding lines");
+    assert!(select_in(level, "table").len() == 1, "the figures stay in the table");
+
+    // With one repetition there is no range: level is judged against the run's own repetition spread.
+    let mut once = fixture();
+    for target in &mut once.targets {
+        target.phases.retain(|phase| phase.name != "memory-c8" || phase.repetition == 0);
+    }
+    let single = once.clone();
+    make_level(&mut once, "memory-c8");
+    let document = page(&once);
+    let level = &select(&document, &format!("details#{}", phase_anchor(index, "memory-c8")))[0];
+    let sentence = text_of(&select_in(level, "p.level")[0]);
+    assert!(sentence.contains("repetitions do in this run"), "{sentence}");
+    assert!(select_in(level, "figure").is_empty());
+    // The fixture's own single repetition differs by more than that spread: charts.
+    let document = page(&single);
+    let differs = &select(&document, &format!("details#{}", phase_anchor(index, "memory-c8")))[0];
+    assert!(select_in(differs, "p.level").is_empty(), "{}", text_of(differs));
+
+    // On the unchanged fixture the same phase differs: its charts are drawn.
+    let document = page(&fixture());
+    let differs = &select(&document, &format!("details#{}", phase_anchor(index, "memory-c8")))[0];
+    assert!(select_in(differs, "p.level").is_empty());
+    assert_eq!(select_in(differs, "figure svg").len(), 2, "latency and timeline");
+}
+
+#[test]
+fn the_overview_shows_each_cell_relative_to_its_columns_best_with_the_figure() {
+    let document = page(&fixture());
+    let overview = &select(&document, "figure#chart-overview")[0];
+    let columns = select_in(overview, "thead th").len() - 1;
+    assert!(columns >= 5, "one column per endpoint and mixed phase");
+    let rows = select_in(overview, "tbody tr");
+    for column in 0..columns {
+        let shares: Vec<String> = rows
+            .iter()
+            .filter_map(|row| select_in(row, "td").get(column + 1).map(text_of))
+            .filter(|cell| cell.contains('%'))
+            .collect();
+        assert_eq!(
+            shares.iter().filter(|cell| cell.starts_with("100 %")).count(),
+            1,
+            "one best per column: {shares:?}"
+        );
+        assert!(
+            shares.iter().all(|cell| cell.contains("req/s") || cell.contains("ms")),
+            "absolute figures: {shares:?}"
+        );
+    }
+    assert!(text_of(&select_in(overview, "p.takeaway")[0]).starts_with("Widest gap: "));
+}
+
+#[test]
+fn the_summary_opens_with_the_same_two_tables() {
+    let summary = render_summary_md(&fixture(), &ReportOptions::default());
+    let answer = summary.find("## Which model for which workload").expect("the answer table");
+    let claims = summary.find("## The article's claims, checked").expect("the claims table");
+    let verdict = summary.find("## Verdict").expect("the verdict");
+    assert!(answer < claims && claims < verdict, "{summary}");
+    assert!(summary.contains("| CPU-bound | prefork-w2 | 1.17× (1.11–1.47×) over sync | `gunicorn -w 2 -k uvicorn_worker.UvicornWorker` |"), "{summary}");
+    let claim_rows =
+        summary[claims..verdict].lines().filter(|line| line.starts_with("| ") && !line.starts_with("| #")).count();
+    assert_eq!(claim_rows, 8, "{summary}");
+}
