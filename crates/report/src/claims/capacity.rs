@@ -18,6 +18,10 @@ const CAPACITY_HIGH: f64 = 1.1;
 
 /// A queue is visible when the median latency reaches this share of (place in the queue x service time).
 const QUEUE_SHARE: f64 = 0.5;
+/// A point's median latency is judged only when warm-up plus window last this many times the queue model's wait:
+/// the window counts only the answers it sees complete, so a wait longer than it leaves the slow half in flight and
+/// the median of what completed reads low (3.2 s queues read ~1 s in 1.5 s windows).
+const WINDOW_PER_WAIT: f64 = 1.5;
 
 /// Waits overlap when Little's law counts this share of the connections (or of the pool) in flight.
 const OVERLAP_SHARE: f64 = 0.7;
@@ -29,6 +33,8 @@ struct Point {
     connections: u32,
     rate: f64,
     p50_s: f64,
+    /// Warm-up plus the measured window: the longest wait an answer inside the window can have had.
+    window_s: f64,
 }
 
 /// Every closed-loop /sync-google phase `target` has figures in, by connections.
@@ -38,7 +44,9 @@ fn series(report: &Report<'_>, target: usize) -> Vec<Point> {
         .filter_map(|phase| {
             let connections = report.phases[phase].connections()?;
             let latency = report.latency(target, phase)?;
-            Some(Point { connections, rate: req_per_s(report, target, phase), p50_s: latency.at(50.0) / 1e6 })
+            let example = report.phases[phase].example;
+            let window_s = example.warmup_s + example.duration_s;
+            Some(Point { connections, rate: req_per_s(report, target, phase), p50_s: latency.at(50.0) / 1e6, window_s })
         })
         .collect();
     points.sort_by_key(|point| point.connections);
@@ -62,19 +70,29 @@ pub fn sync_workers_queue(report: &Report<'_>, family: Family) -> Check {
     let capacity_ok = (CAPACITY_LOW * capacity..=CAPACITY_HIGH * capacity).contains(&rate);
     let points = series(report, target);
     let expected_s = |connections: u32| (f64::from(connections) / f64::from(slots)).max(1.0) * delay_s;
-    let queued = points.iter().filter(|point| point.connections > slots);
+    let judged = |point: &&Point| point.window_s >= WINDOW_PER_WAIT * expected_s(point.connections);
+    let seen: Vec<&Point> = points.iter().filter(judged).collect();
+    let queued = seen.iter().filter(|point| point.connections > slots);
     let queue_ok = queued.clone().next().is_some()
         && queued.clone().all(|point| point.p50_s >= QUEUE_SHARE * expected_s(point.connections))
-        && points.windows(2).all(|pair| pair[1].p50_s >= 0.9 * pair[0].p50_s);
+        && seen.windows(2).all(|pair| pair[1].p50_s >= 0.9 * pair[0].p50_s);
     let latencies: Vec<String> = points
         .iter()
         .map(|point| {
-            format!(
+            let mut text = format!(
                 "{} at {} (queue model {})",
                 format::latency_us(point.p50_s * 1e6),
                 point.connections,
                 format::latency_us(expected_s(point.connections) * 1e6)
-            )
+            );
+            if !judged(&point) {
+                text.push_str(&format!(
+                    " not judged: its {} s of warm-up and window are shorter than {WINDOW_PER_WAIT} waits, so the \
+                     slower half was still in flight",
+                    format::significant(point.window_s, 2)
+                ));
+            }
+            text
         })
         .collect();
     let evidence = format!(

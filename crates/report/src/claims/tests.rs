@@ -427,3 +427,14 @@ fn the_shared_selector_breaks_the_cpu_tie_towards_the_phase_with_more_targets() 
     let (finding, evidence) = finding(&results, 5, Family::Rust);
     assert_eq!(finding, Finding::Holds, "{evidence}");
 }
+
+/// The default suite's 1.5 s windows cannot see a 3.2 s queue's median: those points are named, not judged.
+#[test]
+fn a_queue_longer_than_the_window_is_shown_but_not_judged_on_its_latency() {
+    let (finding, evidence) = finding(&shaped_like("default.toml"), 1, Family::Rust);
+    assert_eq!(finding, Finding::Holds, "{evidence}");
+    let at_64 = evidence.split(", ").find(|point| point.contains(" at 64 ")).expect("the 64-connection point");
+    assert!(at_64.contains("not judged"), "{at_64}");
+    let at_8 = evidence.split(", ").find(|point| point.contains(" at 8 ")).expect("the 8-connection point");
+    assert!(!at_8.contains("not judged"), "{at_8}");
+}
