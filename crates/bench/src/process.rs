@@ -300,6 +300,31 @@ pub fn address_in_use(url: &str) -> bool {
 
 /// A one-shot `GET url` over HTTP/1.1; the response's status code, or None on any failure.
 pub fn get_status(url: &str, timeout: Duration) -> Option<u16> {
+    let mut stream = send_get(url, timeout)?;
+    let mut head = [0u8; 64];
+    let mut filled = 0;
+    while filled < 12 {
+        match stream.read(&mut head[filled..]) {
+            Ok(0) | Err(_) => return None,
+            Ok(n) => filled += n,
+        }
+    }
+    status_of(&head[..filled])
+}
+
+/// GETs `url` (`Connection: close`) and returns its status and body, the body cut at 64 KiB; None when no answer
+/// came within `timeout`.
+pub fn get_text(url: &str, timeout: Duration) -> Option<(u16, String)> {
+    let stream = send_get(url, timeout)?;
+    let mut raw = Vec::new();
+    // A read error after some bytes (a reset at close) keeps what arrived.
+    let _ = stream.take(64 * 1024).read_to_end(&mut raw);
+    let status = status_of(&raw)?;
+    let body = body_of(&raw);
+    Some((status, String::from_utf8_lossy(body).trim().to_owned()))
+}
+
+fn send_get(url: &str, timeout: Duration) -> Option<TcpStream> {
     let parsed = url::Url::parse(url).ok()?;
     let addr = socket_addr(url)?;
     let mut path = parsed.path().to_owned();
@@ -312,16 +337,17 @@ pub fn get_status(url: &str, timeout: Duration) -> Option<u16> {
     stream.set_read_timeout(Some(timeout)).ok()?;
     stream.set_write_timeout(Some(timeout)).ok()?;
     write!(stream, "GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n").ok()?;
-    let mut head = [0u8; 64];
-    let mut filled = 0;
-    while filled < 12 {
-        match stream.read(&mut head[filled..]) {
-            Ok(0) | Err(_) => return None,
-            Ok(n) => filled += n,
-        }
-    }
-    let text = std::str::from_utf8(&head[..filled]).ok()?;
+    Some(stream)
+}
+
+fn status_of(raw: &[u8]) -> Option<u16> {
+    let text = std::str::from_utf8(raw.get(..12)?).ok()?;
     text.strip_prefix("HTTP/1.")?.get(2..5)?.parse().ok()
+}
+
+/// What follows the head's blank line (nothing when the head is incomplete).
+fn body_of(raw: &[u8]) -> &[u8] {
+    raw.windows(4).position(|window| window == b"\r\n\r\n").map_or(&[][..], |at| &raw[at + 4..])
 }
 
 #[cfg(test)]

@@ -51,6 +51,8 @@ pub enum RunError {
     NoBinary(PathBuf),
     #[error("cannot start the upstream: {}{}", .0.reason, tail(&.0.stderr_tail))]
     Upstream(ChildFailure),
+    #[error("the TLS upstream wrote no CA to {}: {source}", path.display())]
+    UpstreamCa { path: PathBuf, source: std::io::Error },
     /// Ctrl-C before anything was measured: no results folder was created.
     #[error("interrupted before the first phase")]
     Interrupted,
@@ -85,14 +87,24 @@ pub fn run(options: &RunOptions, cancel: &CancellationToken) -> Result<Outcome, 
     // Issue 7: the calibration workload `compare` normalises by, on the cores the targets and the load will use.
     let calibration = crate::calibration::measure_for_run(&pinning);
     let holds_path = std::env::temp_dir().join(format!("rustcorn-bench-{}-upstream-holds.json", std::process::id()));
-    let upstream = match start_upstream(&suite, options, &pinning, &holds_path, cancel) {
+    // The CA goes to a temporary file first: the run folder does not exist until the upstream is up.
+    let ca_scratch = suite
+        .upstream
+        .tls
+        .then(|| std::env::temp_dir().join(format!("rustcorn-bench-{}-upstream-ca.pem", std::process::id())));
+    let upstream = match start_upstream(&suite, options, &pinning, &holds_path, ca_scratch.as_deref(), cancel) {
         Err(_) if cancel.is_cancelled() => return Err(RunError::Interrupted),
         other => other?,
     };
     let upstream_url = format!("{}/", upstream.base_url);
     let store = Store::create(&options.results_root, &suite.name)
         .map_err(|source| store_error(&options.results_root, source))?;
+    let upstream_ca = match &ca_scratch {
+        Some(scratch) => Some(keep_ca(scratch, &store)?),
+        None => None,
+    };
     let mut results = initial_results(&suite, &store, &pinning, &upstream_url);
+    results.upstream.ca_file = upstream_ca.as_ref().map(|path| path.display().to_string());
     results.calibration = calibration;
     write(&store, &results)?;
     let scratch = std::env::temp_dir().join(format!("rustcorn-bench-{}-{}", std::process::id(), store.run_id));
@@ -101,6 +113,7 @@ pub fn run(options: &RunOptions, cancel: &CancellationToken) -> Result<Outcome, 
     let context = PhaseContext {
         rustcorn: &options.rustcorn,
         upstream_url: &upstream_url,
+        upstream_ca: upstream_ca.as_deref(),
         pinning: &pinning,
         cancel,
         progress: &progress,
@@ -224,24 +237,29 @@ fn start_upstream(
     options: &RunOptions,
     pinning: &Pinning,
     holds: &Path,
+    ca_out: Option<&Path>,
     cancel: &CancellationToken,
 ) -> Result<ChildServer, RunError> {
     let duration = |d: Duration| format!("{}ms", d.as_millis());
+    let mut argv = vec![
+        options.rustcorn.display().to_string(),
+        "upstream".into(),
+        "--bind".into(),
+        "127.0.0.1:0".into(),
+        "--delay".into(),
+        duration(suite.upstream.delay),
+        "--jitter".into(),
+        duration(suite.upstream.jitter),
+        "--body-bytes".into(),
+        suite.upstream.body_bytes.to_string(),
+        "--record".into(),
+        holds.display().to_string(),
+    ];
+    if let Some(ca_out) = ca_out {
+        argv.extend(["--tls".into(), "--ca-out".into(), ca_out.display().to_string()]);
+    }
     let spec = ChildSpec {
-        argv: vec![
-            options.rustcorn.display().to_string(),
-            "upstream".into(),
-            "--bind".into(),
-            "127.0.0.1:0".into(),
-            "--delay".into(),
-            duration(suite.upstream.delay),
-            "--jitter".into(),
-            duration(suite.upstream.jitter),
-            "--body-bytes".into(),
-            suite.upstream.body_bytes.to_string(),
-            "--record".into(),
-            holds.display().to_string(),
-        ],
+        argv,
         cwd: None,
         env: Default::default(),
         cores: pinning.upstream.clone(),
@@ -250,6 +268,18 @@ fn start_upstream(
     };
     ChildServer::start(&spec, cancel).map_err(RunError::Upstream)
 }
+
+/// Moves the CA the upstream wrote into the run folder (`upstream-ca.pem`), where the targets read it and where it
+/// stays beside the results; returns its path there.
+fn keep_ca(scratch: &Path, store: &Store) -> Result<PathBuf, RunError> {
+    let pem = std::fs::read(scratch).map_err(|source| RunError::UpstreamCa { path: scratch.to_owned(), source })?;
+    let _ = std::fs::remove_file(scratch);
+    store.write(UPSTREAM_CA_FILE, &pem).map_err(|source| store_error(&store.dir(), source))?;
+    Ok(store.dir().join(UPSTREAM_CA_FILE))
+}
+
+/// The TLS upstream's CA in the run folder.
+pub const UPSTREAM_CA_FILE: &str = "upstream-ca.pem";
 
 /// The holds the upstream recorded (`--record`, written when it stopped); None, with a warning, when it wrote none.
 fn read_holds(path: &Path) -> Option<UpstreamHolds> {
@@ -300,6 +330,7 @@ fn initial_results(suite: &Suite, store: &Store, pinning: &Pinning, upstream_url
             jitter_ms: suite.upstream.jitter.as_secs_f64() * 1000.0,
             body_bytes: suite.upstream.body_bytes,
             holds: None,
+            ca_file: None,
         },
         targets: context_targets.collect(),
         calibration: None,

@@ -121,6 +121,7 @@ fn main() {
             jitter_ms: 0.0,
             body_bytes: 15_000,
             holds: Some(upstream_holds(&mut noise)),
+            ca_file: None,
         },
         targets,
     };
@@ -139,7 +140,7 @@ fn upstream_holds(noise: &mut Noise) -> UpstreamHolds {
         hold.record((UPSTREAM_DELAY_MS * 1000.0) as u64 + late_us);
         late.record(late_us);
     }
-    UpstreamHolds { hold: summary(&hold), late: summary(&late) }
+    UpstreamHolds { hold: summary(&hold), late: summary(&late), tls: None }
 }
 
 fn models() -> Vec<Model> {
