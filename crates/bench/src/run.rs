@@ -270,12 +270,13 @@ fn start_upstream(
 }
 
 /// Moves the CA the upstream wrote into the run folder (`upstream-ca.pem`), where the targets read it and where it
-/// stays beside the results; returns its path there.
+/// stays beside the results; returns its absolute path there, since external targets run in their own `cwd`.
 fn keep_ca(scratch: &Path, store: &Store) -> Result<PathBuf, RunError> {
     let pem = std::fs::read(scratch).map_err(|source| RunError::UpstreamCa { path: scratch.to_owned(), source })?;
     let _ = std::fs::remove_file(scratch);
     store.write(UPSTREAM_CA_FILE, &pem).map_err(|source| store_error(&store.dir(), source))?;
-    Ok(store.dir().join(UPSTREAM_CA_FILE))
+    let path = store.dir().join(UPSTREAM_CA_FILE);
+    std::path::absolute(&path).map_err(|source| store_error(&path, source))
 }
 
 /// The TLS upstream's CA in the run folder.
