@@ -44,7 +44,8 @@ loadgen-vs-wrk: release
 servers-vs-nginx: release
 	bash scripts/servers-vs-nginx.sh
 
-# The default comparison of every server model on every endpoint (bench-suite/default.toml, ~4 minutes on 2 cores).
+# The default comparison of every server model on every endpoint (bench-suite/default.toml, 3 repetitions, ~4
+# minutes on 2 idle cores).
 # Results in results/<run-id>/ and results/latest; the last line printed is the path of report.html.
 bench: release
 	$(RUSTCORN) bench run bench-suite/default.toml

@@ -297,6 +297,7 @@ fn metric_name(figure: &Figure) -> &'static str {
         Metric::Throughput => "req/s",
         Metric::MedianLatency => "median latency (ms)",
         Metric::RequestsPerCpuSecond => "req per CPU-second",
+        Metric::WorkShare => "cpu_work s per CPU-second",
         Metric::FailureRate => "failed requests",
     }
 }

@@ -9,7 +9,6 @@ use crate::results::Environment;
 /// checkout. Never fails: an unknown fact reads "unknown" (or None for git).
 pub fn collect(cores: u32, workdir: &Path) -> Environment {
     let uname = nix::sys::utsname::uname().ok();
-    let text = |value: Option<&std::ffi::OsStr>| value.map(|v| v.to_string_lossy().into_owned());
     let kernel = match &uname {
         Some(uname) => format!("{} {}", uname.sysname().to_string_lossy(), uname.release().to_string_lossy()),
         None => "unknown".to_owned(),
@@ -22,7 +21,7 @@ pub fn collect(cores: u32, workdir: &Path) -> Environment {
         crate_version: env!("CARGO_PKG_VERSION").to_owned(),
         git_commit: git(workdir, &["rev-parse", "HEAD"]),
         git_dirty: git(workdir, &["status", "--porcelain", "--untracked-files=no"]).map(|out| !out.is_empty()),
-        hostname: text(uname.as_ref().map(|uname| uname.nodename())).unwrap_or_else(|| "unknown".to_owned()),
+        hostname: loadgen::agent::hostname(),
     }
 }
 

@@ -1,8 +1,12 @@
 //! The benchmark driver behind `rustcorn bench`: suites, target processes, /proc sampling and the results model
 //! that the report and `compare` read. [`run::run`] runs a suite into `results/<run-id>/`.
 
+pub mod collect;
+pub mod cpu_work;
 pub mod environment;
+pub mod k8s;
 pub mod kill;
+mod oneshot;
 pub mod output;
 mod phase;
 pub mod pinning;
@@ -11,6 +15,7 @@ mod progress;
 pub mod results;
 pub mod run;
 pub mod sampler;
+pub mod schedule;
 pub mod store;
 pub mod suite;
 

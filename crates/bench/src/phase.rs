@@ -6,11 +6,12 @@ use std::time::{Duration, Instant, SystemTime};
 
 use loadgen::{CancellationToken, LoadPlan, LoadReport, Pacing, RunControl, Stop, Task};
 
+use crate::cpu_work::CpuWorkTable;
 use crate::kill::{self, Killed};
 use crate::pinning::Pinning;
 use crate::process::{ChildFailure, ChildServer, ChildSpec, Readiness};
 use crate::progress::Progress;
-use crate::results::{EndpointShare, LoadModel, PhaseResult, TargetKind, WorkerKill, WorkerRequests};
+use crate::results::{CpuWork, EndpointShare, LoadModel, PhaseResult, TargetKind, WorkerKill, WorkerRequests};
 use crate::sampler::{self, Sampler, SAMPLE_INTERVAL};
 use crate::suite::{Launch, LoadSpec, PhaseSpec, TargetSpec};
 
@@ -25,6 +26,8 @@ pub struct PhaseContext<'a> {
     pub progress: &'a Progress,
     /// Where prefork targets write their per-worker stats (`--stats`), read back after the stop.
     pub scratch: &'a Path,
+    /// The `?iterations=` each target gets for each `cpu_work` task, found before the run.
+    pub cpu_work: &'a CpuWorkTable,
 }
 
 /// A measured phase, plus its report's `.hlog` bytes for the run folder.
@@ -54,9 +57,19 @@ pub fn command_line(target: &TargetSpec, context: &PhaseContext<'_>, stats: Opti
     }
 }
 
-fn child_spec(target: &TargetSpec, phase: &PhaseSpec, context: &PhaseContext<'_>, stats: Option<&Path>) -> ChildSpec {
+/// How to start `target`: in `phase` (its own `target_cores` apply), or outside any phase with the plan's cores.
+pub(crate) fn child_spec(
+    target: &TargetSpec,
+    phase: Option<&PhaseSpec>,
+    context: &PhaseContext<'_>,
+    stats: Option<&Path>,
+) -> ChildSpec {
     let argv = command_line(target, context, stats);
-    let cores = context.pinning.target_in(&target.name, &phase.name).to_vec();
+    let cores = match phase {
+        Some(phase) => context.pinning.target_in(&target.name, &phase.name),
+        None => context.pinning.target(&target.name),
+    }
+    .to_vec();
     match &target.launch {
         Launch::BuiltIn { .. } => ChildSpec {
             argv,
@@ -104,7 +117,7 @@ pub fn run(
     if let Some(path) = &stats_path {
         let _ = std::fs::remove_file(path);
     }
-    let spec = child_spec(target, phase, context, stats_path.as_deref());
+    let spec = child_spec(target, Some(phase), context, stats_path.as_deref());
     let mut server = ChildServer::start(&spec, context.cancel)?;
     if let Err(failure) = preflight(&server, phase, context) {
         server.stop(target.stop_grace);
@@ -114,7 +127,8 @@ pub fn run(
         reason: format!("cannot start the sampler: {error}"),
         stderr_tail: Vec::new(),
     })?;
-    let plan = load_plan(&server.base_url, phase, context.pinning)
+    let tasks = tasks(target, phase, context.cpu_work)?;
+    let plan = load_plan(&server.base_url, phase, &tasks, context.pinning)
         .map_err(|error| ChildFailure { reason: error.to_string(), stderr_tail: Vec::new() })?;
     let (load, killed) = drive(&plan, &mut server, target, phase, repetition, context);
     let samples = sampler.finish();
@@ -140,7 +154,12 @@ pub fn run(
         endpoints: phase
             .tasks
             .iter()
-            .map(|task| EndpointShare { path: task.path_and_query.clone(), weight: task.weight })
+            .zip(&tasks)
+            .map(|(spec, task)| EndpointShare {
+                path: spec.path_and_query.clone(),
+                weight: spec.weight,
+                cpu_work: task.cpu_work.clone(),
+            })
             .collect(),
         load_model: load_model(&phase.load),
         load_description: describe(&phase.load),
@@ -178,11 +197,10 @@ fn preflight(server: &ChildServer, phase: &PhaseSpec, context: &PhaseContext<'_>
         .collect();
     paths.dedup();
     for path in paths {
-        let answer = crate::process::get_text(&format!("{}{path}", server.base_url), PREFLIGHT_TIMEOUT);
-        let problem = match answer {
-            Some((status, _)) if (200..300).contains(&status) => continue,
-            Some((status, body)) => format!("answered {status}: {body}"),
-            None => format!("did not answer within {PREFLIGHT_TIMEOUT:?}"),
+        let problem = match crate::oneshot::get(&format!("{}{path}", server.base_url), PREFLIGHT_TIMEOUT) {
+            Ok(answer) if (200..300).contains(&answer.status) => continue,
+            Ok(answer) => format!("answered {}: {}", answer.status, String::from_utf8_lossy(&answer.body).trim()),
+            Err(error) => format!("got no answer: {error}"),
         };
         let reason = format!(
             "cannot reach the upstream {}: preflight GET {path} {problem}; the phase {:?} was not run",
@@ -251,7 +269,38 @@ fn stats_file(scratch: &Path, target: &TargetSpec, phase: &PhaseSpec, repetition
     scratch.join(format!("{}.{}.r{repetition}.workers.json", target.name, phase.name))
 }
 
-fn load_plan(base_url: &str, phase: &PhaseSpec, pinning: &Pinning) -> Result<LoadPlan, loadgen::LoadError> {
+/// A phase's task as sent to one target: the suite's task with this target's `?iterations=` for its `cpu_work`.
+struct TargetTask {
+    path_and_query: String,
+    cpu_work: Option<CpuWork>,
+}
+
+fn tasks(target: &TargetSpec, phase: &PhaseSpec, table: &CpuWorkTable) -> Result<Vec<TargetTask>, ChildFailure> {
+    phase
+        .tasks
+        .iter()
+        .map(|task| {
+            if task.cpu_work.is_none() {
+                return Ok(TargetTask { path_and_query: task.path_and_query.clone(), cpu_work: None });
+            }
+            let work = table.get(&target.name, task).ok_or_else(|| ChildFailure {
+                reason: format!("no cpu_work calibration for {} in phase {:?}", task.path_and_query, phase.name),
+                stderr_tail: Vec::new(),
+            })?;
+            Ok(TargetTask {
+                path_and_query: crate::cpu_work::with_iterations(&task.path_and_query, work.iterations),
+                cpu_work: Some(work.clone()),
+            })
+        })
+        .collect()
+}
+
+fn load_plan(
+    base_url: &str,
+    phase: &PhaseSpec,
+    tasks: &[TargetTask],
+    pinning: &Pinning,
+) -> Result<LoadPlan, loadgen::LoadError> {
     let (target, _) = loadgen::Target::from_url(base_url)?;
     let pacing = match phase.load {
         LoadSpec::Users { users, think } => Pacing::Users { users: users as usize, think, spawn_rate: None },
@@ -263,10 +312,11 @@ fn load_plan(base_url: &str, phase: &PhaseSpec, pinning: &Pinning) -> Result<Loa
         tasks: phase
             .tasks
             .iter()
-            .map(|task| Task {
-                name: task.name.clone(),
+            .zip(tasks)
+            .map(|(spec, task)| Task {
+                name: spec.name.clone(),
                 path_and_query: task.path_and_query.clone(),
-                weight: task.weight,
+                weight: spec.weight,
             })
             .collect(),
         pacing,
@@ -275,6 +325,7 @@ fn load_plan(base_url: &str, phase: &PhaseSpec, pinning: &Pinning) -> Result<Loa
         timeout: phase.timeout,
         threads: pinning.load_threads,
         cpu_affinity: Some(pinning.load.iter().map(|&core| core as usize).collect()),
+        agent: loadgen::AgentSpec::default(),
     })
 }
 

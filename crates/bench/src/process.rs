@@ -4,7 +4,7 @@
 //! failure reports.
 
 use std::collections::{BTreeMap, VecDeque};
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufRead, BufReader, Read};
 use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
 use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
@@ -22,6 +22,8 @@ use crate::pinning::pin_command;
 /// Lines of stderr kept for a failure report.
 pub const STDERR_TAIL_LINES: usize = 20;
 const POLL: Duration = Duration::from_millis(50);
+/// How long a target's fixed port may stay taken (by the previous instance going away) before the start fails.
+const PORT_RELEASE: Duration = Duration::from_secs(2);
 /// How long a failure report waits for the last stderr lines of an ended child (its descendants may hold the pipe).
 const STDERR_DRAIN: Duration = Duration::from_secs(2);
 
@@ -74,6 +76,19 @@ impl ChildServer {
     /// Starts the child and waits until it is ready, it exits, the timeout passes or `cancel` fires.
     pub fn start(spec: &ChildSpec, cancel: &CancellationToken) -> Result<ChildServer, ChildFailure> {
         let program = spec.argv.first().ok_or_else(|| failure("empty command line", Vec::new()))?;
+        // A fixed port someone else took since the run began (another run of the same suite): the readiness poll
+        // would take that server for this one, and every figure would be its. The previous instance of this target
+        // may still be letting go of it for a moment.
+        if let Readiness::Url(url) = &spec.readiness {
+            let deadline = Instant::now() + PORT_RELEASE;
+            while address_in_use(url) {
+                if Instant::now() >= deadline {
+                    let reason = format!("something else already answers at {url}: its port is taken");
+                    return Err(failure(reason, Vec::new()));
+                }
+                std::thread::sleep(POLL);
+            }
+        }
         let mut command = Command::new(program);
         command
             .args(&spec.argv[1..])
@@ -298,56 +313,9 @@ pub fn address_in_use(url: &str) -> bool {
     socket_addr(url).is_some_and(|addr| TcpStream::connect_timeout(&addr, Duration::from_secs(2)).is_ok())
 }
 
-/// A one-shot `GET url` over HTTP/1.1; the response's status code, or None on any failure.
+/// A one-shot `GET url`; the response's status code, or None on any failure.
 pub fn get_status(url: &str, timeout: Duration) -> Option<u16> {
-    let mut stream = send_get(url, timeout)?;
-    let mut head = [0u8; 64];
-    let mut filled = 0;
-    while filled < 12 {
-        match stream.read(&mut head[filled..]) {
-            Ok(0) | Err(_) => return None,
-            Ok(n) => filled += n,
-        }
-    }
-    status_of(&head[..filled])
-}
-
-/// GETs `url` (`Connection: close`) and returns its status and body, the body cut at 64 KiB; None when no answer
-/// came within `timeout`.
-pub fn get_text(url: &str, timeout: Duration) -> Option<(u16, String)> {
-    let stream = send_get(url, timeout)?;
-    let mut raw = Vec::new();
-    // A read error after some bytes (a reset at close) keeps what arrived.
-    let _ = stream.take(64 * 1024).read_to_end(&mut raw);
-    let status = status_of(&raw)?;
-    let body = body_of(&raw);
-    Some((status, String::from_utf8_lossy(body).trim().to_owned()))
-}
-
-fn send_get(url: &str, timeout: Duration) -> Option<TcpStream> {
-    let parsed = url::Url::parse(url).ok()?;
-    let addr = socket_addr(url)?;
-    let mut path = parsed.path().to_owned();
-    if let Some(query) = parsed.query() {
-        path.push('?');
-        path.push_str(query);
-    }
-    let host = parsed.host_str()?;
-    let mut stream = TcpStream::connect_timeout(&addr, timeout).ok()?;
-    stream.set_read_timeout(Some(timeout)).ok()?;
-    stream.set_write_timeout(Some(timeout)).ok()?;
-    write!(stream, "GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n").ok()?;
-    Some(stream)
-}
-
-fn status_of(raw: &[u8]) -> Option<u16> {
-    let text = std::str::from_utf8(raw.get(..12)?).ok()?;
-    text.strip_prefix("HTTP/1.")?.get(2..5)?.parse().ok()
-}
-
-/// What follows the head's blank line (nothing when the head is incomplete).
-fn body_of(raw: &[u8]) -> &[u8] {
-    raw.windows(4).position(|window| window == b"\r\n\r\n").map_or(&[][..], |at| &raw[at + 4..])
+    crate::oneshot::get(url, timeout).ok().map(|answer| answer.status)
 }
 
 #[cfg(test)]
@@ -394,6 +362,14 @@ mod tests {
         let stopped = server.stop(Duration::from_millis(300));
         assert!(!stopped.graceful);
         assert!(!std::path::Path::new(&format!("/proc/{pid}")).exists());
+    }
+
+    #[test]
+    fn a_ready_url_someone_else_answers_is_not_taken_for_the_child() {
+        let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let url = format!("http://{}/health", taken.local_addr().expect("address"));
+        let error = ChildServer::start(&shell("exec sleep 30", Readiness::Url(url)), &CancellationToken::new()).err();
+        assert!(error.expect("refused").reason.contains("port is taken"));
     }
 
     #[test]

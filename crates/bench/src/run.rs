@@ -6,6 +6,7 @@ use std::time::{Duration, SystemTime};
 
 use loadgen::CancellationToken;
 
+use crate::cpu_work::{self, CpuWorkTable};
 use crate::output::{Json, RunExporter, StatsCsv};
 use crate::phase::{self, PhaseContext};
 use crate::pinning::{self, Pinning};
@@ -14,6 +15,7 @@ use crate::progress::Progress;
 use crate::results::{
     RunResults, SuiteSource, TargetResult, TargetStatus, UpstreamHolds, UpstreamSettings, SCHEMA_VERSION,
 };
+use crate::schedule::{schedule, Slot};
 use crate::store::Store;
 use crate::suite::{Launch, Suite, SuiteError};
 
@@ -77,6 +79,7 @@ const UPSTREAM_GRACE: Duration = Duration::from_secs(5);
 
 /// Runs the suite. Nothing is written until the suite, the CPU plan and the targets' addresses check out.
 pub fn run(options: &RunOptions, cancel: &CancellationToken) -> Result<Outcome, RunError> {
+    let started_at = now();
     let suite = Suite::load(&options.suite)?;
     let pinning = Pinning::plan(&suite, &pinning::online_cores())?;
     preflight(&suite, options)?;
@@ -87,41 +90,53 @@ pub fn run(options: &RunOptions, cancel: &CancellationToken) -> Result<Outcome, 
     // Issue 7: the calibration workload `compare` normalises by, on the cores the targets and the load will use.
     let calibration = crate::calibration::measure_for_run(&pinning);
     let holds_path = std::env::temp_dir().join(format!("rustcorn-bench-{}-upstream-holds.json", std::process::id()));
-    // The CA goes to a temporary file first: the run folder does not exist until the upstream is up.
-    let ca_scratch = suite
-        .upstream
-        .tls
-        .then(|| std::env::temp_dir().join(format!("rustcorn-bench-{}-upstream-ca.pem", std::process::id())));
-    let upstream = match start_upstream(&suite, options, &pinning, &holds_path, ca_scratch.as_deref(), cancel) {
+    let scratch = Scratch::create()?;
+    // The targets read the CA from the scratch folder (an absolute path: external targets run in their own cwd),
+    // from the calibration on; the run folder, made later, keeps a copy beside the results.
+    let upstream_ca = suite.upstream.tls.then(|| scratch.0.join(UPSTREAM_CA_FILE));
+    let upstream = match start_upstream(&suite, options, &pinning, &holds_path, upstream_ca.as_deref(), cancel) {
         Err(_) if cancel.is_cancelled() => return Err(RunError::Interrupted),
         other => other?,
     };
     let upstream_url = format!("{}/", upstream.base_url);
-    let store = Store::create(&options.results_root, &suite.name)
-        .map_err(|source| store_error(&options.results_root, source))?;
-    let upstream_ca = match &ca_scratch {
-        Some(scratch) => Some(keep_ca(scratch, &store)?),
-        None => None,
-    };
-    let mut results = initial_results(&suite, &store, &pinning, &upstream_url);
-    results.upstream.ca_file = upstream_ca.as_ref().map(|path| path.display().to_string());
-    results.calibration = calibration;
-    write(&store, &results)?;
-    let scratch = std::env::temp_dir().join(format!("rustcorn-bench-{}-{}", std::process::id(), store.run_id));
-    std::fs::create_dir_all(&scratch).map_err(|source| store_error(&scratch, source))?;
     let progress = Progress::new(suite.run_count() as u64, options.quiet);
-    let context = PhaseContext {
+    let no_cpu_work = CpuWorkTable::default();
+    let mut context = PhaseContext {
         rustcorn: &options.rustcorn,
         upstream_url: &upstream_url,
         upstream_ca: upstream_ca.as_deref(),
         pinning: &pinning,
         cancel,
         progress: &progress,
-        scratch: &scratch,
+        scratch: &scratch.0,
+        cpu_work: &no_cpu_work,
     };
+    // Before the store exists: a suite asking a target for a cost it cannot give leaves nothing behind.
+    let calibrated = match cpu_work::calibrate(&suite, &context) {
+        Ok(calibrated) => calibrated,
+        Err(stop) => {
+            progress.finish();
+            upstream.stop(UPSTREAM_GRACE);
+            return Err(stopped_before_the_run(&suite, stop));
+        }
+    };
+    context.cpu_work = &calibrated.table;
+    let store = Store::create(&options.results_root, &suite.name)
+        .map_err(|source| store_error(&options.results_root, source))?;
+    let mut results = initial_results(&suite, &store, &pinning, &upstream_url);
+    if let Some(ca) = &upstream_ca {
+        results.upstream.ca_file = Some(keep_ca(ca, &store)?.display().to_string());
+    }
+    // The run began before the calibrations, not when the store was made.
+    results.started_at = started_at;
+    results.calibration = calibration;
+    for (index, failure) in calibrated.failed {
+        fail_target(&suite, &context, &mut results, index, &schedule(&suite), failure);
+    }
+    write(&store, &results)?;
     let measured = run_all(&suite, &context, &store, &mut results);
     progress.finish();
-    let _ = std::fs::remove_dir_all(&scratch);
+    drop(scratch);
     upstream.stop(UPSTREAM_GRACE);
     results.upstream.holds = read_holds(&holds_path);
     measured?;
@@ -133,60 +148,88 @@ pub fn run(options: &RunOptions, cancel: &CancellationToken) -> Result<Outcome, 
     Ok(Outcome { dir: store.dir(), results, interrupted })
 }
 
-/// Phases in order; within one, each repetition runs every target in turn, so slow drift of the machine hits all
-/// targets alike.
+/// Runs the suite's slots in [`schedule`] order (repetitions interleaved across targets); a target that fails
+/// skips its remaining slots.
 fn run_all(suite: &Suite, context: &PhaseContext<'_>, store: &Store, results: &mut RunResults) -> Result<(), RunError> {
-    for phase in &suite.phases {
-        for repetition in 0..suite.repetitions {
-            for (index, target) in suite.targets.iter().enumerate() {
-                if !phase.includes(&target.name) {
-                    continue;
+    let slots = schedule(suite);
+    for (position, slot) in slots.iter().enumerate() {
+        let (phase, target) = (&suite.phases[slot.phase], &suite.targets[slot.target]);
+        if context.cancel.is_cancelled() {
+            return Ok(());
+        }
+        if matches!(results.targets[slot.target].status, TargetStatus::Failed { .. }) {
+            continue;
+        }
+        match phase::run(target, phase, slot.repetition, context) {
+            Ok(measured) => {
+                context.progress.finish_phase(&phase_line(&target.name, &measured.result));
+                if let (Some(bytes), Some(name)) = (&measured.hlog, &measured.result.hlog) {
+                    store.write(name, bytes).map_err(|source| store_error(&store.dir(), source))?;
                 }
-                if context.cancel.is_cancelled() {
-                    return Ok(());
-                }
-                if matches!(results.targets[index].status, TargetStatus::Failed { .. }) {
-                    continue;
-                }
-                match phase::run(target, phase, repetition, context) {
-                    Ok(measured) => {
-                        context.progress.finish_phase(&phase_line(&target.name, &measured.result));
-                        if let (Some(bytes), Some(name)) = (&measured.hlog, &measured.result.hlog) {
-                            store.write(name, bytes).map_err(|source| store_error(&store.dir(), source))?;
-                        }
-                        results.targets[index].phases.push(measured.result);
-                    }
-                    Err(failure) if context.cancel.is_cancelled() => {
-                        tracing::debug!(target = %target.name, reason = %failure.reason, "stopped by Ctrl-C");
-                        return Ok(());
-                    }
-                    Err(failure) => {
-                        let skipped = remaining_runs(suite, &target.name, phase, repetition);
-                        context.progress.skip(skipped);
-                        context.progress.line(&format!(
-                            "{}: FAILED: {}{}",
-                            target.name,
-                            failure.reason,
-                            tail(&failure.stderr_tail)
-                        ));
-                        results.targets[index].status =
-                            TargetStatus::Failed { reason: failure.reason, stderr_tail: failure.stderr_tail };
-                    }
-                }
-                results.finished_at = now();
-                write(store, results)?;
+                results.targets[slot.target].phases.push(measured.result);
+            }
+            Err(failure) if context.cancel.is_cancelled() => {
+                tracing::debug!(target = %target.name, reason = %failure.reason, "stopped by Ctrl-C");
+                return Ok(());
+            }
+            Err(failure) => {
+                let skipped = slots[position..].iter().filter(|later| later.target == slot.target).count();
+                context.progress.skip(skipped as u64);
+                context.progress.line(&format!(
+                    "{}: FAILED: {}{}",
+                    target.name,
+                    failure.reason,
+                    tail(&failure.stderr_tail)
+                ));
+                results.targets[slot.target].status =
+                    TargetStatus::Failed { reason: failure.reason, stderr_tail: failure.stderr_tail };
             }
         }
+        results.finished_at = now();
+        write(store, results)?;
     }
     Ok(())
 }
 
-/// Runs of `target` from this phase and repetition (included) to the end: the bar skips them after a failure.
-fn remaining_runs(suite: &Suite, target: &str, phase: &crate::suite::PhaseSpec, repetition: u32) -> u64 {
-    let position = suite.phases.iter().position(|p| p.name == phase.name).unwrap_or(0);
-    let later: u64 = suite.phases[position + 1..].iter().filter(|p| p.includes(target)).count() as u64
-        * u64::from(suite.repetitions);
-    later + u64::from(suite.repetitions - repetition)
+/// A refused `cpu_work` is the suite's or the target's mistake (exit 2); Ctrl-C leaves nothing written.
+fn stopped_before_the_run(suite: &Suite, stop: cpu_work::Stop) -> RunError {
+    match stop {
+        cpu_work::Stop::Refused { target, message } => RunError::Target { suite: suite.path.clone(), target, message },
+        cpu_work::Stop::Cancelled => RunError::Interrupted,
+    }
+}
+
+/// Marks `target` failed and skips its runs among `remaining` on the progress bar.
+fn fail_target(
+    suite: &Suite,
+    context: &PhaseContext<'_>,
+    results: &mut RunResults,
+    target: usize,
+    remaining: &[Slot],
+    failure: ChildFailure,
+) {
+    let skipped = remaining.iter().filter(|slot| slot.target == target).count();
+    context.progress.skip(skipped as u64);
+    let name = &suite.targets[target].name;
+    context.progress.line(&format!("{name}: FAILED: {}{}", failure.reason, tail(&failure.stderr_tail)));
+    results.targets[target].status = TargetStatus::Failed { reason: failure.reason, stderr_tail: failure.stderr_tail };
+}
+
+/// The folder prefork targets write their `--stats` into; removed when dropped, whichever way the run ends.
+struct Scratch(PathBuf);
+
+impl Scratch {
+    fn create() -> Result<Scratch, RunError> {
+        let path = std::env::temp_dir().join(format!("rustcorn-bench-{}", std::process::id()));
+        std::fs::create_dir_all(&path).map_err(|source| store_error(&path, source))?;
+        Ok(Scratch(path))
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
 }
 
 fn phase_line(target: &str, result: &crate::results::PhaseResult) -> String {
@@ -269,11 +312,10 @@ fn start_upstream(
     ChildServer::start(&spec, cancel).map_err(RunError::Upstream)
 }
 
-/// Moves the CA the upstream wrote into the run folder (`upstream-ca.pem`), where the targets read it and where it
-/// stays beside the results; returns its absolute path there, since external targets run in their own `cwd`.
-fn keep_ca(scratch: &Path, store: &Store) -> Result<PathBuf, RunError> {
-    let pem = std::fs::read(scratch).map_err(|source| RunError::UpstreamCa { path: scratch.to_owned(), source })?;
-    let _ = std::fs::remove_file(scratch);
+/// Copies the CA the upstream wrote into the run folder (`upstream-ca.pem`), where it stays beside the results;
+/// returns its absolute path there.
+fn keep_ca(written: &Path, store: &Store) -> Result<PathBuf, RunError> {
+    let pem = std::fs::read(written).map_err(|source| RunError::UpstreamCa { path: written.to_owned(), source })?;
     store.write(UPSTREAM_CA_FILE, &pem).map_err(|source| store_error(&store.dir(), source))?;
     let path = store.dir().join(UPSTREAM_CA_FILE);
     std::path::absolute(&path).map_err(|source| store_error(&path, source))

@@ -80,13 +80,27 @@ fn sample_load_report() -> LoadReport {
             warmup_scheduled: 1,
             not_sent: sample_in_flight(),
         }),
+        agents: vec![loadgen::AgentWindow {
+            id: "agent-0".into(),
+            host: "loadbox".into(),
+            start_at_unix_us: Some(1_699_999_998_000_000),
+            window_start_unix_us: 1_700_000_000_000_000,
+            window_end_unix_us: 1_700_000_002_000_000,
+            first_request_unix_us: Some(1_700_000_000_000_350),
+            requests: 1,
+        }],
+        responses_per_worker: loadgen::WorkerCounts {
+            workers: vec![loadgen::WorkerCount { pid: 42, responses: 1 }],
+            other_workers: 0,
+            without_pid: 0,
+        },
     }
 }
 
 fn sample_results() -> RunResults {
     let phase = PhaseResult {
         name: "cpu".into(),
-        endpoints: vec![EndpointShare { path: "/cpu-intensive".into(), weight: 1 }],
+        endpoints: vec![EndpointShare { path: "/cpu-intensive".into(), weight: 1, cpu_work: None }],
         load_model: LoadModel::Concurrency { connections: 8 },
         load_description: "8 connections, closed loop".into(),
         repetition: 0,

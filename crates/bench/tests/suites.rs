@@ -16,9 +16,23 @@ fn load_time(suite: &Suite) -> Duration {
     let mut total = Duration::ZERO;
     for phase in &suite.phases {
         let runs = suite.targets.iter().filter(|target| phase.includes(&target.name)).count() as u32;
-        total += (phase.warmup + phase.duration) * runs * suite.repetitions;
+        total += (phase.warmup + phase.duration) * runs * phase.repetitions;
     }
     total
+}
+
+/// Single-endpoint phases on /cpu-intensive: (name, cpu_work, path and query).
+fn cpu_phases(suite: &Suite) -> Vec<(&str, Option<Duration>, &str)> {
+    suite
+        .phases
+        .iter()
+        .filter_map(|phase| match phase.tasks.as_slice() {
+            [task] if task.path_and_query.starts_with("/cpu-intensive") => {
+                Some((phase.name.as_str(), task.cpu_work, task.path_and_query.as_str()))
+            }
+            _ => None,
+        })
+        .collect()
 }
 
 #[test]
@@ -57,11 +71,50 @@ fn default_covers_each_model_and_endpoint_with_sweeps_within_five_minutes() {
     ] {
         assert!(serves.iter().any(|serve| serve == model), "{model} in {serves:?}");
     }
-    assert!(suite.phases.iter().filter(|phase| phase.name.starts_with("sweep-")).count() >= 3, "a concurrency sweep");
+    let sync_google: Vec<u32> = suite
+        .phases
+        .iter()
+        .filter(|phase| phase.tasks.iter().any(|task| task.path_and_query == "/sync-google"))
+        .filter_map(|phase| match phase.load {
+            bench::suite::LoadSpec::Concurrency { connections } => Some(connections),
+            _ => None,
+        })
+        .collect();
+    assert!(sync_google.len() >= 3 && sync_google.contains(&64), "a concurrency sweep up to 64: {sync_google:?}");
     let workers = suite.phases.iter().find(|phase| phase.name == "workers-cpu").expect("a worker sweep");
     assert_eq!(workers.targets.as_ref().map(Vec::len), Some(3));
-    // Start and stop of each target come on top: keep the load itself well under 5 minutes.
-    assert!(load_time(&suite) <= Duration::from_secs(220), "{:?}", load_time(&suite));
+    assert!(serves.iter().any(|serve| serve == "prefork -w 2 -k async --accept shared"), "gunicorn's exact accept");
+    let accept = suite.phases.iter().find(|phase| phase.name == "accept-cpu").expect("balanced against shared accept");
+    let expected = ["prefork-async-2", "prefork-async-2-shared"].map(String::from).to_vec();
+    assert_eq!(accept.targets.as_ref(), Some(&expected));
+    assert!(accept.tasks.iter().all(|task| task.path_and_query.starts_with("/cpu-intensive")));
+    // The verdict calls a lead only over 3 repetitions or more.
+    for phase in ["cpu", "memory", "sync-google", "async-google", "workers-cpu"] {
+        let phase = suite.phases.iter().find(|each| each.name == phase).expect(phase);
+        assert!(phase.repetitions >= 3, "{}: {}", phase.name, phase.repetitions);
+    }
+    // Calibration, start, drain and stop of each target (about 0.5 s a run) come on top: 150 s of load is a run
+    // of about 3.2 minutes, leaving room under 3.5 for phases of other purposes.
+    assert!(load_time(&suite) <= Duration::from_secs(150), "{:?}", load_time(&suite));
+}
+
+#[test]
+fn cpu_phases_ask_for_cpu_time_and_one_keeps_the_articles_loop() {
+    let two_ms = Some(Duration::from_millis(2));
+    for name in ["default.toml", "quick.toml", "python-peers.toml"] {
+        let suite = suite(name);
+        let phases = cpu_phases(&suite);
+        assert!(!phases.is_empty(), "{name}");
+        for (phase, cpu_work, path) in phases {
+            if phase.contains("literal-100k") {
+                assert_eq!((cpu_work, path), (None, "/cpu-intensive?iterations=100000"), "{name}: {phase}");
+            } else {
+                assert_eq!(cpu_work, two_ms, "{name}: {phase} sends {path}");
+            }
+        }
+    }
+    let default = suite("default.toml");
+    assert!(cpu_phases(&default).iter().any(|(phase, _, _)| *phase == "cpu-literal-100k"));
 }
 
 #[test]
@@ -144,6 +197,7 @@ fn the_readme_documents_every_field() {
         "path",
         "weight",
         "query",
+        "cpu_work",
     ];
     for field in fields {
         assert!(readme.contains(&format!("| `{field}` |")), "bench-suite/README.md has no row for `{field}`");

@@ -12,12 +12,24 @@ pub use tokio_util::sync::CancellationToken as Shutdown;
 /// How often a server's main loop calls [`WorkerHooks::heartbeat`] while it is alive, busy or idle.
 pub const HEARTBEAT_INTERVAL: Duration = Duration::from_millis(500);
 
+/// While [`WorkerHooks::may_accept`] says no and a connection waits, how long a server pauses before asking
+/// again: a sibling is expected to take the connection first, so this only bounds the wait when it is slow to.
+pub const ACCEPT_GATE_RECHECK: Duration = Duration::from_millis(1);
+
 /// Called by a server model as it works. Implementations must be cheap: `request_served` runs once per response.
 pub trait WorkerHooks: Send + Sync + 'static {
     /// One response has been written.
     fn request_served(&self);
     /// The server's main loop is alive; called about every [`HEARTBEAT_INTERVAL`].
     fn heartbeat(&self);
+    /// A connection was accepted; [`WorkerHooks::connection_closed`] follows when it is dropped.
+    fn connection_opened(&self) {}
+    fn connection_closed(&self) {}
+    /// Whether to accept a waiting connection now. False leaves it in the shared listen queue for a sibling
+    /// worker that holds fewer connections (the prefork master's balanced accept); called before each accept.
+    fn may_accept(&self) -> bool {
+        true
+    }
 }
 
 /// Hooks for a server that nobody supervises.

@@ -1,8 +1,12 @@
-//! Binding the listening socket every server model serves: one place for the backlog and SO_REUSEPORT choices.
+//! Binding the listening socket every server model serves: one place for the backlog and SO_REUSEPORT choices,
+//! and the look into its queue that the accept gate of both models needs.
 
 use std::io;
 use std::net::{SocketAddr, TcpListener};
+use std::os::fd::AsFd;
+use std::time::Duration;
 
+use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use socket2::{Domain, Protocol, Socket, Type};
 
 /// gunicorn's default `--backlog`.
@@ -21,6 +25,19 @@ pub fn bind(addr: SocketAddr, backlog: i32, reuse_port: bool) -> io::Result<TcpL
     Ok(socket.into())
 }
 
+/// Waits up to `timeout` (zero: only looks) for a connection in `listener`'s queue, without taking it: POLLIN on
+/// a listening socket means its accept queue is not empty. An interrupted wait reports true so that the caller
+/// looks again.
+pub fn wait_for_connection(listener: &TcpListener, timeout: Duration) -> io::Result<bool> {
+    let millis = u16::try_from(timeout.as_millis()).unwrap_or(u16::MAX);
+    let mut fds = [PollFd::new(listener.as_fd(), PollFlags::POLLIN)];
+    match poll(&mut fds, PollTimeout::from(millis)) {
+        Ok(ready) => Ok(ready > 0),
+        Err(nix::errno::Errno::EINTR) => Ok(true),
+        Err(errno) => Err(errno.into()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -36,5 +53,17 @@ mod tests {
         let first = bind("127.0.0.1:0".parse().unwrap(), 16, true).unwrap();
         let second = bind(first.local_addr().unwrap(), 16, true);
         assert!(second.is_ok());
+    }
+
+    #[test]
+    fn a_waiting_connection_is_seen_and_left_in_the_queue() {
+        let listener = bind("127.0.0.1:0".parse().unwrap(), 16, false).unwrap();
+        assert!(!wait_for_connection(&listener, Duration::ZERO).unwrap());
+        assert!(!wait_for_connection(&listener, Duration::from_millis(20)).unwrap(), "times out when none comes");
+        let _client = std::net::TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        assert!(wait_for_connection(&listener, Duration::from_secs(10)).unwrap());
+        assert!(wait_for_connection(&listener, Duration::ZERO).unwrap(), "looking does not take it");
+        listener.accept().unwrap();
+        assert!(!wait_for_connection(&listener, Duration::ZERO).unwrap());
     }
 }

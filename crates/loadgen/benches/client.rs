@@ -58,6 +58,7 @@ fn plan(addr: SocketAddr, requests: u64) -> LoadPlan {
         timeout: Duration::from_secs(5),
         threads: 1,
         cpu_affinity: None,
+        agent: Default::default(),
     }
 }
 

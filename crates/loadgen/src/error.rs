@@ -20,6 +20,15 @@ pub enum LoadError {
     Histogram(String),
     #[error("nothing to merge")]
     NothingToMerge,
+    /// Two agents' measured windows share no instant: they did not load the target at the same time.
+    #[error(
+        "agent {late:?} started its window at {late_start}, after agent {early:?} ended its own at {early_end}: \
+         they did not run at the same time, so their results cannot be merged"
+    )]
+    WindowsDoNotOverlap { late: String, late_start: String, early: String, early_end: String },
+    /// The same agent's output was given twice (it would be counted twice).
+    #[error("agent {id:?} appears twice with the same window: the same output was given twice")]
+    DuplicateAgent { id: String },
 }
 
 impl LoadError {

@@ -2,6 +2,7 @@
 //! in HDR histograms per endpoint and per thread and merged at the end. `rustcorn load` and the bench driver call
 //! [`run`] with a [`LoadPlan`] and render the [`LoadReport`] with an [`output::Exporter`].
 
+pub mod agent;
 mod client;
 mod control;
 mod error;
@@ -9,6 +10,7 @@ pub mod histogram;
 mod in_flight;
 pub mod output;
 mod pacing;
+pub mod per_worker;
 mod plan;
 pub mod precise_timer;
 mod recorder;
@@ -17,9 +19,11 @@ mod run;
 mod stop;
 mod worker;
 
+pub use agent::{AgentSpec, AgentWindow};
 pub use control::{CancellationToken, LiveCounters, RunControl};
 pub use error::LoadError;
 pub use in_flight::InFlightStats;
+pub use per_worker::{WorkerCount, WorkerCounts};
 pub use plan::{LoadPlan, Model, Pacing, Stop, Target, Task};
 pub use report::{
     merge, EndpointStats, FailureCounts, LatencyBasis, LatencySummary, LoadReport, Percentile, RateStats, SecondStats,

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::LoadError;
+use crate::{AgentSpec, LoadError};
 
 /// Everything one load run needs. Pacing, stop condition and recording are independent and combine freely.
 #[derive(Debug, Clone)]
@@ -24,6 +24,8 @@ pub struct LoadPlan {
     pub threads: usize,
     /// Cores to pin the load threads to (thread i on core `cpus[i % len]`); None leaves them to the scheduler.
     pub cpu_affinity: Option<Vec<usize>>,
+    /// The agent's name and, for agents that must start together, the wall-clock start instant.
+    pub agent: AgentSpec,
 }
 
 /// An HTTP/1.1 origin: the resolved socket address and the Host header sent to it.
@@ -173,6 +175,9 @@ impl LoadPlan {
                 return Err(LoadError::invalid("--cpus", "empty core list"));
             }
         }
+        if let Some(id) = &self.agent.id {
+            crate::agent::validate_id(id).map_err(|reason| LoadError::invalid("--agent-id", reason))?;
+        }
         Ok(())
     }
 
@@ -222,6 +227,7 @@ mod tests {
             timeout: Duration::from_secs(5),
             threads: 1,
             cpu_affinity: None,
+            agent: Default::default(),
         }
     }
 
@@ -269,5 +275,8 @@ mod tests {
         inverted.pacing =
             Pacing::Users { users: 1, think: (Duration::from_secs(2), Duration::from_secs(1)), spawn_rate: None };
         assert!(inverted.validate().unwrap_err().to_string().contains("--think"));
+        let mut bad_agent = plan();
+        bad_agent.agent.id = Some("two words".into());
+        assert!(bad_agent.validate().unwrap_err().to_string().contains("--agent-id"));
     }
 }

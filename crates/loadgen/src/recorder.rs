@@ -1,6 +1,7 @@
 //! [`Recorder`]: one per load thread, shared by that thread's connections (single-threaded, so no lock): an
-//! [`EndpointRecord`] per task, a per-second timeline, warm-up counts, and which request each connection is waiting
-//! on, so that the window's close can report what was still in flight. Merged across threads at the end.
+//! [`EndpointRecord`] per task, a per-second timeline, responses per server worker, warm-up counts, and which
+//! request each connection is waiting on, so that the window's close can report what was still in flight. Merged
+//! across threads at the end.
 //!
 //! The measured set is wrk's: a request counts when its answer (or failure) completes inside the window
 //! [end of warm-up, close), whenever it was sent. Completed before the window: a warm-up request. Still unanswered
@@ -13,6 +14,7 @@ use hdrhistogram::Histogram;
 
 use crate::client::Response;
 use crate::histogram::{self, Latencies, SIGNIFICANT_DIGITS};
+use crate::per_worker::WorkerCounts;
 use crate::report::{EndpointRecord, SecondRecord};
 use crate::{FailureCounts, LiveCounters, LoadError};
 
@@ -54,6 +56,7 @@ pub(crate) struct Recorder {
     close: Option<Instant>,
     endpoints: Vec<EndpointRecord>,
     timeline: Timeline,
+    workers: WorkerCounts,
     warmup_requests: u64,
     /// Per connection of this thread (by its local index): the request on the wire, if any.
     pending: Vec<Option<Pending>>,
@@ -63,6 +66,8 @@ pub(crate) struct Recorder {
     max_send_lag: Duration,
     /// Rate mode: ages of the slots due before the close that had not been sent.
     not_sent: Latencies,
+    /// The earliest actual send of a measured request: when this thread's window really began.
+    first_sent: Option<Instant>,
     live: Arc<LiveCounters>,
     unflushed: (u64, u64),
     last_flush: Instant,
@@ -72,11 +77,13 @@ pub(crate) struct Recorder {
 pub(crate) struct ThreadRecords {
     pub endpoints: Vec<EndpointRecord>,
     pub timeline: Vec<SecondRecord>,
+    pub workers: WorkerCounts,
     pub warmup_requests: u64,
     /// Requests intended inside the window and sent, and the worst lag of a send behind its intended time.
     pub sends_in_window: u64,
     pub max_send_lag: Duration,
     pub not_sent: Latencies,
+    pub first_sent: Option<Instant>,
 }
 
 impl Recorder {
@@ -94,12 +101,14 @@ impl Recorder {
             close: deadline,
             endpoints: (0..tasks).map(|_| EndpointRecord::with_service_time(keep_service_time)).collect(),
             timeline: Timeline::default(),
+            workers: WorkerCounts::reserved(),
             warmup_requests: 0,
             pending: vec![None; connections],
             sends: vec![0; connections],
             sends_in_window: 0,
             max_send_lag: Duration::ZERO,
             not_sent: Latencies::default(),
+            first_sent: None,
             live,
             unflushed: (0, 0),
             last_flush: measure_start,
@@ -131,6 +140,7 @@ impl Recorder {
             self.endpoints[task].in_flight.record(micros(close.saturating_duration_since(timing.intended)));
             return;
         }
+        self.first_sent = Some(self.first_sent.map_or(timing.sent, |first| first.min(timing.sent)));
         let endpoint = &mut self.endpoints[task];
         let (latency_us, failed) = match outcome {
             Outcome::Response(response) => {
@@ -140,6 +150,7 @@ impl Recorder {
                     service.record(micros(timing.done - timing.sent));
                 }
                 endpoint.content_bytes += response.body_bytes;
+                self.workers.record(response.worker_pid);
                 let failed = response.status >= 400;
                 endpoint.failures.status += u64::from(failed);
                 (Some(latency_us), failed)
@@ -183,10 +194,12 @@ impl Recorder {
         Ok(ThreadRecords {
             endpoints: std::mem::take(&mut self.endpoints),
             timeline: std::mem::take(&mut self.timeline).finish()?,
+            workers: std::mem::take(&mut self.workers),
             warmup_requests: self.warmup_requests,
             sends_in_window: self.sends_in_window,
             max_send_lag: self.max_send_lag,
             not_sent: std::mem::take(&mut self.not_sent),
+            first_sent: self.first_sent,
         })
     }
 }

@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::histogram::{self, Latencies};
-use crate::{InFlightStats, LoadError, Model};
+use crate::{agent, AgentWindow, InFlightStats, LoadError, Model, WorkerCounts};
 
 /// The percentiles every output reports: Locust's columns, plus 100 (the max).
 pub const REPORTED_PERCENTILES: [f64; 11] = [50.0, 66.0, 75.0, 80.0, 90.0, 95.0, 98.0, 99.0, 99.9, 99.99, 100.0];
@@ -33,6 +33,13 @@ pub struct LoadReport {
     pub timeline: Vec<SecondStats>,
     /// Rate mode only: whether the target kept up with the requested rate.
     pub rate: Option<RateStats>,
+    /// Who measured and when, on the wall clock: one agent for a run, every agent for a merge (empty in reports
+    /// written before agents were recorded).
+    #[serde(default)]
+    pub agents: Vec<AgentWindow>,
+    /// Responses per server worker process, by their `x-worker-pid` header (empty in reports written before).
+    #[serde(default)]
+    pub responses_per_worker: WorkerCounts,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -327,6 +334,7 @@ pub(crate) struct ReportParts {
     pub endpoints: Vec<(String, EndpointRecord)>,
     pub timeline: Vec<SecondRecord>,
     pub rate: Option<RateStats>,
+    pub workers: WorkerCounts,
 }
 
 impl ReportParts {
@@ -351,18 +359,25 @@ impl ReportParts {
             aggregated: total.stats(AGGREGATED_NAME, duration),
             timeline: self.timeline.iter().enumerate().map(|(second, record)| record.stats(second as u64)).collect(),
             rate: self.rate,
+            agents: Vec::new(),
+            responses_per_worker: self.workers.sorted(),
         })
     }
 }
 
 /// Merges reports of load agents that ran at the same time against the same target: histograms, counts and
-/// failures add exactly; the duration is the longest; timelines align on their wall-clock start second.
+/// failures add exactly; the duration is the longest; timelines align on their wall-clock start, to the nearest
+/// second. Refuses agents whose windows do not overlap, or one agent given twice ([`agent::check_windows`]).
 pub fn merge(reports: &[LoadReport]) -> Result<LoadReport, LoadError> {
     let first = reports.first().ok_or(LoadError::NothingToMerge)?;
+    let agents: Vec<AgentWindow> = reports.iter().flat_map(|report| report.agents.iter().cloned()).collect();
+    agent::check_windows(&agents)?;
     let started_at = reports.iter().map(|report| report.started_at_unix_ms).min().unwrap_or(0);
     let mut endpoints: Vec<(String, EndpointRecord)> = Vec::new();
     let mut timeline: Vec<SecondRecord> = Vec::new();
+    let mut workers = WorkerCounts::default();
     for report in reports {
+        workers.add(&report.responses_per_worker);
         for stats in &report.endpoints {
             let record = EndpointRecord::from_stats(stats)?;
             match endpoints.iter_mut().find(|(name, _)| *name == stats.name) {
@@ -370,7 +385,9 @@ pub fn merge(reports: &[LoadReport]) -> Result<LoadReport, LoadError> {
                 None => endpoints.push((stats.name.clone(), record)),
             }
         }
-        let offset = ((report.started_at_unix_ms - started_at) / 1000) as usize;
+        // Synchronized agents start within milliseconds of each other; rounding keeps an agent a hair early or
+        // late in the same second instead of shifting it by one.
+        let offset = ((report.started_at_unix_ms - started_at + 500) / 1000) as usize;
         for stats in &report.timeline {
             let index = offset + stats.second as usize;
             if timeline.len() <= index {
@@ -389,8 +406,11 @@ pub fn merge(reports: &[LoadReport]) -> Result<LoadReport, LoadError> {
         endpoints,
         timeline,
         rate: merge_rates(reports)?,
+        workers,
     };
-    parts.into_report()
+    let mut merged = parts.into_report()?;
+    merged.agents = agents;
+    Ok(merged)
 }
 
 fn merge_rates(reports: &[LoadReport]) -> Result<Option<RateStats>, LoadError> {

@@ -4,12 +4,14 @@
 use std::sync::mpsc;
 use std::sync::Arc;
 use std::thread::JoinHandle;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime};
 
+use crate::agent::{self, WallClock};
 use crate::histogram::Latencies;
+use crate::per_worker::WorkerCounts;
 use crate::report::{EndpointRecord, LatencyBasis, ReportParts, SecondRecord};
 use crate::worker::{self, ScheduleCount, Shared, ThreadResult};
-use crate::{InFlightStats, LoadError, LoadPlan, LoadReport, Pacing, RateStats, RunControl};
+use crate::{AgentWindow, InFlightStats, LoadError, LoadPlan, LoadReport, Pacing, RateStats, RunControl};
 
 /// Time given to the threads to build their runtimes before the common start instant.
 const START_GRACE: Duration = Duration::from_millis(20);
@@ -17,10 +19,16 @@ const START_GRACE: Duration = Duration::from_millis(20);
 /// Runs the plan to its stop condition (or until `control.cancel`) and reports what was measured. Blocking.
 pub fn run(plan: &LoadPlan, control: &RunControl) -> Result<LoadReport, LoadError> {
     plan.validate()?;
+    check_start_ahead(plan)?;
     preflight(plan)?;
     let (start_senders, handles) = spawn_threads(plan, control)?;
-    let start = Instant::now() + START_GRACE;
-    let started_at_unix_ms = unix_ms(SystemTime::now() + START_GRACE + plan.warmup);
+    let clock = WallClock::now();
+    let start = match plan.agent.start_at {
+        // The threads are ready (runtimes built), so only the hand-over below stands between now and the start.
+        Some(at) => clock.instant_at(at).unwrap_or_else(Instant::now),
+        None => Instant::now() + START_GRACE,
+    };
+    let started_at_unix_ms = clock.unix_us(start + plan.warmup) / 1000;
     let shared = Arc::new(Shared::new(plan, start, Arc::clone(&control.live)));
     for sender in start_senders {
         // A thread that already failed (affinity) has hung up; its error comes out of join below.
@@ -30,7 +38,48 @@ pub fn run(plan: &LoadPlan, control: &RunControl) -> Result<LoadReport, LoadErro
     for handle in handles {
         results.push(handle.join().map_err(|_| LoadError::ThreadPanicked)??);
     }
-    assemble(plan, &shared, results, control.cancel.is_cancelled(), started_at_unix_ms)
+    let first_sent = results.iter().filter_map(|result| result.records.first_sent).min();
+    let mut report = assemble(plan, &shared, results, control.cancel.is_cancelled(), started_at_unix_ms)?;
+    report.agents = vec![agent_window(plan, &clock, &shared, first_sent, &report)];
+    Ok(report)
+}
+
+/// Refuses a `start_at` that has already passed: that agent could not start with the others.
+fn check_start_ahead(plan: &LoadPlan) -> Result<(), LoadError> {
+    let Some(at) = plan.agent.start_at else { return Ok(()) };
+    match at.duration_since(SystemTime::now()) {
+        Ok(ahead) if !ahead.is_zero() => Ok(()),
+        _ => {
+            let ago = SystemTime::now().duration_since(at).unwrap_or_default();
+            let reason = format!(
+                "{} passed {:.3} s ago: this agent cannot start together with the others; give a later instant",
+                agent::format_unix_us(agent::unix_us(at)),
+                ago.as_secs_f64()
+            );
+            Err(LoadError::invalid("--start-at", reason))
+        }
+    }
+}
+
+/// This run's agent: its name, host, and its window and first request on the wall clock.
+fn agent_window(
+    plan: &LoadPlan,
+    clock: &WallClock,
+    shared: &Shared,
+    first_sent: Option<Instant>,
+    report: &LoadReport,
+) -> AgentWindow {
+    let host = agent::hostname();
+    let window_start_unix_us = clock.unix_us(shared.measure_start);
+    AgentWindow {
+        id: plan.agent.id.clone().unwrap_or_else(|| agent::id_from_hostname(&host)),
+        host,
+        start_at_unix_us: plan.agent.start_at.map(agent::unix_us),
+        window_start_unix_us,
+        window_end_unix_us: window_start_unix_us + (report.duration_secs * 1e6).round() as u64,
+        first_request_unix_us: first_sent.map(|sent| clock.unix_us(sent)),
+        requests: report.aggregated.count,
+    }
 }
 
 /// Fails fast with [`LoadError::Unreachable`] when nothing accepts connections at the target.
@@ -119,6 +168,7 @@ fn assemble(
     let mut timeline: Vec<SecondRecord> = Vec::new();
     let mut warmup_requests = 0;
     let closed_at = results.iter().map(|result| result.closed_at).max().unwrap_or(shared.measure_start);
+    let mut workers = WorkerCounts::default();
     for result in &results {
         for (total, record) in endpoints.iter_mut().zip(&result.records.endpoints) {
             total.add(record)?;
@@ -130,6 +180,7 @@ fn assemble(
             total.add(second)?;
         }
         warmup_requests += result.records.warmup_requests;
+        workers.add(&result.records.workers);
     }
     let duration_secs = closed_at.saturating_duration_since(shared.measure_start).as_secs_f64();
     let rate = match plan.pacing {
@@ -148,6 +199,7 @@ fn assemble(
         endpoints: plan.tasks.iter().map(|task| task.name.clone()).zip(endpoints).collect(),
         timeline,
         rate,
+        workers,
     };
     parts.into_report()
 }
@@ -178,8 +230,4 @@ fn rate_stats(
         warmup_scheduled: schedule.warmup,
         not_sent: InFlightStats::of(&not_sent),
     })
-}
-
-fn unix_ms(time: SystemTime) -> u64 {
-    time.duration_since(UNIX_EPOCH).map_or(0, |since| u64::try_from(since.as_millis()).unwrap_or(u64::MAX))
 }

@@ -1,32 +1,47 @@
 //! `loadgen::run` through its public API against a minimal HTTP/1.1 server on loopback: request budgets across
-//! threads, live counters, cancellation, core pinning, and exact merging of reports.
+//! threads, live counters, cancellation, core pinning, agents starting at one instant, and exact merging of reports.
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use loadgen::{merge, LoadError, LoadPlan, Pacing, RunControl, Stop, Target, Task};
+use loadgen::{merge, AgentSpec, LoadError, LoadPlan, Pacing, RunControl, Stop, Target, Task};
 
 const RESPONSE: &[u8] = b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello";
 
 /// A thread-per-connection server that answers each request head after `delay`, counting responses.
 fn server(delay: Duration) -> (SocketAddr, Arc<AtomicU64>) {
+    serve(delay, |_| RESPONSE.to_vec())
+}
+
+/// Like [`server`], but connection number N answers as worker process 100 + N % 2 (`x-worker-pid`).
+fn two_worker_server() -> SocketAddr {
+    let response = |connection: u32| {
+        let head =
+            format!("HTTP/1.1 200 OK\r\nx-worker-pid: {}\r\nContent-Length: 5\r\n\r\nhello", 100 + connection % 2);
+        head.into_bytes()
+    };
+    serve(Duration::ZERO, response).0
+}
+
+fn serve(delay: Duration, response: impl Fn(u32) -> Vec<u8> + Send + 'static) -> (SocketAddr, Arc<AtomicU64>) {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
     let addr = listener.local_addr().expect("addr");
     let served = Arc::new(AtomicU64::new(0));
     let counter = Arc::clone(&served);
     std::thread::spawn(move || {
-        for stream in listener.incoming().map_while(Result::ok) {
+        for (connection, stream) in (0..).zip(listener.incoming().map_while(Result::ok)) {
             let counter = Arc::clone(&counter);
-            std::thread::spawn(move || answer(stream, delay, &counter));
+            let response = response(connection);
+            std::thread::spawn(move || answer(stream, delay, &counter, &response));
         }
     });
     (addr, served)
 }
 
-fn answer(mut stream: TcpStream, delay: Duration, served: &AtomicU64) {
+fn answer(mut stream: TcpStream, delay: Duration, served: &AtomicU64, response: &[u8]) {
     let mut buffer = [0u8; 4096];
     let mut pending = Vec::new();
     loop {
@@ -37,7 +52,7 @@ fn answer(mut stream: TcpStream, delay: Duration, served: &AtomicU64) {
         while let Some(end) = pending.windows(4).position(|window| window == b"\r\n\r\n") {
             pending.drain(..end + 4);
             std::thread::sleep(delay);
-            if stream.write_all(RESPONSE).is_err() {
+            if stream.write_all(response).is_err() {
                 return;
             }
             served.fetch_add(1, Ordering::SeqCst);
@@ -55,6 +70,7 @@ fn plan(addr: SocketAddr, pacing: Pacing, stop: Stop) -> LoadPlan {
         timeout: Duration::from_secs(5),
         threads: 2,
         cpu_affinity: None,
+        agent: Default::default(),
     }
 }
 
@@ -110,16 +126,40 @@ fn pinning_to_a_core_runs_and_a_missing_core_is_refused() {
     assert!(error.is_bad_input());
 }
 
+/// Runs `plans` at the same time, each on its own thread (as separate agents would), and returns their reports.
+fn run_together(plans: Vec<LoadPlan>) -> Vec<loadgen::LoadReport> {
+    let handles: Vec<_> =
+        plans.into_iter().map(|plan| std::thread::spawn(move || loadgen::run(&plan, &RunControl::new()))).collect();
+    handles.into_iter().map(|handle| handle.join().expect("agent thread").expect("agent run")).collect()
+}
+
 #[test]
-fn merged_reports_add_counts_and_histograms_exactly() {
-    let (addr, _) = server(Duration::from_millis(1));
-    let stop = Stop { duration: None, requests: Some(200) };
-    let first =
-        loadgen::run(&plan(addr, Pacing::Concurrency { connections: 2 }, stop), &RunControl::new()).expect("run");
-    let second =
-        loadgen::run(&plan(addr, Pacing::Concurrency { connections: 4 }, stop), &RunControl::new()).expect("run");
-    let merged = merge(&[first.clone(), second.clone()]).expect("merge");
+fn agents_given_one_start_instant_start_together_and_merge_exactly() {
+    let (addr, served) = server(Duration::from_millis(1));
+    let start_at = SystemTime::now() + Duration::from_millis(400);
+    let plans = [("a", 2), ("b", 4)].map(|(id, connections)| {
+        let mut plan = plan(addr, Pacing::Concurrency { connections }, Stop { duration: None, requests: Some(200) });
+        plan.agent = AgentSpec { id: Some(id.into()), start_at: Some(start_at) };
+        plan
+    });
+    let reports = run_together(plans.to_vec());
+    let (first, second) = (&reports[0], &reports[1]);
+    let start_at_us = start_at.duration_since(UNIX_EPOCH).expect("after 1970").as_micros() as u64;
+    for (report, id) in reports.iter().zip(["a", "b"]) {
+        let agent = &report.agents[0];
+        assert_eq!(agent.id, id);
+        assert_eq!(agent.start_at_unix_us, Some(start_at_us));
+        assert!(agent.window_start_unix_us.abs_diff(start_at_us) <= 1, "the window opens at the instant: {agent:?}");
+        let first_request = agent.first_request_unix_us.expect("requests were sent");
+        assert!(first_request >= start_at_us, "no request before the start instant: {agent:?}");
+        assert_eq!(agent.requests, 200);
+    }
+
+    let merged = merge(&reports).expect("merge");
     assert_eq!(merged.aggregated.count, 400);
+    assert_eq!(served.load(Ordering::SeqCst), 400);
+    assert_eq!(merged.agents.len(), 2);
+    assert_eq!(merged.timeline.iter().map(|second| second.requests).sum::<u64>(), 400, "timelines merge too");
     assert_eq!(merged.aggregated.latency.samples, 400);
     assert_eq!(merged.aggregated.latency.min_us, first.aggregated.latency.min_us.min(second.aggregated.latency.min_us));
     assert_eq!(merged.aggregated.latency.max_us, first.aggregated.latency.max_us.max(second.aggregated.latency.max_us));
@@ -129,6 +169,49 @@ fn merged_reports_add_counts_and_histograms_exactly() {
     let merged_histogram = loadgen::histogram::decode(&merged.aggregated.latency.histogram).expect("decode");
     assert_eq!(merged_histogram, expected);
     assert!(matches!(merge(&[]), Err(LoadError::NothingToMerge)));
+    assert!(matches!(merge(&[first.clone(), first.clone()]), Err(LoadError::DuplicateAgent { .. })));
+}
+
+#[test]
+fn runs_one_after_another_do_not_merge() {
+    let (addr, _) = server(Duration::ZERO);
+    let plan = plan(addr, Pacing::Concurrency { connections: 1 }, Stop { duration: None, requests: Some(20) });
+    let first = loadgen::run(&plan, &RunControl::new()).expect("run");
+    let second = loadgen::run(&plan, &RunControl::new()).expect("run");
+    let error = merge(&[first, second]).expect_err("disjoint windows");
+    assert!(matches!(error, LoadError::WindowsDoNotOverlap { .. }), "{error}");
+}
+
+#[test]
+fn a_start_instant_already_past_is_refused() {
+    let (addr, served) = server(Duration::ZERO);
+    let mut plan = plan(addr, Pacing::Concurrency { connections: 1 }, Stop { duration: None, requests: Some(5) });
+    plan.agent.start_at = Some(SystemTime::now() - Duration::from_secs(2));
+    let error = loadgen::run(&plan, &RunControl::new()).expect_err("past start");
+    assert!(error.is_bad_input());
+    assert!(error.to_string().starts_with("--start-at:") && error.to_string().contains("ago"), "{error}");
+    assert_eq!(served.load(Ordering::SeqCst), 0, "nothing was sent");
+}
+
+#[test]
+fn responses_are_counted_per_worker_pid_across_threads_and_merges() {
+    let addr = two_worker_server();
+    let stop = Stop { duration: None, requests: Some(600) };
+    let report =
+        loadgen::run(&plan(addr, Pacing::Concurrency { connections: 6 }, stop), &RunControl::new()).expect("run");
+    let counts = &report.responses_per_worker;
+    assert_eq!(counts.workers.iter().map(|worker| worker.pid).collect::<Vec<_>>(), [100, 101]);
+    assert_eq!(counts.workers.iter().map(|worker| worker.responses).sum::<u64>(), 600, "every response counted once");
+    assert_eq!((counts.other_workers, counts.without_pid), (0, 0));
+    let merged = merge(&[report.clone(), as_another_agent(&report)]).expect("merge");
+    assert_eq!(merged.responses_per_worker.workers[1].responses, 2 * counts.workers[1].responses);
+
+    let (plain, _) = server(Duration::ZERO);
+    let stop = Stop { duration: None, requests: Some(10) };
+    let report =
+        loadgen::run(&plan(plain, Pacing::Concurrency { connections: 1 }, stop), &RunControl::new()).expect("run");
+    assert!(report.responses_per_worker.workers.is_empty());
+    assert_eq!(report.responses_per_worker.without_pid, 10);
 }
 
 #[test]
@@ -196,7 +279,16 @@ fn rate_mode_accounts_for_every_due_request() {
     assert_eq!(sent_in_flight, 2, "each connection, behind, has a request on the wire at the close");
     assert_eq!(total.in_flight.requests, sent_in_flight + rate.not_sent.requests);
     assert!(rate.not_sent.max_age_us <= 1_500_000, "no slot is older than the run: {:?}", rate.not_sent);
-    let merged = merge(&[report.clone(), report.clone()]).expect("merge");
+    let merged = merge(&[report.clone(), as_another_agent(&report)]).expect("merge");
     assert_eq!(merged.aggregated.in_flight.requests, 2 * total.in_flight.requests, "in-flight requests merge exactly");
     assert_eq!(merged.rate.expect("merged rate").not_sent.requests, 2 * rate.not_sent.requests);
+}
+
+/// The same report as a second agent's: a merge refuses one agent twice.
+fn as_another_agent(report: &loadgen::LoadReport) -> loadgen::LoadReport {
+    let mut copy = report.clone();
+    for agent in &mut copy.agents {
+        agent.id.push_str("-2");
+    }
+    copy
 }

@@ -1,7 +1,10 @@
 //! Writes `tests/fixtures/small.json`: a small, synthetic but schema-valid results file whose numbers are made up
 //! (a simple queueing model plus seeded noise) and whose shapes are real loadgen reports, so every chart and table
 //! of the report has something to draw, including a failed target, an improved variant of uvicorn and a phase that
-//! kills a worker. By design prefork-w2 wins /cpu-intensive and async wins /async-google. Regenerate with `cargo run -p report --example make_fixture`.
+//! kills a worker. By design prefork-w2 wins /cpu-intensive (its phases calibrated to 2 ms of CPU per request with
+//! `cpu_work`; one more phase sends the article's literal 100,000 iterations), async wins /async-google, and async
+//! and prefork-w1 (the same model) are level on /memory-intensive.
+//! Regenerate with `cargo run -p report --example make_fixture`.
 
 use std::path::PathBuf;
 
@@ -9,11 +12,12 @@ use bench::results::*;
 use loadgen::histogram::{encode, Latencies};
 use loadgen::{
     EndpointStats, FailureCounts, InFlightStats, LatencyBasis, LatencySummary, LoadReport, RateStats, SecondStats,
+    WorkerCount, WorkerCounts,
 };
 
 const DURATION_S: f64 = 3.0;
 const WARMUP_S: f64 = 1.0;
-const REPETITIONS: u32 = 2;
+const REPETITIONS: u32 = 3;
 const UPSTREAM_DELAY_MS: f64 = 100.0;
 const SAMPLE_EVERY_MS: i64 = 500;
 
@@ -56,7 +60,10 @@ struct Model {
 
 #[derive(Clone, Copy)]
 enum Work {
+    /// `cpu_work = "2ms"`: the same CPU time per request on every target.
     Cpu,
+    /// The article's loop as written, 100,000 iterations: ~48 µs compiled, ~5.5 ms in CPython.
+    LiteralCpu,
     Memory,
     Io,
     Health,
@@ -212,7 +219,7 @@ fn phases() -> Vec<Phase> {
         concurrency("async-io-c64", "/async-google", Work::Io, 64, "64 connections, closed loop"),
         Phase {
             name: "article-locust",
-            endpoints: vec![("/cpu-intensive", Work::Cpu, 1), ("/memory-intensive", Work::Memory, 1)],
+            endpoints: vec![("/cpu-intensive", Work::LiteralCpu, 1), ("/memory-intensive", Work::Memory, 1)],
             load: LoadModel::Users { users: 10, think_min_s: 1.0, think_max_s: 5.0 },
             description: "10 users, think time 1-5 s (Locust)",
         },
@@ -223,13 +230,24 @@ fn phases() -> Vec<Phase> {
             load: LoadModel::Rate { rate_per_s: 2000.0, connections: 16 },
             description: "2000 req/s open loop over 16 connections",
         },
+        concurrency(
+            "cpu-literal-100k",
+            "/cpu-intensive?iterations=100000",
+            Work::LiteralCpu,
+            8,
+            "8 connections, closed loop",
+        ),
     ]
 }
 
 /// Service time of one request in µs, before queueing.
 fn service_us(model: &Model, work: Work) -> f64 {
     match work {
-        Work::Cpu => 2000.0 * model.cpu_cost + model.overhead_us,
+        // Calibrated work costs every target the same; thread contention (sync) still adds to it.
+        Work::Cpu if model.family == Family::Rust => 2000.0 * model.cpu_cost + model.overhead_us,
+        Work::Cpu => 2000.0 + model.overhead_us,
+        Work::LiteralCpu if model.family == Family::Rust => 48.0 * model.cpu_cost + model.overhead_us,
+        Work::LiteralCpu => 5500.0 + model.overhead_us,
         Work::Memory => 500.0 * model.cpu_cost + model.overhead_us,
         Work::Io => UPSTREAM_DELAY_MS * 1000.0 + model.overhead_us * 2.0,
         Work::Health => 60.0 * model.cpu_cost.sqrt() + model.overhead_us / 4.0,
@@ -435,6 +453,17 @@ fn phase_result(model: &Model, phase: &Phase, index: usize, repetition: u32, noi
         _ => None,
     };
     let started_ms = 1_767_268_800_000 + (u64::from(repetition) * 9 + index as u64) * 6_000;
+    let window_start_us = (started_ms + (WARMUP_S * 1000.0) as u64) * 1000;
+    let agent = loadgen::AgentWindow {
+        id: "fixture-host".into(),
+        host: "fixture-host".into(),
+        start_at_unix_us: None,
+        window_start_unix_us: window_start_us,
+        window_end_unix_us: window_start_us + (DURATION_S * 1e6) as u64,
+        first_request_unix_us: Some(started_ms * 1000 + 250),
+        requests: aggregated.count,
+    };
+    let aggregated_responses = aggregated.count - aggregated.failures.without_response();
     let load = LoadReport {
         model: model_name,
         started_at_unix_ms: started_ms + (WARMUP_S * 1000.0) as u64,
@@ -446,6 +475,8 @@ fn phase_result(model: &Model, phase: &Phase, index: usize, repetition: u32, noi
         aggregated,
         timeline,
         rate: rate_stats,
+        agents: vec![agent],
+        responses_per_worker: header_counts(model, aggregated_responses),
     };
     let cores_used = match phase.endpoints[0].1 {
         Work::Io => 0.05 + rate * model.overhead_us * 2.0 / 1e6,
@@ -456,7 +487,11 @@ fn phase_result(model: &Model, phase: &Phase, index: usize, repetition: u32, noi
         endpoints: phase
             .endpoints
             .iter()
-            .map(|(path, _, weight)| EndpointShare { path: (*path).into(), weight: *weight })
+            .map(|(path, work, weight)| EndpointShare {
+                path: (*path).into(),
+                weight: *weight,
+                cpu_work: matches!(work, Work::Cpu).then(|| cpu_work(model)),
+            })
             .collect(),
         load_model: phase.load.clone(),
         load_description: phase.description.into(),
@@ -504,6 +539,15 @@ fn in_flight_at_close(
             ages
         })
         .collect()
+}
+
+/// What the driver's calibration would have found for `cpu_work = "2ms"` on this model.
+fn cpu_work(model: &Model) -> CpuWork {
+    let (iterations, off) = match model.family {
+        Family::Rust => (2_860_000, 0.006 * (model.name.len() % 3) as f64 - 0.006),
+        Family::Python => (36_400, 0.011),
+    };
+    CpuWork { requested_s: 0.002, iterations, measured_s: 0.002 * (1.0 + off), samples: 15, probes: 3 }
 }
 
 fn stats(
@@ -606,9 +650,20 @@ fn worker_split(model: &Model, total: u64) -> Vec<WorkerRequests> {
     }
 }
 
+/// What the load generator counts from `x-worker-pid`: the same split as the master's stats, but a worker that
+/// answered nothing sent no header and is absent.
+fn header_counts(model: &Model, responses: u64) -> WorkerCounts {
+    let workers = worker_split(model, responses)
+        .into_iter()
+        .filter(|worker| worker.requests > 0)
+        .map(|worker| WorkerCount { pid: worker.pid, responses: worker.requests })
+        .collect();
+    WorkerCounts { workers, ..WorkerCounts::default() }
+}
+
 const SUITE_TEXT: &str = r#"# The report's test fixture: synthetic numbers from a queueing model, real shapes.
 name = "fixture"
-repetitions = 2
+repetitions = 3
 warmup = "1s"
 duration = "3s"
 
@@ -652,11 +707,13 @@ command = "gunicorn -w 2 main_wsgi:app --bind 127.0.0.1:{port}"
 [[phase]]
 name = "cpu-c2"
 task = ["/cpu-intensive"]
+cpu_work = "2ms"
 connections = 2
 
 [[phase]]
 name = "cpu-c8"
 task = ["/cpu-intensive"]
+cpu_work = "2ms"
 connections = 8
 
 [[phase]]
@@ -696,4 +753,9 @@ name = "health-rate"
 task = ["/health"]
 rate = 2000
 connections = 16
+
+[[phase]]
+name = "cpu-literal-100k"
+task = ["/cpu-intensive?iterations=100000"]
+connections = 8
 "#;

@@ -2,7 +2,9 @@
 //! measurement's load report, and the figures charts and verdict need (spread over repetitions, merged latency
 //! histograms). Everything the page shows is derived here or from here.
 
-use bench::results::{Family, LoadModel, PhaseResult, RunResults, TargetResult, TargetStatus};
+use bench::results::{
+    EndpointShare, Family, LoadModel, PhaseResult, RunResults, TargetResult, TargetStatus, WorkerLoad,
+};
 use hdrhistogram::Histogram;
 use loadgen::{LatencyBasis, LatencySummary, LoadReport};
 use plotters::style::RGBColor;
@@ -185,13 +187,12 @@ impl<'a> Report<'a> {
         recorded.filter(|&cores| cores > 0).or_else(|| self.target_cores(target))
     }
 
-    /// Requests per worker process of `target` in `phase` (first repetition), in worker-slot order; None when the
-    /// phase recorded none.
+    /// Requests per worker process of `target` in `phase` (first repetition), in worker order: the prefork master's
+    /// `--stats`, else the responses counted per `x-worker-pid` (pid 0 for a declared worker that answered none).
+    /// None when the phase recorded neither.
     pub fn worker_counts(&self, target: usize, phase: usize) -> Option<Vec<(u32, u64)>> {
-        let measurement = self.measurements(target, phase).next()?;
-        let mut workers = measurement.result.worker_requests.clone().filter(|workers| !workers.is_empty())?;
-        workers.sort_by_key(|worker| (worker.index, worker.pid));
-        Some(workers.iter().map(|worker| (worker.pid, worker.requests)).collect())
+        let load = self.measurements(target, phase).next()?.worker_load(self)?;
+        Some(load.workers.iter().map(|worker| (worker.pid.unwrap_or(0), worker.requests)).collect())
     }
 
     fn merge_latencies(&mut self) -> Vec<Vec<Option<MergedLatency>>> {
@@ -267,18 +268,39 @@ impl PhaseInfo<'_> {
         }
     }
 
-    /// The endpoints and weights in words: "/cpu-intensive" or "/cpu-intensive ×1 + /memory-intensive ×1".
+    /// The endpoints and weights in words, with the CPU time each request was calibrated to when a task asks for
+    /// `cpu_work`: "/cpu-intensive (cpu_work 2.00 ms)" or "/cpu-intensive ×1 + /memory-intensive ×1". Phases of
+    /// the same path doing different work (a cost, a literal count) read differently.
     pub fn endpoints_text(&self) -> String {
         match self.example.endpoints.as_slice() {
-            [only] => only.path.clone(),
-            many => {
-                many.iter().map(|share| format!("{} ×{}", share.path, share.weight)).collect::<Vec<_>>().join(" + ")
-            }
+            [only] => share_text(only),
+            many => many
+                .iter()
+                .map(|share| format!("{} ×{}", share_text(share), share.weight))
+                .collect::<Vec<_>>()
+                .join(" + "),
         }
+    }
+
+    /// The CPU time per request (seconds) the phase's tasks ask for with `cpu_work`, if any does.
+    pub fn cpu_work_s(&self) -> Option<f64> {
+        self.example.endpoints.iter().find_map(|share| share.cpu_work.as_ref()).map(|work| work.requested_s)
+    }
+}
+
+fn share_text(share: &EndpointShare) -> String {
+    match &share.cpu_work {
+        Some(work) => format!("{} (cpu_work {})", share.path, crate::format::latency_us(work.requested_s * 1e6)),
+        None => share.path.clone(),
     }
 }
 
 impl Measurement<'_> {
+    /// Requests per worker process (the master's `--stats`, else the `x-worker-pid` counts).
+    pub fn worker_load(&self, report: &Report<'_>) -> Option<WorkerLoad> {
+        self.result.worker_load(report.targets[self.target].result.workers)
+    }
+
     /// Responses that did not fail, per second of the measured period.
     pub fn successful_per_second(&self) -> Option<f64> {
         let stats = &self.load.aggregated;

@@ -14,6 +14,7 @@ mod palette;
 mod select;
 mod tables;
 mod verdict;
+mod worker_spread;
 
 use std::path::{Path, PathBuf};
 

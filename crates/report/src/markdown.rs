@@ -127,7 +127,11 @@ fn write_headline(out: &mut String, report: &Report<'_>, verdicts: &[verdict::Ve
         let _ = writeln!(out, "| {} | {family} | {} |", escape(view.name()), cells.join(" | "));
     }
     let _ = writeln!(out);
-    let _ = writeln!(out, "req/s: successful responses per second, higher is better; p99: 99th percentile latency, lower is better. Bold: a lead of 5 % or more. In brackets: requests still in flight when the measured window closed, in none of the figures.\n");
+    let _ = writeln!(
+        out,
+        "req/s: successful responses per second, higher is better; p99: 99th percentile latency, lower is better. {} In brackets: requests still in flight when the measured window closed, in none of the figures.\n",
+        verdict::LEAD_RULE
+    );
 }
 
 /// Backslash-escapes the characters markdown would read as formatting, links, HTML or table cells.

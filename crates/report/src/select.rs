@@ -1,6 +1,7 @@
 //! The one rule for "which phase does a figure come from", shared by the verdict and the article's claims: among
-//! the single-endpoint phases on a path that pass a filter, the closed-loop phase with the most connections (where
-//! models differ most), failing that the highest rate, then the most users; ties go to the phase that measured
+//! the single-endpoint phases on a path that pass a filter, a phase whose work is calibrated with `cpu_work` before
+//! one sending a fixed count (the same CPU time on every target compares server models), then the closed-loop phase
+//! with the most connections (where models differ most), failing that the highest rate, then the most users; ties go to the phase that measured
 //! more targets, then to the earlier one. Phases that kill a worker mid-way are never picked: their throughput
 //! holds a deliberate outage.
 
@@ -18,7 +19,10 @@ pub fn best_phase(report: &Report<'_>, path: &str, eligible: impl Fn(usize) -> b
         .iter()
         .enumerate()
         .filter(|(index, phase)| phase.single_endpoint() == Some(path) && !phase.kills_a_worker() && eligible(*index))
-        .map(|(index, phase)| (index, (model_rank(phase.load_model()), phase.offered_load(), measured(index))))
+        .map(|(index, phase)| {
+            let rank = (phase.cpu_work_s().is_some(), model_rank(phase.load_model()));
+            (index, (rank, phase.offered_load(), measured(index)))
+        })
         .max_by(|(ia, a), (ib, b)| {
             (a.0, a.1).partial_cmp(&(b.0, b.1)).unwrap_or(Ordering::Equal).then(a.2.cmp(&b.2)).then(ib.cmp(ia))
         })

@@ -62,7 +62,7 @@ pub fn headline(report: &Report<'_>, verdicts: &[Verdict]) -> HeadlineTable {
                 .iter()
                 .map(|verdict| match verdict.ranking.iter().find(|entry| entry.target == target) {
                     Some(entry) => Cell {
-                        text: verdict.cell_text(entry.value.median),
+                        text: verdict.cell_text(&entry.value),
                         best: verdict.best() == Some(target) && verdict.is_clear_lead(),
                         missing: false,
                         in_flight: in_flight_text(report, target, verdict.phase),

@@ -1,5 +1,7 @@
 //! The verdict: for each endpoint (and each mixed-endpoint phase), which target did best, by what ratio over the
-//! next, and how much CPU each used, computed from the data. The HTML page and summary.md print it first.
+//! next, and how much CPU each used, computed from the data, each figure with its range over the repetitions. A
+//! lead is called only when the best target's range overlaps no other's; otherwise the targets are level. The HTML
+//! page and summary.md print it first.
 
 use bench::results::LoadModel;
 
@@ -7,9 +9,18 @@ use crate::data::{Report, Spread};
 use crate::endpoint::EndpointKind;
 use crate::format;
 use crate::select;
+use crate::worker_spread;
 
-/// Ratios below this are called level rather than a win: run-to-run noise on a shared machine is of this order.
-const LEVEL_RATIO: f64 = 1.05;
+/// Repetitions of each target a lead needs. The interval of a figure is the min..max of its repetitions; with 3
+/// repetitions each, two targets that are truly equal still show ranges that do not overlap 1 time in 10 (2 of the
+/// 20 equally likely orders of 6 values), with 5 each 1 time in 126.
+pub const MIN_REPETITIONS: usize = 3;
+
+/// How to read the figures and the bold cells, for the captions under the headline table.
+pub const LEAD_RULE: &str = "Each figure is the median over the repetitions, with their range (min–max) in brackets; \
+    the repetitions of a phase alternate between the targets, round after round, so a drift of the machine favours \
+    none. Bold: a lead, called only when the best target's range overlaps no other target's over at least 3 \
+    repetitions each; otherwise the targets are level.";
 
 /// Failure ratios above this are named in the sentence.
 const NOTABLE_FAILURES: f64 = 0.001;
@@ -38,8 +49,21 @@ pub struct Entry {
     pub target: usize,
     /// req/s or p99 µs over repetitions, per `Basis`.
     pub value: Spread,
-    pub cpu_cores: Option<f64>,
+    pub cpu_cores: Option<Spread>,
     pub failure_ratio: f64,
+}
+
+/// What the ranking says once the ranges over repetitions are taken into account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Call {
+    /// No target, or only one, has figures.
+    Alone,
+    /// The best target's range overlaps no other target's.
+    Lead,
+    /// The best target's range overlaps these others' (positions in the ranking, in order): level with it.
+    Level(Vec<usize>),
+    /// The best or the second has fewer than [`MIN_REPETITIONS`] repetitions: no lead can be called.
+    TooFewRepetitions,
 }
 
 /// The verdict on one subject.
@@ -49,8 +73,9 @@ pub struct Verdict {
     /// The phase judged on.
     pub phase: usize,
     pub basis: Basis,
-    /// Best first.
+    /// Best first (by median).
     pub ranking: Vec<Entry>,
+    pub call: Call,
     /// Targets with no figures in that phase.
     pub missing: Vec<usize>,
 }
@@ -105,14 +130,30 @@ fn judge(report: &Report<'_>, subject: Subject, phase: usize) -> Verdict {
             Some(value) => ranking.push(Entry {
                 target,
                 value,
-                cpu_cores: report.cpu_cores(target, phase).map(|spread| spread.median),
+                cpu_cores: report.cpu_cores(target, phase),
                 failure_ratio: report.failure_ratio(target, phase).unwrap_or(0.0),
             }),
             None => missing.push(target),
         }
     }
     rank(&mut ranking, basis);
-    Verdict { subject, phase, basis, ranking, missing }
+    let call = call(&ranking);
+    Verdict { subject, phase, basis, ranking, call, missing }
+}
+
+/// Reads the ranking: a lead when the best target's range over repetitions overlaps no other's.
+fn call(ranking: &[Entry]) -> Call {
+    let [best, second, ..] = ranking else { return Call::Alone };
+    if best.value.n < MIN_REPETITIONS || second.value.n < MIN_REPETITIONS {
+        return Call::TooFewRepetitions;
+    }
+    let level: Vec<usize> =
+        (1..ranking.len()).filter(|&position| ranking[position].value.overlaps(&best.value)).collect();
+    if level.is_empty() {
+        Call::Lead
+    } else {
+        Call::Level(level)
+    }
 }
 
 /// Best first. For latency, targets failing more than 1 % of requests rank after those that did not: a request
@@ -162,53 +203,67 @@ impl Verdict {
         self.ranking.first().map(|entry| entry.target)
     }
 
-    /// The figure for a table whose header names it: "1,840 req/s" or "12.3 ms".
-    pub fn cell_text(&self, value: f64) -> String {
+    /// The figure for a table whose header names it, with its range over the repetitions: "1,840 req/s
+    /// (1,800–1,870)" or "12.3 ms (11.9 ms–12.8 ms)".
+    pub fn cell_text(&self, value: &Spread) -> String {
         match self.basis {
-            Basis::Throughput => format!("{} req/s", format::rate(value)),
-            Basis::P99Latency => format::latency_us(value),
+            Basis::Throughput => format!("{} req/s{}", format::rate(value.median), range_text(value, format::rate)),
+            Basis::P99Latency => {
+                format!("{}{}", format::latency_us(value.median), range_text(value, format::latency_us))
+            }
         }
     }
 
-    /// The figure in words, e.g. "1,840 req/s" or "p99 12.3 ms".
-    pub fn value_text(&self, value: f64) -> String {
+    /// The figure in words with its range, e.g. "1,840 req/s (1,800–1,870)" or "p99 12.3 ms (11.9 ms–12.8 ms)".
+    pub fn value_text(&self, value: &Spread) -> String {
         match self.basis {
-            Basis::Throughput => format!("{} req/s", format::rate(value)),
-            Basis::P99Latency => format!("p99 {}", format::latency_us(value)),
+            Basis::Throughput => self.cell_text(value),
+            Basis::P99Latency => format!("p99 {}", self.cell_text(value)),
         }
     }
 
-    /// How many times better `a` is than `b` on this verdict's basis (>= 1 when `a` ranks first).
-    fn ratio(&self, a: &Entry, b: &Entry) -> f64 {
-        match self.basis {
-            Basis::Throughput => a.value.median / b.value.median,
-            Basis::P99Latency => b.value.median / a.value.median,
+    /// How many times better `a` is than `b` on this verdict's basis (>= 1 when `a` ranks first), with the range
+    /// their repetitions allow: "1.80× (1.71–1.92×)".
+    fn ratio_text(&self, a: &Entry, b: &Entry) -> String {
+        let (better, worse) = match self.basis {
+            Basis::Throughput => (&a.value, &b.value),
+            Basis::P99Latency => (&b.value, &a.value),
+        };
+        let median = format::ratio(better.median / worse.median);
+        if a.value.n > 1 && b.value.n > 1 {
+            let (low, high) = (better.min / worse.max, better.max / worse.min);
+            format!("{median} ({}–{})", format::ratio(low).trim_end_matches('×'), format::ratio(high))
+        } else {
+            median
         }
     }
 
-    /// True when the best target beats the second by at least [`LEVEL_RATIO`].
+    /// True when the best target leads: its range overlaps no other target's, over enough repetitions.
     pub fn is_clear_lead(&self) -> bool {
-        match self.ranking.as_slice() {
-            [best, second, ..] => self.ratio(best, second) >= LEVEL_RATIO,
-            _ => false,
-        }
+        self.call == Call::Lead
     }
 
     /// The verdict as plain-text sentences (the subject is printed separately). Targets that failed are not
     /// repeated here: the page and the summary list them once.
     pub fn sentence(&self, report: &Report<'_>) -> String {
         let load = &report.phases[self.phase].example.load_description;
-        let mut text = match self.ranking.as_slice() {
-            [] => "No target has data.".to_owned(),
-            [only] => format!(
-                "Only {} has data: {} at {load}.",
-                report.target_name(only.target),
-                self.value_text(only.value.median)
-            ),
-            _ if self.is_clear_lead() => self.lead(report, load),
-            _ => self.level(report, load),
+        let mut text = match (&self.call, self.ranking.as_slice()) {
+            (_, []) => "No target has data.".to_owned(),
+            (_, [only]) => {
+                format!(
+                    "Only {} has data: {} at {load}.",
+                    report.target_name(only.target),
+                    self.value_text(&only.value)
+                )
+            }
+            (Call::Level(level), _) => self.level(report, load, level),
+            (Call::TooFewRepetitions, _) => self.too_few(report, load),
+            _ => self.lead(report, load),
         };
         text.push_str(&self.littles_law_text(report));
+        for entry in &self.ranking {
+            text.extend(worker_spread::poor_spread_text(report, entry.target, self.phase));
+        }
         let unmeasured: Vec<String> = self
             .missing
             .iter()
@@ -233,49 +288,85 @@ impl Verdict {
             return String::new();
         }
         let ceiling = f64::from(connections) / (delay_ms / 1000.0);
+        let share = |value: f64| format::percent(value / ceiling);
         format!(
             " Little's law caps it at {connections} connections / {} upstream delay = {} req/s; the best reached {} \
-             of that.",
+             of that{}.",
             format::latency_us(delay_ms * 1000.0),
             format::rate(ceiling),
-            format::percent(best.value.median / ceiling)
+            share(best.value.median),
+            range_text(&best.value, share)
+        )
+    }
+
+    /// The best and the second, as "A serves the most at LOAD: X, R× B (Y)"; `verb` replaces "serves the most" or
+    /// "answers fastest" when given.
+    fn first_and_second(
+        &self,
+        report: &Report<'_>,
+        load: &str,
+        (best, next): (&Entry, &Entry),
+        verb: Option<&str>,
+    ) -> String {
+        let (best_name, next_name) = (report.target_name(best.target), report.target_name(next.target));
+        let ratio = self.ratio_text(best, next);
+        let (lead, comparison) = match self.basis {
+            Basis::Throughput => ("serves the most", format!("{ratio} {next_name}")),
+            Basis::P99Latency => ("answers fastest", format!("{ratio} lower than {next_name}")),
+        };
+        let lead = verb.unwrap_or(lead);
+        format!(
+            "{best_name} {lead} at {load}: {}, {comparison} ({})",
+            self.value_text(&best.value),
+            self.value_text(&next.value)
         )
     }
 
     fn lead(&self, report: &Report<'_>, load: &str) -> String {
         let (best, next) = (&self.ranking[0], &self.ranking[1]);
-        let (best_name, next_name) = (report.target_name(best.target), report.target_name(next.target));
-        let ratio = format::ratio(self.ratio(best, next));
-        let (lead, comparison) = match self.basis {
-            Basis::Throughput => ("serves the most", format!("{ratio} {next_name}")),
-            Basis::P99Latency => ("answers fastest", format!("{ratio} lower than {next_name}")),
-        };
-        let mut text = format!(
-            "{best_name} {lead} at {load}: {}, {comparison} ({}).",
-            self.value_text(best.value.median),
-            self.value_text(next.value.median)
-        );
+        let mut text = self.first_and_second(report, load, (best, next), None);
+        text.push_str(&format!(
+            "; over {} repetitions no other target's range (min–max) overlaps its own.",
+            best.value.n.min(next.value.n)
+        ));
         text.push_str(&cores_text(report, best, next));
-        if best.value.n > 1 && next.value.n > 1 && best.value.overlaps(&next.value) {
-            text.push_str(" Their repetitions overlap: not a clear-cut lead.");
-        }
         text.push_str(&failures_text(report, [best, next]));
         text
     }
 
-    fn level(&self, report: &Report<'_>, load: &str) -> String {
+    fn too_few(&self, report: &Report<'_>, load: &str) -> String {
+        let (best, next) = (&self.ranking[0], &self.ranking[1]);
+        let runs = best.value.n.min(next.value.n);
+        let mut text = self.first_and_second(report, load, (best, next), Some("ranks first"));
+        text.push_str(&format!(
+            ", from {runs} repetition{}: too few to call a lead (it needs {MIN_REPETITIONS} of each target whose \
+             ranges do not overlap).",
+            if runs == 1 { "" } else { "s" }
+        ));
+        text.push_str(&cores_text(report, best, next));
+        text.push_str(&failures_text(report, [best, next]));
+        text
+    }
+
+    fn level(&self, report: &Report<'_>, load: &str, level: &[usize]) -> String {
         let best = &self.ranking[0];
         let leaders: Vec<&Entry> =
-            self.ranking.iter().take_while(|entry| self.ratio(best, entry) < LEVEL_RATIO).collect();
+            std::iter::once(best).chain(level.iter().map(|&position| &self.ranking[position])).collect();
         let names: Vec<&str> = leaders.iter().map(|entry| report.target_name(entry.target)).collect();
-        let values: Vec<String> = leaders.iter().map(|entry| self.value_text(entry.value.median)).collect();
-        let mut text = format!("{} are level (within 5 %) at {load}: {}.", join_and(&names), join_and(&values));
-        if let Some(next) = self.ranking.get(leaders.len()) {
+        let values: Vec<String> = leaders.iter().map(|entry| self.value_text(&entry.value)).collect();
+        let mut text = format!(
+            "{} are level at {load}: {}; their ranges (min–max over {} repetitions) overlap.",
+            join_and(&names),
+            join_and(&values),
+            best.value.n
+        );
+        let next = (1..self.ranking.len()).find(|position| !level.contains(position)).map(|p| &self.ranking[p]);
+        if let Some(next) = next {
             text.push_str(&format!(
                 " Next: {} at {}, {} behind {}.",
                 report.target_name(next.target),
-                self.value_text(next.value.median),
-                format::ratio(self.ratio(best, next)),
+                self.value_text(&next.value),
+                self.ratio_text(best, next),
                 report.target_name(best.target)
             ));
             text.push_str(&cores_text(report, best, next));
@@ -285,15 +376,28 @@ impl Verdict {
     }
 }
 
-/// " A used 1.97 CPU cores, B 1.00." when both are known.
+/// " (low–high)" of a spread over several repetitions, each bound shown by `show`; nothing for one repetition.
+pub fn range_text(spread: &Spread, show: impl Fn(f64) -> String) -> String {
+    if spread.n > 1 {
+        format!(" ({}–{})", show(spread.min), show(spread.max))
+    } else {
+        String::new()
+    }
+}
+
+/// " A used 1.97 (1.95–1.99) CPU cores, B 1.00 (0.98–1.01)." when both are known.
 fn cores_text(report: &Report<'_>, first: &Entry, second: &Entry) -> String {
-    match (first.cpu_cores, second.cpu_cores) {
+    let cores = |spread: &Spread| {
+        let show = |value: f64| format::significant(value, 3);
+        format!("{}{}", show(spread.median), range_text(spread, show))
+    };
+    match (&first.cpu_cores, &second.cpu_cores) {
         (Some(a), Some(b)) => format!(
             " {} used {} CPU cores, {} {}.",
             report.target_name(first.target),
-            format::significant(a, 3),
+            cores(a),
             report.target_name(second.target),
-            format::significant(b, 3)
+            cores(b)
         ),
         _ => String::new(),
     }
@@ -314,7 +418,7 @@ fn failures_text<'e>(report: &Report<'_>, entries: impl IntoIterator<Item = &'e 
 }
 
 /// "a", "a and b", "a, b and c".
-fn join_and<T: AsRef<str>>(items: &[T]) -> String {
+pub(crate) fn join_and<T: AsRef<str>>(items: &[T]) -> String {
     match items {
         [] => String::new(),
         [only] => only.as_ref().to_owned(),
@@ -325,39 +429,4 @@ fn join_and<T: AsRef<str>>(items: &[T]) -> String {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn entry(target: usize, median: f64, failure_ratio: f64) -> Entry {
-        Entry { target, value: Spread { median, min: median, max: median, n: 1 }, cpu_cores: None, failure_ratio }
-    }
-
-    #[test]
-    fn throughput_ranks_highest_first() {
-        let mut entries = vec![entry(0, 10.0, 0.0), entry(1, 30.0, 0.0), entry(2, 20.0, 0.0)];
-        rank(&mut entries, Basis::Throughput);
-        assert_eq!(entries.iter().map(|e| e.target).collect::<Vec<_>>(), [1, 2, 0]);
-    }
-
-    #[test]
-    fn latency_ranks_lowest_first_and_failing_targets_last() {
-        let mut entries = vec![entry(0, 10.0, 0.5), entry(1, 30.0, 0.0), entry(2, 20.0, 0.0)];
-        rank(&mut entries, Basis::P99Latency);
-        assert_eq!(entries.iter().map(|e| e.target).collect::<Vec<_>>(), [2, 1, 0]);
-    }
-
-    #[test]
-    fn lists_join_with_and() {
-        assert_eq!(join_and(&["a"]), "a");
-        assert_eq!(join_and(&["a", "b"]), "a and b");
-        assert_eq!(join_and(&["a", "b", "c"]), "a, b and c");
-    }
-
-    #[test]
-    fn closed_loop_phases_judge_throughput_and_others_latency() {
-        assert_eq!(basis_of(&LoadModel::Concurrency { connections: 8 }), Basis::Throughput);
-        assert_eq!(basis_of(&LoadModel::Rate { rate_per_s: 10.0, connections: 8 }), Basis::P99Latency);
-        let users = LoadModel::Users { users: 10, think_min_s: 1.0, think_max_s: 5.0 };
-        assert_eq!(basis_of(&users), Basis::P99Latency);
-    }
-}
+mod tests;

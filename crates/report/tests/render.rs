@@ -7,6 +7,7 @@ use std::path::PathBuf;
 
 use bench::results::{Family, TargetStatus};
 use bench::RunResults;
+use loadgen::{WorkerCount, WorkerCounts};
 use report::{render_html, render_summary_md, write_report, History, ReportOptions};
 use scraper::{ElementRef, Html, Selector};
 
@@ -201,7 +202,8 @@ fn a_partial_run_says_so_and_marks_unmeasured_phases() {
     let mut results = fixture();
     results.partial = true;
     let async_target = results.targets.iter_mut().find(|t| t.name == "async").expect("async target");
-    let kept = async_target.phases.len() / 2 - 2;
+    // Phases are in repetition order: keep the first repetition of all but the last two phases.
+    let kept = phase_names(&fixture()).len() - 2;
     async_target.phases.truncate(kept);
     let html = render_html(&results, &ReportOptions::default());
     let document = Html::parse_document(&html);
@@ -280,6 +282,44 @@ fn the_summary_has_the_verdict_and_the_headline_table() {
     let table: Vec<&str> = headline.lines().filter(|line| line.starts_with('|')).collect();
     assert_eq!(table.len(), 2 + results.targets.len(), "header, rule, one row per target:\n{summary}");
     assert!(table.iter().any(|row| row.contains("prefork-w2") && row.contains("**")), "the winner is bold");
+}
+
+/// The verdict line of `subject` in the markdown summary.
+fn verdict_line(summary: &str, subject: &str) -> String {
+    let start = format!("- **{subject}");
+    summary.lines().find(|line| line.starts_with(&start)).unwrap_or_else(|| panic!("no {subject}:\n{summary}")).into()
+}
+
+#[test]
+fn the_verdict_names_a_poor_spread_of_requests_over_workers_for_rust_and_python() {
+    let mut results = fixture();
+    let cpu = verdict_line(&render_summary_md(&results, &ReportOptions::default()), "/cpu-intensive");
+    assert!(!cpu.contains("spread"), "53/47 is shared well enough to go unmentioned: {cpu}");
+
+    // The Rust prefork target without --stats: the header counts, with the idle worker known from -w.
+    let prefork = results.targets.iter_mut().find(|target| target.name == "prefork-w2").expect("prefork-w2");
+    for phase in prefork.phases.iter_mut().filter(|phase| phase.name == "cpu-c8") {
+        phase.worker_requests = None;
+        phase.load.responses_per_worker =
+            WorkerCounts { workers: vec![WorkerCount { pid: 4201, responses: 53_904 }], ..Default::default() };
+    }
+    // A Python target with two workers, one of which took most connections.
+    let python = results.targets.iter_mut().find(|target| target.family == Family::Python).expect("a Python target");
+    python.workers = Some(2);
+    let name = python.name.clone();
+    for phase in python.phases.iter_mut().filter(|phase| phase.name == "cpu-c8") {
+        let workers = vec![WorkerCount { pid: 900, responses: 900 }, WorkerCount { pid: 901, responses: 100 }];
+        phase.load.responses_per_worker = WorkerCounts { workers, ..Default::default() };
+    }
+    let cpu = verdict_line(&render_summary_md(&results, &ReportOptions::default()), "/cpu-intensive");
+    let rust = "prefork-w2's workers served 53,904 and 0 requests in repetition 1 of 3: spread 0.00 (fewest/most).";
+    assert!(cpu.contains(rust), "{cpu}");
+    let python = format!("{name}'s workers served 900 and 100 requests in repetition 1 of 3: spread 0.11");
+    assert!(cpu.contains(&python), "{cpu}");
+
+    let html = render_html(&results, &ReportOptions::default());
+    let table = text_of(&select(&Html::parse_document(&html), "#workers table")[0]);
+    assert!(table.contains("x-worker-pid") && table.contains("master --stats"), "{table}");
 }
 
 #[test]
@@ -396,4 +436,34 @@ fn in_flight_requests_and_the_upstreams_holds_are_shown_beside_the_figures() {
     without.upstream.holds = None;
     let document = Html::parse_document(&render_html(&without, &ReportOptions::default()));
     assert!(text_of(&select(&document, "#methodology")[0]).contains("record of the holds it gave is not in"));
+}
+
+#[test]
+fn verdict_figures_carry_their_ranges_and_overlapping_targets_are_level() {
+    let results = fixture();
+    let html = render_html(&results, &ReportOptions::default());
+    let document = Html::parse_document(&html);
+    let verdicts: Vec<String> = select(&document, "#verdict ul.verdicts li").iter().map(text_of).collect();
+    let cpu = verdicts.iter().find(|v| v.starts_with("/cpu-intensive")).expect("a /cpu-intensive verdict");
+    assert!(cpu.contains("over 3 repetitions no other target's range (min–max) overlaps its own"), "{cpu}");
+    assert!(cpu.contains("req/s (") && cpu.contains("CPU cores"), "figures with ranges: {cpu}");
+    // The fixture's I/O-bound models all meet the upstream's ceiling: their ranges overlap.
+    let io = verdicts.iter().find(|v| v.starts_with("/sync-google")).expect("a /sync-google verdict");
+    assert!(io.contains("are level") && io.contains("ranges (min–max over 3 repetitions) overlap"), "{io}");
+    let cells: Vec<String> = select(&document, "#verdict tbody td").iter().map(text_of).collect();
+    assert!(cells.iter().any(|cell| cell.contains("req/s (") && cell.contains('–')), "{cells:?}");
+    let summary = render_summary_md(&results, &ReportOptions::default());
+    assert!(summary.contains("range (min–max) in brackets"), "{summary}");
+}
+
+#[test]
+fn the_methodology_shows_each_targets_cpu_work_and_labels_the_literal_loop() {
+    let html = render_html(&fixture(), &ReportOptions::default());
+    let document = Html::parse_document(&html);
+    let methodology = text_of(&select(&document, "#methodology")[0]);
+    assert!(methodology.contains("CPU work per request") && methodology.contains("36,400"), "{methodology}");
+    assert!(methodology.contains("2,860,000") && methodology.contains("±5 %"), "{methodology}");
+    assert!(methodology.contains("Phase cpu-literal-100k"), "{methodology}");
+    assert!(methodology.contains("the article's loop as written"), "{methodology}");
+    assert!(methodology.contains("Repetitions and the verdict"), "{methodology}");
 }

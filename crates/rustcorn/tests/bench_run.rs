@@ -407,3 +407,97 @@ fn bench_port_in_use_and_remote_targets_are_refused() {
     let stderr = refused("remote", &remote, &[]);
     assert!(stderr.contains("\"far\"") && stderr.contains("--allow-remote"), "{stderr}");
 }
+
+/// The `duration` (seconds) `/cpu-intensive?iterations=COUNT` reports, median of `requests` sequential requests
+/// to a fresh `rustcorn serve MODEL`.
+fn median_duration(model: &[&str], count: u64, requests: usize) -> f64 {
+    let server = support::Server::start(model);
+    let client = support::http_client();
+    let url = server.url(&format!("/cpu-intensive?iterations={count}"));
+    let mut durations: Vec<f64> = (0..requests)
+        .map(|_| {
+            let body: serde_json::Value = client.get(&url).send().and_then(|answer| answer.json()).expect("an answer");
+            body["duration"].as_f64().expect("a duration")
+        })
+        .collect();
+    durations.sort_by(f64::total_cmp);
+    durations[requests / 2]
+}
+
+const CPU_WORK: &str = r#"
+name = "cpu-work"
+
+[[targets]]
+name = "sync"
+serve = "sync --max-threads 4"
+
+[[targets]]
+name = "async-1"
+serve = "async --threads 1"
+
+[[phases]]
+name = "cpu"
+load = "concurrency"
+connections = 2
+warmup = "200ms"
+duration = "1s"
+tasks = [{ path = "/cpu-intensive", cpu_work = "2ms" }]
+"#;
+
+#[test]
+fn heavy_cpu_work_finds_each_targets_iterations_and_the_phase_sends_them() {
+    let dir = workdir("cpu-work");
+    let suite = write_suite(&dir, CPU_WORK);
+    let results_dir = dir.join("results");
+    let mut run = bench_run(&suite, &results_dir, &[]);
+    let status = run.wait_exit(Duration::from_secs(120)).expect("the run ends");
+    assert_eq!(status.code(), Some(0), "stderr:\n{}", run.stderr());
+    let results = read_json(&results_dir.join("latest/results.json"));
+    assert_valid_against_schema(&results);
+    for name in ["sync", "async-1"] {
+        let phase = &target(&results, name)["phases"][0];
+        let work = &phase["endpoints"][0]["cpu_work"];
+        assert_eq!(
+            (work["requested_s"].as_f64(), phase["endpoints"][0]["path"].as_str()),
+            (Some(0.002), Some("/cpu-intensive"))
+        );
+        let (count, measured) = (work["iterations"].as_u64().unwrap(), work["measured_s"].as_f64().unwrap());
+        assert!((measured / 0.002 - 1.0).abs() <= 0.05, "{name}: {work}");
+        // A fresh server, asked for that count by another client, reports about the same cost. The endpoint times
+        // its loop by the wall clock, which a busy shared core stretches (+51 % seen while a build ran beside it):
+        // within a factor of 2, which a count that is not the calibrated one (the default costs ~50 µs) misses by far.
+        let again = median_duration(&["serve", "sync"], count, 25);
+        assert!(
+            (0.5..=2.0).contains(&(again / 0.002)),
+            "{name}: {count} iterations cost {again} s now, {measured} s then"
+        );
+        // The phase sent that count: each request cost the target at least most of its work in CPU time.
+        let rps = phase["load"]["aggregated"]["requests_per_second"].as_f64().unwrap();
+        let cpu_per_request = phase["resources"]["summary"]["cpu_cores_avg"].as_f64().unwrap() / rps;
+        assert!(cpu_per_request >= 0.75 * measured, "{name}: {cpu_per_request} CPU-s per request, work {measured}");
+    }
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn bench_cpu_work_out_of_reach_or_without_a_duration_is_refused_naming_the_target() {
+    // The Rust endpoint refuses more than 1e9 iterations, well under a minute even in a debug build.
+    let suite =
+        CPU_WORK.replace("cpu_work = \"2ms\"", "cpu_work = \"60s\"").replace("tasks =", "timeout = \"120s\"\ntasks =");
+    let stderr = refused("cpu-work-reach", &suite, &[]);
+    assert!(stderr.contains("target \"sync\"") && stderr.contains("out of its reach"), "{stderr}");
+    assert!(stderr.contains("the most it reached was") && stderr.contains("iterations=1000000001"), "{stderr}");
+
+    // The upstream stand-in answers any path, with a body that is no endpoint's JSON.
+    let free = std::net::TcpListener::bind("127.0.0.1:0").expect("bind a port");
+    let port = free.local_addr().unwrap().port();
+    drop(free);
+    let upstream = format!(
+        "[[targets]]\nname = \"not-an-app\"\ncommand = [{:?}, \"upstream\", \"--bind\", \"127.0.0.1:{port}\", \"--delay\", \
+         \"0ms\"]\nready_url = \"http://127.0.0.1:{port}/\"\n{}",
+        env!("CARGO_BIN_EXE_rustcorn"),
+        &CPU_WORK[CPU_WORK.find("[[phases]]").unwrap()..]
+    );
+    let stderr = refused("cpu-work-duration", &upstream, &[]);
+    assert!(stderr.contains("target \"not-an-app\"") && stderr.contains("without a \"duration\" number"), "{stderr}");
+}

@@ -278,6 +278,9 @@ fn bad_input_exits_2_with_an_error_naming_the_argument() {
         (vec!["http://127.0.0.1:1/", "--rate", "0"], "--rate"),
         (vec![&unreachable, "-n", "1"], "URL"),
         (vec!["http://10.11.12.13/", "-n", "1"], "--allow-remote"),
+        (vec!["http://127.0.0.1:1/", "--start-at", "tomorrow"], "--start-at"),
+        (vec![&unreachable, "-n", "1", "--start-at", "2020-01-01T00:00:00Z"], "--start-at"),
+        (vec!["http://127.0.0.1:1/", "--agent-id", "two words"], "--agent-id"),
     ];
     for (args, named) in cases {
         let output = load(&args);
@@ -325,48 +328,84 @@ fn a_slow_target_gives_timeout_failures() {
 }
 
 #[test]
-fn merged_hlogs_and_reports_from_two_agents_count_every_request() {
+fn agents_started_together_merge_exactly_and_agents_that_were_not_are_refused() {
     let upstream = Upstream::start(&["--delay", "0ms", "--body-bytes", "7"]);
     let dir = std::env::temp_dir().join(format!("rustcorn-merge-test-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("temp dir");
     let url = format!("http://{}/health", upstream.addr);
+    let start_at = (std::time::SystemTime::now() + Duration::from_millis(800))
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("after 1970")
+        .as_millis()
+        .to_string();
+    let agents: Vec<_> = [("a", "31"), ("b", "42")]
+        .iter()
+        .map(|(agent, requests)| {
+            let hlog = dir.join(format!("{agent}.hlog"));
+            let args = [url.as_str(), "-c", "2", "-n", requests, "--json", "--hlog", path(&hlog)];
+            let child = load_command(&args)
+                .args(["--start-at", &start_at, "--agent-id", agent])
+                .spawn()
+                .expect("start an agent");
+            (child, hlog, dir.join(format!("{agent}.json")))
+        })
+        .collect();
     let mut hlogs = Vec::new();
     let mut reports = Vec::new();
-    for (agent, requests) in [("a", "31"), ("b", "42")] {
-        let hlog = dir.join(format!("{agent}.hlog"));
-        let output = load(&[url.as_str(), "-c", "2", "-n", requests, "--json", "--hlog", path(&hlog)]);
+    for (child, hlog, report) in agents {
+        let output = child.wait_with_output().expect("agent finished");
         assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
-        let report = dir.join(format!("{agent}.json"));
         std::fs::write(&report, &output.stdout).expect("write the agent's report");
         hlogs.push(hlog);
         reports.push(report);
     }
-    upstream.stop();
+    let served = upstream.stop();
 
     let merged_hlog = dir.join("merged.hlog");
     run_merge(&[path(&hlogs[0]), path(&hlogs[1]), "-o", path(&merged_hlog)]);
-    let intervals = loadgen::output::hlog::read(&std::fs::read(&merged_hlog).expect("merged hlog")).expect("parses");
+    let log = std::fs::read(&merged_hlog).expect("merged hlog");
+    let intervals = loadgen::output::hlog::read(&log).expect("parses");
     assert_eq!(loadgen::output::hlog::total(&intervals).expect("sum").len(), 31 + 42);
+    assert_eq!(loadgen::output::hlog::read_agents(&log).expect("agents in the header").len(), 2);
 
     let merged_report = dir.join("merged.json");
-    run_merge(&[path(&reports[0]), path(&reports[1]), "-o", path(&merged_report)]);
+    let printed = run_merge(&[path(&reports[0]), path(&reports[1]), "-o", path(&merged_report)]);
     let report: LoadReport =
         serde_json::from_slice(&std::fs::read(&merged_report).expect("merged json")).expect("json");
     assert_eq!(report.aggregated.count, 31 + 42);
+    assert_eq!(served, 31 + 42, "the server saw every request once");
+    assert_eq!(report.timeline.iter().map(|second| second.requests).sum::<u64>(), 31 + 42, "timelines merged");
+    assert_eq!(report.agents.iter().map(|agent| agent.id.as_str()).collect::<Vec<_>>(), ["a", "b"]);
+    assert!(printed.contains("Agents: 2 on 1 host") && printed.contains("Start spread"), "{printed}");
 
-    let mixed = Command::new(env!("CARGO_BIN_EXE_rustcorn"))
-        .args(["bench", "merge", path(&hlogs[0]), path(&reports[0]), "-o", path(&dir.join("x"))])
-        .output()
-        .expect("run rustcorn bench merge");
+    // The same agent run again later: its window does not overlap the first one's.
+    let upstream = Upstream::start(&["--delay", "0ms", "--body-bytes", "7"]);
+    let url = format!("http://{}/health", upstream.addr);
+    let late = dir.join("late.json");
+    let output = load(&[url.as_str(), "-n", "5", "--json", "--agent-id", "late"]);
+    std::fs::write(&late, &output.stdout).expect("write the late report");
+    upstream.stop();
+    let refused = merge_command(&[path(&reports[0]), path(&late), "-o", path(&dir.join("x.json"))]);
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(!refused.status.success());
+    assert!(stderr.contains("\"late\"") && stderr.contains("\"a\"") && stderr.contains("same time"), "{stderr}");
+
+    let mixed = merge_command(&[path(&hlogs[0]), path(&reports[0]), "-o", path(&dir.join("x"))]);
     assert!(!mixed.status.success(), "mixing .hlog and .json is refused");
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-fn run_merge(args: &[&str]) {
-    let output = Command::new(env!("CARGO_BIN_EXE_rustcorn"))
+fn merge_command(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_rustcorn"))
         .args(["bench", "merge"])
         .args(args)
         .output()
-        .expect("run rustcorn bench merge");
+        .expect("run rustcorn bench merge")
+}
+
+/// Runs `rustcorn bench merge ARGS...`, expects success, returns what it printed.
+fn run_merge(args: &[&str]) -> String {
+    let output = merge_command(args);
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    String::from_utf8_lossy(&output.stdout).into_owned()
 }

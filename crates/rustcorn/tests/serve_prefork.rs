@@ -301,7 +301,8 @@ fn answer_slowly(mut stream: TcpStream, delay: Duration, received: &AtomicUsize,
 
 #[test]
 fn requests_spread_over_workers_heavy() {
-    let variants: [&[&str]; 3] = [&["-k", "async"], &["-k", "sync"], &["-k", "async", "--reuse-port"]];
+    let variants: [&[&str]; 4] =
+        [&["-k", "async"], &["-k", "sync"], &["-k", "async", "--reuse-port"], &["-k", "async", "--accept", "shared"]];
     for variant in variants {
         let mut args = vec!["-w", "2"];
         args.extend_from_slice(variant);
@@ -317,6 +318,59 @@ fn requests_spread_over_workers_heavy() {
         assert_all_ok(&records);
         let seen: HashSet<u32> = records.iter().filter_map(|record| record.outcome.pid()).collect();
         assert_eq!(seen, booted, "responses come from both workers and only from them ({variant:?})");
+        assert_eq!(prefork.stop(libc::SIGTERM), 0);
+    }
+}
+
+/// Keep-alive connections opened all at once, as the load generator opens its connections, before any request.
+/// Each then sends `requests` requests one after another; returns the worker pid of every response, per connection.
+fn burst_of_keep_alive_connections(addr: SocketAddr, connections: usize, requests: usize, path: &str) -> Vec<Vec<u32>> {
+    let streams: Vec<TcpStream> = (0..connections)
+        .map(|_| TcpStream::connect_timeout(&addr, Duration::from_secs(10)).expect("connect"))
+        .collect();
+    let clients: Vec<JoinHandle<Vec<u32>>> = streams
+        .into_iter()
+        .map(|mut stream| {
+            let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\n\r\n");
+            std::thread::spawn(move || {
+                stream.set_read_timeout(Some(WAIT)).expect("set_read_timeout");
+                (0..requests)
+                    .map(|_| {
+                        stream.write_all(request.as_bytes()).expect("send a request on the kept-alive connection");
+                        let response = support::read_one_response(&mut stream);
+                        assert_eq!(response.status, 200, "every response is a 200");
+                        response.header("x-worker-pid").and_then(|pid| pid.parse().ok()).expect("an x-worker-pid")
+                    })
+                    .collect()
+            })
+        })
+        .collect();
+    clients.into_iter().map(|client| client.join().expect("a burst client panicked")).collect()
+}
+
+/// The load generator's pattern: all its keep-alive connections opened at once, then kept busy. Every worker must
+/// serve at least 0.8x the mean; with one socket that the first worker to wake drains, one served them all.
+#[test]
+fn a_burst_of_keep_alive_connections_is_shared_by_the_workers_heavy() {
+    const CONNECTIONS: usize = 16;
+    const REQUESTS: usize = 20;
+    let variants: [&[&str]; 2] = [&["-k", "async"], &["-k", "sync", "--max-threads", "64"]];
+    for variant in variants {
+        let mut args = vec!["-w", "2"];
+        args.extend_from_slice(variant);
+        let mut prefork = Prefork::start(&args);
+        let path = "/cpu-intensive?iterations=100000";
+        let per_connection = burst_of_keep_alive_connections(prefork.server.addr, CONNECTIONS, REQUESTS, path);
+        let mut per_worker: HashMap<u32, usize> = prefork.boot_pids.iter().map(|&pid| (pid, 0)).collect();
+        for pids in &per_connection {
+            assert!(pids.iter().all(|pid| *pid == pids[0]), "one worker serves a kept-alive connection: {pids:?}");
+            let served = per_worker.get_mut(&pids[0]).expect("only the booted workers answer");
+            *served += pids.len();
+        }
+        let mean = (CONNECTIONS * REQUESTS) as f64 / per_worker.len() as f64;
+        for served in per_worker.values() {
+            assert!(*served as f64 >= 0.8 * mean, "every worker serves >= 0.8x the mean ({variant:?}): {per_worker:?}");
+        }
         assert_eq!(prefork.stop(libc::SIGTERM), 0);
     }
 }

@@ -1,6 +1,7 @@
 //! tokio + hyper 1 server model: a current_thread runtime by default (Uvicorn's one event loop), tokio's
 //! multi-thread runtime with `threads > 1`. `rustcorn serve async` and the prefork worker call [`run`].
 
+mod accept;
 mod handler;
 mod memory;
 mod server;
@@ -94,9 +95,8 @@ pub enum Error {
 /// worker calls it after fork).
 pub fn run(listener: TcpListener, config: Config, shutdown: Shutdown) -> Result<(), Error> {
     let runtime = build_runtime(config.threads, config.blocking_threads).map_err(Error::Runtime)?;
-    listener.set_nonblocking(true).map_err(Error::Listener)?;
     let outcome = runtime.block_on(async move {
-        let listener = tokio::net::TcpListener::from_std(listener).map_err(Error::Listener)?;
+        let listener = accept::Acceptor::new(listener, Arc::clone(&config.hooks)).map_err(Error::Listener)?;
         server::serve(listener, config, shutdown).await;
         Ok(())
     });

@@ -12,10 +12,10 @@ use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulConnection;
-use tokio::net::TcpListener;
 use tokio::time::Instant;
 use tokio_util::task::TaskTracker;
 
+use crate::accept::Acceptor;
 use crate::handler::Handler;
 use crate::memory::{Open, OpenConnections};
 use crate::server_io::{ConnState, Phase, ServerIo};
@@ -30,7 +30,7 @@ const FIRST_REQUEST_GRACE: Duration = Duration::from_millis(500);
 /// How often such a connection is checked for its first bytes during that grace.
 const FIRST_READ_CHECK: Duration = Duration::from_millis(5);
 
-pub(crate) async fn serve(listener: TcpListener, config: Config, shutdown: Shutdown) {
+pub(crate) async fn serve(listener: Acceptor, config: Config, shutdown: Shutdown) {
     let open = OpenConnections::default();
     let heartbeat = tokio::spawn(beat(Arc::clone(&config.hooks), open.clone()));
     let http = http_builder(&config);
@@ -49,7 +49,7 @@ pub(crate) async fn serve(listener: TcpListener, config: Config, shutdown: Shutd
             biased;
             () = shutdown.cancelled() => break,
             accepted = listener.accept() => match accepted {
-                Ok((stream, _peer)) => stream,
+                Ok(stream) => stream,
                 Err(error) => {
                     tracing::warn!(%error, "accept failed");
                     tokio::time::sleep(ACCEPT_BACKOFF).await;

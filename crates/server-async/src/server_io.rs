@@ -183,7 +183,9 @@ enum Linger {
 }
 
 impl<T> ServerIo<T> {
+    /// Counts the connection open with `hooks` until this is dropped.
     pub(crate) fn new(inner: T, hooks: Arc<dyn WorkerHooks>, worker_pid: u32) -> Self {
+        hooks.connection_opened();
         Self {
             inner,
             hooks,
@@ -199,6 +201,12 @@ impl<T> ServerIo<T> {
     /// The connection's request-cycle state, shared with its handler and its driver.
     pub(crate) fn state(&self) -> Arc<ConnState> {
         Arc::clone(&self.state)
+    }
+}
+
+impl<T> Drop for ServerIo<T> {
+    fn drop(&mut self) {
+        self.hooks.connection_closed();
     }
 }
 

@@ -2,6 +2,7 @@
 //! [`run`] with a [`Config`] and a [`WorkerApp`] (how a worker process boots and serves; [`models`] has the async
 //! and sync ones). The master binds once, forks before any thread exists, and stays single-threaded.
 
+mod gate;
 mod master;
 pub mod models;
 mod scoreboard;
@@ -27,8 +28,8 @@ pub const MAX_WORKERS: usize = 128;
 pub struct Config {
     pub bind: SocketAddr,
     pub backlog: i32,
-    /// Each worker binds its own SO_REUSEPORT socket instead of sharing the master's.
-    pub reuse_port: bool,
+    /// How the workers take connections from the listening socket.
+    pub accept: Accept,
     pub workers: usize,
     /// A worker whose heartbeat is older than this is killed (SIGKILL) and replaced; zero disables the check.
     pub timeout: Duration,
@@ -49,7 +50,7 @@ impl Config {
         Config {
             bind,
             backlog: endpoints::listener::DEFAULT_BACKLOG,
-            reuse_port: false,
+            accept: Accept::Balanced,
             workers,
             timeout: Duration::from_secs(30),
             graceful_timeout: Duration::from_secs(30),
@@ -59,6 +60,20 @@ impl Config {
             hang_after_requests: None,
         }
     }
+}
+
+/// How the workers take connections.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Accept {
+    /// One socket shared by every worker, as in gunicorn, but a worker holding more open connections than a live
+    /// sibling leaves new ones in the queue for that sibling, so a burst of keep-alive connections is shared out.
+    #[default]
+    Balanced,
+    /// gunicorn exactly: one shared socket, and whichever worker wakes first accepts every connection waiting.
+    Shared,
+    /// A SO_REUSEPORT socket per worker: the kernel hashes each new connection to one of them. Connections queued
+    /// on a worker's socket are reset when that worker exits.
+    ReusePort,
 }
 
 /// How a worker process boots and serves, called in the child after fork. Anything that starts threads (a tokio

@@ -17,7 +17,7 @@ use crate::scoreboard::{monotonic_ms, Scoreboard, SlotState, SLOT_COUNT};
 use crate::signals::MasterSignals;
 use crate::stats::{ProcessStats, WorkerStats};
 use crate::worker::{self, Launch, EXIT_SERVE_ERROR};
-use crate::{Config, Error, WorkerApp, MAX_WORKERS};
+use crate::{Accept, Config, Error, WorkerApp, MAX_WORKERS};
 
 /// Longest the master sleeps between looks at the scoreboard; SIGCHLD and the other signals wake it at once.
 const TICK: Duration = Duration::from_millis(100);
@@ -368,9 +368,11 @@ impl<'a, A: WorkerApp> Master<'a, A> {
             master_pid: self.pid,
             signals: &self.signals,
             inherited_listener: listener_fd,
-            reuse_port: self.config.reuse_port.then_some((self.address, self.config.backlog)),
+            reuse_port: (self.config.accept == Accept::ReusePort).then_some((self.address, self.config.backlog)),
             // SAFETY: this is the worker process, which leaves below through `exit` and never unmaps the scoreboard.
-            slot: unsafe { self.scoreboard.slot_for_worker_process(slot_index) },
+            slots: unsafe { self.scoreboard.slots_for_worker_process() },
+            slot_index,
+            balanced: self.config.accept == Accept::Balanced,
             max_requests,
             hang_after_requests: self.config.hang_after_requests,
             graceful_timeout: self.config.graceful_timeout,
@@ -465,7 +467,7 @@ fn describe_exit(status: WaitStatus) -> String {
 /// Binds the shared listener, or with SO_REUSEPORT a placeholder that reserves the port (bound, never listening,
 /// so the kernel routes no connection to it) and tells the workers which port to bind when the config says port 0.
 fn bind(config: &Config) -> Result<TcpListener, Error> {
-    let bound = if config.reuse_port {
+    let bound = if config.accept == Accept::ReusePort {
         reserve_port(config.bind)
     } else {
         endpoints::listener::bind(config.bind, config.backlog, false)

@@ -50,6 +50,8 @@ pub struct Slot {
     /// CLOCK_MONOTONIC milliseconds (system-wide, so master and workers agree) of the last heartbeat.
     heartbeat_ms: AtomicU64,
     requests: AtomicU64,
+    /// Connections the worker holds open now: what the balanced accept gate compares between siblings.
+    connections: AtomicU32,
     boot_error_len: AtomicU32,
     boot_error: [AtomicU8; BOOT_ERROR_BYTES],
 }
@@ -59,6 +61,7 @@ impl Slot {
     pub fn prepare(&self, now_ms: u64) {
         self.pid.store(0, Ordering::Relaxed);
         self.requests.store(0, Ordering::Relaxed);
+        self.connections.store(0, Ordering::Relaxed);
         self.boot_error_len.store(0, Ordering::Relaxed);
         self.heartbeat_ms.store(now_ms, Ordering::Relaxed);
         self.state.store(SlotState::Booting as u32, Ordering::Release);
@@ -105,6 +108,20 @@ impl Slot {
 
     pub fn requests(&self) -> u64 {
         self.requests.load(Ordering::Relaxed)
+    }
+
+    /// Worker: one more connection open.
+    pub fn connection_opened(&self) {
+        self.connections.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Worker: one connection fewer (never below zero).
+    pub fn connection_closed(&self) {
+        let _ = self.connections.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |open| open.checked_sub(1));
+    }
+
+    pub fn connections(&self) -> u32 {
+        self.connections.load(Ordering::Relaxed)
     }
 
     /// Worker: leaves the reason it could not boot (truncated to the room there is).
@@ -161,14 +178,16 @@ impl Scoreboard {
         &self.slots()[index]
     }
 
-    /// The slot of the worker this process has become, for the rest of its life.
+    /// Every slot, for the rest of the life of the worker this process has become: its own, and its siblings'
+    /// for the accept gate.
     ///
     /// # Safety
     /// Call only in a forked worker process, which never unmaps the scoreboard: it leaves through
     /// `std::process::exit` without dropping the master's state it inherited.
-    pub unsafe fn slot_for_worker_process(&self, index: usize) -> &'static Slot {
-        // SAFETY: the caller guarantees the mapping outlives every use in this process.
-        unsafe { &*self.slots.as_ptr().add(index.min(SLOT_COUNT - 1)) }
+    pub unsafe fn slots_for_worker_process(&self) -> &'static [Slot] {
+        // SAFETY: the mapping holds SLOT_COUNT initialised slots; the caller guarantees it outlives every use in
+        // this process.
+        unsafe { std::slice::from_raw_parts(self.slots.as_ptr(), SLOT_COUNT) }
     }
 }
 

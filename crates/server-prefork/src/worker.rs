@@ -14,6 +14,7 @@ use nix::sys::signal::Signal;
 use nix::unistd::{getpid, getppid, Pid};
 use signal_hook::consts::{SIGINT, SIGQUIT, SIGTERM};
 
+use crate::gate;
 use crate::scoreboard::{monotonic_ms, Slot, SlotState};
 use crate::signals::MasterSignals;
 use crate::WorkerApp;
@@ -31,7 +32,11 @@ pub struct Launch<'a> {
     pub inherited_listener: RawFd,
     /// With SO_REUSEPORT: the address and backlog to bind this worker's own socket to.
     pub reuse_port: Option<(SocketAddr, i32)>,
-    pub slot: &'static Slot,
+    /// The whole scoreboard, mapped for the worker's life, and which slot is this worker's.
+    pub slots: &'static [Slot],
+    pub slot_index: usize,
+    /// Ask the balanced accept gate before each accept (see [`crate::gate`]).
+    pub balanced: bool,
     /// This worker's request budget (--max-requests plus its jitter), if any.
     pub max_requests: Option<u64>,
     /// Test-only: stop heartbeating and block after this many requests.
@@ -87,7 +92,7 @@ fn announce_boot(pid: Pid) {
 }
 
 fn boot_and_serve<A: WorkerApp>(app: &A, launch: Launch<'_>) -> Result<(), Failure> {
-    let slot = launch.slot;
+    let slot = &launch.slots[launch.slot_index];
     let shutdown = Shutdown::new();
     let fail_boot = |message: String| {
         slot.record_boot_error(&message);
@@ -96,7 +101,11 @@ fn boot_and_serve<A: WorkerApp>(app: &A, launch: Launch<'_>) -> Result<(), Failu
     let listener = take_listener(&launch).map_err(|error| fail_boot(format!("cannot listen: {error}")))?;
     watch_signals(slot, shutdown.clone(), launch.graceful_timeout)
         .map_err(|error| fail_boot(format!("cannot install the worker's signal handlers: {error}")))?;
-    let hooks = Arc::new(ScoreboardHooks::new(slot, shutdown.clone(), launch.max_requests, launch.hang_after_requests));
+    let siblings = launch.balanced.then_some(launch.slots);
+    let hooks = Arc::new(ScoreboardHooks {
+        siblings,
+        ..ScoreboardHooks::new(slot, shutdown.clone(), launch.max_requests, launch.hang_after_requests)
+    });
     let booted = app.boot(hooks).map_err(|error| fail_boot(error_chain(&error)))?;
     slot.heartbeat(monotonic_ms());
     slot.set_state(SlotState::Ready);
@@ -158,10 +167,13 @@ fn error_chain(error: &dyn std::error::Error) -> String {
     text
 }
 
-/// The [`WorkerHooks`] a worker gives its server model: heartbeat and request count go to the scoreboard slot;
-/// reaching the request budget starts a graceful stop (the master boots a replacement as soon as it sees it).
+/// The [`WorkerHooks`] a worker gives its server model: heartbeat, request and connection counts go to the
+/// scoreboard slot; reaching the request budget starts a graceful stop (the master boots a replacement as soon as
+/// it sees it); with the balanced accept, the gate reads the siblings' slots.
 pub struct ScoreboardHooks {
     slot: &'static Slot,
+    /// Every slot, when accepts are balanced between siblings.
+    siblings: Option<&'static [Slot]>,
     shutdown: Shutdown,
     max_requests: Option<u64>,
     hang_after_requests: Option<u64>,
@@ -176,7 +188,14 @@ impl ScoreboardHooks {
         max_requests: Option<u64>,
         hang_after_requests: Option<u64>,
     ) -> ScoreboardHooks {
-        ScoreboardHooks { slot, shutdown, max_requests, hang_after_requests, hung: AtomicBool::new(false) }
+        ScoreboardHooks {
+            slot,
+            siblings: None,
+            shutdown,
+            max_requests,
+            hang_after_requests,
+            hung: AtomicBool::new(false),
+        }
     }
 
     /// Test-only: block the calling thread (the event loop, or a sync worker's thread) for good.
@@ -211,6 +230,18 @@ impl WorkerHooks for ScoreboardHooks {
             self.hang();
         }
         self.slot.heartbeat(monotonic_ms());
+    }
+
+    fn connection_opened(&self) {
+        self.slot.connection_opened();
+    }
+
+    fn connection_closed(&self) {
+        self.slot.connection_closed();
+    }
+
+    fn may_accept(&self) -> bool {
+        self.siblings.is_none_or(|slots| gate::may_accept(self.slot, slots, monotonic_ms()))
     }
 }
 

@@ -5,13 +5,13 @@
 
 use std::io::{self, Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::os::fd::AsFd;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use endpoints::lifecycle::HEARTBEAT_INTERVAL;
+use endpoints::listener::wait_for_connection;
 use endpoints::{route, Response, Route};
-use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 
 use crate::buffer::ReadBuffer;
 use crate::chunked::ChunkedDiscarder;
@@ -40,6 +40,8 @@ pub(crate) struct Shared {
     pub shutdown: Shutdown,
     /// Cancelled when the graceful timeout runs out: the work still running (the CPU loop) gives up.
     pub abandon: Shutdown,
+    /// Held by the one accept thread waiting in accept (see `server::take_turn`).
+    pub accept_turn: Mutex<()>,
     pid: u32,
     /// Threads holding a connection right now.
     busy: AtomicUsize,
@@ -53,6 +55,7 @@ impl Shared {
             config,
             shutdown,
             abandon: Shutdown::new(),
+            accept_turn: Mutex::new(()),
             pid: std::process::id(),
             busy: AtomicUsize::new(0),
             listener,
@@ -72,8 +75,7 @@ impl Shared {
 
     /// Connections wait in the listen backlog (the listening socket is readable).
     fn backlog_waiting(&self) -> bool {
-        let mut fds = [PollFd::new(self.listener.as_fd(), PollFlags::POLLIN)];
-        matches!(poll(&mut fds, PollTimeout::ZERO), Ok(ready) if ready > 0)
+        wait_for_connection(&self.listener, Duration::ZERO).unwrap_or(false)
     }
 }
 

@@ -1,15 +1,17 @@
 //! The accept side: `max_threads` threads, each looping accept -> serve that connection -> accept, on clones of one
-//! listener. Connections beyond them wait in the kernel backlog, never in a user-space queue. The calling thread
-//! watches them and bounds a graceful stop by the graceful timeout.
+//! listener. Connections beyond them wait in the kernel backlog, never in a user-space queue. One thread at a time
+//! waits in accept, behind the supervisor's gate ([`endpoints::lifecycle::WorkerHooks::may_accept`]). The calling
+//! thread watches them and bounds a graceful stop by the graceful timeout.
 
 use std::io;
-use std::net::TcpListener;
+use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::panic::{self, AssertUnwindSafe};
-use std::sync::Arc;
+use std::sync::{Arc, PoisonError};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
-use endpoints::lifecycle::HEARTBEAT_INTERVAL;
+use endpoints::lifecycle::{ACCEPT_GATE_RECHECK, HEARTBEAT_INTERVAL};
+use endpoints::listener::wait_for_connection;
 use socket2::SockRef;
 
 use crate::connection::{self, Shared, ThreadState};
@@ -89,24 +91,48 @@ fn spawn_accept_thread(index: usize, listener: &TcpListener, shared: &Arc<Shared
 
 fn accept_loop(listener: &TcpListener, shared: &Shared) {
     let mut state = ThreadState::new();
-    while !shared.shutdown.is_cancelled() {
-        match listener.accept() {
+    while let Some(accepted) = take_turn(listener, shared) {
+        let hooks = &shared.config.hooks;
+        match accepted {
             Ok((stream, _peer)) => {
                 let _busy = shared.enter();
+                hooks.connection_opened();
                 let served = panic::catch_unwind(AssertUnwindSafe(|| connection::serve(stream, shared, &mut state)));
+                hooks.connection_closed();
                 if served.is_err() {
                     tracing::error!("a connection handler panicked; its connection was dropped");
                 }
-                shared.config.hooks.heartbeat();
+                hooks.heartbeat();
             }
-            Err(error) if is_timeout(&error) => shared.config.hooks.heartbeat(),
+            Err(error) if is_timeout(&error) => hooks.heartbeat(),
             Err(error) if is_about_one_connection(&error) => {}
             Err(error) => {
                 tracing::warn!(%error, "accept failed");
                 thread::sleep(ACCEPT_ERROR_PAUSE);
-                shared.config.hooks.heartbeat();
+                hooks.heartbeat();
             }
         }
+    }
+}
+
+/// One accept by this thread, taken in turn with the server's other threads; None once shutdown is requested.
+/// The kernel wakes the longest-waiting thread for each new connection, and every thread of one prefork worker
+/// re-enters accept at about the same moment (each heartbeat), so with all of them waiting a burst would go to one
+/// worker's threads only. One waiter per worker, asking the gate first, deals the burst out instead.
+fn take_turn(listener: &TcpListener, shared: &Shared) -> Option<io::Result<(TcpStream, SocketAddr)>> {
+    loop {
+        let _turn = shared.accept_turn.lock().unwrap_or_else(PoisonError::into_inner);
+        if shared.shutdown.is_cancelled() {
+            return None;
+        }
+        if shared.config.hooks.may_accept() {
+            return Some(listener.accept());
+        }
+        // Gated: leave waiting connections to a sibling; block until one arrives or a heartbeat is due.
+        if wait_for_connection(listener, HEARTBEAT_INTERVAL).unwrap_or(true) {
+            thread::sleep(ACCEPT_GATE_RECHECK);
+        }
+        shared.config.hooks.heartbeat();
     }
 }
 

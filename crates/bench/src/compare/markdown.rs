@@ -15,8 +15,9 @@ pub fn render(comparison: &Comparison) -> String {
     let _ = writeln!(
         out,
         "- Gated: requests per CPU-second of each target normalised by its run's calibration (CPU loop, loopback \
-         round trip), the raw figures of phases paced by the upstream's fixed delay, and failure rates; ratios \
-         between models when a run has no calibration. Raw throughput is shown, not gated. Threshold {:.0}%, \
+         round trip), in phases with cpu_work the share of the target's CPU time spent in that work, the raw \
+         figures of phases paced by the upstream's fixed delay, and failure rates; ratios between models when a \
+         run has no calibration. Raw throughput is shown, not gated. Threshold {:.0}%, \
          one-sided Mann-Whitney at alpha {}, reference = BASE's repetitions + up to {} passing history runs.\n",
         options.threshold * 100.0,
         options.alpha,

@@ -32,7 +32,7 @@ pub fn phase(name: &str, path: &str, repetition: u32, requests_per_second: f64) 
 pub fn failing_phase(name: &str, path: &str, repetition: u32, requests_per_second: f64, failed: u64) -> PhaseResult {
     PhaseResult {
         name: name.into(),
-        endpoints: vec![EndpointShare { path: path.into(), weight: 1 }],
+        endpoints: vec![EndpointShare { path: path.into(), weight: 1, cpu_work: None }],
         load_model: LoadModel::Concurrency { connections: 10 },
         load_description: "10 connections, closed loop".into(),
         repetition,
@@ -87,6 +87,8 @@ fn load_report(requests_per_second: f64, failed: u64) -> LoadReport {
         aggregated: stats,
         timeline: Vec::new(),
         rate: None,
+        agents: Vec::new(),
+        responses_per_worker: loadgen::WorkerCounts::default(),
     }
 }
 

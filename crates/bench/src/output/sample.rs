@@ -48,10 +48,12 @@ pub fn results() -> RunResults {
         aggregated: endpoint(loadgen::AGGREGATED_NAME),
         timeline: Vec::new(),
         rate: None,
+        agents: Vec::new(),
+        responses_per_worker: loadgen::WorkerCounts::default(),
     };
     let phase = PhaseResult {
         name: "cpu".into(),
-        endpoints: vec![EndpointShare { path: "/cpu-intensive".into(), weight: 1 }],
+        endpoints: vec![EndpointShare { path: "/cpu-intensive".into(), weight: 1, cpu_work: None }],
         load_model: LoadModel::Concurrency { connections: 8 },
         load_description: "8 connections, closed loop (wrk)".into(),
         repetition: 0,

@@ -31,6 +31,34 @@ pub struct LoadReportSchema {
     /// Rate mode only: whether the target kept up with the requested rate.
     #[schemars(with = "Option<RateStatsSchema>")]
     rate: Option<loadgen::RateStats>,
+    /// Who measured and when, on the wall clock: one agent for a run, every agent for a merge.
+    #[serde(default)]
+    #[schemars(with = "Vec<AgentWindowSchema>")]
+    agents: Vec<loadgen::AgentWindow>,
+    /// Responses per server worker process, by their `x-worker-pid` header; absent in files written before.
+    #[serde(default)]
+    #[schemars(with = "WorkerCountsSchema")]
+    responses_per_worker: loadgen::WorkerCounts,
+}
+
+/// One load agent's run on its own wall clock; times are microseconds since the Unix epoch.
+#[derive(JsonSchema)]
+#[allow(dead_code)]
+struct AgentWindowSchema {
+    /// `--agent-id`, by default the host name.
+    id: String,
+    /// The host the agent ran on: agents on one host share one clock.
+    host: String,
+    /// The `--start-at` instant (the warm-up began there); None when it started at once.
+    start_at_unix_us: Option<u64>,
+    /// The measured window [start, end) on this agent's clock.
+    window_start_unix_us: u64,
+    /// End of the measured window.
+    window_end_unix_us: u64,
+    /// When the agent's first request of the measured window actually went out.
+    first_request_unix_us: Option<u64>,
+    /// Requests this agent counted.
+    requests: u64,
 }
 
 #[derive(JsonSchema)]
@@ -146,4 +174,23 @@ struct RateStatsSchema {
     /// Slots due before the close and not yet sent (the sender had fallen behind).
     #[serde(default)]
     not_sent: InFlightSchema,
+}
+
+/// Responses per server worker process, by their `x-worker-pid` header.
+#[derive(JsonSchema)]
+#[allow(dead_code)]
+struct WorkerCountsSchema {
+    /// One entry per worker pid, in pid order.
+    workers: Vec<WorkerCountSchema>,
+    /// Responses from pids past the 256 counted one by one.
+    other_workers: u64,
+    /// Responses without a readable `x-worker-pid` header.
+    without_pid: u64,
+}
+
+#[derive(JsonSchema)]
+#[allow(dead_code)]
+struct WorkerCountSchema {
+    pid: u32,
+    responses: u64,
 }

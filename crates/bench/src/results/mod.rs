@@ -2,12 +2,14 @@
 //! `merge` read. Serde for the file, schemars for `schema/results.schema.json`; additions must be optional fields.
 
 mod load_schema;
+mod workers;
 
 use std::path::Path;
 
 pub use loadgen::{LatencySummary, LoadReport};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
+pub use workers::{WorkerCountSource, WorkerLoad, WorkerShare};
 
 /// Bumped when a field changes meaning or disappears; adding an optional field keeps the version.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -220,7 +222,8 @@ pub struct PhaseResult {
     #[schemars(with = "load_schema::LoadReportSchema")]
     pub load: LoadReport,
     pub resources: Resources,
-    /// Requests served per worker process (prefork targets started with `--stats`); absent when unknown.
+    /// Requests served per worker process (prefork targets started with `--stats`); absent when unknown. The
+    /// load generator counts every target's responses per `x-worker-pid` too, in `load.responses_per_worker`.
     pub worker_requests: Option<Vec<WorkerRequests>>,
     /// File name of this phase's HDR interval log inside the run folder.
     pub hlog: Option<String>,
@@ -249,9 +252,28 @@ pub struct WorkerKill {
 /// One endpoint of a phase's task mix.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct EndpointShare {
-    /// Path with its query string, as requested, e.g. "/cpu-intensive?iterations=100000".
+    /// Path with its query string as the suite wrote it, e.g. "/cpu-intensive?iterations=100000"; for a task
+    /// with `cpu_work`, without the `iterations` the driver added per target (that count is in `cpu_work`).
     pub path: String,
     pub weight: u32,
+    /// The task's `cpu_work` as met on this target; absent for tasks without one (and in older files).
+    #[serde(default)]
+    pub cpu_work: Option<CpuWork>,
+}
+
+/// How a task's `cpu_work` was met on one target: the `?iterations=` count the driver found on the idle, freshly
+/// started target before the run, sent with every request of the task, and what that count cost.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct CpuWork {
+    /// CPU time per request the suite asked for, seconds.
+    pub requested_s: f64,
+    /// The `?iterations=` sent to this target.
+    pub iterations: u64,
+    /// The median `duration` the endpoint reported for that count, seconds, over `samples` sequential requests.
+    pub measured_s: f64,
+    pub samples: u32,
+    /// Counts probed to find it (scale, then refine).
+    pub probes: u32,
 }
 
 /// How load was offered, with the figures the report's scaling charts need.

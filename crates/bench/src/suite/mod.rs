@@ -34,6 +34,7 @@ pub struct Suite {
     pub path: PathBuf,
     /// The file's text, kept for the results and for locating late errors.
     pub text: String,
+    /// The suite's `repetitions`: what a phase without its own runs.
     pub repetitions: u32,
     pub upstream: UpstreamSpec,
     pub cpu: CpuSpec,
@@ -107,7 +108,7 @@ impl Suite {
         let upstream = upstream_spec(&raw.upstream);
         let cpu = context.cpu_spec(&raw.cpu)?;
         let targets = context.targets(&raw.targets)?;
-        let phases = context.phases(&raw.phases, &targets)?;
+        let phases = context.phases(&raw.phases, &targets, repetitions)?;
         Ok(Suite {
             name,
             description: raw.description,
@@ -128,9 +129,10 @@ impl Suite {
 
     /// Target x phase x repetition runs in this suite.
     pub fn run_count(&self) -> usize {
-        let pairs: usize =
-            self.phases.iter().map(|phase| self.targets.iter().filter(|t| phase.includes(&t.name)).count()).sum();
-        pairs * self.repetitions as usize
+        self.phases
+            .iter()
+            .map(|phase| self.targets.iter().filter(|t| phase.includes(&t.name)).count() * phase.repetitions as usize)
+            .sum()
     }
 }
 
@@ -166,7 +168,7 @@ impl Context<'_> {
         }
     }
 
-    fn repetitions(&self, raw: Option<&Spanned<u32>>) -> Result<u32, SuiteError> {
+    pub(super) fn repetitions(&self, raw: Option<&Spanned<u32>>) -> Result<u32, SuiteError> {
         match raw {
             None => Ok(1),
             Some(spanned) if *spanned.get_ref() == 0 => Err(self.error(spanned.span(), "repetitions", "must be >= 1")),

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use toml::Spanned;
 
-use super::raw::{OneOrMany, RawPhase, RawTask};
+use super::raw::{HumanDuration, OneOrMany, RawPhase, RawTask};
 use super::{valid_name, Context, SuiteError, TargetCores, TargetSpec, DEFAULT_REQUEST_TIMEOUT, NAME_RULE};
 
 /// One load phase (one point of a sweep).
@@ -18,6 +18,8 @@ pub struct PhaseSpec {
     pub warmup: Duration,
     pub timeout: Duration,
     pub tasks: Vec<TaskSpec>,
+    /// How many times each target runs this phase: the phase's own `repetitions`, else the suite's.
+    pub repetitions: u32,
     /// Targets this phase runs against; None: every target.
     pub targets: Option<Vec<String>>,
     /// Replaces `[cpu] target_cores` in this phase (a target's own `cores` still wins): e.g. every core for a
@@ -41,6 +43,9 @@ pub struct TaskSpec {
     /// Origin-form request target with the query string built from the suite's `query` table.
     pub path_and_query: String,
     pub weight: u32,
+    /// CPU time each request should cost: the driver finds each target's `?iterations=` for it before the run
+    /// ([`crate::cpu_work`]) and appends it to `path_and_query`.
+    pub cpu_work: Option<Duration>,
 }
 
 impl PhaseSpec {
@@ -55,6 +60,7 @@ impl Context<'_> {
         &self,
         raw: &Spanned<Vec<Spanned<RawPhase>>>,
         targets: &[TargetSpec],
+        repetitions: u32,
     ) -> Result<Vec<PhaseSpec>, SuiteError> {
         if raw.get_ref().is_empty() {
             return Err(self.error(raw.span(), "phases", "the suite has no phase"));
@@ -62,7 +68,7 @@ impl Context<'_> {
         let mut phases: Vec<PhaseSpec> = Vec::new();
         for spanned in raw.get_ref() {
             let phase = spanned.get_ref();
-            for expanded in self.phase(phase, targets)? {
+            for expanded in self.phase(phase, targets, repetitions)? {
                 if phases.iter().any(|existing| existing.name == expanded.name) {
                     let message = format!("phase {:?} is defined twice", expanded.name);
                     return Err(self.error(phase.name.span(), "name", message));
@@ -74,13 +80,17 @@ impl Context<'_> {
     }
 
     /// One `[[phases]]` table: one phase, or one per value of a swept field.
-    fn phase(&self, raw: &RawPhase, targets: &[TargetSpec]) -> Result<Vec<PhaseSpec>, SuiteError> {
+    fn phase(&self, raw: &RawPhase, targets: &[TargetSpec], repetitions: u32) -> Result<Vec<PhaseSpec>, SuiteError> {
         let name = raw.name.get_ref().trim();
         if !valid_name(name) {
             return Err(self.error(raw.name.span(), "name", NAME_RULE));
         }
         let loads = self.loads(raw)?;
-        let tasks = self.tasks(&raw.tasks)?;
+        let timeout = raw.timeout.map_or(DEFAULT_REQUEST_TIMEOUT, |d| d.0);
+        if timeout.is_zero() {
+            return Err(self.field_error(raw, "timeout", "must be > 0"));
+        }
+        let tasks = self.tasks(&raw.tasks, timeout)?;
         let duration = raw.duration.0;
         if duration.is_zero() {
             return Err(self.field_error(raw, "duration", "must be > 0"));
@@ -89,10 +99,6 @@ impl Context<'_> {
             None => None,
             Some(names) => Some(self.selected_targets(names, targets)?),
         };
-        let timeout = raw.timeout.map_or(DEFAULT_REQUEST_TIMEOUT, |d| d.0);
-        if timeout.is_zero() {
-            return Err(self.field_error(raw, "timeout", "must be > 0"));
-        }
         let target_cores = raw.target_cores.as_ref().map(|spanned| self.target_cores(spanned)).transpose()?;
         let kill_worker_at = match &raw.kill_worker_at {
             Some(at) if at.get_ref().0 >= duration => {
@@ -104,6 +110,10 @@ impl Context<'_> {
             }
             other => other.as_ref().map(|at| at.get_ref().0),
         };
+        let repetitions = match &raw.repetitions {
+            None => repetitions,
+            Some(own) => self.repetitions(Some(own))?,
+        };
         Ok(loads
             .into_iter()
             .map(|(suffix, load)| PhaseSpec {
@@ -113,6 +123,7 @@ impl Context<'_> {
                 warmup: raw.warmup.map_or(Duration::ZERO, |d| d.0),
                 timeout,
                 tasks: tasks.clone(),
+                repetitions,
                 targets: selected.clone(),
                 target_cores: target_cores.clone(),
                 kill_worker_at,
@@ -231,13 +242,13 @@ impl Context<'_> {
         Ok(values)
     }
 
-    fn tasks(&self, raw: &Spanned<Vec<Spanned<RawTask>>>) -> Result<Vec<TaskSpec>, SuiteError> {
+    fn tasks(&self, raw: &Spanned<Vec<Spanned<RawTask>>>, timeout: Duration) -> Result<Vec<TaskSpec>, SuiteError> {
         if raw.get_ref().is_empty() {
             return Err(self.error(raw.span(), "tasks", "the phase requests nothing: add { path = \"/health\" }"));
         }
         let mut tasks = Vec::new();
         for spanned in raw.get_ref() {
-            tasks.push(self.task(spanned.get_ref())?);
+            tasks.push(self.task(spanned.get_ref(), timeout)?);
         }
         if tasks.iter().map(|task| u64::from(task.weight)).sum::<u64>() == 0 {
             return Err(self.error(raw.span(), "weight", "the task weights sum to 0: no request could be picked"));
@@ -245,7 +256,7 @@ impl Context<'_> {
         Ok(tasks)
     }
 
-    fn task(&self, raw: &RawTask) -> Result<TaskSpec, SuiteError> {
+    fn task(&self, raw: &RawTask, timeout: Duration) -> Result<TaskSpec, SuiteError> {
         let path = raw.path.get_ref();
         if !path.starts_with('/') || path.contains(|c: char| c.is_whitespace() || c == '#') {
             let message =
@@ -270,11 +281,41 @@ impl Context<'_> {
         let query = query.finish();
         let separator = if path.contains('?') { '&' } else { '?' };
         let path_and_query = if query.is_empty() { path.clone() } else { format!("{path}{separator}{query}") };
+        let cpu_work = match &raw.cpu_work {
+            None => None,
+            Some(spanned) => Some(self.cpu_work(spanned, &path_and_query, timeout)?),
+        };
         Ok(TaskSpec {
             name: raw.name.clone().unwrap_or_else(|| path_and_query.clone()),
             path_and_query,
             weight: raw.weight.unwrap_or(1),
+            cpu_work,
         })
+    }
+
+    /// A task's `cpu_work`: a positive cost below the request timeout, on a path that leaves `iterations` to the
+    /// driver.
+    fn cpu_work(
+        &self,
+        spanned: &Spanned<HumanDuration>,
+        path_and_query: &str,
+        timeout: Duration,
+    ) -> Result<Duration, SuiteError> {
+        let cost = spanned.get_ref().0;
+        let fail = |message: String| Err(self.error(spanned.span(), "cpu_work", message));
+        if cost.is_zero() {
+            return fail("must be > 0, e.g. \"2ms\"".to_owned());
+        }
+        if cost >= timeout {
+            return fail(format!(
+                "{cost:?} is not below the phase's request timeout ({timeout:?}): every request would time out"
+            ));
+        }
+        let query = path_and_query.split_once('?').map_or("", |(_, query)| query);
+        if url::form_urlencoded::parse(query.as_bytes()).any(|(key, _)| key == "iterations") {
+            return fail("the driver finds `iterations` for cpu_work: remove it from the task's query".to_owned());
+        }
+        Ok(cost)
     }
 
     fn selected_targets(&self, names: &[Spanned<String>], targets: &[TargetSpec]) -> Result<Vec<String>, SuiteError> {

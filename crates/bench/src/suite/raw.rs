@@ -88,6 +88,7 @@ pub struct RawPhase {
     pub duration: HumanDuration,
     pub warmup: Option<HumanDuration>,
     pub timeout: Option<HumanDuration>,
+    pub repetitions: Option<Spanned<u32>>,
     pub targets: Option<Vec<Spanned<String>>>,
     pub target_cores: Option<Spanned<CoreChoice>>,
     pub kill_worker_at: Option<Spanned<HumanDuration>>,
@@ -102,6 +103,7 @@ pub struct RawTask {
     pub weight: Option<u32>,
     #[serde(default)]
     pub query: BTreeMap<String, toml::Value>,
+    pub cpu_work: Option<Spanned<HumanDuration>>,
 }
 
 /// One value, or a list of them that expands the phase into a sweep.

@@ -215,3 +215,39 @@ fn a_variant_names_another_target() {
         assert!(error.contains("field `variant_of`") && error.contains(original), "{error}");
     }
 }
+
+#[test]
+fn a_phase_may_set_its_own_repetitions() {
+    let text = GOOD.replace("targets = [\"sync\"]", "targets = [\"sync\"]\nrepetitions = 5");
+    let suite = parse(&text).unwrap();
+    let repetitions: Vec<u32> = suite.phases.iter().map(|phase| phase.repetitions).collect();
+    assert_eq!(repetitions, [2, 2, 5]);
+    // 2 sweep points x 3 targets x 2 + 1 target x 5.
+    assert_eq!(suite.run_count(), 17);
+    let error = error_of(&GOOD.replace("targets = [\"sync\"]", "targets = [\"sync\"]\nrepetitions = 0"));
+    let line = GOOD.lines().position(|line| line.starts_with("targets = [\"sync\"]")).unwrap() + 2;
+    assert!(error.starts_with(&format!("suites/s.toml:{line}:")) && error.contains("field `repetitions`"), "{error}");
+}
+
+#[test]
+fn cpu_work_is_a_cost_per_request_that_leaves_iterations_to_the_driver() {
+    let task = "tasks = [{ path = \"/cpu-intensive\", query = { iterations = 1000 } }]";
+    let suite = parse(&GOOD.replace(task, "tasks = [{ path = \"/cpu-intensive\", cpu_work = \"2ms\" }]")).unwrap();
+    let cpu = &suite.phases[0].tasks[0];
+    assert_eq!(cpu.cpu_work, Some(Duration::from_millis(2)));
+    assert_eq!((cpu.path_and_query.as_str(), cpu.name.as_str()), ("/cpu-intensive", "/cpu-intensive"));
+    assert_eq!(suite.phases[2].tasks[0].cpu_work, None);
+
+    let located = |replacement: &str, needle: &str| {
+        let text = GOOD.replace(task, replacement);
+        let error = error_of(&text);
+        let line = text.lines().position(|line| line.contains("cpu_work")).unwrap() + 1;
+        assert!(error.starts_with(&format!("suites/s.toml:{line}:")), "{error}");
+        assert!(error.contains("field `cpu_work`") && error.contains(needle), "{error}");
+    };
+    located("tasks = [{ path = \"/cpu-intensive\", cpu_work = \"0ms\" }]", "must be > 0");
+    located("tasks = [{ path = \"/cpu-intensive\", cpu_work = \"10s\" }]", "request timeout");
+    located("tasks = [{ path = \"/cpu-intensive\", cpu_work = \"2ms\", query = { iterations = 5 } }]", "remove it");
+    located("tasks = [{ path = \"/cpu-intensive?iterations=5\", cpu_work = \"2ms\" }]", "remove it");
+    located("tasks = [{ path = \"/cpu-intensive\", cpu_work = \"soon\" }]", "invalid duration");
+}

@@ -12,6 +12,8 @@ use tokio::net::TcpStream;
 
 pub use chunked::{ChunkedDecoder, ChunkedError};
 
+use crate::per_worker;
+
 /// Initial read buffer per connection; it grows (rarely) up to [`MAX_HEAD_BYTES`] for a large response head.
 const INITIAL_BUFFER_BYTES: usize = 16 * 1024;
 /// A response head larger than this is a read failure.
@@ -31,6 +33,8 @@ pub struct Response {
     pub status: u16,
     /// Body bytes after de-chunking.
     pub body_bytes: u64,
+    /// The `x-worker-pid` header: which server process answered.
+    pub worker_pid: Option<u32>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -65,6 +69,7 @@ struct Head {
     length: usize,
     framing: Framing,
     keep_alive: bool,
+    worker_pid: Option<u32>,
 }
 
 /// One keep-alive HTTP/1.1 connection to the target, (re)opened on demand.
@@ -125,7 +130,7 @@ impl Connection {
         } else {
             self.reset();
         }
-        Ok(Response { status: head.status, body_bytes })
+        Ok(Response { status: head.status, body_bytes, worker_pid: head.worker_pid })
     }
 }
 
@@ -170,6 +175,7 @@ fn parse_head(bytes: &[u8]) -> Result<Option<Head>, ExchangeError> {
     let mut keep_alive = response.version == Some(1);
     let mut content_length = None;
     let mut chunked = false;
+    let mut worker_pid = None;
     for header in response.headers.iter() {
         if header.name.eq_ignore_ascii_case("content-length") {
             let parsed = std::str::from_utf8(header.value).ok().and_then(|value| value.trim().parse::<u64>().ok());
@@ -180,6 +186,8 @@ fn parse_head(bytes: &[u8]) -> Result<Option<Head>, ExchangeError> {
             content_length = Some(value);
         } else if header.name.eq_ignore_ascii_case("transfer-encoding") {
             chunked = ends_with_token(header.value, b"chunked");
+        } else if header.name.eq_ignore_ascii_case(per_worker::WORKER_PID_HEADER) {
+            worker_pid = per_worker::parse_pid(header.value);
         } else if header.name.eq_ignore_ascii_case("connection") {
             if has_token(header.value, b"close") {
                 keep_alive = false;
@@ -197,7 +205,7 @@ fn parse_head(bytes: &[u8]) -> Result<Option<Head>, ExchangeError> {
     } else {
         Framing::UntilClose
     };
-    Ok(Some(Head { status, length, framing, keep_alive }))
+    Ok(Some(Head { status, length, framing, keep_alive, worker_pid }))
 }
 
 fn has_token(value: &[u8], token: &[u8]) -> bool {

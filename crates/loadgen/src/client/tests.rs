@@ -101,13 +101,13 @@ async fn keeps_one_connection_alive_across_fixed_and_chunked_bodies_from_hyper()
     let mut connection = Connection::new(addr);
     for round in 0..50usize {
         let fixed = connection.exchange(&get(&format!("/fixed/{}", round * 997), addr)).await.unwrap();
-        assert_eq!(fixed, Response { status: 200, body_bytes: (round * 997) as u64 });
+        assert_eq!(fixed, Response { status: 200, body_bytes: (round * 997) as u64, worker_pid: None });
         let chunked = connection.exchange(&get(&format!("/chunked/{round}"), addr)).await.unwrap();
         let expected: u64 = (0..round).map(|i| (i % 7 + 1) as u64).sum();
-        assert_eq!(chunked, Response { status: 200, body_bytes: expected });
+        assert_eq!(chunked, Response { status: 200, body_bytes: expected, worker_pid: None });
     }
     let missing = connection.exchange(&get("/nope", addr)).await.unwrap();
-    assert_eq!(missing, Response { status: 404, body_bytes: 11 });
+    assert_eq!(missing, Response { status: 404, body_bytes: 11, worker_pid: None });
     assert_eq!(connections.load(Ordering::SeqCst), 1, "every request reused the keep-alive connection");
 }
 
@@ -120,12 +120,11 @@ async fn reads_a_large_body_spanning_many_reads() {
 }
 
 #[tokio::test]
-async fn byte_by_byte_chunked_response_with_interim_100() {
-    let script =
-        b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n";
+async fn byte_by_byte_chunked_response_with_interim_100_and_the_worker_pid() {
+    let script = b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nX-Worker-Pid: 4242\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n";
     let (addr, _) = scripted_server(script, 1).await;
     let response = Connection::new(addr).exchange(&get("/", addr)).await.unwrap();
-    assert_eq!(response, Response { status: 200, body_bytes: 3 });
+    assert_eq!(response, Response { status: 200, body_bytes: 3, worker_pid: Some(4242) });
 }
 
 #[tokio::test]

@@ -11,7 +11,7 @@ use hdrhistogram::Histogram;
 
 use super::{ExportError, Exporter};
 use crate::histogram;
-use crate::{LatencyBasis, LoadError, LoadReport};
+use crate::{AgentWindow, LatencyBasis, LoadError, LoadReport};
 
 pub struct Hlog;
 
@@ -41,15 +41,40 @@ impl Exporter for Hlog {
                 histogram: histogram::decode(&second.histogram)?,
             });
         }
-        Ok(write(&comment, start, &intervals).into_bytes())
+        Ok(write(&comment, &report.agents, start, &intervals).into_bytes())
     }
 }
 
+/// Marks the comment line that carries one agent's window (as JSON) in a log's header.
+const AGENT_COMMENT: &str = "#[Agent: ";
+
+/// One `#[Agent: {...}]` comment line per agent: who measured and its absolute window. HdrHistogram's readers
+/// skip comment lines, so the log stays standard.
+fn agent_lines(agents: &[AgentWindow]) -> String {
+    agents
+        .iter()
+        .filter_map(|agent| serde_json::to_string(agent).ok())
+        .map(|json| format!("{AGENT_COMMENT}{json}]\n"))
+        .collect()
+}
+
+/// The agents named in a log's header comments (none in logs from other tools or older versions).
+pub fn read_agents(log: &[u8]) -> Result<Vec<AgentWindow>, LoadError> {
+    String::from_utf8_lossy(log)
+        .lines()
+        .filter_map(|line| line.strip_prefix(AGENT_COMMENT)?.strip_suffix(']'))
+        .map(|json| {
+            serde_json::from_str(json).map_err(|error| LoadError::Histogram(format!("bad agent comment: {error}")))
+        })
+        .collect()
+}
+
 /// Writes a log the way Java's HistogramLogWriter does: version, StartTime, BaseTime, legend, then intervals
-/// relative to BaseTime.
-pub fn write(comment: &str, base_unix_secs: f64, intervals: &[Interval]) -> String {
+/// relative to BaseTime; after the first comment, one comment line per agent with its absolute window.
+pub fn write(comment: &str, agents: &[AgentWindow], base_unix_secs: f64, intervals: &[Interval]) -> String {
     let mut text = String::new();
     let _ = writeln!(text, "#[{comment}; values in microseconds]");
+    text.push_str(&agent_lines(agents));
     let _ = writeln!(text, "#[Histogram log format version 1.3]");
     let _ = writeln!(text, "#[StartTime: {base_unix_secs:.3} (seconds since epoch)]");
     let _ = writeln!(text, "#[BaseTime: {base_unix_secs:.3} (seconds since epoch)]");
@@ -102,6 +127,11 @@ pub fn read(log: &[u8]) -> Result<Vec<Interval>, LoadError> {
 /// Merges logs from load agents that ran at the same time: intervals with the same tag that start in the same
 /// wall-clock second are added (exactly); the result is one log with one interval per tag and second.
 pub fn merge(logs: &[&[u8]]) -> Result<Vec<u8>, LoadError> {
+    let mut agents = Vec::new();
+    for log in logs {
+        agents.extend(read_agents(log)?);
+    }
+    crate::agent::check_windows(&agents)?;
     let mut merged: BTreeMap<(Option<String>, i64), Interval> = BTreeMap::new();
     for log in logs {
         for interval in read(log)? {
@@ -121,7 +151,7 @@ pub fn merge(logs: &[&[u8]]) -> Result<Vec<u8>, LoadError> {
     let mut intervals: Vec<Interval> = merged.into_values().collect();
     intervals.sort_by(|a, b| a.start_unix_secs.total_cmp(&b.start_unix_secs));
     let base = intervals.first().map_or(0.0, |interval| interval.start_unix_secs);
-    Ok(write(&format!("rustcorn merge of {} logs", logs.len()), base, &intervals).into_bytes())
+    Ok(write(&format!("rustcorn merge of {} logs", logs.len()), &agents, base, &intervals).into_bytes())
 }
 
 /// The sum of every interval in a log: the whole run's histogram.
@@ -167,21 +197,44 @@ mod tests {
         assert_eq!(intervals[0].histogram.len(), 1000);
     }
 
+    /// The sample report as agent `id`, its window 2 s long from start + offset_s.
+    fn agent_log(id: &str, offset_s: u64) -> (LoadReport, Vec<u8>) {
+        let mut report = sample::report(Model::Concurrency);
+        report.started_at_unix_ms += offset_s * 1000;
+        let agent = &mut report.agents[0];
+        agent.id = id.into();
+        agent.window_start_unix_us += offset_s * 1_000_000;
+        agent.window_end_unix_us = agent.window_start_unix_us + 2_000_000;
+        let log = Hlog.export(&report).unwrap();
+        (report, log)
+    }
+
     #[test]
-    fn merging_two_agents_adds_histograms_per_second() {
-        let report = sample::report(Model::Concurrency);
-        let one = Hlog.export(&report).unwrap();
-        let mut later = report.clone();
-        later.started_at_unix_ms += 1000;
-        let two = Hlog.export(&later).unwrap();
-        let merged = read(&merge(&[&one, &one, &two]).unwrap()).unwrap();
+    fn merging_agents_adds_histograms_per_second_and_keeps_their_windows() {
+        let (a, one) = agent_log("a", 0);
+        let (_, two) = agent_log("b", 0);
+        let (_, three) = agent_log("c", 1);
+        let merged_log = merge(&[&one, &two, &three]).unwrap();
+        let merged = read(&merged_log).unwrap();
         assert_eq!(merged.len(), 2, "seconds 0 and 1");
         assert_eq!(merged[0].histogram.len(), 2000);
         assert_eq!(merged[1].histogram.len(), 1000);
         let mut expected = read(&one).unwrap()[0].histogram.clone();
-        expected.add(&read(&one).unwrap()[0].histogram).unwrap();
+        expected.add(&read(&two).unwrap()[0].histogram).unwrap();
         assert_eq!(merged[0].histogram, expected, "merging is exact");
         assert_eq!(total(&merged).unwrap().len(), 3000);
         assert_eq!(span(&merged), Duration::from_secs(2));
+        let agents = read_agents(&merged_log).unwrap();
+        assert_eq!(agents.iter().map(|agent| agent.id.as_str()).collect::<Vec<_>>(), ["a", "b", "c"]);
+        assert_eq!(read_agents(&one).unwrap(), a.agents, "the header carries the absolute window");
+    }
+
+    #[test]
+    fn merging_refuses_the_same_log_twice_and_disjoint_windows() {
+        let (_, one) = agent_log("a", 0);
+        assert!(matches!(merge(&[&one, &one]), Err(LoadError::DuplicateAgent { .. })));
+        let (_, late) = agent_log("late", 2);
+        let error = merge(&[&one, &late]).unwrap_err().to_string();
+        assert!(error.contains("\"late\"") && error.contains("\"a\""), "{error}");
     }
 }

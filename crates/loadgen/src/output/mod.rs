@@ -1,7 +1,10 @@
 //! Output formats for a [`LoadReport`], one per file behind the small [`Exporter`] trait: the terminal summary,
 //! JSON, Locust's `_stats.csv` and the HdrHistogram interval log. `rustcorn load` and the bench driver use them.
+//! Beside them: [`agents`] describes the agents of a merge, [`frames`] carries files through a log stream.
 
+pub mod agents;
 mod csv;
+pub mod frames;
 pub mod hlog;
 mod json;
 mod terminal;
@@ -41,7 +44,7 @@ pub(crate) mod sample {
 
     use crate::histogram::Latencies;
     use crate::report::{EndpointRecord, LatencyBasis, ReportParts, SecondRecord};
-    use crate::{FailureCounts, InFlightStats, LoadReport, Model, RateStats};
+    use crate::{AgentWindow, FailureCounts, InFlightStats, LoadReport, Model, RateStats};
 
     pub fn report(model: Model) -> LoadReport {
         let corrected = model == Model::Rate;
@@ -89,8 +92,33 @@ pub(crate) mod sample {
             endpoints: vec![("/health".into(), health), ("/cpu-intensive".into(), cpu)],
             timeline: vec![second],
             rate,
+            workers: crate::WorkerCounts {
+                workers: vec![
+                    crate::WorkerCount { pid: 4242, responses: 600 },
+                    crate::WorkerCount { pid: 4243, responses: 390 },
+                ],
+                other_workers: 0,
+                without_pid: 10,
+            },
         }
         .into_report()
+        .map(|mut report| {
+            report.agents = vec![agent()];
+            report
+        })
         .expect("the sample report assembles")
+    }
+
+    /// The agent of the sample report: started at its --start-at instant, 412 µs late.
+    pub fn agent() -> AgentWindow {
+        AgentWindow {
+            id: "agent-0".into(),
+            host: "loadbox".into(),
+            start_at_unix_us: Some(1_700_000_000_000_000),
+            window_start_unix_us: 1_700_000_000_000_000,
+            window_end_unix_us: 1_700_000_001_000_000,
+            first_request_unix_us: Some(1_700_000_000_000_412),
+            requests: 1000,
+        }
     }
 }

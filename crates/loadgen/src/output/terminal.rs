@@ -1,12 +1,16 @@
 //! The human summary, in the spirit of wrk and oha: totals, a percentile table (corrected and service time side
-//! by side in rate mode), a latency histogram drawn with bars, the per-endpoint table and the failures by kind.
+//! by side in rate mode), a latency histogram drawn with bars, the per-endpoint table, the failures by kind and the
+//! responses per server worker.
 
 use std::fmt::Write;
 
 use super::{millis, ExportError, Exporter};
+use crate::agent::format_unix_us;
 use crate::histogram;
-use crate::{EndpointStats, LatencyBasis, LatencySummary, LoadReport};
+use crate::{EndpointStats, LatencyBasis, LatencySummary, LoadReport, WorkerCounts};
 
+/// Worker pids listed one by one in the summary; the rest are summed.
+const LISTED_WORKERS: usize = 16;
 /// Bars of the latency histogram.
 const HISTOGRAM_BUCKETS: u64 = 11;
 const BAR_WIDTH: u64 = 40;
@@ -21,6 +25,7 @@ impl Exporter for Terminal {
         latency_histogram(&mut text, &report.aggregated.latency)?;
         endpoints(&mut text, report);
         failures(&mut text, &report.aggregated);
+        workers(&mut text, &report.responses_per_worker);
         Ok(text.into_bytes())
     }
 }
@@ -38,6 +43,22 @@ fn summary(text: &mut String, report: &LoadReport) {
     in_flight(text, report);
     let _ = writeln!(text, "  Failures:     {} ({:.1}/s)", total.failures.total(), total.failures_per_second);
     let _ = writeln!(text, "  Body size:    {:.1} B average, {} B total", total.avg_content_size, total.content_bytes);
+    match report.agents.as_slice() {
+        [] => {}
+        [agent] => {
+            let _ = writeln!(
+                text,
+                "  Agent:        {} on {}, window from {}, its first request +{} after it opened",
+                agent.id,
+                agent.host,
+                format_unix_us(agent.window_start_unix_us),
+                millis(agent.start_lateness_us())
+            );
+        }
+        agents => {
+            let _ = writeln!(text, "  Agents:       {} merged", agents.len());
+        }
+    }
     if let Some(rate) = &report.rate {
         let verdict = if rate.kept_up { "yes" } else { "NO - the target could not keep up with the rate" };
         let _ = writeln!(
@@ -168,6 +189,32 @@ fn failures(text: &mut String, total: &EndpointStats) {
     );
 }
 
+/// "Responses per worker (x-worker-pid): 4242: 600, 4243: 390 (fewest/most 0.65)".
+fn workers(text: &mut String, counts: &WorkerCounts) {
+    if counts.workers.is_empty() {
+        return;
+    }
+    let listed: Vec<String> = counts
+        .workers
+        .iter()
+        .take(LISTED_WORKERS)
+        .map(|worker| format!("{}: {}", worker.pid, worker.responses))
+        .collect();
+    let _ = write!(text, "Responses per worker (x-worker-pid): {}", listed.join(", "));
+    let unlisted: u64 = counts.workers.iter().skip(LISTED_WORKERS).map(|worker| worker.responses).sum();
+    let unlisted = unlisted + counts.other_workers;
+    if unlisted > 0 {
+        let _ = write!(text, ", other workers: {unlisted}");
+    }
+    if let Some(balance) = counts.balance().filter(|_| counts.workers.len() > 1) {
+        let _ = write!(text, " (fewest/most {balance:.2})");
+    }
+    if counts.without_pid > 0 {
+        let _ = write!(text, "; {} without the header", counts.without_pid);
+    }
+    text.push('\n');
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -177,8 +224,10 @@ mod tests {
     #[test]
     fn shows_totals_percentiles_histogram_and_endpoints() {
         let text = String::from_utf8(Terminal.export(&sample::report(Model::Concurrency)).unwrap()).unwrap();
+        let agent =
+            "Agent:        agent-0 on loadbox, window from 2023-11-14T22:13:20.000000Z, its first request +0.412 ms";
         for expected in
-            ["Requests:     1007", "Latency (service time)", "99.99%", "Latency histogram:", "/cpu-intensive"]
+            ["Requests:     1007", "Latency (service time)", "99.99%", "Latency histogram:", "/cpu-intensive", agent]
         {
             assert!(text.contains(expected), "missing {expected:?} in:\n{text}");
         }
@@ -186,6 +235,8 @@ mod tests {
         // The median age comes from the histogram (3 significant digits), the max is exact.
         assert!(text.contains("In flight:    5 at the close, in no other figure (age median 30.0"), "{text}");
         assert!(text.contains(" ms, max 50.000 ms)"), "{text}");
+        let workers = "Responses per worker (x-worker-pid): 4242: 600, 4243: 390 (fewest/most 0.65); 10 without";
+        assert!(text.contains(workers), "{text}");
         let bars = text.lines().filter(|line| line.contains("] |")).count();
         assert_eq!(bars, HISTOGRAM_BUCKETS as usize);
     }

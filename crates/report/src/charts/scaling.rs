@@ -38,8 +38,10 @@ struct ScalingPanel {
 
 /// req/s against connections, one panel per endpoint run at two or more concurrencies; None when there is none.
 pub fn concurrency_figure(report: &Report<'_>) -> Option<Figure> {
-    let panels: Vec<ScalingPanel> =
-        concurrency_sweeps(report).into_iter().map(|(path, phases)| concurrency_panel(report, path, &phases)).collect();
+    let panels: Vec<ScalingPanel> = concurrency_sweeps(report)
+        .into_iter()
+        .map(|(work, path, phases)| concurrency_panel(report, &work, path, &phases))
+        .collect();
     if panels.is_empty() {
         return None;
     }
@@ -103,36 +105,42 @@ fn workers_phases(report: &Report<'_>, families: &[Vec<usize>]) -> Vec<usize> {
             .filter(|&count| count >= 2)
             .sum()
     };
-    let mut best: Vec<(&str, usize, (usize, u32))> = Vec::new();
+    let mut best: Vec<(String, usize, (usize, u32))> = Vec::new();
     for (index, phase) in report.phases.iter().enumerate().filter(|(_, phase)| !phase.kills_a_worker()) {
-        let (Some(path), Some(connections)) = (phase.single_endpoint(), phase.connections()) else { continue };
+        let (Some(_), Some(connections)) = (phase.single_endpoint(), phase.connections()) else { continue };
+        let work = phase.endpoints_text();
         let score = (points(index), connections);
         if score.0 == 0 {
             continue;
         }
-        match best.iter_mut().find(|(existing, _, _)| *existing == path) {
-            Some(entry) if score > entry.2 => *entry = (path, index, score),
+        match best.iter_mut().find(|(existing, _, _)| *existing == work) {
+            Some(entry) if score > entry.2 => *entry = (work, index, score),
             Some(_) => {}
-            None => best.push((path, index, score)),
+            None => best.push((work, index, score)),
         }
     }
     best.into_iter().map(|(_, phase, _)| phase).collect()
 }
 
-/// Endpoints with single-endpoint concurrency phases at two or more connection counts: (path, [(phase, C)]).
-fn concurrency_sweeps<'r>(report: &'r Report<'_>) -> Vec<(&'r str, Vec<(usize, u32)>)> {
-    let mut sweeps: Vec<(&str, Vec<(usize, u32)>)> = Vec::new();
+/// One endpoint's concurrency sweep: its work in words, its path, and its phases with their connections.
+type Sweep<'r> = (String, &'r str, Vec<(usize, u32)>);
+
+/// Endpoints with single-endpoint concurrency phases at two or more connection counts, told apart by the work
+/// they ask (a `cpu_work` cost, a query).
+fn concurrency_sweeps<'r>(report: &'r Report<'_>) -> Vec<Sweep<'r>> {
+    let mut sweeps: Vec<Sweep<'r>> = Vec::new();
     for (index, phase) in report.phases.iter().enumerate().filter(|(_, phase)| !phase.kills_a_worker()) {
         let (Some(path), Some(connections)) = (phase.single_endpoint(), phase.connections()) else { continue };
-        match sweeps.iter_mut().find(|(existing, _)| *existing == path) {
-            Some((_, phases)) => phases.push((index, connections)),
-            None => sweeps.push((path, vec![(index, connections)])),
+        let work = phase.endpoints_text();
+        match sweeps.iter_mut().find(|(existing, _, _)| *existing == work) {
+            Some((_, _, phases)) => phases.push((index, connections)),
+            None => sweeps.push((work, path, vec![(index, connections)])),
         }
     }
-    for (_, phases) in &mut sweeps {
+    for (_, _, phases) in &mut sweeps {
         phases.sort_by_key(|&(_, connections)| connections);
     }
-    sweeps.retain(|(_, phases)| {
+    sweeps.retain(|(_, _, phases)| {
         let mut distinct: Vec<u32> = phases.iter().map(|&(_, c)| c).collect();
         distinct.dedup();
         distinct.len() >= 2
@@ -140,7 +148,7 @@ fn concurrency_sweeps<'r>(report: &'r Report<'_>) -> Vec<(&'r str, Vec<(usize, u
     sweeps
 }
 
-fn concurrency_panel(report: &Report<'_>, path: &str, phases: &[(usize, u32)]) -> ScalingPanel {
+fn concurrency_panel(report: &Report<'_>, work: &str, path: &str, phases: &[(usize, u32)]) -> ScalingPanel {
     let lines: Vec<Line> = report
         .targets
         .iter()
@@ -165,7 +173,7 @@ fn concurrency_panel(report: &Report<'_>, path: &str, phases: &[(usize, u32)]) -
         linear_in_cores(report, &lines, &xs, "connections")
     };
     let formula = ideal.as_ref().map(|ideal| format!(" — ideal: {}", ideal.label)).unwrap_or_default();
-    ScalingPanel { title: format!("{path} ({}){formula}", kind.label()), lines, ideal }
+    ScalingPanel { title: format!("{work} ({}){formula}", kind.label()), lines, ideal }
 }
 
 /// Little's law: C requests in flight, each waiting `delay`, complete C / delay a second.

@@ -1,6 +1,8 @@
-//! Requests served per prefork worker: one 100 % bar per target and phase, split by worker, so an uneven accept
+//! Requests served per worker process: one 100 % bar per target and phase, split by worker, so an uneven accept
 //! distribution (one worker taking most connections) shows at a glance. Also the rows the page's table lists.
+//! Counts come from the prefork master's `--stats`, or for other targets from the `x-worker-pid` header.
 
+use bench::results::{WorkerCountSource, WorkerLoad};
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
@@ -15,30 +17,30 @@ const CHROME: u32 = 100;
 pub struct WorkerRow {
     pub target: usize,
     pub phase: usize,
-    /// (pid, requests) per worker process, in worker-slot order (a respawned worker follows its predecessor).
-    pub counts: Vec<(u32, u64)>,
+    /// Requests per worker, in worker order (with `--stats`: per worker position, respawns added up).
+    pub load: WorkerLoad,
 }
 
 impl WorkerRow {
-    pub fn total(&self) -> u64 {
-        self.counts.iter().map(|&(_, requests)| requests).sum()
-    }
-
-    /// Fewest over most requests per worker: 1.0 is perfectly even.
-    pub fn balance(&self) -> Option<f64> {
-        let most = self.counts.iter().map(|&(_, r)| r).max()?;
-        let fewest = self.counts.iter().map(|&(_, r)| r).min()?;
-        (most > 0).then(|| fewest as f64 / most as f64)
+    /// "master --stats" or "x-worker-pid": where the counts come from.
+    pub fn source_text(&self) -> &'static str {
+        match self.load.source {
+            WorkerCountSource::MasterStats => "master --stats",
+            WorkerCountSource::WorkerPidHeader => "x-worker-pid",
+        }
     }
 }
 
-/// Every target x phase whose first repetition reported per-worker counts.
+/// Every target x phase whose first repetition has per-worker counts: from the master's stats, or from the
+/// `x-worker-pid` header when it names more than one worker (a single-process server has nothing to share).
 pub fn rows(report: &Report<'_>) -> Vec<WorkerRow> {
     let mut rows = Vec::new();
     for target in 0..report.targets.len() {
         for phase in 0..report.phases.len() {
-            if let Some(counts) = report.worker_counts(target, phase) {
-                rows.push(WorkerRow { target, phase, counts });
+            let Some(measurement) = report.measurements(target, phase).next() else { continue };
+            let Some(load) = measurement.worker_load(report) else { continue };
+            if load.source == WorkerCountSource::MasterStats || load.workers.len() > 1 {
+                rows.push(WorkerRow { target, phase, load });
             }
         }
     }
@@ -53,10 +55,11 @@ pub fn figure(report: &Report<'_>, rows: &[WorkerRow]) -> Option<Figure> {
     targets.dedup();
     Some(Figure {
         id: "chart-workers".to_owned(),
-        title: "Requests per prefork worker".to_owned(),
+        title: "Requests per worker process".to_owned(),
         caption: "Each bar is all the requests one target served in one phase (first repetition), split by worker \
-                  process (alternating shades, numbers inside). Even segments mean the kernel spread connections \
-                  evenly; the table below gives the fewest/most ratio."
+                  process (alternating shades, numbers inside), as the prefork master's --stats or, for the other \
+                  targets, the x-worker-pid header of each response counted them. Even segments mean the workers \
+                  shared the connections; the table below gives the fewest/most ratio and a worker left idle."
             .to_owned(),
         legend: target_legend(report, targets.into_iter().map(|target| (target, true))),
         svg: render_svg(CHROME + ROW_HEIGHT * rows.len() as u32, |root| draw(root, report, rows)),
@@ -97,11 +100,11 @@ fn draw(root: &Canvas<'_>, report: &Report<'_>, rows: &[WorkerRow]) -> Result<()
     for (index, row) in rows.iter().enumerate() {
         let slot = slots - 1 - index as i32;
         let colour = report.targets[row.target].colour;
-        let total = row.total().max(1) as f64;
+        let total = row.load.total().max(1) as f64;
         let mut start = 0.0;
         // Shades alternate over the segments drawn, so neighbours differ even when an idle worker has none.
-        let drawn = row.counts.iter().filter(|&&(_, requests)| requests > 0);
-        for (worker, &(_, requests)) in drawn.enumerate() {
+        let drawn = row.load.workers.iter().map(|worker| worker.requests).filter(|&requests| requests > 0);
+        for (worker, requests) in drawn.enumerate() {
             let share = requests as f64 / total * 100.0;
             let fill = if worker % 2 == 0 { colour.filled() } else { crate::palette::lighten(colour, 0.55).filled() };
             let mut segment = Rectangle::new(
@@ -128,13 +131,16 @@ fn draw(root: &Canvas<'_>, report: &Report<'_>, rows: &[WorkerRow]) -> Result<()
 #[cfg(test)]
 mod tests {
     use super::*;
+    use bench::results::WorkerShare;
 
     #[test]
-    fn balance_is_fewest_over_most() {
-        let row = WorkerRow { target: 0, phase: 0, counts: vec![(1, 50), (2, 100)] };
-        assert_eq!(row.total(), 150);
-        assert_eq!(row.balance(), Some(0.5));
-        let idle = WorkerRow { target: 0, phase: 0, counts: vec![(1, 0)] };
-        assert_eq!(idle.balance(), None);
+    fn the_source_is_named() {
+        let load = WorkerLoad {
+            source: WorkerCountSource::WorkerPidHeader,
+            workers: vec![WorkerShare { pid: Some(1), requests: 50 }, WorkerShare { pid: None, requests: 0 }],
+        };
+        let row = WorkerRow { target: 0, phase: 0, load };
+        assert_eq!(row.source_text(), "x-worker-pid");
+        assert_eq!(row.load.balance(), Some(0.0));
     }
 }

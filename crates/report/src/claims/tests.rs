@@ -37,8 +37,12 @@ fn load_report(
     errors: impl Fn(u64) -> u64,
 ) -> LoadReport {
     let seconds = duration_s.ceil() as u64;
-    let ok: u64 = (0..seconds).map(&per_second).sum();
-    let failed: u64 = (0..seconds).map(&errors).sum();
+    // A last part-second (a 1.5 s phase) counts its part only, as the load generator's window does.
+    let part = |second: u64| (duration_s - second as f64).clamp(0.0, 1.0);
+    let per_second = |second: u64| (per_second(second) as f64 * part(second)).round() as u64;
+    let errors = |second: u64| (errors(second) as f64 * part(second)).round() as u64;
+    let ok: u64 = (0..seconds).map(per_second).sum();
+    let failed: u64 = (0..seconds).map(errors).sum();
     let mut histogram = loadgen::histogram::new_histogram();
     histogram.record_n(p50_us.max(1), ok.max(1)).expect("record");
     let mut load = template.clone();
@@ -113,7 +117,11 @@ impl Model<'_> {
         result.endpoints = phase
             .tasks
             .iter()
-            .map(|task| bench::results::EndpointShare { path: task.path_and_query.clone(), weight: task.weight })
+            .map(|task| bench::results::EndpointShare {
+                path: task.path_and_query.clone(),
+                weight: task.weight,
+                cpu_work: None,
+            })
             .collect();
         result.load_model = match phase.load {
             LoadSpec::Concurrency { connections } => bench::results::LoadModel::Concurrency { connections },

@@ -1,13 +1,15 @@
 //! The methodology section: machine, cores and pinning, versions, git commit, targets and their commands, the
-//! upstream, each phase's load model, what each endpoint does, and the suite file verbatim.
+//! upstream, each phase's load model, how repetitions make the verdict, the CPU work per request each target was
+//! sent, what each endpoint does, and the suite file verbatim.
 
-use bench::results::{LatencySummary, LoadModel, TargetKind, UpstreamHolds, UpstreamSettings};
+use bench::results::{CpuWork, LatencySummary, LoadModel, TargetKind, UpstreamHolds, UpstreamSettings};
 use maud::{html, Markup};
 
 use super::sections::target_cell;
 use crate::data::Report;
 use crate::endpoint::{path_only, EndpointKind};
 use crate::format;
+use crate::verdict::MIN_REPETITIONS;
 
 pub fn section(report: &Report<'_>) -> Markup {
     let results = report.results;
@@ -130,6 +132,8 @@ pub fn section(report: &Report<'_>) -> Markup {
                      connect per request."
                 }
             }
+            (repetitions_section())
+            (cpu_work_section(report))
             h3 { "Endpoints" }
             dl.facts {
                 @for (path, kind) in endpoints(report) {
@@ -204,6 +208,100 @@ fn holds_text(holds: Option<&UpstreamHolds>) -> String {
         format::latency_us(at(late, 50.0)),
         format::latency_us(at(late, 99.0)),
     )
+}
+
+fn repetitions_section() -> Markup {
+    html! {
+        h3 { "Repetitions and the verdict" }
+        p {
+            "Each target ran each phase as many times as the Load table says, every time as a fresh process. The \
+             repetitions of a phase go round by round, one run of every target per round, each round starting one \
+             target further along, so that a slow drift of the shared machine, or the place right after a phase \
+             change, favours no target. A figure in the verdict and the headline table is the median of its \
+             repetitions, and its interval is their range, min–max, shown in brackets. A lead is called only when \
+             the best target's range overlaps no other target's, with at least " (MIN_REPETITIONS) " repetitions of \
+             each; otherwise the targets are level. Two targets that are truly equal still show separate ranges by \
+             chance: 1 time in 10 with 3 repetitions each (2 of the 20 equally likely orders of 6 values), 1 in 126 \
+             with 5."
+        }
+    }
+}
+
+/// The `?iterations=` each target was sent in phases calibrated with `cpu_work`, and the phases that send a fixed
+/// count (the article's loop as written).
+fn cpu_work_section(report: &Report<'_>) -> Markup {
+    let calibrated: Vec<usize> =
+        (0..report.phases.len()).filter(|&phase| report.phases[phase].cpu_work_s().is_some()).collect();
+    let literal: Vec<usize> = (0..report.phases.len())
+        .filter(|&phase| {
+            let info = &report.phases[phase];
+            info.cpu_work_s().is_none()
+                && info.example.endpoints.iter().any(|share| EndpointKind::of(&share.path) == EndpointKind::Cpu)
+        })
+        .collect();
+    if calibrated.is_empty() && literal.is_empty() {
+        return html! {};
+    }
+    html! {
+        h3 { "CPU work per request" }
+        p {
+            "A task with " code { "cpu_work" } " asks for a CPU time per request instead of an iteration count. \
+             Before the run the driver started each target once and, idle, sent it sequential requests, searching \
+             the " code { "?iterations=" } " count at which the duration the endpoint itself reports (the median of \
+             up to 15 requests) came within ±5 % of that cost; every phase then sent that count to that target. So \
+             every target does the same CPU work per request, and the comparison is of server models rather than of \
+             how fast each language runs the loop."
+        }
+        @if !calibrated.is_empty() {
+            div.table-wrap {
+                table {
+                    thead {
+                        tr {
+                            th.text { "Phase" } th { "Target" } th { "asked" } th { "?iterations=" }
+                            th { "measured (median)" } th { "requests" } th { "probes" }
+                        }
+                    }
+                    tbody {
+                        @for &phase in &calibrated {
+                            @for (target, path, work) in cpu_work_rows(report, phase) {
+                                tr {
+                                    td.text { (report.phases[phase].name) " " code { (path) } }
+                                    td { (target_cell(report, target)) }
+                                    td { (format::latency_us(work.requested_s * 1e6)) }
+                                    td { (format::count(work.iterations)) }
+                                    td { (format::latency_us(work.measured_s * 1e6)) }
+                                    td { (work.samples) }
+                                    td { (work.probes) }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        @for phase in literal {
+            p {
+                "Phase " (report.phases[phase].name) " (" code { (report.phases[phase].endpoints_text()) } ") sends \
+                 the article's loop as written: the same iteration count to every target (the servers' default, \
+                 100,000 = 1000 × 100, where the query does not say), not calibrated, so a request costs each target \
+                 what its language makes of the loop."
+            }
+        }
+    }
+}
+
+/// (target, path, cpu_work) of every calibrated task of `phase`, from each target's first repetition.
+fn cpu_work_rows<'r>(report: &'r Report<'_>, phase: usize) -> Vec<(usize, &'r str, &'r CpuWork)> {
+    let mut rows = Vec::new();
+    for target in 0..report.targets.len() {
+        let Some(measurement) = report.measurements(target, phase).next() else { continue };
+        for share in &measurement.result.endpoints {
+            if let Some(work) = &share.cpu_work {
+                rows.push((target, share.path.as_str(), work));
+            }
+        }
+    }
+    rows
 }
 
 /// Every endpoint path the phases requested, in first-seen order.

@@ -101,12 +101,12 @@ pub fn verdict(report: &Report<'_>, verdicts: &[Verdict]) -> Markup {
                     }
                 }
                 p.caption {
-                    "Each endpoint is judged on its closed-loop phase with the most connections: req/s, successful \
-                     responses per second, higher is better. Endpoints run only at a fixed rate or with Locust users, \
-                     and mixed phases, are judged on p99 latency, lower is better. Bold: a lead of 5 % or more; \
-                     smaller differences are called level. Figures count the responses completed inside the \
-                     measured window; the requests still in flight when it closed are counted under them, with how \
-                     long they had waited."
+                    "Each endpoint is judged on its closed-loop phase with the most connections (for CPU work, a phase \
+                     calibrated with cpu_work first): req/s, successful responses per second, higher is better. \
+                     Endpoints run only at a fixed rate or with Locust users, and mixed phases, are judged on p99 \
+                     latency, lower is better. Figures count the responses completed inside the measured window; the \
+                     requests still in flight when it closed are counted under them, with how long they had waited. "
+                     (crate::verdict::LEAD_RULE)
                 }
             }
         }
@@ -256,7 +256,10 @@ pub fn workers(report: &Report<'_>) -> Markup {
                     (worker_table(report, &rows))
                 }
                 None => {
-                    p.missing { "No target reported requests per worker (prefork targets started with --stats do)." }
+                    p.missing {
+                        "No target has requests per worker: prefork targets write them with --stats, and the load \
+                         generator counts the x-worker-pid header of multi-process targets."
+                    }
                 }
             }
         }
@@ -267,23 +270,24 @@ fn worker_table(report: &Report<'_>, rows: &[WorkerRow]) -> Markup {
     html! {
         div.table-wrap {
             table {
-                thead { tr { th { "Target" } th.text { "Phase" } th { "workers" } th { "requests" } th.text { "per worker" } th { "fewest / most" } } }
+                thead { tr { th { "Target" } th.text { "Phase" } th { "workers" } th { "requests" } th.text { "per worker" } th { "fewest / most" } th.text { "counted by" } } }
                 tbody {
                     @for row in rows {
                         tr {
                             td { (target_cell(report, row.target)) }
                             td.text { (report.phases[row.phase].name) }
-                            td { (row.counts.len()) }
-                            td { (format::count(row.total())) }
+                            td { (row.load.workers.len()) }
+                            td { (format::count(row.load.total())) }
                             td.text {
-                                (row.counts.iter().map(|&(_, requests)| format::count(requests)).collect::<Vec<_>>().join(" · "))
+                                (row.load.workers.iter().map(|worker| format::count(worker.requests)).collect::<Vec<_>>().join(" · "))
                             }
                             td {
-                                @match row.balance().filter(|_| row.counts.len() > 1) {
+                                @match row.load.balance().filter(|_| row.load.workers.len() > 1) {
                                     Some(balance) => { (format::significant(balance, 2)) }
                                     None => { "–" }
                                 }
                             }
+                            td.text { (row.source_text()) }
                         }
                     }
                 }

@@ -1,5 +1,5 @@
-//! `rustcorn bench`: `run` a suite into results/<run-id>/ (crates/bench does the work). `compare`, `report` and
-//! `merge` join the [`Action`] enum as they are built.
+//! `rustcorn bench`: `run` a suite into results/<run-id>/ (crates/bench does the work); `report`, `compare`,
+//! `baseline`, and for load from several machines `merge`, `k8s-job` and `collect`, each in its own module.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -32,6 +32,11 @@ enum Action {
     Baseline(super::bench_baseline::Args),
     /// Merge what several load agents measured at the same time: .hlog interval logs or .json load reports.
     Merge(super::bench_merge::Args),
+    /// Print a Kubernetes Indexed Job that runs N load agents starting together: AGENTS IMAGE TARGET [LOAD FLAGS].
+    #[command(name = "k8s-job")]
+    K8sJob(super::bench_k8s::Args),
+    /// Read load agents' reports back from `kubectl logs` files or a directory and merge them exactly.
+    Collect(super::bench_collect::Args),
 }
 
 #[derive(Debug, clap::Args)]
@@ -64,6 +69,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         Action::Compare(args) => super::bench_compare::run(args),
         Action::Baseline(args) => super::bench_baseline::run(args),
         Action::Merge(args) => super::bench_merge::run(args),
+        Action::K8sJob(args) => super::bench_k8s::run(args),
+        Action::Collect(args) => super::bench_collect::run(args),
     }
 }
 

@@ -1,17 +1,18 @@
 //! `rustcorn load URL`: flags a wrk/oha user recognises, turned into a [`loadgen::LoadPlan`]; runs it with a
-//! progress bar on a TTY and prints the summary (or JSON), writing `--csv` and `--hlog` files when asked.
+//! progress bar on a TTY and prints the summary (or JSON), writing `--csv` and `--hlog` files when asked, and for
+//! agents started together (`--start-at`) their report and .hlog as log frames or into a shared directory.
 
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
-use loadgen::output::{Exporter, Hlog, Json, LocustCsv, Terminal};
-use loadgen::{LoadError, LoadPlan, Pacing, RunControl, Stop, Target, Task};
+use loadgen::output::{frames, Exporter, Hlog, Json, LocustCsv, Terminal};
+use loadgen::{agent, AgentSpec, LoadError, LoadPlan, Pacing, RunControl, Stop, Target, Task};
 
 use crate::ranges::{self, MAX_DURATION};
 use crate::signals::shutdown_on_signals;
@@ -75,7 +76,25 @@ pub struct Args {
     /// Allow a target outside loopback (127.0.0.0/8, ::1).
     #[arg(long)]
     allow_remote: bool,
+    /// Start the warm-up (then the measured window) at this wall-clock instant, RFC 3339 or Unix milliseconds:
+    /// agents given the same instant start together. Refused when it has passed.
+    #[arg(long, env = "RUSTCORN_START_AT", value_name = "TIME", value_parser = agent::parse_start_at)]
+    start_at: Option<SystemTime>,
+    /// This agent's name in reports and merges (default: the host name).
+    #[arg(long, env = "RUSTCORN_AGENT_ID", value_name = "ID", value_parser = parse_agent_id)]
+    agent_id: Option<String>,
+    /// Also write the JSON report and the .hlog to stdout, framed so `rustcorn bench collect` can pull them out
+    /// of a log (e.g. `kubectl logs`).
+    #[arg(long)]
+    frames: bool,
+    /// Also write the JSON report and the .hlog to DIR/AGENT.json and DIR/AGENT.hlog (a volume shared by agents).
+    #[arg(long, value_name = "DIR")]
+    out_dir: Option<PathBuf>,
 }
+
+/// Names of the files an agent writes (into --out-dir, or as frames): the agent id plus these.
+pub const REPORT_SUFFIX: &str = ".json";
+pub const HLOG_SUFFIX: &str = ".hlog";
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let plan = match plan_from(&args) {
@@ -88,6 +107,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             return Ok(bad_input(&reason));
         }
         eprintln!("rustcorn load: WARNING: --allow-remote: sending load to {} OUTSIDE this machine", plan.target.addr);
+    }
+    if let Some((at, wait)) = plan.agent.start_at.and_then(|at| Some((at, at.duration_since(SystemTime::now()).ok()?)))
+    {
+        let at = agent::format_unix_us(agent::unix_us(at));
+        eprintln!("rustcorn load: waiting {:.3} s for --start-at {at}", wait.as_secs_f64());
     }
     let control = RunControl { cancel: shutdown_on_signals()?, live: Default::default() };
     let progress = Progress::start(&plan, &control);
@@ -107,7 +131,7 @@ fn bad_input(error: &dyn std::fmt::Display) -> ExitCode {
     ExitCode::from(EXIT_BAD_INPUT)
 }
 
-fn plan_from(args: &Args) -> Result<LoadPlan, LoadError> {
+pub(crate) fn plan_from(args: &Args) -> Result<LoadPlan, LoadError> {
     let (target, url_path) = Target::from_url(&args.url)?;
     let tasks = if args.tasks.is_empty() { vec![Task::new(url_path, 1)] } else { args.tasks.clone() };
     let pacing = match (args.users, args.rate) {
@@ -130,6 +154,7 @@ fn plan_from(args: &Args) -> Result<LoadPlan, LoadError> {
         timeout: args.timeout,
         threads,
         cpu_affinity: args.cpus.clone(),
+        agent: AgentSpec { id: args.agent_id.clone(), start_at: args.start_at },
     })
 }
 
@@ -145,14 +170,46 @@ fn write_outputs(args: &Args, report: &loadgen::LoadReport) -> anyhow::Result<()
     if let Some(path) = &args.csv {
         write_file(path, &LocustCsv.export(report)?)?;
     }
+    let hlog = Hlog.export(report)?;
     if let Some(path) = &args.hlog {
-        write_file(path, &Hlog.export(report)?)?;
+        write_file(path, &hlog)?;
+    }
+    if args.frames || args.out_dir.is_some() {
+        let json = if args.json { summary } else { Json.export(report)? };
+        write_agent_files(args, report, &json, &hlog, &mut stdout)?;
     }
     Ok(())
 }
 
+/// The report and the .hlog named after the agent, as frames on stdout (`--frames`) and/or files (`--out-dir`).
+fn write_agent_files(
+    args: &Args,
+    report: &loadgen::LoadReport,
+    json: &[u8],
+    hlog: &[u8],
+    stdout: &mut impl Write,
+) -> anyhow::Result<()> {
+    let id = report.agents.first().map_or("agent", |agent| agent.id.as_str());
+    if let Some(dir) = &args.out_dir {
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    }
+    for (name, bytes) in [(format!("{id}{REPORT_SUFFIX}"), json), (format!("{id}{HLOG_SUFFIX}"), hlog)] {
+        if args.frames {
+            stdout.write_all(frames::write(id, &name, bytes).as_bytes()).context("cannot write to stdout")?;
+        }
+        if let Some(dir) = &args.out_dir {
+            write_file(&dir.join(&name), bytes)?;
+        }
+    }
+    stdout.flush().context("cannot write to stdout")
+}
+
 fn write_file(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     std::fs::write(path, bytes).with_context(|| format!("cannot write {}", path.display()))
+}
+
+fn parse_agent_id(text: &str) -> Result<String, String> {
+    agent::validate_id(text).map(|()| text.to_owned())
 }
 
 /// `A..B` with humantime durations on both sides (a bare number means seconds).

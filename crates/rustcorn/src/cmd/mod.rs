@@ -2,7 +2,9 @@
 
 pub mod bench;
 pub mod bench_baseline;
+pub mod bench_collect;
 pub mod bench_compare;
+pub mod bench_k8s;
 pub mod bench_merge;
 pub mod load;
 pub mod report;

@@ -25,8 +25,15 @@ pub struct Args {
     /// Worker model: `sync` (gunicorn's sync worker, one request at a time by default) or `async` (UvicornWorker).
     #[arg(short = 'k', long = "worker-class", value_enum, default_value_t = WorkerClass::Sync)]
     worker_class: WorkerClass,
-    /// Each worker binds its own SO_REUSEPORT socket instead of sharing the master's.
-    #[arg(long)]
+    /// How workers take connections. `balanced`: one shared socket, and a worker holding more open connections
+    /// than a live sibling leaves new ones to that sibling, so a burst of keep-alive connections is shared out.
+    /// `shared`: gunicorn exactly, one shared socket and the first worker to wake accepts every waiting connection
+    /// (a burst can all land on one worker). `reuse-port`: a SO_REUSEPORT socket per worker, the kernel hashes
+    /// connections to them (connections queued on a worker's socket are reset when that worker exits).
+    #[arg(long, value_enum, default_value_t = AcceptMode::Balanced, verbatim_doc_comment)]
+    accept: AcceptMode,
+    /// Same as --accept reuse-port.
+    #[arg(long, conflicts_with = "accept")]
     reuse_port: bool,
     /// Kill (SIGKILL) and replace a worker silent for this long (seconds, or a duration like 500ms); 0 disables
     /// (0s..=24h).
@@ -86,6 +93,13 @@ enum WorkerClass {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum AcceptMode {
+    Balanced,
+    Shared,
+    ReusePort,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum Blocking {
     /// tokio's blocking pool, like FastAPI's threadpool for `def` handlers.
     Pool,
@@ -114,7 +128,11 @@ impl Args {
     fn master_config(&self) -> server_prefork::Config {
         server_prefork::Config {
             backlog: self.common.backlog,
-            reuse_port: self.reuse_port,
+            accept: match (self.reuse_port, self.accept) {
+                (true, _) | (_, AcceptMode::ReusePort) => server_prefork::Accept::ReusePort,
+                (false, AcceptMode::Balanced) => server_prefork::Accept::Balanced,
+                (false, AcceptMode::Shared) => server_prefork::Accept::Shared,
+            },
             timeout: self.timeout,
             graceful_timeout: self.graceful_timeout,
             max_requests: self.max_requests,

@@ -1,7 +1,8 @@
 //! The figures `compare` judges, extracted from one run. Per target x phase: requests per CPU-second of the target
-//! normalised by the run's calibration (CPU-bound and loopback-bound work), the raw figure of phases bound by the
-//! upstream's fixed delay, the failure rate, the raw headline (shown only), and ratios between models of the same
-//! run. Each figure has a stable name (the key in history.jsonl) and a key to match it across runs.
+//! normalised by the run's calibration (CPU-bound and loopback-bound work), or for phases with `cpu_work` tasks the
+//! share of the target's CPU time spent in that work, the raw figure of phases bound by the upstream's fixed delay,
+//! the failure rate, the raw headline (shown only), and ratios between models of the same run. Each figure has a
+//! stable name (the key in history.jsonl) and a key to match it across runs.
 
 use std::collections::BTreeMap;
 
@@ -21,6 +22,10 @@ pub enum FigureKind {
     /// Requests per CPU-second of the target, divided by the calibration's speed: what a request costs, whatever
     /// else competed for the cores during the run.
     Efficiency,
+    /// Phases whose tasks ask for `cpu_work`: the CPU time those requests were calibrated to cost, per CPU-second
+    /// of the target. The work is fixed in CPU time on every machine, so no calibration is needed; the rest of the
+    /// target's CPU time is its server model's overhead.
+    WorkShare,
     /// The headline of a phase whose pace is the upstream's fixed delay: the same on every machine, used raw.
     UpstreamBound,
     /// A target's figure divided by the first target's on the same phase and repetition.
@@ -36,6 +41,7 @@ impl FigureKind {
     fn prefix(self) -> &'static str {
         match self {
             FigureKind::Efficiency => "eff",
+            FigureKind::WorkShare => "work",
             FigureKind::UpstreamBound => "upstream",
             FigureKind::Ratio => "ratio",
             FigureKind::Raw => "raw",
@@ -53,6 +59,8 @@ pub enum Metric {
     MedianLatency,
     /// Requests per second of the target's CPU time (its whole process tree).
     RequestsPerCpuSecond,
+    /// Calibrated CPU work done per second of the target's CPU time (1.0: no overhead at all).
+    WorkShare,
     FailureRate,
 }
 
@@ -120,6 +128,8 @@ struct Sample {
     headline: f64,
     /// Requests per CPU-second of the target; None when its CPU time was not measured.
     per_cpu_second: Option<f64>,
+    /// Calibrated `cpu_work` seconds per CPU-second of the target; None without `cpu_work` tasks or CPU time.
+    work_share: Option<f64>,
     failure_rate: f64,
 }
 
@@ -131,6 +141,8 @@ struct PhaseGroup {
     shared_key: String,
     headline: Metric,
     upstream_bound: bool,
+    /// Some task asks for `cpu_work`: judged on [`FigureKind::WorkShare`].
+    calibrated_work: bool,
     /// The calibration speed for this phase's work and how it was chosen; None without a calibration.
     speed: Option<(f64, Basis)>,
     samples: Vec<Sample>,
@@ -187,8 +199,24 @@ fn sample_of(phase: &PhaseResult) -> Result<Sample, String> {
     };
     let cores = phase.resources.summary.cpu_cores_avg;
     let per_cpu_second = (cores > 0.0 && cores.is_finite()).then(|| aggregated.requests_per_second / cores);
+    let work_share = per_cpu_second.zip(work_per_request(phase)).map(|(rate, work)| rate * work);
     let failure_rate = aggregated.failures.total() as f64 / aggregated.count as f64;
-    Ok(Sample { repetition: phase.repetition, headline, per_cpu_second, failure_rate })
+    Ok(Sample { repetition: phase.repetition, headline, per_cpu_second, work_share, failure_rate })
+}
+
+/// The calibrated CPU seconds an average request of the phase does (each task weighted as it is picked; tasks
+/// without `cpu_work` count as none); None when no task has `cpu_work`.
+fn work_per_request(phase: &PhaseResult) -> Option<f64> {
+    if phase.endpoints.iter().all(|share| share.cpu_work.is_none()) {
+        return None;
+    }
+    let total: f64 = phase.endpoints.iter().map(|share| f64::from(share.weight)).sum();
+    let work: f64 = phase
+        .endpoints
+        .iter()
+        .filter_map(|share| Some(f64::from(share.weight) * share.cpu_work.as_ref()?.measured_s))
+        .sum();
+    (total > 0.0).then(|| work / total)
 }
 
 fn add_sample(
@@ -206,23 +234,25 @@ fn add_sample(
     }
     let classes = work_classes(phase);
     groups.push(PhaseGroup {
-        id: PhaseId {
-            target: target.to_owned(),
-            phase: phase.name.clone(),
-            load_tag: load_tag(&phase.load_model),
-            key,
-        },
+        id: PhaseId { target: target.to_owned(), phase: phase.name.clone(), load_tag: load_tag(phase), key },
         shared_key,
         headline: metric_of(&phase.load_model),
         upstream_bound: classes.iter().all(|(class, _)| *class == WorkClass::Upstream),
+        calibrated_work: work_per_request(phase).is_some(),
         speed: calibration.map(|calibration| phase_speed(&classes, calibration)),
         samples: vec![sample],
     });
 }
 
 fn shared_key(phase: &PhaseResult) -> String {
-    let endpoints: Vec<String> =
-        phase.endpoints.iter().map(|share| format!("{}*{}", share.path, share.weight)).collect();
+    let endpoints: Vec<String> = phase
+        .endpoints
+        .iter()
+        .map(|share| match &share.cpu_work {
+            Some(work) => format!("{}+{}*{}", share.path, cost_tag(work.requested_s), share.weight),
+            None => format!("{}*{}", share.path, share.weight),
+        })
+        .collect();
     let load = serde_json::to_string(&phase.load_model).unwrap_or_default();
     format!("{}|{load}", endpoints.join(","))
 }
@@ -236,17 +266,29 @@ fn metric_of(load: &LoadModel) -> Metric {
 
 fn better_of(metric: Metric) -> Better {
     match metric {
-        Metric::Throughput | Metric::RequestsPerCpuSecond => Better::Higher,
+        Metric::Throughput | Metric::RequestsPerCpuSecond | Metric::WorkShare => Better::Higher,
         Metric::MedianLatency | Metric::FailureRate => Better::Lower,
     }
 }
 
-fn load_tag(load: &LoadModel) -> String {
-    match load {
+/// "c16", "u10", "r200"; "c16+2ms" when a task asks for `cpu_work` (its requested cost), so that the figures of a
+/// calibrated phase never share a history name with those of a phase sending a fixed count.
+fn load_tag(phase: &PhaseResult) -> String {
+    let load = match &phase.load_model {
         LoadModel::Concurrency { connections } => format!("c{connections}"),
         LoadModel::Users { users, .. } => format!("u{users}"),
         LoadModel::Rate { rate_per_s, .. } => format!("r{rate_per_s}"),
+    };
+    match phase.endpoints.iter().find_map(|share| share.cpu_work.as_ref()) {
+        Some(work) => format!("{load}+{}", cost_tag(work.requested_s)),
+        None => load,
     }
+}
+
+/// A requested cost as written in suites: "2ms", "500us".
+fn cost_tag(seconds: f64) -> String {
+    let micros = (seconds * 1e6).round().max(0.0) as u64;
+    humantime::format_duration(std::time::Duration::from_micros(micros)).to_string().replace(' ', "")
 }
 
 /// What bounds an endpoint's work, and so which calibration figure scales its cost.
@@ -307,6 +349,17 @@ fn own_figures(group: &PhaseGroup) -> Vec<Figure> {
         let basis =
             Basis::new("upstream-bound, raw", "raw: paced by the upstream's fixed delay, the same on every machine");
         figures.push(figure(group, FigureKind::UpstreamBound, group.headline, basis, true, headline, None));
+    } else if group.calibrated_work {
+        let samples: Vec<f64> = group.samples.iter().filter_map(|sample| sample.work_share).collect();
+        if !samples.is_empty() {
+            let basis = Basis::new(
+                "share of CPU in cpu_work",
+                "the calibrated cpu_work seconds per CPU-second of the target: fixed in CPU time on every machine",
+            );
+            figures.push(figure(group, FigureKind::WorkShare, Metric::WorkShare, basis, true, samples, None));
+        }
+        let basis = Basis::new("raw", "raw: not gated, absolute figures move between machines and with their load");
+        figures.push(figure(group, FigureKind::Raw, group.headline, basis, false, headline, None));
     } else {
         if let Some((speed, basis)) = &group.speed {
             let samples: Vec<f64> =
@@ -326,8 +379,9 @@ fn own_figures(group: &PhaseGroup) -> Vec<Figure> {
 }
 
 /// For each phase run by several targets: every target but the first relative to the first, per repetition - the
-/// headline for upstream-bound phases, requests per CPU-second otherwise (no calibration needed: it cancels out).
-/// Gated only when the runs lack a calibration, as the efficiency figures then are missing.
+/// headline for upstream-bound phases, the share of CPU in the calibrated work for `cpu_work` phases (each target's
+/// count costs a little more or less than asked), requests per CPU-second otherwise (no calibration needed: it
+/// cancels out). Gated only when the runs lack a calibration, as the efficiency figures then are missing.
 fn ratio_figures(groups: &[PhaseGroup], calibrated: bool) -> Vec<Figure> {
     let mut by_shared_key: BTreeMap<&str, Vec<&PhaseGroup>> = BTreeMap::new();
     let mut order: Vec<&str> = Vec::new();
@@ -341,8 +395,15 @@ fn ratio_figures(groups: &[PhaseGroup], calibrated: bool) -> Vec<Figure> {
     let mut figures = Vec::new();
     for shared_key in order {
         let Some((reference, others)) = by_shared_key[shared_key].split_first() else { continue };
-        let value =
-            |sample: &Sample| if reference.upstream_bound { Some(sample.headline) } else { sample.per_cpu_second };
+        let value = |sample: &Sample| {
+            if reference.upstream_bound {
+                Some(sample.headline)
+            } else if reference.calibrated_work {
+                sample.work_share
+            } else {
+                sample.per_cpu_second
+            }
+        };
         for group in others {
             let samples: Vec<f64> = group
                 .samples
@@ -356,12 +417,18 @@ fn ratio_figures(groups: &[PhaseGroup], calibrated: bool) -> Vec<Figure> {
             if samples.is_empty() {
                 continue;
             }
-            let metric = if group.upstream_bound { group.headline } else { Metric::RequestsPerCpuSecond };
+            let metric = if group.upstream_bound {
+                group.headline
+            } else if group.calibrated_work {
+                Metric::WorkShare
+            } else {
+                Metric::RequestsPerCpuSecond
+            };
             let basis = Basis::new(
                 format!("ratio to {}", reference.id.target),
                 format!("ratio to {} on the same phase in the same run", reference.id.target),
             );
-            let gated = !calibrated && !group.upstream_bound;
+            let gated = !calibrated && !group.upstream_bound && !group.calibrated_work;
             let reference_name = Some(reference.id.target.as_str());
             figures.push(figure(group, FigureKind::Ratio, metric, basis, gated, samples, reference_name));
         }
@@ -399,84 +466,4 @@ fn figure(
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::compare::testing::{calibration, phase, run_with, target};
-
-    fn value(figures: &RunFigures, name: &str) -> f64 {
-        figures.figures.iter().find(|figure| figure.name == name).unwrap_or_else(|| panic!("{name}")).samples[0]
-    }
-
-    #[test]
-    fn requests_per_cpu_second_are_normalised_by_the_matching_calibration() {
-        // 1000 req/s on half a core = 2000 requests per CPU-second.
-        let cpu = phase("cpu", "/cpu-intensive", 0, 1000.0);
-        let health = phase("health", "/health", 0, 8000.0);
-        let run = run_with(vec![target("sync", vec![cpu, health])], Some(calibration(2.0, 4.0)));
-        let figures = extract(&run, usable_calibration(&run));
-        assert_eq!(value(&figures, "eff:sync/cpu@c10"), 1000.0);
-        assert_eq!(value(&figures, "eff:sync/health@c10"), 4000.0);
-        assert_eq!(value(&figures, "raw:sync/cpu@c10"), 1000.0);
-        assert_eq!(value(&figures, "fail:sync/cpu@c10"), 0.0);
-        let gated: Vec<&str> =
-            figures.figures.iter().filter(|figure| figure.gated).map(|figure| figure.name.as_str()).collect();
-        assert_eq!(gated, vec!["eff:sync/cpu@c10", "fail:sync/cpu@c10", "eff:sync/health@c10", "fail:sync/health@c10"]);
-    }
-
-    #[test]
-    fn upstream_bound_phases_are_gated_raw_and_need_no_calibration() {
-        let google = phase("google", "/async-google", 0, 400.0);
-        let cpu = phase("cpu", "/cpu-intensive", 0, 1000.0);
-        let run = run_with(vec![target("async", vec![google, cpu])], None);
-        let figures = extract(&run, None);
-        let names: Vec<&str> = figures.figures.iter().map(|figure| figure.name.as_str()).collect();
-        assert!(names.contains(&"upstream:async/google@c10"), "{names:?}");
-        assert!(!names.contains(&"raw:async/google@c10"), "no duplicate raw row: {names:?}");
-        assert!(!names.iter().any(|name| name.starts_with("eff:")), "{names:?}");
-        assert!(names.contains(&"raw:async/cpu@c10"), "{names:?}");
-    }
-
-    #[test]
-    fn ratios_pair_repetitions_against_the_first_target_and_are_gated_only_without_calibration() {
-        let sync =
-            target("sync", vec![phase("cpu", "/cpu-intensive", 0, 100.0), phase("cpu", "/cpu-intensive", 1, 200.0)]);
-        let asyn =
-            target("async", vec![phase("cpu", "/cpu-intensive", 1, 100.0), phase("cpu", "/cpu-intensive", 0, 300.0)]);
-        let uncalibrated = run_with(vec![sync.clone(), asyn.clone()], None);
-        let figures = extract(&uncalibrated, None);
-        let ratio = figures.figures.iter().find(|figure| figure.kind == FigureKind::Ratio).expect("a ratio");
-        assert_eq!(ratio.name, "ratio:async_vs_sync/cpu@c10");
-        assert_eq!(ratio.metric, Metric::RequestsPerCpuSecond);
-        assert_eq!(ratio.samples, vec![3.0, 0.5]);
-        assert!(ratio.gated);
-        assert_eq!(figures.phases.len(), 2);
-
-        let calibrated = run_with(vec![sync, asyn], Some(calibration(1.0, 1.0)));
-        let figures = extract(&calibrated, usable_calibration(&calibrated));
-        let ratio = figures.figures.iter().find(|figure| figure.kind == FigureKind::Ratio).expect("a ratio");
-        assert!(!ratio.gated);
-    }
-
-    #[test]
-    fn a_phase_without_cpu_time_has_no_efficiency_figure() {
-        let mut cpu = phase("cpu", "/cpu-intensive", 0, 1000.0);
-        cpu.resources.summary.cpu_cores_avg = 0.0;
-        let run = run_with(vec![target("external", vec![cpu])], Some(calibration(1.0, 1.0)));
-        let figures = extract(&run, usable_calibration(&run));
-        assert!(!figures.figures.iter().any(|figure| figure.kind == FigureKind::Efficiency));
-    }
-
-    #[test]
-    fn interrupted_and_empty_phases_are_skipped_with_a_note() {
-        let mut interrupted = phase("cpu", "/cpu-intensive", 0, 100.0);
-        interrupted.interrupted = true;
-        let mut empty = phase("health", "/health", 0, 100.0);
-        empty.load.aggregated.count = 0;
-        let run = run_with(vec![target("sync", vec![interrupted, empty])], None);
-        let figures = extract(&run, None);
-        assert!(figures.figures.is_empty());
-        assert_eq!(figures.notes.len(), 2, "{:?}", figures.notes);
-        assert!(figures.notes[0].contains("interrupted"));
-        assert!(figures.notes[1].contains("no request finished"));
-    }
-}
+mod tests;
