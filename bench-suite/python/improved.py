@@ -24,7 +24,8 @@ import main
 THREAD_POOL_SIZE = 40
 
 sync_session = requests.Session()
-sync_session.mount("http://", requests.adapters.HTTPAdapter(pool_connections=1, pool_maxsize=THREAD_POOL_SIZE))
+for scheme in ("http://", "https://"):  # the upstream speaks TLS in the shipped suites
+    sync_session.mount(scheme, requests.adapters.HTTPAdapter(pool_connections=1, pool_maxsize=THREAD_POOL_SIZE))
 
 
 @asynccontextmanager

@@ -19,6 +19,8 @@ use crate::suite::{Launch, LoadSpec, PhaseSpec, TargetSpec};
 pub struct PhaseContext<'a> {
     pub rustcorn: &'a Path,
     pub upstream_url: &'a str,
+    /// The TLS upstream's CA, which every target is told to trust; None over plain HTTP.
+    pub upstream_ca: Option<&'a Path>,
     pub pinning: &'a Pinning,
     pub cancel: &'a CancellationToken,
     pub progress: &'a Progress,
@@ -41,6 +43,9 @@ pub fn command_line(target: &TargetSpec, context: &PhaseContext<'_>, stats: Opti
             let mut argv = vec![context.rustcorn.display().to_string(), "serve".into(), model.clone()];
             argv.extend(flags.iter().cloned());
             argv.extend(["--bind".into(), "127.0.0.1:0".into(), "--upstream".into(), context.upstream_url.to_owned()]);
+            if let Some(ca) = context.upstream_ca {
+                argv.extend(["--upstream-ca".into(), ca.display().to_string()]);
+            }
             if let Some(stats) = stats {
                 argv.extend(["--stats".into(), stats.display().to_string()]);
             }
@@ -80,6 +85,13 @@ pub(crate) fn child_spec(
                 .map(|(key, value)| (key.clone(), value.replace("{upstream}", context.upstream_url)))
                 .collect();
             env.insert("RUSTCORN_UPSTREAM_URL".into(), context.upstream_url.to_owned());
+            if let Some(ca) = context.upstream_ca {
+                // OpenSSL's default trust (Python's ssl.create_default_context, so aiohttp) reads SSL_CERT_FILE;
+                // requests trusts certifi's bundle unless REQUESTS_CA_BUNDLE names another.
+                for variable in ["SSL_CERT_FILE", "REQUESTS_CA_BUNDLE"] {
+                    env.insert(variable.into(), ca.display().to_string());
+                }
+            }
             ChildSpec {
                 argv,
                 cwd: cwd.clone(),
@@ -107,6 +119,10 @@ pub fn run(
     }
     let spec = child_spec(target, Some(phase), context, stats_path.as_deref());
     let mut server = ChildServer::start(&spec, context.cancel)?;
+    if let Err(failure) = preflight(&server, phase, context) {
+        server.stop(target.stop_grace);
+        return Err(failure);
+    }
     let sampler = Sampler::start(server.pid(), SAMPLE_INTERVAL).map_err(|error| ChildFailure {
         reason: format!("cannot start the sampler: {error}"),
         stderr_tail: Vec::new(),
@@ -165,6 +181,41 @@ pub fn run(
     };
     Ok(Measured { result, hlog })
 }
+
+/// Paths whose handler calls the upstream.
+const UPSTREAM_PATHS: [&str; 2] = ["/sync-google", "/async-google"];
+
+/// Before a phase that calls the upstream: one request through each such endpoint it loads, which must answer 2xx.
+/// A target that cannot reach the upstream (its certificate not trusted, the CA unreadable) is refused here, named,
+/// with its answer and stderr, instead of failing every request of the phase; nothing falls back to plain HTTP.
+fn preflight(server: &ChildServer, phase: &PhaseSpec, context: &PhaseContext<'_>) -> Result<(), ChildFailure> {
+    let mut paths: Vec<&str> = phase
+        .tasks
+        .iter()
+        .map(|task| task.path_and_query.as_str())
+        .filter(|path| UPSTREAM_PATHS.iter().any(|upstream| path.split('?').next() == Some(*upstream)))
+        .collect();
+    paths.dedup();
+    for path in paths {
+        let problem = match crate::oneshot::get(&format!("{}{path}", server.base_url), PREFLIGHT_TIMEOUT) {
+            Ok(answer) if (200..300).contains(&answer.status) => continue,
+            Ok(answer) => format!("answered {}: {}", answer.status, String::from_utf8_lossy(&answer.body).trim()),
+            Err(error) => format!("got no answer: {error}"),
+        };
+        let reason = format!(
+            "cannot reach the upstream {}: preflight GET {path} {problem}; the phase {:?} was not run",
+            context.upstream_url, phase.name
+        );
+        std::thread::sleep(STDERR_SETTLE);
+        return Err(ChildFailure { reason, stderr_tail: server.stderr_tail() });
+    }
+    Ok(())
+}
+
+/// The upstream's delay plus a TLS handshake, with a wide margin for a slow interpreter on a busy machine.
+const PREFLIGHT_TIMEOUT: Duration = Duration::from_secs(30);
+/// Time for a target's traceback (a Python peer logs its TLS error after answering 500) to reach its stderr tail.
+const STDERR_SETTLE: Duration = Duration::from_millis(200);
 
 /// Runs the load on a thread while this one updates the progress bar, watches the target and, in a phase with
 /// `kill_worker_at`, kills one of its processes on time. A target that dies cancels the load at once, unless it was

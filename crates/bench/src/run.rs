@@ -53,6 +53,8 @@ pub enum RunError {
     NoBinary(PathBuf),
     #[error("cannot start the upstream: {}{}", .0.reason, tail(&.0.stderr_tail))]
     Upstream(ChildFailure),
+    #[error("the TLS upstream wrote no CA to {}: {source}", path.display())]
+    UpstreamCa { path: PathBuf, source: std::io::Error },
     /// Ctrl-C before anything was measured: no results folder was created.
     #[error("interrupted before the first phase")]
     Interrupted,
@@ -88,17 +90,21 @@ pub fn run(options: &RunOptions, cancel: &CancellationToken) -> Result<Outcome, 
     // Issue 7: the calibration workload `compare` normalises by, on the cores the targets and the load will use.
     let calibration = crate::calibration::measure_for_run(&pinning);
     let holds_path = std::env::temp_dir().join(format!("rustcorn-bench-{}-upstream-holds.json", std::process::id()));
-    let upstream = match start_upstream(&suite, options, &pinning, &holds_path, cancel) {
+    let scratch = Scratch::create()?;
+    // The targets read the CA from the scratch folder (an absolute path: external targets run in their own cwd),
+    // from the calibration on; the run folder, made later, keeps a copy beside the results.
+    let upstream_ca = suite.upstream.tls.then(|| scratch.0.join(UPSTREAM_CA_FILE));
+    let upstream = match start_upstream(&suite, options, &pinning, &holds_path, upstream_ca.as_deref(), cancel) {
         Err(_) if cancel.is_cancelled() => return Err(RunError::Interrupted),
         other => other?,
     };
     let upstream_url = format!("{}/", upstream.base_url);
-    let scratch = Scratch::create()?;
     let progress = Progress::new(suite.run_count() as u64, options.quiet);
     let no_cpu_work = CpuWorkTable::default();
     let mut context = PhaseContext {
         rustcorn: &options.rustcorn,
         upstream_url: &upstream_url,
+        upstream_ca: upstream_ca.as_deref(),
         pinning: &pinning,
         cancel,
         progress: &progress,
@@ -118,6 +124,9 @@ pub fn run(options: &RunOptions, cancel: &CancellationToken) -> Result<Outcome, 
     let store = Store::create(&options.results_root, &suite.name)
         .map_err(|source| store_error(&options.results_root, source))?;
     let mut results = initial_results(&suite, &store, &pinning, &upstream_url);
+    if let Some(ca) = &upstream_ca {
+        results.upstream.ca_file = Some(keep_ca(ca, &store)?.display().to_string());
+    }
     // The run began before the calibrations, not when the store was made.
     results.started_at = started_at;
     results.calibration = calibration;
@@ -271,24 +280,29 @@ fn start_upstream(
     options: &RunOptions,
     pinning: &Pinning,
     holds: &Path,
+    ca_out: Option<&Path>,
     cancel: &CancellationToken,
 ) -> Result<ChildServer, RunError> {
     let duration = |d: Duration| format!("{}ms", d.as_millis());
+    let mut argv = vec![
+        options.rustcorn.display().to_string(),
+        "upstream".into(),
+        "--bind".into(),
+        "127.0.0.1:0".into(),
+        "--delay".into(),
+        duration(suite.upstream.delay),
+        "--jitter".into(),
+        duration(suite.upstream.jitter),
+        "--body-bytes".into(),
+        suite.upstream.body_bytes.to_string(),
+        "--record".into(),
+        holds.display().to_string(),
+    ];
+    if let Some(ca_out) = ca_out {
+        argv.extend(["--tls".into(), "--ca-out".into(), ca_out.display().to_string()]);
+    }
     let spec = ChildSpec {
-        argv: vec![
-            options.rustcorn.display().to_string(),
-            "upstream".into(),
-            "--bind".into(),
-            "127.0.0.1:0".into(),
-            "--delay".into(),
-            duration(suite.upstream.delay),
-            "--jitter".into(),
-            duration(suite.upstream.jitter),
-            "--body-bytes".into(),
-            suite.upstream.body_bytes.to_string(),
-            "--record".into(),
-            holds.display().to_string(),
-        ],
+        argv,
         cwd: None,
         env: Default::default(),
         cores: pinning.upstream.clone(),
@@ -297,6 +311,18 @@ fn start_upstream(
     };
     ChildServer::start(&spec, cancel).map_err(RunError::Upstream)
 }
+
+/// Copies the CA the upstream wrote into the run folder (`upstream-ca.pem`), where it stays beside the results;
+/// returns its absolute path there.
+fn keep_ca(written: &Path, store: &Store) -> Result<PathBuf, RunError> {
+    let pem = std::fs::read(written).map_err(|source| RunError::UpstreamCa { path: written.to_owned(), source })?;
+    store.write(UPSTREAM_CA_FILE, &pem).map_err(|source| store_error(&store.dir(), source))?;
+    let path = store.dir().join(UPSTREAM_CA_FILE);
+    std::path::absolute(&path).map_err(|source| store_error(&path, source))
+}
+
+/// The TLS upstream's CA in the run folder.
+pub const UPSTREAM_CA_FILE: &str = "upstream-ca.pem";
 
 /// The holds the upstream recorded (`--record`, written when it stopped); None, with a warning, when it wrote none.
 fn read_holds(path: &Path) -> Option<UpstreamHolds> {
@@ -347,6 +373,7 @@ fn initial_results(suite: &Suite, store: &Store, pinning: &Pinning, upstream_url
             jitter_ms: suite.upstream.jitter.as_secs_f64() * 1000.0,
             body_bytes: suite.upstream.body_bytes,
             holds: None,
+            ca_file: None,
         },
         targets: context_targets.collect(),
         calibration: None,

@@ -154,7 +154,8 @@ fn sample_results() -> RunResults {
             delay_ms: 100.0,
             jitter_ms: 0.0,
             body_bytes: 1,
-            holds: Some(UpstreamHolds { hold: sample_latency(), late: sample_latency() }),
+            holds: Some(UpstreamHolds { hold: sample_latency(), late: sample_latency(), tls: None }),
+            ca_file: None,
         },
         targets: vec![
             TargetResult {

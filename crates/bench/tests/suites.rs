@@ -41,6 +41,7 @@ fn shipped_suites_parse_and_plan_on_two_cores() {
         let suite = suite(name);
         Pinning::plan(&suite, &[0, 1]).unwrap_or_else(|error| panic!("{name}: {error}"));
         assert!(suite.run_count() > 0, "{name}");
+        assert!(suite.upstream.tls, "{name}: google.com, which the upstream stands for, costs a TLS handshake");
     }
 }
 

@@ -23,7 +23,7 @@ fn handlers(c: &mut Criterion) {
     c.bench_function("health", |b| b.iter(health));
 
     let (url, shutdown, server) = start_upstream();
-    let client = UpstreamClient::new(&url).expect("upstream client");
+    let client = UpstreamClient::new(&url, None).expect("upstream client");
     assert_eq!(client.sync_google().status, 200, "the in-process upstream answers");
     c.bench_function("sync-google (blocking client, upstream delay 0)", |b| b.iter(|| client.sync_google()));
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");

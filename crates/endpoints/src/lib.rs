@@ -13,7 +13,7 @@ mod work;
 
 pub use response::{reason_phrase, Response, CONTENT_TYPE_JSON};
 pub use routing::{route, AppConfig, Route, MAX_CPU_ITERATIONS, MAX_MEMORY_N};
-pub use upstream_client::{UpstreamClient, UpstreamError, DEFAULT_UPSTREAM_URL};
+pub use upstream_client::{UpstreamCa, UpstreamClient, UpstreamError, DEFAULT_UPSTREAM_URL};
 pub use work::{cpu_intensive, health, memory_intensive, DEFAULT_CPU_ITERATIONS, DEFAULT_MEMORY_N};
 
 /// The article's messages, word for word ("Gunicorn & Uvicorn", 2024-05-30): the Python app sends the same ones.

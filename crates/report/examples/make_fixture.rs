@@ -123,11 +123,12 @@ fn main() {
                 .collect(),
         },
         upstream: UpstreamSettings {
-            url: "http://127.0.0.1:40123/".into(),
+            url: "https://127.0.0.1:40123/".into(),
             delay_ms: UPSTREAM_DELAY_MS,
             jitter_ms: 0.0,
             body_bytes: 15_000,
             holds: Some(upstream_holds(&mut noise)),
+            ca_file: Some("results/20260530T120000Z-fixture/upstream-ca.pem".into()),
         },
         targets,
     };
@@ -146,7 +147,15 @@ fn upstream_holds(noise: &mut Noise) -> UpstreamHolds {
         hold.record((UPSTREAM_DELAY_MS * 1000.0) as u64 + late_us);
         late.record(late_us);
     }
-    UpstreamHolds { hold: summary(&hold), late: summary(&late) }
+    let negotiated = |resumed, count| TlsNegotiated {
+        version: "TLSv1.3".into(),
+        cipher_suite: "TLS_AES_256_GCM_SHA384".into(),
+        key_exchange: "X25519".into(),
+        resumed,
+        count,
+    };
+    let tls = UpstreamTls { handshakes: vec![negotiated(false, 2_950), negotiated(true, 40)], failed_handshakes: 0 };
+    UpstreamHolds { hold: summary(&hold), late: summary(&late), tls: Some(tls) }
 }
 
 fn models() -> Vec<Model> {

@@ -359,6 +359,30 @@ fn the_article_is_cited_its_claims_checked_and_its_codes_cost_shown() {
     assert!(summary.contains("8. **-w should follow the core count"), "{summary}");
 }
 
+/// Over TLS, the variants section says what a new connection cost and puts each I/O phase's CPU per response and
+/// req/s in words; the methodology states what the handshakes negotiated. Over plain HTTP, both say so.
+#[test]
+fn the_per_request_connection_is_shown_with_the_tls_it_paid_for() {
+    let results = fixture();
+    let document = Html::parse_document(&render_html(&results, &ReportOptions::default()));
+    let variants = text_of(&select(&document, "#variants")[0]);
+    assert!(variants.contains("spoke TLS (TLSv1.3, TLS_AES_256_GCM_SHA384, X25519)"), "{variants}");
+    let findings: Vec<String> = select(&document, "#variants ul.findings li").iter().map(text_of).collect();
+    assert!(findings.iter().any(|f| f.starts_with("/async-google (phase async-io-c16)")), "{findings:?}");
+    assert!(findings.iter().all(|f| f.contains("CPU per response") && f.contains("req/s")), "{findings:?}");
+    assert!(!findings.iter().any(|f| f.contains("/cpu-intensive")), "only the upstream's phases: {findings:?}");
+    let methodology = text_of(&select(&document, "#methodology")[0]);
+    assert!(methodology.contains("2,950 full handshakes and 40 resumed ones, 0 failed"), "{methodology}");
+    assert!(methodology.contains("negotiated: TLSv1.3, TLS_AES_256_GCM_SHA384, X25519."), "{methodology}");
+
+    let mut plain = results.clone();
+    plain.upstream.url = "http://127.0.0.1:40123/".into();
+    plain.upstream.holds.as_mut().expect("the fixture has the upstream's record").tls = None;
+    let document = Html::parse_document(&render_html(&plain, &ReportOptions::default()));
+    assert!(text_of(&select(&document, "#variants")[0]).contains("spoke plain HTTP in this run"));
+    assert!(text_of(&select(&document, "#methodology")[0]).contains("Plain HTTP: no TLS handshake"));
+}
+
 #[test]
 fn the_locust_section_sets_every_target_side_by_side() {
     let html = render_html(&fixture(), &ReportOptions::default());

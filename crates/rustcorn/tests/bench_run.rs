@@ -56,8 +56,13 @@ fn target<'a>(results: &'a serde_json::Value, name: &str) -> &'a serde_json::Val
         .unwrap_or_else(|| panic!("no target {name}"))
 }
 
+/// `untrusting` is the async model started as an external command without `--upstream-ca`: the driver gives
+/// external targets the CA through SSL_CERT_FILE, which rustcorn does not read, so it fails verification.
 const TINY: &str = r#"
 name = "tiny"
+
+[upstream]
+tls = true
 
 [[targets]]
 name = "sync"
@@ -72,12 +77,18 @@ name = "broken"
 command = ["sh", "-c", "echo 'starting the broken server' >&2; echo 'fatal: cannot bind' >&2; exit 3"]
 ready_url = "http://127.0.0.1:9/health"
 
+[[targets]]
+name = "untrusting"
+command = ["RUSTCORN", "serve", "async", "--bind", "127.0.0.1:PORT", "--upstream", "{upstream}"]
+ready_url = "http://127.0.0.1:PORT/health"
+
 [[phases]]
 name = "cpu"
 load = "concurrency"
 connections = 4
 warmup = "300ms"
 duration = "1s"
+targets = ["sync", "async", "broken"]
 tasks = [{ path = "/cpu-intensive", query = { iterations = 200000 } }]
 
 [[phases]]
@@ -85,6 +96,7 @@ name = "memory"
 load = "concurrency"
 connections = 4
 duration = "1s"
+targets = ["sync", "async", "broken"]
 tasks = [{ path = "/memory-intensive" }]
 
 [[phases]]
@@ -92,14 +104,20 @@ name = "io"
 load = "concurrency"
 connections = 4
 duration = "1s"
-targets = ["async"]
+targets = ["async", "untrusting"]
 tasks = [{ path = "/async-google" }]
 "#;
+
+/// A port nothing listens on right now.
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").and_then(|listener| listener.local_addr()).expect("a free port").port()
+}
 
 #[test]
 fn heavy_bench_run_end_to_end_tiny_suite() {
     let dir = workdir("e2e");
-    let suite = write_suite(&dir, TINY);
+    let tiny = TINY.replace("RUSTCORN", env!("CARGO_BIN_EXE_rustcorn")).replace("PORT", &free_port().to_string());
+    let suite = write_suite(&dir, &tiny);
     let results_dir = dir.join("results");
     let mut run = bench_run(&suite, &results_dir, &[]);
     let status = run.wait_exit(Duration::from_secs(240)).expect("the run ends");
@@ -152,6 +170,22 @@ fn heavy_bench_run_end_to_end_tiny_suite() {
     let held = holds["hold"]["samples"].as_u64().expect("results.json has the upstream's hold record");
     assert!(io_answers > 0 && held >= io_answers, "{held} holds recorded for {io_answers} /async-google answers");
     assert!(holds["hold"]["min_us"].as_u64().unwrap() >= 100_000, "no hold is shorter than the 100 ms delay");
+
+    // Over TLS, with the run's CA beside the results: the Rust targets were given it, the one that was not (it
+    // trusts only the compiled-in roots) is refused before the phase, by name and with the certificate error.
+    assert!(results["upstream"]["url"].as_str().unwrap().starts_with("https://127.0.0.1:"), "{}", results["upstream"]);
+    assert!(latest.join("upstream-ca.pem").is_file());
+    let tls = &holds["tls"];
+    let negotiated = tls["handshakes"].as_array().expect("the upstream's handshake count");
+    assert!(negotiated.iter().all(|n| n["version"] == "TLSv1.3"), "{tls}");
+    assert!(negotiated.iter().map(|n| n["count"].as_u64().unwrap()).sum::<u64>() >= 1, "{tls}");
+    assert!(tls["failed_handshakes"].as_u64().unwrap() >= 1, "the untrusting target's handshake: {tls}");
+    let untrusting = target(&results, "untrusting");
+    assert_eq!(untrusting["status"]["state"], "failed", "{untrusting}");
+    let reason = untrusting["status"]["reason"].as_str().unwrap();
+    assert!(reason.contains("/async-google") && reason.contains("UnknownIssuer"), "{reason}");
+    assert!(untrusting["phases"].as_array().unwrap().is_empty(), "nothing measured against it");
+    assert!(run.stderr().contains("untrusting: FAILED: cannot reach the upstream"), "{}", run.stderr());
 
     let csv = std::fs::read_to_string(latest.join("stats.csv")).expect("stats.csv");
     assert!(csv.starts_with(LOCUST_HEADER), "stats.csv header:\n{}", csv.lines().next().unwrap_or(""));

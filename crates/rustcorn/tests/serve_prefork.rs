@@ -594,7 +594,7 @@ fn workers_that_cannot_boot_make_the_master_exit_with_the_reason() {
     assert!(!status.success());
     wait_until("the master gives the reason", || {
         let stderr = process.stderr();
-        stderr.contains("failed to boot") && stderr.contains("only http:// is supported")
+        stderr.contains("failed to boot") && stderr.contains("only http:// and https:// are supported")
     });
     let mut boots = 0;
     while let Some(line) = process.next_line(Duration::from_millis(100)) {

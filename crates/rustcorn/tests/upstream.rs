@@ -142,3 +142,99 @@ fn a_record_file_that_cannot_be_written_is_refused_before_serving() {
     assert!(stderr.contains("--record") && stderr.contains("/nonexistent-dir/holds.json"), "{stderr}");
     assert!(!String::from_utf8_lossy(&output.stdout).contains("Listening at:"), "it never served");
 }
+
+/// The root certificates of a PEM file, for a test client.
+fn trusting(ca: &std::path::Path) -> reqwest::blocking::Client {
+    let pem = std::fs::read(ca).expect("the upstream wrote its CA");
+    let mut builder = reqwest::blocking::Client::builder().timeout(STARTUP_TIMEOUT).tls_built_in_root_certs(false);
+    for certificate in reqwest::Certificate::from_pem_bundle(&pem).expect("the CA is PEM") {
+        builder = builder.add_root_certificate(certificate);
+    }
+    builder.build().expect("build the client")
+}
+
+/// Every cause of a reqwest error on one line (its own message stops at "error sending request").
+fn chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text = format!("{text}: {cause}");
+        source = cause.source();
+    }
+    text
+}
+
+/// `--tls`: a client that trusts the CA written to `--ca-out` is served, on every name the certificate carries; one
+/// that does not is refused at the handshake, and plain HTTP on the same port gets no HTTP answer. The upstream
+/// counts both kinds of handshake and says what the good one negotiated.
+#[test]
+fn tls_upstream_serves_a_client_that_trusts_its_ca_and_refuses_others() {
+    let upstream = Upstream::start_tls(&["--delay", "0ms", "--body-bytes", "1234"]);
+    let ca = upstream.ca.clone().expect("a TLS upstream has a CA");
+    assert!(upstream.url().starts_with("https://127.0.0.1:"), "{}", upstream.url());
+
+    let trusted = trusting(&ca);
+    for url in [upstream.url(), format!("https://localhost:{}/", upstream.addr.port())] {
+        let response = trusted.get(&url).send().unwrap_or_else(|error| panic!("{url}: {}", chain(&error)));
+        assert_eq!(response.status(), 200, "{url}");
+        assert_eq!(response.bytes().expect("body").len(), 1234, "{url}");
+    }
+
+    // The compiled-in Mozilla roots, as a client given no CA: the local CA is not among them.
+    let untrusting = reqwest::blocking::Client::builder().timeout(STARTUP_TIMEOUT).build().expect("client");
+    let error = untrusting.get(upstream.url()).send().expect_err("a client without the CA is refused");
+    assert!(chain(&error).contains("UnknownIssuer"), "{}", chain(&error));
+
+    let raw = read_to_close(&mut get(upstream.addr, "/plain"));
+    assert_eq!(status_of(&raw), None, "plain HTTP got an HTTP answer: {:?}", String::from_utf8_lossy(&raw));
+
+    let (served, record) = upstream.stop_with_holds();
+    assert_eq!(served, 2, "only the trusted client's requests were served");
+    let tls = record.tls.expect("a TLS upstream records its handshakes");
+    assert_eq!(tls.failed_handshakes, 2, "the untrusting client and the plain-HTTP one: {tls:?}");
+    let full: u64 = tls.handshakes.iter().filter(|n| !n.resumed).map(|n| n.count).sum();
+    assert!(full >= 1, "{tls:?}");
+    assert!(tls.handshakes.iter().all(|n| n.version == "TLSv1.3" && n.cipher_suite.starts_with("TLS_")), "{tls:?}");
+}
+
+/// The servers' upstream clients over TLS: given `--upstream-ca`, /async-google and /sync-google reach the upstream;
+/// without it they answer 502 naming the certificate error (no fallback to plain HTTP, no unverified retry); an
+/// unreadable `--upstream-ca` stops the server before it listens, naming the file.
+#[test]
+fn servers_trust_the_upstream_ca_they_are_given_and_nothing_else() {
+    let upstream = Upstream::start_tls(&["--delay", "0ms", "--body-bytes", "100"]);
+    let ca = upstream.ca.clone().expect("a TLS upstream has a CA");
+    let ca_arg = ca.to_str().expect("temp paths are UTF-8");
+    let url = upstream.url();
+    let client = support::http_client();
+
+    let trusting = support::Server::start(&["serve", "async", "--upstream", &url, "--upstream-ca", ca_arg]);
+    for path in ["/async-google", "/sync-google"] {
+        let response = client.get(trusting.url(path)).send().expect("the server answers");
+        assert_eq!(response.status(), 200, "{path}: {:?}", response.text());
+    }
+    let untrusting = support::Server::start(&["serve", "sync", "--upstream", &url]);
+    let response = client.get(untrusting.url("/sync-google")).send().expect("the server answers");
+    assert_eq!(response.status(), 502);
+    let detail = response.json::<serde_json::Value>().expect("JSON")["detail"].as_str().unwrap_or("").to_owned();
+    assert!(detail.contains("UnknownIssuer"), "{detail}");
+
+    let missing = std::env::temp_dir().join(format!("rustcorn-no-such-ca-{}.pem", std::process::id()));
+    let missing_arg = missing.to_str().expect("temp paths are UTF-8");
+    for model in ["async", "sync", "prefork"] {
+        let mut server = support::Process::spawn(&[
+            "serve",
+            model,
+            "--bind",
+            "127.0.0.1:0",
+            "--upstream",
+            &url,
+            "--upstream-ca",
+            missing_arg,
+        ]);
+        let status = server.wait_exit(STARTUP_TIMEOUT).expect("the server exits");
+        assert!(!status.success(), "{model}");
+        let stderr = server.stderr();
+        assert!(stderr.contains("--upstream-ca") && stderr.contains(missing_arg), "{model}: {stderr}");
+    }
+}

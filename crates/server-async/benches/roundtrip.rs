@@ -41,7 +41,7 @@ fn complete_length(raw: &[u8]) -> Option<usize> {
 fn health_roundtrip(c: &mut Criterion) {
     let listener = listener::bind("127.0.0.1:0".parse().expect("address"), 128, false).expect("bind loopback");
     let addr = listener.local_addr().expect("local address");
-    let upstream = UpstreamClient::new("http://127.0.0.1:9/").expect("upstream client");
+    let upstream = UpstreamClient::new("http://127.0.0.1:9/", None).expect("upstream client");
     let config = server_async::Config::new(AppConfig::default(), upstream);
     let shutdown = Shutdown::new();
     let server = {

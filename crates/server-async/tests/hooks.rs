@@ -53,7 +53,7 @@ fn hooks_count_responses_and_heartbeats_and_run_returns_on_shutdown() {
     let addr = listener.local_addr().unwrap();
     let hooks = Arc::new(CountingHooks::default());
     let mut config =
-        server_async::Config::new(AppConfig::default(), UpstreamClient::new("http://127.0.0.1:9/").unwrap());
+        server_async::Config::new(AppConfig::default(), UpstreamClient::new("http://127.0.0.1:9/", None).unwrap());
     config.hooks = hooks.clone();
     let shutdown = Shutdown::new();
     let server = {

@@ -51,6 +51,7 @@ fn run_master(mut report: UnixStream) -> ! {
     let worker = Worker {
         app: AppConfig::default(),
         upstream_url: DEFAULT_UPSTREAM_URL.to_owned(),
+        upstream_ca: None,
         header_timeout: Duration::from_secs(10),
         model: Model::Async(AsyncSettings {
             threads: 1,

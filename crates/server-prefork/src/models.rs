@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use endpoints::lifecycle::{Shutdown, WorkerHooks};
-use endpoints::{AppConfig, UpstreamClient, UpstreamError};
+use endpoints::{AppConfig, UpstreamCa, UpstreamClient, UpstreamError};
 
 use crate::WorkerApp;
 
@@ -17,6 +17,8 @@ pub struct Worker {
     pub app: AppConfig,
     /// Turned into an [`UpstreamClient`] in each worker; a bad URL is a boot failure.
     pub upstream_url: String,
+    /// What an https upstream must chain to (read by the master, so a bad file stops it before any fork).
+    pub upstream_ca: Option<UpstreamCa>,
     pub header_timeout: Duration,
     pub model: Model,
 }
@@ -69,7 +71,7 @@ impl WorkerApp for Worker {
     type Error = ModelError;
 
     fn boot(&self, hooks: Arc<dyn WorkerHooks>) -> Result<Booted, ModelError> {
-        let upstream = UpstreamClient::new(&self.upstream_url)?;
+        let upstream = UpstreamClient::new(&self.upstream_url, self.upstream_ca.as_ref())?;
         Ok(match &self.model {
             Model::Sync(settings) => Booted::Sync(server_sync::Config {
                 app: self.app.clone(),

@@ -49,7 +49,7 @@ fn connect(addr: SocketAddr) -> TcpStream {
 fn health_roundtrip(c: &mut Criterion) {
     let listener = listener::bind("127.0.0.1:0".parse().expect("address"), 1024, false).expect("bind loopback");
     let addr = listener.local_addr().expect("local address");
-    let upstream = UpstreamClient::new("http://127.0.0.1:9/").expect("upstream client");
+    let upstream = UpstreamClient::new("http://127.0.0.1:9/", None).expect("upstream client");
     let config = server_sync::Config::new(AppConfig::default(), upstream);
     let shutdown = Shutdown::new();
     let server = {

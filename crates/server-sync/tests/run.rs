@@ -39,7 +39,7 @@ fn counts_responses_heartbeats_while_idle_and_returns_on_shutdown() {
     let addr = listener.local_addr().unwrap();
     let hooks = Arc::new(CountingHooks::default());
     // Nothing listens on port 1: the upstream is never called here.
-    let mut config = Config::new(AppConfig::default(), UpstreamClient::new("http://127.0.0.1:1/").unwrap());
+    let mut config = Config::new(AppConfig::default(), UpstreamClient::new("http://127.0.0.1:1/", None).unwrap());
     config.hooks = hooks.clone();
     config.max_threads = 2;
     let shutdown = Shutdown::new();
@@ -74,7 +74,7 @@ fn counts_responses_heartbeats_while_idle_and_returns_on_shutdown() {
 fn shutdown_closes_idle_kept_alive_connections() {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
-    let config = Config::new(AppConfig::default(), UpstreamClient::new("http://127.0.0.1:1/").unwrap());
+    let config = Config::new(AppConfig::default(), UpstreamClient::new("http://127.0.0.1:1/", None).unwrap());
     let shutdown = Shutdown::new();
     let server = {
         let shutdown = shutdown.clone();

@@ -3,10 +3,13 @@
 //! harness: each request is held for the delay to within the kernel's wake-up latency, and the holds it gave are
 //! recorded ([`HoldRecord`]). Used by `rustcorn upstream`, the bench driver and the tests; it must never be the
 //! bottleneck, so it does no per-request logging and allocates per request only what hyper and the hold need.
+//! With [`Config::tls`] it speaks HTTPS with a certificate from a CA made at start ([`LocalCa`]), as google.com
+//! costs its callers a TLS handshake per connection.
 
 mod hold;
 mod record;
 mod responder;
+mod tls;
 
 use std::io;
 use std::net::TcpListener;
@@ -23,6 +26,8 @@ use hold::HoldTimer;
 pub use record::HoldRecord;
 use responder::Responder;
 pub use responder::IN_FLIGHT_HEADER;
+use tls::HandshakeRecorder;
+pub use tls::{LocalCa, Negotiated, TlsError, TlsRecord, SERVER_NAMES};
 
 /// How the upstream answers.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -37,6 +42,8 @@ pub struct Config {
     pub threads: usize,
     /// After shutdown is requested, how long in-flight requests get to finish before connections are dropped.
     pub graceful_timeout: Duration,
+    /// Serve HTTPS with this CA's server certificate; None: plain HTTP.
+    pub tls: Option<LocalCa>,
 }
 
 impl Default for Config {
@@ -47,6 +54,7 @@ impl Default for Config {
             body_bytes: 15_000,
             threads: 1,
             graceful_timeout: Duration::from_secs(30),
+            tls: None,
         }
     }
 }
@@ -58,7 +66,7 @@ pub struct Summary {
     pub requests_served: u64,
     /// True when the graceful timeout ran out with requests still in flight.
     pub drain_timed_out: bool,
-    /// The hold each GET and HEAD was given.
+    /// The hold each GET and HEAD was given, and over HTTPS the handshakes.
     pub holds: HoldRecord,
 }
 
@@ -110,6 +118,7 @@ async fn serve(listener: tokio::net::TcpListener, config: Config, shutdown: Shut
         .inspect_err(|error| tracing::warn!(%error, "no timerfd: holds run on tokio's timer, up to 1 ms long"))
         .ok();
     let responder = Arc::new(Responder::new(&config, timer));
+    let tls = config.tls.as_ref().map(|ca| (ca.acceptor(), Arc::new(HandshakeRecorder::default())));
     let graceful = GracefulShutdown::new();
     let mut http = http1::Builder::new();
     http.timer(TokioTimer::new()).keep_alive(true);
@@ -130,12 +139,30 @@ async fn serve(listener: tokio::net::TcpListener, config: Config, shutdown: Shut
         let _ = stream.set_nodelay(true);
         let responder = Arc::clone(&responder);
         let service = service_fn(move |request| Arc::clone(&responder).handle(request));
-        let connection = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
-        tokio::spawn(async move {
-            if let Err(error) = connection.await {
-                tracing::debug!(%error, "upstream connection ended with an error");
+        let watcher = graceful.watcher();
+        let http = http.clone();
+        match &tls {
+            None => {
+                tokio::spawn(log_end(watcher.watch(http.serve_connection(TokioIo::new(stream), service))));
             }
-        });
+            Some((acceptor, handshakes)) => {
+                let (acceptor, handshakes) = (acceptor.clone(), Arc::clone(handshakes));
+                tokio::spawn(async move {
+                    // The handshake runs on the connection's own task, so a slow one never holds up the accept
+                    // loop; the hold starts later, when hyper has read the request head off the TLS stream.
+                    let stream = match acceptor.accept(stream).await {
+                        Ok(stream) => stream,
+                        Err(error) => {
+                            handshakes.failed();
+                            tracing::debug!(%error, "TLS handshake failed");
+                            return;
+                        }
+                    };
+                    handshakes.completed(stream.get_ref().1);
+                    log_end(watcher.watch(http.serve_connection(TokioIo::new(stream), service))).await;
+                });
+            }
+        }
     }
     drop(listener);
 
@@ -143,5 +170,13 @@ async fn serve(listener: tokio::net::TcpListener, config: Config, shutdown: Shut
     if drain_timed_out {
         tracing::warn!(timeout = ?config.graceful_timeout, "graceful shutdown timed out; dropping connections");
     }
-    Summary { requests_served: responder.requests_served(), drain_timed_out, holds: responder.holds() }
+    let mut holds = responder.holds();
+    holds.tls = tls.map(|(_, handshakes)| handshakes.summary());
+    Summary { requests_served: responder.requests_served(), drain_timed_out, holds }
+}
+
+async fn log_end<E: std::fmt::Display>(connection: impl std::future::Future<Output = Result<(), E>>) {
+    if let Err(error) = connection.await {
+        tracing::debug!(%error, "upstream connection ended with an error");
+    }
 }

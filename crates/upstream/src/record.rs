@@ -9,6 +9,8 @@ use loadgen::histogram::Latencies;
 use loadgen::LatencySummary;
 use serde::{Deserialize, Serialize};
 
+use crate::TlsRecord;
+
 /// What `rustcorn upstream --record FILE` writes at exit, and what the bench driver stores in results.json.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct HoldRecord {
@@ -21,6 +23,9 @@ pub struct HoldRecord {
     /// Per held request: its hold minus the hold asked for it (the delay plus that request's jitter draw), i.e.
     /// how late it was released. Microseconds.
     pub late: LatencySummary,
+    /// Over HTTPS: the handshakes, by what they negotiated. Absent over plain HTTP.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls: Option<TlsRecord>,
 }
 
 /// The two histograms, behind one lock: a multi-thread upstream records from every worker thread. Uncontended on the
@@ -45,6 +50,7 @@ impl HoldRecorder {
             jitter_us: micros(jitter),
             hold: LatencySummary::of(&histograms.0),
             late: LatencySummary::of(&histograms.1),
+            tls: None,
         }
     }
 }

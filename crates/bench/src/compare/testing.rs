@@ -136,6 +136,7 @@ pub fn run_with(targets: Vec<TargetResult>, calibration: Option<Calibration>) ->
             jitter_ms: 0.0,
             body_bytes: 1,
             holds: None,
+            ca_file: None,
         },
         targets,
         calibration,

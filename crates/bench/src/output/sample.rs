@@ -97,6 +97,7 @@ pub fn results() -> RunResults {
             jitter_ms: 0.0,
             body_bytes: 1,
             holds: None,
+            ca_file: None,
         },
         targets: vec![
             TargetResult {

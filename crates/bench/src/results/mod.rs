@@ -101,6 +101,10 @@ pub struct UpstreamSettings {
     /// files written before it kept one.
     #[serde(default)]
     pub holds: Option<UpstreamHolds>,
+    /// With `tls = true`: the CA made for the run, which every target was given to trust (a copy is in the run
+    /// folder). Absent over plain HTTP.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca_file: Option<String>,
 }
 
 /// The upstream's record of its holds, in microseconds, over every phase of the run.
@@ -114,6 +118,32 @@ pub struct UpstreamHolds {
     /// released.
     #[schemars(with = "load_schema::LatencySummarySchema")]
     pub late: LatencySummary,
+    /// Over HTTPS: the TLS handshakes the upstream completed for the targets, by what they negotiated, and the
+    /// ones that failed. Absent over plain HTTP and in files written before the upstream spoke TLS.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls: Option<UpstreamTls>,
+}
+
+/// The upstream's count of TLS handshakes over the run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct UpstreamTls {
+    pub handshakes: Vec<TlsNegotiated>,
+    /// Handshakes a client aborted or that did not complete (a client that does not trust the CA).
+    pub failed_handshakes: u64,
+}
+
+/// One combination of negotiated TLS parameters and how many handshakes settled on it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct TlsNegotiated {
+    /// "TLSv1.3" or "TLSv1.2".
+    pub version: String,
+    /// IANA name, e.g. "TLS_AES_256_GCM_SHA384".
+    pub cipher_suite: String,
+    /// Key exchange group, e.g. "X25519".
+    pub key_exchange: String,
+    /// A resumed session (no certificate sent or verified) rather than a full handshake.
+    pub resumed: bool,
+    pub count: u64,
 }
 
 /// Which world a target comes from.

@@ -48,6 +48,8 @@ pub struct UpstreamSpec {
     pub delay: Duration,
     pub jitter: Duration,
     pub body_bytes: u64,
+    /// HTTPS with a CA made for the run, which every target is given to trust.
+    pub tls: bool,
 }
 
 /// The suite's CPU plan before it meets the machine's cores (see [`crate::pinning`]).
@@ -143,6 +145,7 @@ fn upstream_spec(raw: &RawUpstream) -> UpstreamSpec {
         delay: raw.delay.map_or(Duration::from_millis(100), |d| d.0),
         jitter: raw.jitter.map_or(Duration::ZERO, |d| d.0),
         body_bytes: raw.body_bytes.unwrap_or(15_000),
+        tls: raw.tls.unwrap_or(false),
     }
 }
 

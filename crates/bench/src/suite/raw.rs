@@ -29,6 +29,7 @@ pub struct RawUpstream {
     pub delay: Option<HumanDuration>,
     pub jitter: Option<HumanDuration>,
     pub body_bytes: Option<u64>,
+    pub tls: Option<bool>,
 }
 
 #[derive(Debug, Default, Deserialize)]

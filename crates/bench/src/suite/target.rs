@@ -12,7 +12,7 @@ use super::{valid_name, Context, Located, SuiteError, DEFAULT_READY_TIMEOUT, DEF
 use crate::results::{Family, TargetKind};
 
 /// Flags the driver sets itself on built-in targets.
-const DRIVER_FLAGS: [&str; 4] = ["--bind", "-b", "--upstream", "--stats"];
+const DRIVER_FLAGS: [&str; 5] = ["--bind", "-b", "--upstream", "--upstream-ca", "--stats"];
 
 /// A checked target.
 #[derive(Debug, Clone, PartialEq)]
@@ -128,7 +128,7 @@ fn built_in(context: &Context<'_>, serve: &Spanned<String>) -> Result<(TargetKin
     };
     let flags: Vec<String> = words.collect();
     if let Some(flag) = flags.iter().find(|flag| DRIVER_FLAGS.iter().any(|own| flag_is(flag, own))) {
-        let message = format!("{flag} is set by the driver (port 0, its own upstream, --stats for prefork)");
+        let message = format!("{flag} is set by the driver (port 0, its own upstream and its CA, --stats for prefork)");
         return Err(context.error(serve.span(), "serve", message));
     }
     Ok((kind, model, flags))

@@ -9,6 +9,7 @@ repetitions = 2
 
 [upstream]
 delay = "50ms"
+tls = true
 
 [cpu]
 load_cores = [1]
@@ -61,6 +62,7 @@ fn parses_targets_phases_and_expands_sweeps() {
     assert_eq!(suite.name, "tiny");
     assert_eq!(suite.repetitions, 2);
     assert_eq!(suite.upstream.delay, Duration::from_millis(50));
+    assert!(suite.upstream.tls);
     let names: Vec<&str> = suite.phases.iter().map(|phase| phase.name.as_str()).collect();
     assert_eq!(names, ["cpu-c1", "cpu-c8", "locust"]);
     assert_eq!(suite.phases[1].load, LoadSpec::Concurrency { connections: 8 });

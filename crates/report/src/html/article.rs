@@ -3,10 +3,12 @@
 
 use maud::{html, Markup};
 
+use super::methodology::negotiated;
 use super::sections::target_cell;
 use crate::data::Report;
+use crate::endpoint::EndpointKind;
 use crate::format;
-use crate::tables::{self, KillRow, LocustRow};
+use crate::tables::{self, KillRow, LocustRow, VariantRow};
 
 /// "What the article's code costs": each variant beside its original, per phase both ran.
 pub fn variants(report: &Report<'_>) -> Markup {
@@ -25,6 +27,11 @@ pub fn variants(report: &Report<'_>) -> Markup {
                     "Each improved variant beside the target running the article's code as written, in every phase \
                      both ran: successful req/s, the CPU time each response cost (the process tree's CPU seconds \
                      over its successful responses) and the median latency."
+                }
+                p { (transport(report)) }
+                @let findings = rows.iter().filter_map(|row| upstream_finding(report, row)).collect::<Vec<_>>();
+                @if !findings.is_empty() {
+                    ul.findings { @for finding in &findings { li { (finding) } } }
                 }
                 div.table-wrap {
                     table {
@@ -56,6 +63,50 @@ pub fn variants(report: &Report<'_>) -> Markup {
             }
         }
     }
+}
+
+/// What a new connection to the upstream cost in this run: the I/O rows' differences are that cost.
+fn transport(report: &Report<'_>) -> String {
+    let upstream = &report.results.upstream;
+    if !upstream.url.starts_with("https:") {
+        return "The upstream spoke plain HTTP in this run: a connection opened per request costs a TCP connect \
+                here, not the TLS handshake google.com costs, so the I/O rows understate the article's cost."
+            .to_owned();
+    }
+    let settled = negotiated(upstream).map_or_else(String::new, |text| format!(" ({text})"));
+    format!(
+        "The upstream spoke TLS{settled}, as google.com does: every connection the article's code opens per request \
+         costs a full handshake in the server under test, which a pooled session pays once per connection."
+    )
+}
+
+/// A phase on /sync-google or /async-google, in words: what the article's per-request session cost in CPU per
+/// response and in req/s beside the pooled variant. None for other phases or without CPU figures.
+fn upstream_finding(report: &Report<'_>, row: &VariantRow) -> Option<String> {
+    let phase = &report.phases[row.phase];
+    let upstream = |share: &bench::results::EndpointShare| {
+        matches!(EndpointKind::of(&share.path), EndpointKind::BlockingIo | EndpointKind::AsyncIo)
+    };
+    if phase.example.endpoints.is_empty() || !phase.example.endpoints.iter().all(upstream) {
+        return None;
+    }
+    let (Some(original_ms), Some(variant_ms)) = row.cpu_ms else { return None };
+    let ms = |value: f64| format!("{} ms", format::significant(value, 3));
+    Some(format!(
+        "{} (phase {}): {} with the article's code used {} of CPU per response at {} req/s; {} with one pooled \
+         session {} at {} req/s. The article's per-request session costs {} the CPU per response and serves {} the \
+         requests per second.",
+        phase.endpoints_text(),
+        phase.name,
+        report.target_name(row.original),
+        ms(original_ms),
+        format::rate(row.rates.0),
+        report.target_name(row.variant),
+        ms(variant_ms),
+        format::rate(row.rates.1),
+        format::ratio(original_ms / variant_ms.max(f64::MIN_POSITIVE)),
+        format::ratio(row.rates.0 / row.rates.1.max(f64::MIN_POSITIVE)),
+    ))
 }
 
 fn optional(value: Option<f64>, show: impl Fn(f64) -> String) -> String {

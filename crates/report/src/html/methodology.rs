@@ -2,7 +2,7 @@
 //! upstream, each phase's load model, how repetitions make the verdict, the CPU work per request each target was
 //! sent, what each endpoint does, and the suite file verbatim.
 
-use bench::results::{CpuWork, LatencySummary, LoadModel, TargetKind, UpstreamHolds};
+use bench::results::{CpuWork, LatencySummary, LoadModel, TargetKind, UpstreamHolds, UpstreamSettings};
 use maud::{html, Markup};
 
 use super::sections::target_cell;
@@ -75,6 +75,7 @@ pub fn section(report: &Report<'_>) -> Markup {
                 (format::bytes(results.upstream.body_bytes as f64)) " body. It is async and never the bottleneck, so \
                  the difference between the two endpoints is the server model's."
             }
+            p { (transport_text(&results.upstream)) }
             p { (holds_text(results.upstream.holds.as_ref())) }
             h3 { "Load" }
             div.table-wrap {
@@ -144,6 +145,47 @@ pub fn section(report: &Report<'_>) -> Markup {
             pre { (results.suite.text) }
         }
     }
+}
+
+/// How the targets reached the upstream: HTTPS with what its handshakes negotiated (the upstream's own count), or
+/// plain HTTP, which leaves out the handshake google.com costs.
+fn transport_text(upstream: &UpstreamSettings) -> String {
+    if !upstream.url.starts_with("https:") {
+        return "Plain HTTP: no TLS handshake, which google.com costs each new connection (a suite's `[upstream] \
+                tls = true` adds it)."
+            .to_owned();
+    }
+    let ca = upstream.ca_file.as_deref().unwrap_or("a CA made for the run");
+    let trusted = format!(
+        "HTTPS (rustls, an ECDSA P-256 certificate as google.com serves) from a CA made for the run ({ca}), which \
+         every target was told to trust: --upstream-ca for the Rust models, SSL_CERT_FILE and REQUESTS_CA_BUNDLE \
+         for the others."
+    );
+    let Some(tls) = upstream.holds.as_ref().and_then(|holds| holds.tls.as_ref()) else {
+        return format!("{trusted} What the handshakes negotiated is not in this results file.");
+    };
+    let count = |resumed: bool| tls.handshakes.iter().filter(|n| n.resumed == resumed).map(|n| n.count).sum::<u64>();
+    format!(
+        "{trusted} The upstream counted {} full handshakes and {} resumed ones, {} failed; negotiated: {}.",
+        format::count(count(false)),
+        format::count(count(true)),
+        format::count(tls.failed_handshakes),
+        negotiated(upstream).unwrap_or_else(|| "nothing".to_owned()),
+    )
+}
+
+/// What the upstream's TLS handshakes settled on, e.g. "TLSv1.3, TLS_AES_256_GCM_SHA384, X25519" (distinct
+/// combinations joined by "; "); None over plain HTTP or without the upstream's record.
+pub fn negotiated(upstream: &UpstreamSettings) -> Option<String> {
+    let tls = upstream.holds.as_ref()?.tls.as_ref()?;
+    let mut seen: Vec<String> = Vec::new();
+    for n in &tls.handshakes {
+        let text = format!("{}, {}, {}", n.version, n.cipher_suite, n.key_exchange);
+        if !seen.contains(&text) {
+            seen.push(text);
+        }
+    }
+    (!seen.is_empty()).then(|| seen.join("; "))
 }
 
 /// What the upstream's own record says about the holds it gave (the ground truth under the I/O endpoints).

@@ -5,6 +5,7 @@ mod prefork_model;
 mod sync_model;
 
 use std::net::{SocketAddr, TcpListener};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -12,8 +13,8 @@ use anyhow::Context;
 use clap::Subcommand;
 use endpoints::listener::{self, DEFAULT_BACKLOG};
 use endpoints::{
-    AppConfig, UpstreamClient, DEFAULT_CPU_ITERATIONS, DEFAULT_MEMORY_N, DEFAULT_UPSTREAM_URL, MAX_CPU_ITERATIONS,
-    MAX_MEMORY_N,
+    AppConfig, UpstreamCa, UpstreamClient, DEFAULT_CPU_ITERATIONS, DEFAULT_MEMORY_N, DEFAULT_UPSTREAM_URL,
+    MAX_CPU_ITERATIONS, MAX_MEMORY_N,
 };
 
 use crate::ranges::{self, MAX_DURATION};
@@ -46,6 +47,10 @@ pub struct CommonArgs {
     /// URL that /sync-google and /async-google fetch (run `rustcorn upstream` there).
     #[arg(long, default_value = DEFAULT_UPSTREAM_URL)]
     pub upstream: String,
+    /// CA certificate (PEM) an https --upstream must chain to, trusted instead of the compiled-in Mozilla roots
+    /// (`rustcorn upstream --tls --ca-out FILE` writes one). Verification cannot be turned off.
+    #[arg(long, value_name = "FILE")]
+    pub upstream_ca: Option<PathBuf>,
     /// Iterations of /cpu-intensive when the request has no ?iterations= (the article's 1000 x 100; 0..=1e9, the
     /// same bound as the query's).
     #[arg(long, default_value_t = DEFAULT_CPU_ITERATIONS,
@@ -66,7 +71,12 @@ impl CommonArgs {
 
     /// Builds the upstream clients; call it before any tokio runtime exists.
     pub fn upstream_client(&self) -> anyhow::Result<UpstreamClient> {
-        UpstreamClient::new(&self.upstream).context("bad --upstream")
+        UpstreamClient::new(&self.upstream, self.upstream_ca()?.as_ref()).context("bad --upstream")
+    }
+
+    /// The `--upstream-ca` file, read and parsed.
+    pub fn upstream_ca(&self) -> anyhow::Result<Option<UpstreamCa>> {
+        self.upstream_ca.as_deref().map(UpstreamCa::read).transpose().context("bad --upstream-ca")
     }
 
     pub fn bind_listener(&self) -> anyhow::Result<TcpListener> {
@@ -77,10 +87,15 @@ impl CommonArgs {
 /// Prints the readiness line that tests, the driver and people wait for. A closed stdout (`| head -1` gone) is
 /// only warned about: the server was asked to serve, and its readiness is still visible on the socket.
 pub fn announce_listening(listener: &TcpListener) {
+    announce(listener, "http");
+}
+
+/// [`announce_listening`] with the URL scheme the server speaks (the upstream's is https with `--tls`).
+pub fn announce(listener: &TcpListener, scheme: &str) {
     use std::io::Write;
     let printed = listener.local_addr().map(|addr| {
         let mut stdout = std::io::stdout().lock();
-        writeln!(stdout, "Listening at: http://{addr}").and_then(|()| stdout.flush())
+        writeln!(stdout, "Listening at: {scheme}://{addr}").and_then(|()| stdout.flush())
     });
     if let Err(error) | Ok(Err(error)) = printed {
         tracing::warn!(%error, "cannot print the Listening line");

@@ -9,7 +9,7 @@ use std::time::Duration;
 use anyhow::Context;
 use endpoints::listener::{self, DEFAULT_BACKLOG};
 
-use super::serve::announce_listening;
+use super::serve::announce;
 use crate::ranges::{self, MAX_DURATION};
 use crate::signals::shutdown_on_signals;
 
@@ -39,6 +39,13 @@ pub struct Args {
     /// At exit, write the hold times it gave (JSON: HdrHistogram summaries in microseconds) to FILE.
     #[arg(long, value_name = "FILE")]
     record: Option<PathBuf>,
+    /// Serve HTTPS (rustls) with a certificate for 127.0.0.1, ::1 and localhost from a CA made at start; needs
+    /// --ca-out, since clients must be given that CA to trust.
+    #[arg(long, requires = "ca_out")]
+    tls: bool,
+    /// With --tls: write the CA certificate (PEM) that clients must trust to FILE (printed at start).
+    #[arg(long, value_name = "FILE", requires = "tls")]
+    ca_out: Option<PathBuf>,
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
@@ -50,6 +57,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         )),
         None => None,
     };
+    let tls = match &args.ca_out {
+        Some(path) => Some(write_ca(path)?),
+        None => None,
+    };
+    let scheme = if tls.is_some() { "https" } else { "http" };
     let shutdown = shutdown_on_signals()?;
     let listener =
         listener::bind(args.bind, args.backlog, false).with_context(|| format!("cannot listen on {}", args.bind))?;
@@ -60,8 +72,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         body_bytes: args.body_bytes as usize,
         threads: usize::from(args.threads),
         graceful_timeout: args.graceful_timeout,
+        tls,
     };
-    announce_listening(&listener);
+    announce(&listener, scheme);
     let summary = upstream::run(listener, config, shutdown).context("upstream failed")?;
     // Ignored when stdout is gone: the figures are a courtesy, and the stop already happened.
     let _ = writeln!(std::io::stdout(), "Requests served: {}", summary.requests_served);
@@ -77,10 +90,36 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         late.at(99.0).unwrap_or(0),
         late.max_us
     );
+    if let Some(tls) = &summary.holds.tls {
+        let _ = writeln!(std::io::stdout(), "{}", handshakes_line(tls));
+    }
     if let Some((path, file)) = record {
         write_record(path, file, &summary.holds)?;
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `TLS handshakes: 12 (10 TLSv1.3 TLS_AES_256_GCM_SHA384 X25519, 2 resumed ...), 1 failed`.
+fn handshakes_line(tls: &upstream::TlsRecord) -> String {
+    let total: u64 = tls.handshakes.iter().map(|negotiated| negotiated.count).sum();
+    let each: Vec<String> = tls
+        .handshakes
+        .iter()
+        .map(|n| {
+            let resumed = if n.resumed { " resumed" } else { "" };
+            format!("{} {} {} {}{resumed}", n.count, n.version, n.cipher_suite, n.key_exchange)
+        })
+        .collect();
+    format!("TLS handshakes: {total} ({}), {} failed", each.join(", "), tls.failed_handshakes)
+}
+
+/// Makes the CA and the server certificate, writes the CA's PEM to `path` and prints where it is.
+fn write_ca(path: &Path) -> anyhow::Result<upstream::LocalCa> {
+    let ca = upstream::LocalCa::generate().context("--tls")?;
+    std::fs::write(path, ca.ca_pem()).with_context(|| format!("--ca-out: cannot write {}", path.display()))?;
+    // Ignored when stdout is gone, as the Listening line is: the file is there either way.
+    let _ = writeln!(std::io::stdout(), "CA certificate: {}", path.display());
+    Ok(ca)
 }
 
 fn write_record(path: &Path, mut file: std::fs::File, record: &upstream::HoldRecord) -> anyhow::Result<()> {

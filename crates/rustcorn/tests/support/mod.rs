@@ -179,21 +179,39 @@ pub struct Upstream {
     pub addr: SocketAddr,
     /// Where it writes the holds it gave when it stops.
     pub record: std::path::PathBuf,
+    /// With `--tls`: the CA it wrote (`--ca-out`), which its clients must trust.
+    pub ca: Option<std::path::PathBuf>,
 }
 
 impl Upstream {
     /// Starts the upstream with extra flags (e.g. `--delay 1s`) and waits for its `Listening at:` line.
     pub fn start(args: &[&str]) -> Upstream {
+        Self::spawn(args, false)
+    }
+
+    /// [`Upstream::start`] over HTTPS: `--tls --ca-out FILE`, the CA in [`Upstream::ca`].
+    pub fn start_tls(args: &[&str]) -> Upstream {
+        Self::spawn(args, true)
+    }
+
+    fn spawn(args: &[&str], tls: bool) -> Upstream {
         static STARTED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
         let started = STARTED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let record = std::env::temp_dir().join(format!("rustcorn-test-holds-{}-{started}.json", std::process::id()));
+        let scratch =
+            |what: &str| std::env::temp_dir().join(format!("rustcorn-test-{what}-{}-{started}", std::process::id()));
+        let record = scratch("holds").with_extension("json");
         let record_arg = record.to_str().expect("temp paths are UTF-8").to_owned();
+        let ca = tls.then(|| scratch("ca").with_extension("pem"));
+        let ca_arg = ca.as_ref().map(|ca| ca.to_str().expect("temp paths are UTF-8").to_owned());
         let mut all = vec!["upstream"];
         all.extend_from_slice(args);
         all.extend(["--bind", "127.0.0.1:0", "--record", &record_arg]);
+        if let Some(ca_arg) = &ca_arg {
+            all.extend(["--tls", "--ca-out", ca_arg]);
+        }
         let process = Process::spawn(&all);
         let addr = listening_addr(&process);
-        Upstream { process, addr, record }
+        Upstream { process, addr, record, ca }
     }
 
     /// Like [`Upstream::stop`], also returning the holds it recorded.
@@ -206,7 +224,8 @@ impl Upstream {
 
     /// The URL to hand a server's `--upstream`.
     pub fn url(&self) -> String {
-        format!("http://{}/", self.addr)
+        let scheme = if self.ca.is_some() { "https" } else { "http" };
+        format!("{scheme}://{}/", self.addr)
     }
 
     /// Sends SIGTERM, expects a clean exit and returns the `Requests served: N` count it printed.
@@ -231,14 +250,18 @@ impl Upstream {
 impl Drop for Upstream {
     fn drop(&mut self) {
         let _ = std::fs::remove_file(&self.record);
+        if let Some(ca) = &self.ca {
+            let _ = std::fs::remove_file(ca);
+        }
     }
 }
 
-/// Waits for `Listening at: http://ADDR` on the process's stdout and returns ADDR.
+/// Waits for `Listening at: http://ADDR` (or `https://ADDR`) on the process's stdout and returns ADDR.
 pub fn listening_addr(process: &Process) -> SocketAddr {
     let announced = process.wait_for_line("Listening at:", STARTUP_TIMEOUT);
     announced
         .strip_prefix("http://")
+        .or_else(|| announced.strip_prefix("https://"))
         .and_then(|addr| addr.parse().ok())
         .unwrap_or_else(|| panic!("bad Listening line {announced:?}"))
 }

@@ -158,6 +158,7 @@ impl Args {
         Ok(Worker {
             app: self.common.app_config(),
             upstream_url: self.common.upstream.clone(),
+            upstream_ca: self.common.upstream_ca()?,
             header_timeout: self.common.header_timeout,
             model,
         })
