@@ -187,12 +187,10 @@ impl<'a> Report<'a> {
         recorded.filter(|&cores| cores > 0).or_else(|| self.target_cores(target))
     }
 
-    /// Requests per worker process of `target` in `phase` (first repetition), in worker order: the prefork master's
-    /// `--stats`, else the responses counted per `x-worker-pid` (pid 0 for a declared worker that answered none).
-    /// None when the phase recorded neither.
-    pub fn worker_counts(&self, target: usize, phase: usize) -> Option<Vec<(u32, u64)>> {
-        let load = self.measurements(target, phase).next()?.worker_load(self)?;
-        Some(load.workers.iter().map(|worker| (worker.pid.unwrap_or(0), worker.requests)).collect())
+    /// Requests per worker process of `target` in `phase` (first repetition): the prefork master's `--stats`, else
+    /// the responses counted per `x-worker-pid`. None when the phase recorded neither.
+    pub fn worker_load(&self, target: usize, phase: usize) -> Option<WorkerLoad> {
+        self.measurements(target, phase).next()?.worker_load(self)
     }
 
     fn merge_latencies(&mut self) -> Vec<Vec<Option<MergedLatency>>> {

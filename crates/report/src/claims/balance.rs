@@ -13,26 +13,29 @@ const EVEN: f64 = 0.8;
 /// ...and below which it is not even in part.
 const UNEVEN: f64 = 0.5;
 
+/// What is missing when no phase gives the counts.
+const NONE_COUNTED: &str = "no gunicorn-style target reported requests per worker in a closed-loop phase";
+
 const PATHS: [&str; 4] = ["/cpu-intensive", "/memory-intensive", "/async-google", "/sync-google"];
 
 pub fn evenly(report: &Report<'_>, family: Family) -> Check {
     let counted = |phase: usize| {
         roles::find(report, family, Role::PreforkAsync, |target| {
-            report.worker_counts(target, phase).is_some_and(|counts| counts.len() >= 2)
+            report.worker_load(target, phase).is_some_and(|load| load.workers.len() >= 2)
         })
     };
     let Some((phase, target)) = PATHS.iter().find_map(|path| closed_phase_with(report, path, counted)) else {
-        return not_measured(family, "no gunicorn-style target reported requests per worker in a closed-loop phase");
+        return not_measured(family, NONE_COUNTED);
     };
-    let counts = report.worker_counts(target, phase).unwrap_or_default();
-    let requests: Vec<u64> = counts.iter().map(|&(_, requests)| requests).collect();
-    let (fewest, most) = (requests.iter().min().copied().unwrap_or(0), requests.iter().max().copied().unwrap_or(0));
-    let balance = if most > 0 { fewest as f64 / most as f64 } else { 0.0 };
-    let listed: Vec<String> = requests.iter().map(|&count| format::count(count)).collect();
+    let Some(load) = report.worker_load(target, phase) else {
+        return not_measured(family, NONE_COUNTED);
+    };
+    let balance = load.balance().unwrap_or(0.0);
+    let listed: Vec<String> = load.workers.iter().map(|worker| format::count(worker.requests)).collect();
     let evidence = format!(
         "{}'s {} served {} requests in {} (fewest / most {})",
         report.target_name(target),
-        roles::workers_text(requests.len() as u32),
+        roles::workers_text(load.workers.len() as u32),
         listed.join(" · "),
         report.phases[phase].name,
         format::significant(balance, 2)
