@@ -468,20 +468,11 @@ fn describe_exit(status: WaitStatus) -> String {
 /// so the kernel routes no connection to it) and tells the workers which port to bind when the config says port 0.
 fn bind(config: &Config) -> Result<TcpListener, Error> {
     let bound = if config.accept == Accept::ReusePort {
-        reserve_port(config.bind)
+        server_kit::listener::reserve_port(config.bind)
     } else {
-        endpoints::listener::bind(config.bind, config.backlog, false)
+        server_kit::listener::bind(config.bind, config.backlog, false)
     };
     bound.map_err(|source| Error::Bind { addr: config.bind, source })
-}
-
-fn reserve_port(addr: SocketAddr) -> std::io::Result<TcpListener> {
-    use socket2::{Domain, Protocol, Socket, Type};
-    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
-    socket.set_reuse_address(true)?;
-    socket.set_reuse_port(true)?;
-    socket.bind(&addr.into())?;
-    Ok(socket.into())
 }
 
 /// Threads in this process, from /proc/self/status (1 when it cannot be read: the check is a safety net).
@@ -518,20 +509,6 @@ mod tests {
         assert!(!failed_to_boot(true, killed, early), "a ready worker killed from outside did boot");
         assert!(!failed_to_boot(true, error, BOOT_GRACE * 2), "it served a while before failing");
         assert!(!failed_to_boot(true, clean, early));
-    }
-
-    #[test]
-    fn a_reserved_port_accepts_reuse_port_listeners_but_no_connections() {
-        let placeholder = reserve_port("127.0.0.1:0".parse().unwrap()).unwrap();
-        let address = placeholder.local_addr().unwrap();
-        assert_ne!(address.port(), 0);
-        // Nobody listens yet: the placeholder is only bound, so a connection is refused rather than queued.
-        assert!(std::net::TcpStream::connect(address).is_err());
-        let worker_socket = endpoints::listener::bind(address, 64, true).unwrap();
-        for _ in 0..20 {
-            assert!(std::net::TcpStream::connect(address).is_ok(), "every connection reaches the listening socket");
-        }
-        drop(worker_socket);
     }
 
     #[test]
