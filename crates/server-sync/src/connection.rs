@@ -9,9 +9,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use endpoints::lifecycle::HEARTBEAT_INTERVAL;
-use endpoints::listener::wait_for_connection;
 use endpoints::{route, Response, Route};
+use server_kit::lifecycle::HEARTBEAT_INTERVAL;
+use server_kit::listener::wait_for_connection;
 
 use crate::buffer::ReadBuffer;
 use crate::chunked::ChunkedDiscarder;

@@ -21,7 +21,7 @@ use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
-pub use tokio_util::sync::CancellationToken as Shutdown;
+pub use server_kit::Shutdown;
 
 use hold::HoldTimer;
 pub use record::HoldRecord;

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::Context;
-use endpoints::listener::{self, DEFAULT_BACKLOG};
+use server_kit::listener::{self, DEFAULT_BACKLOG};
 
 use super::serve::announce;
 use crate::ranges::{self, MAX_DURATION};
