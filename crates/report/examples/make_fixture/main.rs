@@ -159,7 +159,13 @@ fn upstream_holds(noise: &mut Noise) -> UpstreamHolds {
         count,
     };
     let tls = UpstreamTls { handshakes: vec![negotiated(false, 2_950), negotiated(true, 40)], failed_handshakes: 0 };
-    UpstreamHolds { hold: summary(&hold), late: summary(&late), tls: Some(tls) }
+    UpstreamHolds {
+        hold: summary(&hold),
+        late: summary(&late),
+        spun_us: Some(2_400_000),
+        ran_us: Some(160_000_000),
+        tls: Some(tls),
+    }
 }
 
 fn models() -> Vec<Model> {
