@@ -18,6 +18,8 @@ pub mod sampler;
 pub mod schedule;
 pub mod store;
 pub mod suite;
+#[cfg(any(test, feature = "test-support"))]
+pub mod testing;
 
 // CI regression tracking: a calibration that makes runs on different machines comparable, the comparison of a
 // run with a baseline, and the history of passing runs that widens its reference.

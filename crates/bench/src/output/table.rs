@@ -97,7 +97,7 @@ mod tests {
 
     #[test]
     fn shows_figures_and_failures() {
-        let text = String::from_utf8(Table.export(&super::super::sample::results())).unwrap();
+        let text = String::from_utf8(Table.export(&crate::testing::results())).unwrap();
         let lines: Vec<&str> = text.lines().collect();
         assert!(lines[0].starts_with("target") && lines[0].contains("p99 ms  failed  in flight"), "{text}");
         assert!(lines[1].starts_with("sync") && lines[1].contains("8 connections, closed loop"), "{text}");
