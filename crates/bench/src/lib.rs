@@ -6,6 +6,7 @@ pub mod cpu_work;
 pub mod environment;
 pub mod k8s;
 pub mod kill;
+pub mod numbers;
 mod oneshot;
 pub mod output;
 mod phase;
