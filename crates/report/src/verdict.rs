@@ -432,4 +432,4 @@ mod level;
 #[cfg(test)]
 mod tests;
 
-pub use level::phase_level;
+pub use level::{figures_level, phase_level, LevelBasis, LevelSpan};

@@ -6,7 +6,7 @@
 mod common;
 
 use bench::RunResults;
-use common::{fixture, phase_anchor, phase_names, select, select_in, text_of};
+use common::{fixture, make_level, phase_anchor, phase_names, select, select_in, text_of};
 use report::{render_html, render_summary_md, ReportOptions};
 use scraper::Html;
 
@@ -85,17 +85,6 @@ fn evidence_is_folded_in_details_and_the_page_needs_no_script() {
     let takeaways: Vec<String> = select(&document, "details.phase figure p.takeaway").iter().map(text_of).collect();
     assert!(takeaways.iter().any(|t| t.starts_with("p99: lowest ")), "{takeaways:?}");
     assert!(takeaways.iter().any(|t| t.starts_with("req/s: most ")), "{takeaways:?}");
-}
-
-/// Gives every target of `phase` the first target's load figures in every repetition: the targets are then level.
-fn make_level(results: &mut RunResults, phase: &str) {
-    let first =
-        results.targets[0].phases.iter().filter(|p| p.name == phase).map(|p| p.load.clone()).collect::<Vec<_>>();
-    for target in &mut results.targets {
-        for (index, measured) in target.phases.iter_mut().filter(|p| p.name == phase).enumerate() {
-            measured.load = first[index % first.len()].clone();
-        }
-    }
 }
 
 #[test]
