@@ -162,3 +162,32 @@ fn the_summary_opens_with_the_same_two_tables() {
         summary[claims..verdict].lines().filter(|line| line.starts_with("| ") && !line.starts_with("| #")).count();
     assert_eq!(claim_rows, 8, "{summary}");
 }
+
+#[test]
+fn a_single_run_calls_no_lead_and_prints_no_ratio_as_one() {
+    let mut once = fixture();
+    for target in &mut once.targets {
+        target.phases.retain(|phase| phase.repetition == 0);
+    }
+    let document = page(&once);
+    let rows: Vec<String> = select(&document, "#answer tbody tr").iter().map(text_of).collect();
+    for row in &rows[..4] {
+        assert!(row.contains("single run, no spread: ranks first, no lead called"), "{row}");
+        assert!(!has_ratio(row), "no lead ratio on one run: {row}");
+    }
+    let verdicts: Vec<String> = select(&document, "ul.verdicts li").iter().map(text_of).collect();
+    for verdict in verdicts.iter().filter(|v| v.contains("ranks first")) {
+        assert!(verdict.contains("Single run, no spread: no lead is called"), "{verdict}");
+        assert!(!has_ratio(verdict), "{verdict}");
+    }
+    let summary = render_summary_md(&once, &ReportOptions::default());
+    let first_screen = &summary[..summary.find("## The article's claims, checked").expect("claims")];
+    assert!(!has_ratio(first_screen) && first_screen.contains("single run, no spread"), "{first_screen}");
+    let phase = &select(&document, "details.phase")[0];
+    assert!(text_of(phase).contains("Single run, no spread"), "the phase says it too");
+}
+
+/// True when `text` holds a ratio such as "1.17×" (a digit before the sign; "×1" is an endpoint's weight).
+fn has_ratio(text: &str) -> bool {
+    text.char_indices().any(|(at, c)| c == '×' && text[..at].chars().next_back().is_some_and(|d| d.is_ascii_digit()))
+}

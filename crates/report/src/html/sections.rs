@@ -149,6 +149,10 @@ fn phase_section(report: &Report<'_>, phase: usize) -> Markup {
                 (format::significant(info.example.duration_s, 3)) " s measured"
                 @if repetitions > 1 { ", " (repetitions) " repetitions (throughput: median, range in brackets)" }
                 "."
+                @if repetitions == 1 && level.is_none() {
+                    " Single run, no spread: a difference smaller than the machine's run-to-run noise cannot be told \
+                     apart, so no lead is called on it."
+                }
             }
             div.table-wrap {
                 table {
