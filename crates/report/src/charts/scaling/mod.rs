@@ -67,27 +67,17 @@ pub fn concurrency(report: &Report<'_>) -> Gated {
         .into_iter()
         .map(|(work, path, phases)| panels::concurrency_panel(report, &work, path, &phases))
         .collect();
-    let (panels, level) = split_level(report, panels, Axis::Connections, "Scaling with concurrency");
-    let takeaway = takeaway(report, &panels, "connections");
-    let figure = (!panels.is_empty()).then(|| {
-        let mut legend = target_legend(report, involved_targets(&panels).into_iter().map(|target| (target, true)));
-        legend.push(reference_legend("ideal (formula in each panel's title)"));
-        Figure {
-            id: "chart-scaling-concurrency".to_owned(),
-            title: "Scaling with concurrency".to_owned(),
-            caption: "Successful req/s as the number of connections grows (closed loop), per endpoint; points are \
-                      medians over repetitions with min-max whiskers. The dashed line is the ideal: for endpoints that \
-                      wait on the upstream, Little's law (C connections / upstream delay); for CPU work, linear in \
-                      connections up to the cores the targets were given, from the best single measurement at the \
-                      lowest concurrency."
-                .to_owned(),
-            legend,
-            svg: render_svg(PANEL_HEIGHT * panels.len() as u32, |root| {
-                draw::draw_panels(root, report, &panels, "connections (log scale)")
-            }),
-        }
-    });
-    Gated { figure, takeaway, level }
+    let chart = Chart {
+        id: "chart-scaling-concurrency",
+        title: "Scaling with concurrency",
+        caption: "Successful req/s as the number of connections grows (closed loop), per endpoint; points are medians \
+                  over repetitions with min-max whiskers. The dashed line is the ideal: for endpoints that wait on \
+                  the upstream, Little's law (C connections / upstream delay); for CPU work, linear in connections up \
+                  to the cores the targets were given, from the best single measurement at the lowest concurrency.",
+        axis: Axis::Connections,
+        x_desc: "connections (log scale)",
+    };
+    gated(report, panels, &chart)
 }
 
 /// req/s against worker processes, one panel per closed-loop phase where a family of targets differs only by its
@@ -98,23 +88,43 @@ pub fn workers(report: &Report<'_>) -> Gated {
         .into_iter()
         .filter_map(|phase| panels::workers_panel(report, phase, &families))
         .collect();
-    let (panels, level) = split_level(report, panels, Axis::Workers, "Scaling with prefork workers");
-    let takeaway = takeaway(report, &panels, "workers");
+    let chart = Chart {
+        id: "chart-scaling-workers",
+        title: "Scaling with prefork workers",
+        caption: "Successful req/s against the number of worker processes, for targets that differ only in their \
+                  worker count (one line per such family, points in each target's colour), one panel per endpoint \
+                  from the closed-loop phase that measured most of them. The dashed line is the ideal: linear in \
+                  workers up to the cores given for CPU work, from the smallest worker count measured; Little's law \
+                  (connections / upstream delay), whatever the workers, for I/O waits.",
+        axis: Axis::Workers,
+        x_desc: "worker processes (log scale)",
+    };
+    gated(report, panels, &chart)
+}
+
+/// What tells the two scaling charts apart.
+struct Chart {
+    id: &'static str,
+    title: &'static str,
+    caption: &'static str,
+    axis: Axis,
+    x_desc: &'static str,
+}
+
+/// The chart of the panels whose targets differ, its takeaway, and the sentence for the panels left out.
+fn gated(report: &Report<'_>, panels: Vec<ScalingPanel>, chart: &Chart) -> Gated {
+    let (panels, level) = split_level(report, panels, chart.axis, chart.title);
+    let takeaway = takeaway(report, &panels, chart.axis.unit());
     let figure = (!panels.is_empty()).then(|| {
         let mut legend = target_legend(report, involved_targets(&panels).into_iter().map(|target| (target, true)));
         legend.push(reference_legend("ideal (formula in each panel's title)"));
         Figure {
-            id: "chart-scaling-workers".to_owned(),
-            title: "Scaling with prefork workers".to_owned(),
-            caption: "Successful req/s against the number of worker processes, for targets that differ only in \
-                      their worker count (one line per such family, points in each target's colour), one panel per \
-                      endpoint from the closed-loop phase that measured most of them. The dashed line is the ideal: \
-                      linear in workers up to the cores given for CPU work, from the smallest worker count measured; \
-                      Little's law (connections / upstream delay), whatever the workers, for I/O waits."
-                .to_owned(),
+            id: chart.id.to_owned(),
+            title: chart.title.to_owned(),
+            caption: chart.caption.to_owned(),
             legend,
             svg: render_svg(PANEL_HEIGHT * panels.len() as u32, |root| {
-                draw::draw_panels(root, report, &panels, "worker processes (log scale)")
+                draw::draw_panels(root, report, &panels, chart.x_desc)
             }),
         }
     });
