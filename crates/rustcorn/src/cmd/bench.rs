@@ -22,7 +22,7 @@ pub struct Args {
 enum Action {
     /// Run a suite (TOML, see bench-suite/README.md): every target x phase, results in results/<run-id>/.
     Run(RunArgs),
-    /// Render report.html and summary.md from a results.json (cmd/report.rs).
+    /// Render report.html and summary.md from a results.json.
     Report(super::report::Args),
     /// Compare a run with a baseline: markdown table, exit 1 on a regression, 2 on unusable input.
     Compare(super::bench_compare::Args),
