@@ -3,6 +3,7 @@
 //! way (inline, on a blocking pool, awaited) and writes the [`Response`] back.
 
 pub mod framing;
+pub mod http1;
 pub mod lifecycle;
 pub mod limits;
 pub mod listener;

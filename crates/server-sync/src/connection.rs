@@ -11,13 +11,15 @@ use std::time::{Duration, Instant};
 
 use endpoints::lifecycle::HEARTBEAT_INTERVAL;
 use endpoints::listener::wait_for_connection;
-use endpoints::{route, Response, Route};
+use endpoints::Response;
 
-use crate::buffer::ReadBuffer;
-use crate::chunked::ChunkedDiscarder;
+use endpoints::http1::buffer::ReadBuffer;
+use endpoints::http1::chunked::ChunkedDiscarder;
+use endpoints::http1::plan::{RequestPlan, BODY_TIMEOUT_DETAIL, HEAD_TIMEOUT_DETAIL};
+use endpoints::http1::request::{parse_head, BodyFraming, Parsed};
+use endpoints::http1::response::{ConnectionHeader, ResponseEncoder, CONTINUE};
+
 use crate::handler;
-use crate::request::{parse_head, BodyFraming, Parsed, RequestHead};
-use crate::response::{ConnectionHeader, ResponseEncoder, CONTINUE};
 use crate::server::is_timeout;
 use crate::{Config, Shutdown};
 
@@ -128,33 +130,6 @@ fn configure(stream: &TcpStream) -> io::Result<()> {
     stream.set_write_timeout(Some(WRITE_TIMEOUT))
 }
 
-/// What the connection does with one complete head: everything owned, so the read buffer is free again.
-#[derive(Debug)]
-struct Plan {
-    head_len: usize,
-    /// The route to run, or the ready refusal (404, 405, 400 on a bad query value).
-    answer: Result<Route, Response>,
-    head_only: bool,
-    keep_alive: bool,
-    http10: bool,
-    body: BodyFraming,
-    expect_continue: bool,
-}
-
-impl Plan {
-    fn new(head: &RequestHead<'_>, shared: &Shared) -> Self {
-        Self {
-            head_len: head.head_len,
-            answer: route(head.method, head.target, &shared.config.app),
-            head_only: head.method == "HEAD",
-            keep_alive: head.keep_alive,
-            http10: head.minor_version == 0,
-            body: head.body,
-            expect_continue: head.expect_continue,
-        }
-    }
-}
-
 /// How a read for more bytes ended.
 enum Fill {
     Data,
@@ -228,11 +203,7 @@ impl Connection<'_> {
             Err(refusal) => refusal,
         };
         let keep_open = plan.keep_alive && self.shared.config.keep_alive && !self.shared.shutdown.is_cancelled();
-        let connection = match (keep_open, plan.http10) {
-            (false, _) => ConnectionHeader::Close,
-            (true, true) => ConnectionHeader::KeepAlive,
-            (true, false) => ConnectionHeader::Omit,
-        };
+        let connection = plan.connection_header(keep_open);
         self.write_response(&response, plan.head_only, connection).map_err(|_| Abort::Silently)?;
         self.shared.config.hooks.heartbeat();
         Ok(keep_open)
@@ -256,21 +227,21 @@ impl Connection<'_> {
         Ok(Instant::now() + header_timeout)
     }
 
-    fn read_head(&mut self, deadline: Instant) -> Result<Plan, Abort> {
+    fn read_head(&mut self, deadline: Instant) -> Result<RequestPlan, Abort> {
         loop {
             let parsed = match parse_head(self.buffer.pending()) {
-                Ok(Parsed::Complete(head)) => Some(Plan::new(&head, self.shared)),
+                Ok(Parsed::Complete(head)) => Some(RequestPlan::new(&head, &self.shared.config.app)),
                 Ok(Parsed::Partial) => None,
                 Err(error) => return Err(Abort::Respond { status: error.status(), detail: error.to_string() }),
             };
             if let Some(plan) = parsed {
                 return Ok(plan);
             }
-            self.fill_or_abort(deadline, "timed out reading the request head")?;
+            self.fill_or_abort(deadline, HEAD_TIMEOUT_DETAIL)?;
         }
     }
 
-    fn discard_body(&mut self, plan: &Plan) -> Result<(), Abort> {
+    fn discard_body(&mut self, plan: &RequestPlan) -> Result<(), Abort> {
         if plan.body == BodyFraming::None {
             return Ok(());
         }
@@ -296,7 +267,7 @@ impl Connection<'_> {
             if left == 0 {
                 return Ok(());
             }
-            self.fill_or_abort(deadline, "timed out reading the request body")?;
+            self.fill_or_abort(deadline, BODY_TIMEOUT_DETAIL)?;
         }
     }
 
@@ -313,7 +284,7 @@ impl Connection<'_> {
             if self.buffer.is_full() {
                 return Err(Abort::Respond { status: 400, detail: "malformed chunked body".into() });
             }
-            self.fill_or_abort(deadline, "timed out reading the request body")?;
+            self.fill_or_abort(deadline, BODY_TIMEOUT_DETAIL)?;
         }
     }
 

@@ -3,8 +3,8 @@
 
 use std::mem::MaybeUninit;
 
-use endpoints::framing::{origin_form, FramingError, FramingFacts, HTTP2_PREFACE_START};
-use endpoints::limits::{MAX_BODY_BYTES, MAX_HEADERS, MAX_HEADER_BYTES};
+use crate::framing::{origin_form, FramingError, FramingFacts, HTTP2_PREFACE_START};
+use crate::limits::{MAX_BODY_BYTES, MAX_HEADERS, MAX_HEADER_BYTES};
 
 /// A complete, acceptable request head. It borrows the buffer it was parsed from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
