@@ -198,9 +198,9 @@ impl Connection<'_> {
         let plan = self.read_head(head_deadline)?;
         self.buffer.consume(plan.head_len);
         self.discard_body(&plan)?;
-        let response = match plan.answer {
-            Ok(route) => handler::respond(route, &self.shared.config.upstream, &self.shared.abandon),
-            Err(refusal) => refusal,
+        let response = match &plan.answer {
+            Ok(route) => handler::respond(*route, &self.shared.config.upstream, &self.shared.abandon),
+            Err(refusal) => refusal.clone(),
         };
         let keep_open = plan.keep_alive && self.shared.config.keep_alive && !self.shared.shutdown.is_cancelled();
         let connection = plan.connection_header(keep_open);
