@@ -7,8 +7,8 @@ use std::io;
 use std::sync::Arc;
 use std::time::Duration;
 
+use endpoints::http1::body::BodyDiscarder;
 use endpoints::http1::buffer::ReadBuffer;
-use endpoints::http1::chunked::ChunkedDiscarder;
 use endpoints::http1::plan::{RequestPlan, BODY_TIMEOUT_DETAIL, HEAD_TIMEOUT_DETAIL};
 use endpoints::http1::request::{parse_head, BodyFraming, Parsed};
 use endpoints::http1::response::{ConnectionHeader, ResponseEncoder, CONTINUE};
@@ -172,42 +172,14 @@ impl Connection<'_> {
             self.flush().await.map_err(|_| Abort::Silently)?;
         }
         let deadline = Instant::now() + self.shared.header_timeout;
-        match plan.body {
-            BodyFraming::None => Ok(()),
-            BodyFraming::Length(length) => self.discard_length(length, deadline).await,
-            BodyFraming::Chunked => self.discard_chunked(deadline).await,
-        }
-    }
-
-    async fn discard_length(&mut self, length: u64, deadline: Instant) -> Result<(), Abort> {
-        let mut left = length;
-        loop {
-            // `taken` is at most the buffered length, a usize.
-            let taken = left.min(self.buffer.pending().len() as u64);
-            self.buffer.consume(taken as usize);
-            left -= taken;
-            if left == 0 {
-                return Ok(());
-            }
+        let mut body = BodyDiscarder::new(plan.body);
+        while !body
+            .discard_from(&mut self.buffer)
+            .map_err(|error| Abort::Respond { status: error.status(), detail: error.to_string() })?
+        {
             self.fill_or_abort(deadline, BODY_TIMEOUT_DETAIL).await?;
         }
-    }
-
-    async fn discard_chunked(&mut self, deadline: Instant) -> Result<(), Abort> {
-        let mut decoder = ChunkedDiscarder::new();
-        loop {
-            let used = decoder
-                .advance(self.buffer.pending())
-                .map_err(|error| Abort::Respond { status: error.status(), detail: error.to_string() })?;
-            self.buffer.consume(used);
-            if decoder.is_done() {
-                return Ok(());
-            }
-            if self.buffer.is_full() {
-                return Err(Abort::Respond { status: 400, detail: "malformed chunked body".into() });
-            }
-            self.fill_or_abort(deadline, BODY_TIMEOUT_DETAIL).await?;
-        }
+        Ok(())
     }
 
     /// The response to a complete request: 503 beyond `--limit-concurrency`, else the route's or the refusal.

@@ -13,8 +13,8 @@ use endpoints::lifecycle::HEARTBEAT_INTERVAL;
 use endpoints::listener::wait_for_connection;
 use endpoints::Response;
 
+use endpoints::http1::body::BodyDiscarder;
 use endpoints::http1::buffer::ReadBuffer;
-use endpoints::http1::chunked::ChunkedDiscarder;
 use endpoints::http1::plan::{RequestPlan, BODY_TIMEOUT_DETAIL, HEAD_TIMEOUT_DETAIL};
 use endpoints::http1::request::{parse_head, BodyFraming, Parsed};
 use endpoints::http1::response::{ConnectionHeader, ResponseEncoder, CONTINUE};
@@ -249,43 +249,14 @@ impl Connection<'_> {
             self.stream.write_all(CONTINUE).map_err(|_| Abort::Silently)?;
         }
         let deadline = Instant::now() + self.shared.config.header_timeout;
-        match plan.body {
-            BodyFraming::None => Ok(()),
-            BodyFraming::Length(length) => self.discard_length(length, deadline),
-            BodyFraming::Chunked => self.discard_chunked(deadline),
-        }
-    }
-
-    fn discard_length(&mut self, length: u64, deadline: Instant) -> Result<(), Abort> {
-        let mut left = length;
-        loop {
-            let buffered = self.buffer.pending().len();
-            // `taken` is at most `buffered`, a usize.
-            let taken = left.min(buffered as u64);
-            self.buffer.consume(taken as usize);
-            left -= taken;
-            if left == 0 {
-                return Ok(());
-            }
+        let mut body = BodyDiscarder::new(plan.body);
+        while !body
+            .discard_from(self.buffer)
+            .map_err(|error| Abort::Respond { status: error.status(), detail: error.to_string() })?
+        {
             self.fill_or_abort(deadline, BODY_TIMEOUT_DETAIL)?;
         }
-    }
-
-    fn discard_chunked(&mut self, deadline: Instant) -> Result<(), Abort> {
-        let mut decoder = ChunkedDiscarder::new();
-        loop {
-            let used = decoder
-                .advance(self.buffer.pending())
-                .map_err(|error| Abort::Respond { status: error.status(), detail: error.to_string() })?;
-            self.buffer.consume(used);
-            if decoder.is_done() {
-                return Ok(());
-            }
-            if self.buffer.is_full() {
-                return Err(Abort::Respond { status: 400, detail: "malformed chunked body".into() });
-            }
-            self.fill_or_abort(deadline, BODY_TIMEOUT_DETAIL)?;
-        }
+        Ok(())
     }
 
     /// Reads more of a request in progress: a timeout is answered 408, a closed connection ends silently.
