@@ -47,11 +47,8 @@ thread_local! {
     static ENCODER: std::cell::RefCell<Option<ResponseEncoder>> = const { std::cell::RefCell::new(None) };
 }
 
-/// Serves `stream` until it is done with; never panics on what the client sends. The connection counts as open
-/// with the hooks (the prefork master's balanced accept) until this returns or is dropped.
+/// Serves `stream` until it is done with; never panics on what the client sends.
 pub(crate) async fn serve(stream: TcpStream, shared: Arc<Shared>, state: Arc<ConnState>) {
-    shared.hooks.connection_opened();
-    let _open = OpenConnection(&*shared.hooks);
     let mut connection = Connection {
         stream,
         shared: &shared,
@@ -64,10 +61,19 @@ pub(crate) async fn serve(stream: TcpStream, shared: Arc<Shared>, state: Arc<Con
     connection.serve_requests().await;
 }
 
-/// Tells the hooks the connection closed when it is dropped, however the connection ended.
-struct OpenConnection<'a>(&'a dyn WorkerHooks);
+/// One connection counted open with the hooks (the prefork master's balanced accept), from the accept on: the
+/// accept loop takes every waiting connection before a new task first runs, so counting there would let one
+/// worker take a whole burst. Dropping it, however the connection ended, counts it closed.
+pub(crate) struct OpenConnection(Arc<dyn WorkerHooks>);
 
-impl Drop for OpenConnection<'_> {
+impl OpenConnection {
+    pub(crate) fn new(hooks: Arc<dyn WorkerHooks>) -> Self {
+        hooks.connection_opened();
+        Self(hooks)
+    }
+}
+
+impl Drop for OpenConnection {
     fn drop(&mut self) {
         self.0.connection_closed();
     }

@@ -10,7 +10,7 @@ use tokio::time::Instant;
 use tokio_util::task::TaskTracker;
 
 use crate::accept::Acceptor;
-use crate::connection::{self, Shared};
+use crate::connection::{self, OpenConnection, Shared};
 use crate::handler::Handler;
 use crate::memory::{Open, OpenConnections};
 use crate::state::{ConnState, Phase};
@@ -55,9 +55,10 @@ pub(crate) async fn serve(listener: Acceptor, config: Config, shutdown: Shutdown
             },
         };
         let _ = stream.set_nodelay(true);
+        let counted = OpenConnection::new(Arc::clone(&shared.hooks));
         let state = Arc::new(ConnState::default());
         let connection = connection::serve(stream, Arc::clone(&shared), Arc::clone(&state));
-        connections.spawn(drive_connection(connection, shutdown.clone(), state, open.enter()));
+        connections.spawn(drive_connection(connection, shutdown.clone(), state, (open.enter(), counted)));
     }
     drop(listener);
     connections.close();
@@ -77,7 +78,7 @@ async fn drive_connection(
     connection: impl Future<Output = ()>,
     shutdown: Shutdown,
     state: Arc<ConnState>,
-    _open: Open,
+    _open: (Open, OpenConnection),
 ) {
     tokio::pin!(connection);
     tokio::select! {
