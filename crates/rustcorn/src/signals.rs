@@ -1,7 +1,7 @@
 //! Turns SIGTERM and SIGINT into a graceful [`Shutdown`] for the standalone servers (serve sync/async, upstream).
 
 use anyhow::Context;
-use endpoints::lifecycle::Shutdown;
+use server_kit::lifecycle::Shutdown;
 use signal_hook::consts::{SIGINT, SIGTERM};
 use signal_hook::iterator::Signals;
 

@@ -9,8 +9,8 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
-use endpoints::lifecycle::Shutdown;
 use endpoints::{AppConfig, Response, Route, UpstreamClient};
+use server_kit::lifecycle::Shutdown;
 
 use crate::{BlockingMode, Config};
 

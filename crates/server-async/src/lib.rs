@@ -14,9 +14,9 @@ use std::net::TcpListener;
 use std::sync::Arc;
 use std::time::Duration;
 
-use endpoints::lifecycle::{NoHooks, Shutdown, WorkerHooks};
-use endpoints::limits::DEFAULT_HEADER_TIMEOUT;
 use endpoints::{AppConfig, UpstreamClient};
+use server_kit::lifecycle::{NoHooks, Shutdown, WorkerHooks};
+use server_kit::limits::DEFAULT_HEADER_TIMEOUT;
 
 /// FastAPI runs `def` handlers on a threadpool of 40 (anyio's default); the blocking pool mirrors it.
 pub const DEFAULT_BLOCKING_THREADS: usize = 40;

@@ -5,7 +5,7 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use endpoints::lifecycle::{Shutdown, WorkerHooks, HEARTBEAT_INTERVAL};
+use server_kit::lifecycle::{Shutdown, WorkerHooks, HEARTBEAT_INTERVAL};
 use tokio::time::Instant;
 use tokio_util::task::TaskTracker;
 
@@ -129,7 +129,7 @@ impl AbandonTimer {
     fn start(shutdown: Shutdown, abandon: Shutdown, graceful_timeout: Duration) -> Option<AbandonTimer> {
         let (stop, stopped) = std::sync::mpsc::channel::<()>();
         let spawned = std::thread::Builder::new().name("graceful-timeout".into()).spawn(move || {
-            endpoints::lifecycle::wait_until_cancelled(&shutdown);
+            server_kit::lifecycle::wait_until_cancelled(&shutdown);
             if let Err(std::sync::mpsc::RecvTimeoutError::Timeout) = stopped.recv_timeout(graceful_timeout) {
                 tracing::warn!("graceful timeout: abandoning the requests still running");
                 abandon.cancel();

@@ -5,9 +5,9 @@ use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::time::Duration;
 
-use endpoints::lifecycle::Shutdown;
-use endpoints::listener;
 use endpoints::{AppConfig, UpstreamClient};
+use server_kit::lifecycle::Shutdown;
+use server_kit::listener;
 
 /// A running async server on loopback; stopped when dropped.
 struct TestServer {

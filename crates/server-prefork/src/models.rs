@@ -6,8 +6,8 @@ use std::net::TcpListener;
 use std::sync::Arc;
 use std::time::Duration;
 
-use endpoints::lifecycle::{Shutdown, WorkerHooks};
 use endpoints::{AppConfig, UpstreamCa, UpstreamClient, UpstreamError};
+use server_kit::lifecycle::{Shutdown, WorkerHooks};
 
 use crate::WorkerApp;
 

@@ -9,9 +9,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use endpoints::lifecycle::HEARTBEAT_INTERVAL;
-use endpoints::listener::wait_for_connection;
 use endpoints::Response;
+use server_kit::lifecycle::HEARTBEAT_INTERVAL;
+use server_kit::listener::wait_for_connection;
 
 use endpoints::http1::body::BodyDiscarder;
 use endpoints::http1::buffer::ReadBuffer;

@@ -1,6 +1,6 @@
 //! The accept side: `max_threads` threads, each looping accept -> serve that connection -> accept, on clones of one
 //! listener. Connections beyond them wait in the kernel backlog, never in a user-space queue. One thread at a time
-//! waits in accept, behind the supervisor's gate ([`endpoints::lifecycle::WorkerHooks::may_accept`]). The calling
+//! waits in accept, behind the supervisor's gate ([`server_kit::lifecycle::WorkerHooks::may_accept`]). The calling
 //! thread watches them and bounds a graceful stop by the graceful timeout.
 
 use std::io;
@@ -10,8 +10,8 @@ use std::sync::{Arc, PoisonError};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
-use endpoints::lifecycle::{ACCEPT_GATE_RECHECK, HEARTBEAT_INTERVAL};
-use endpoints::listener::wait_for_connection;
+use server_kit::lifecycle::{ACCEPT_GATE_RECHECK, HEARTBEAT_INTERVAL};
+use server_kit::listener::wait_for_connection;
 use socket2::SockRef;
 
 use crate::connection::{self, Shared, ThreadState};

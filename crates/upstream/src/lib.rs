@@ -9,18 +9,19 @@
 mod hold;
 mod record;
 mod responder;
+mod spin;
 mod tls;
 
 use std::io;
 use std::net::TcpListener;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
-pub use tokio_util::sync::CancellationToken as Shutdown;
+pub use server_kit::Shutdown;
 
 use hold::HoldTimer;
 pub use record::HoldRecord;
@@ -114,6 +115,7 @@ fn exact_timer_wakeups() {
 }
 
 async fn serve(listener: tokio::net::TcpListener, config: Config, shutdown: Shutdown) -> Summary {
+    let started = Instant::now();
     let timer = HoldTimer::start()
         .inspect_err(|error| tracing::warn!(%error, "no timerfd: holds run on tokio's timer, up to 1 ms long"))
         .ok();
@@ -170,7 +172,7 @@ async fn serve(listener: tokio::net::TcpListener, config: Config, shutdown: Shut
     if drain_timed_out {
         tracing::warn!(timeout = ?config.graceful_timeout, "graceful shutdown timed out; dropping connections");
     }
-    let mut holds = responder.holds();
+    let mut holds = responder.holds(started.elapsed());
     holds.tls = tls.map(|(_, handshakes)| handshakes.summary());
     Summary { requests_served: responder.requests_served(), drain_timed_out, holds }
 }
