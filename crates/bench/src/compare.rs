@@ -13,7 +13,7 @@ pub(crate) mod testing;
 use std::collections::BTreeMap;
 
 pub use baseline::{make_baseline, BaselineError};
-pub use figures::{Basis, Better, Figure, FigureKind, Metric};
+pub use figures::{Better, Figure, FigureBasis, FigureKind, Metric};
 
 use crate::history::HistoryLine;
 use crate::results::RunResults;
@@ -53,7 +53,7 @@ pub struct CompareInputs<'a> {
 
 /// The outcome of one row of the table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Verdict {
+pub enum Judgement {
     Ok,
     /// Better beyond the threshold.
     Better,
@@ -73,9 +73,9 @@ pub enum Verdict {
     TargetFailed,
 }
 
-impl Verdict {
+impl Judgement {
     pub fn fails(self) -> bool {
-        matches!(self, Verdict::Regression | Verdict::TargetFailed)
+        matches!(self, Judgement::Regression | Judgement::TargetFailed)
     }
 }
 
@@ -89,7 +89,7 @@ pub struct Row {
     pub base: String,
     pub new: String,
     pub change: String,
-    pub verdict: Verdict,
+    pub verdict: Judgement,
     /// The verdict in words, with the figures and the test used.
     pub verdict_text: String,
 }
@@ -255,20 +255,20 @@ fn phase_presence_rows(base: &RunFigures, new: &RunFigures) -> Vec<Row> {
                 phase,
                 "measured",
                 "-",
-                Verdict::TargetFailed,
+                Judgement::TargetFailed,
                 format!("**TARGET FAILED** in NEW: {reason}"),
             ),
-            None => presence_row(phase, "measured", "-", Verdict::Missing, "missing in NEW: not compared".into()),
+            None => presence_row(phase, "measured", "-", Judgement::Missing, "missing in NEW: not compared".into()),
         };
         rows.push(row);
     }
     for phase in new.phases.iter().filter(|phase| !base.phases.iter().any(|other| other.key == phase.key)) {
-        rows.push(presence_row(phase, "-", "measured", Verdict::Added, "new in NEW: no baseline yet".into()));
+        rows.push(presence_row(phase, "-", "measured", Judgement::Added, "new in NEW: no baseline yet".into()));
     }
     for (target, reason) in &new.failed_targets {
         let already = rows
             .iter()
-            .any(|row| row.verdict == Verdict::TargetFailed && row.phase.starts_with(&format!("{target} /")));
+            .any(|row| row.verdict == Judgement::TargetFailed && row.phase.starts_with(&format!("{target} /")));
         if !already {
             rows.push(Row {
                 phase: target.clone(),
@@ -276,7 +276,7 @@ fn phase_presence_rows(base: &RunFigures, new: &RunFigures) -> Vec<Row> {
                 base: String::new(),
                 new: "failed".into(),
                 change: String::new(),
-                verdict: Verdict::TargetFailed,
+                verdict: Judgement::TargetFailed,
                 verdict_text: format!("**TARGET FAILED** in NEW: {reason}"),
             });
         }

@@ -8,3 +8,12 @@ pub mod limits;
 pub mod listener;
 
 pub use lifecycle::Shutdown;
+
+/// Why a tokio-based server (the async model, the upstream) could not serve at all.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error("cannot start the tokio runtime")]
+    Runtime(#[source] std::io::Error),
+    #[error("cannot use the listening socket")]
+    Listener(#[source] std::io::Error),
+}

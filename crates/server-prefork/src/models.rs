@@ -63,7 +63,7 @@ pub enum ModelError {
     #[error("the sync server failed")]
     Sync(#[from] server_sync::Error),
     #[error("the async server failed")]
-    Async(#[from] server_async::Error),
+    Async(#[from] server_async::ServeError),
 }
 
 impl WorkerApp for Worker {

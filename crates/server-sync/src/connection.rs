@@ -37,7 +37,7 @@ const LINGER_BYTES: usize = 1024 * 1024;
 const SATURATED_IDLE_SLICE: Duration = Duration::from_millis(10);
 
 /// What every connection thread shares.
-pub(crate) struct Shared {
+pub(crate) struct ServerState {
     pub config: Config,
     pub shutdown: Shutdown,
     /// Cancelled when the graceful timeout runs out: the work still running (the CPU loop) gives up.
@@ -51,7 +51,7 @@ pub(crate) struct Shared {
     listener: TcpListener,
 }
 
-impl Shared {
+impl ServerState {
     pub fn new(config: Config, shutdown: Shutdown, listener: TcpListener) -> Self {
         Self {
             config,
@@ -81,7 +81,7 @@ impl Shared {
     }
 }
 
-/// A thread's place in [`Shared`]'s busy count.
+/// A thread's place in [`ServerState`]'s busy count.
 pub(crate) struct Busy<'a>(&'a AtomicUsize);
 
 impl Drop for Busy<'_> {
@@ -104,7 +104,7 @@ impl ThreadState {
 }
 
 /// Serves `stream` until it is done with; never panics on what the client sends.
-pub(crate) fn serve(stream: TcpStream, shared: &Shared, state: &mut ThreadState) {
+pub(crate) fn serve(stream: TcpStream, shared: &ServerState, state: &mut ThreadState) {
     let accepted_at = Instant::now();
     if let Err(error) = configure(&stream) {
         tracing::debug!(%error, "cannot configure an accepted connection");
@@ -163,7 +163,7 @@ fn expect_data(fill: Fill) -> Result<(), Abort> {
 
 struct Connection<'a> {
     stream: TcpStream,
-    shared: &'a Shared,
+    shared: &'a ServerState,
     buffer: &'a mut ReadBuffer,
     out: &'a mut Vec<u8>,
     encoder: &'a mut ResponseEncoder,

@@ -71,21 +71,15 @@ pub struct Summary {
     pub holds: HoldRecord,
 }
 
-#[derive(Debug, thiserror::Error)]
-pub enum Error {
-    #[error("cannot start the tokio runtime")]
-    Runtime(#[source] io::Error),
-    #[error("cannot use the listening socket")]
-    Listener(#[source] io::Error),
-}
+pub use server_kit::ServeError;
 
 /// Serves `listener` until `shutdown` is cancelled, then stops accepting, lets in-flight requests finish (for at
 /// most `config.graceful_timeout`) and returns. Builds its own tokio runtime; call it from a plain thread.
-pub fn run(listener: TcpListener, config: Config, shutdown: Shutdown) -> Result<Summary, Error> {
-    let runtime = build_runtime(config.threads).map_err(Error::Runtime)?;
-    listener.set_nonblocking(true).map_err(Error::Listener)?;
+pub fn run(listener: TcpListener, config: Config, shutdown: Shutdown) -> Result<Summary, ServeError> {
+    let runtime = build_runtime(config.threads).map_err(ServeError::Runtime)?;
+    listener.set_nonblocking(true).map_err(ServeError::Listener)?;
     runtime.block_on(async move {
-        let listener = tokio::net::TcpListener::from_std(listener).map_err(Error::Listener)?;
+        let listener = tokio::net::TcpListener::from_std(listener).map_err(ServeError::Listener)?;
         Ok(serve(listener, config, shutdown).await)
     })
 }

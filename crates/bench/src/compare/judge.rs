@@ -2,7 +2,7 @@
 //! threshold, the Mann-Whitney test, the confirmation by a first attempt, and the words of each verdict.
 
 use super::figures::{Better, Figure, FigureKind, Metric};
-use super::{markdown, stats, CompareOptions, Row, Verdict, FAILURE_RATE_MARGIN};
+use super::{markdown, stats, CompareOptions, Judgement, Row, FAILURE_RATE_MARGIN};
 use crate::history::{self, HistoryLine};
 
 /// BASE's repetitions plus, for figures history knows, the latest passing runs' values.
@@ -48,7 +48,7 @@ pub(super) fn judge(
             new.metric,
         ),
         change: String::new(),
-        verdict: Verdict::Ok,
+        verdict: Judgement::Ok,
         verdict_text: String::new(),
     };
     if failure_rows {
@@ -58,7 +58,7 @@ pub(super) fn judge(
         return Some(row);
     }
     if !(reference_median.is_finite() && reference_median > 0.0 && new_median.is_finite()) {
-        row.verdict = if new.gated { Verdict::WithinNoise } else { Verdict::Info };
+        row.verdict = if new.gated { Judgement::WithinNoise } else { Judgement::Info };
         row.verdict_text = "no judgement: the reference is zero or not a number".into();
         return Some(row);
     }
@@ -92,7 +92,7 @@ fn judge_relative(
     reference: &Reference,
     first: Option<&Figure>,
     options: &CompareOptions,
-) -> (Verdict, String) {
+) -> (Judgement, String) {
     let threshold_percent = options.threshold * 100.0;
     let worse = worsening(new, change);
     if !new.gated {
@@ -100,18 +100,18 @@ fn judge_relative(
             FigureKind::Ratio => "the calibrated figures are gated instead",
             _ => "absolute figures move between machines and with their load",
         };
-        return (Verdict::Info, format!("info, not gated: {why}"));
+        return (Judgement::Info, format!("info, not gated: {why}"));
     }
     if worse <= options.threshold {
         if -worse > options.threshold {
-            return (Verdict::Better, format!("better by more than {threshold_percent:.0}% ({})", new.basis.words));
+            return (Judgement::Better, format!("better by more than {threshold_percent:.0}% ({})", new.basis.words));
         }
-        return (Verdict::Ok, format!("ok, within {threshold_percent:.0}% ({})", new.basis.words));
+        return (Judgement::Ok, format!("ok, within {threshold_percent:.0}% ({})", new.basis.words));
     }
     let (significant, test) = significance(new, reference, options.alpha);
     if !significant {
         return (
-            Verdict::WithinNoise,
+            Judgement::WithinNoise,
             format!("worse by {:.0}% but within the noise: {test} ({})", worse * 100.0, new.basis.words),
         );
     }
@@ -120,7 +120,7 @@ fn judge_relative(
         let first_confirms = first_worse > options.threshold;
         if !first_confirms {
             return (
-                Verdict::NotConfirmed,
+                Judgement::NotConfirmed,
                 format!(
                     "not confirmed: worse by {:.0}% in this run but {:.0}% in the first attempt ({})",
                     worse * 100.0,
@@ -132,7 +132,7 @@ fn judge_relative(
     }
     let confirmed = if first.is_some() { ", confirmed by a re-run" } else { "" };
     (
-        Verdict::Regression,
+        Judgement::Regression,
         format!(
             "**REGRESSION**: worse by {:.0}%, beyond {threshold_percent:.0}%; {test}{confirmed} ({})",
             worse * 100.0,
@@ -158,15 +158,15 @@ fn significance(new: &Figure, reference: &Reference, alpha: f64) -> (bool, Strin
     }
 }
 
-fn judge_failure_rate(reference: f64, new: f64, first: Option<&Figure>) -> (Verdict, String) {
+fn judge_failure_rate(reference: f64, new: f64, first: Option<&Figure>) -> (Judgement, String) {
     let margin_points = FAILURE_RATE_MARGIN * 100.0;
     if new - reference <= FAILURE_RATE_MARGIN {
-        return (Verdict::Ok, format!("ok, within {margin_points:.0} point of the reference"));
+        return (Judgement::Ok, format!("ok, within {margin_points:.0} point of the reference"));
     }
     if let Some(first) = first {
         if stats::median(&first.samples) - reference <= FAILURE_RATE_MARGIN {
-            return (Verdict::NotConfirmed, "not confirmed: the first attempt had no extra failures".into());
+            return (Judgement::NotConfirmed, "not confirmed: the first attempt had no extra failures".into());
         }
     }
-    (Verdict::Regression, format!("**REGRESSION**: more than {margin_points:.0} point more requests failed"))
+    (Judgement::Regression, format!("**REGRESSION**: more than {margin_points:.0} point more requests failed"))
 }

@@ -48,7 +48,7 @@ impl WorkerProcess {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Stop {
+enum StopKind {
     Graceful,
     Quick,
 }
@@ -105,7 +105,7 @@ impl<'a, A: WorkerApp> Master<'a, A> {
     /// Supervises until told to stop, stops the workers, and reports the requests each served.
     pub fn run(mut self, on_listening: impl FnOnce(&TcpListener)) -> Result<WorkerStats, Error> {
         let outcome = self.supervise(on_listening);
-        self.stop(outcome.as_ref().is_ok_and(|stop| *stop == Stop::Graceful));
+        self.stop(outcome.as_ref().is_ok_and(|stop| *stop == StopKind::Graceful));
         tracing::info!(requests_per_worker = ?self.stats.per_index(), total = self.stats.total_requests, "master exiting");
         let written = match &self.config.stats_path {
             Some(path) => self.stats.write_json(path).map_err(|source| Error::Stats { path: path.clone(), source }),
@@ -116,7 +116,7 @@ impl<'a, A: WorkerApp> Master<'a, A> {
         Ok(self.stats)
     }
 
-    fn supervise(&mut self, on_listening: impl FnOnce(&TcpListener)) -> Result<Stop, Error> {
+    fn supervise(&mut self, on_listening: impl FnOnce(&TcpListener)) -> Result<StopKind, Error> {
         let mut on_listening = Some(on_listening);
         self.manage_workers();
         loop {
@@ -138,13 +138,13 @@ impl<'a, A: WorkerApp> Master<'a, A> {
         }
     }
 
-    fn handle_signal(&mut self, signal: Signal) -> Option<Stop> {
+    fn handle_signal(&mut self, signal: Signal) -> Option<StopKind> {
         if signal != Signal::SIGCHLD {
             tracing::info!("handling signal: {signal}");
         }
         match signal {
-            Signal::SIGTERM => return Some(Stop::Graceful),
-            Signal::SIGINT | Signal::SIGQUIT => return Some(Stop::Quick),
+            Signal::SIGTERM => return Some(StopKind::Graceful),
+            Signal::SIGINT | Signal::SIGQUIT => return Some(StopKind::Quick),
             Signal::SIGHUP => self.start_reload(),
             Signal::SIGTTIN if self.num_workers < MAX_WORKERS => self.num_workers += 1,
             Signal::SIGTTIN => tracing::warn!("already at the most workers ({MAX_WORKERS}); SIGTTIN ignored"),

@@ -26,6 +26,22 @@ fn boot_failures_are_deaths_before_ready_or_early_error_exits() {
 
 #[test]
 fn thread_count_reads_proc() {
-    // The test harness runs tests on threads of its own, so there is at least this one.
-    assert!(thread_count() >= 1);
+    // Two threads held alive while the count is read: with this test's own thread, at least three, which the
+    // fallback of 1 (an unreadable /proc) cannot give.
+    let (release, held) = std::sync::mpsc::channel::<()>();
+    let held = std::sync::Arc::new(std::sync::Mutex::new(held));
+    let threads: Vec<_> = (0..2)
+        .map(|_| {
+            let held = std::sync::Arc::clone(&held);
+            std::thread::spawn(move || {
+                let _ = held.lock().map(|held| held.recv_timeout(Duration::from_secs(60)));
+            })
+        })
+        .collect();
+    let counted = thread_count();
+    drop(release);
+    for thread in threads {
+        thread.join().expect("a held thread returns");
+    }
+    assert!(counted >= 3, "read {counted} threads while this one and two others were alive");
 }
