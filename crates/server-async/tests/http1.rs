@@ -13,7 +13,7 @@ use server_kit::listener;
 struct TestServer {
     addr: SocketAddr,
     shutdown: Shutdown,
-    thread: Option<std::thread::JoinHandle<Result<(), server_async::Error>>>,
+    thread: Option<std::thread::JoinHandle<Result<(), server_async::ServeError>>>,
 }
 
 impl TestServer {
