@@ -29,7 +29,7 @@ pub struct Args {
 enum Model {
     /// Thread per connection on std::net + httparse, at most --max-threads at once (gunicorn sync workers).
     Sync(sync_model::Args),
-    /// tokio + hyper; one event-loop thread by default (Uvicorn), --threads N for tokio's multi-thread runtime.
+    /// tokio, a task per connection; one event loop by default (Uvicorn), --threads N for the multi-thread runtime.
     Async(async_model::Args),
     /// gunicorn-style master forking -w N workers of the sync or async model (-k), supervised like gunicorn.
     Prefork(prefork_model::Args),

@@ -1,4 +1,4 @@
-//! `rustcorn serve async`: flags of the tokio + hyper model and the call into `server_async::run`.
+//! `rustcorn serve async`: flags of the tokio model and the call into `server_async::run`.
 
 use std::process::ExitCode;
 use std::time::Duration;
