@@ -7,12 +7,12 @@ use std::io;
 use std::sync::Arc;
 use std::time::Duration;
 
-use endpoints::http1::body::BodyDiscarder;
-use endpoints::http1::buffer::ReadBuffer;
 use endpoints::http1::plan::{RequestPlan, BODY_TIMEOUT_DETAIL, HEAD_TIMEOUT_DETAIL};
-use endpoints::http1::request::{parse_head, BodyFraming, Parsed};
 use endpoints::http1::response::{ConnectionHeader, ResponseEncoder, CONTINUE};
 use endpoints::Response;
+use server_kit::http1::body::BodyDiscarder;
+use server_kit::http1::buffer::ReadBuffer;
+use server_kit::http1::request::{parse_head, BodyFraming, Parsed};
 use server_kit::lifecycle::WorkerHooks;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;

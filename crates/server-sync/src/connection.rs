@@ -13,11 +13,11 @@ use endpoints::Response;
 use server_kit::lifecycle::HEARTBEAT_INTERVAL;
 use server_kit::listener::wait_for_connection;
 
-use endpoints::http1::body::BodyDiscarder;
-use endpoints::http1::buffer::ReadBuffer;
 use endpoints::http1::plan::{RequestPlan, BODY_TIMEOUT_DETAIL, HEAD_TIMEOUT_DETAIL};
-use endpoints::http1::request::{parse_head, BodyFraming, Parsed};
 use endpoints::http1::response::{ConnectionHeader, ResponseEncoder, CONTINUE};
+use server_kit::http1::body::BodyDiscarder;
+use server_kit::http1::buffer::ReadBuffer;
+use server_kit::http1::request::{parse_head, BodyFraming, Parsed};
 
 use crate::handler;
 use crate::server::is_timeout;

@@ -1,9 +1,9 @@
 //! What a connection does with one complete request head, decided at once and owned, so that the read buffer the
 //! head was parsed from is free again for the body and the next request. Both server models build it alike.
 
-use crate::http1::request::{BodyFraming, RequestHead};
 use crate::http1::response::ConnectionHeader;
 use crate::{route, AppConfig, Response, Route};
+use server_kit::http1::request::{BodyFraming, RequestHead};
 
 #[derive(Debug)]
 pub struct RequestPlan {
@@ -48,7 +48,7 @@ pub const BODY_TIMEOUT_DETAIL: &str = "timed out reading the request body";
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::http1::request::{parse_head, Parsed};
+    use server_kit::http1::request::{parse_head, Parsed};
 
     fn plan(raw: &[u8]) -> RequestPlan {
         match parse_head(raw) {
