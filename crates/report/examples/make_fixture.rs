@@ -89,6 +89,7 @@ fn main() {
         finished_at: "2026-01-01T12:06:40Z".into(),
         partial: false,
         calibration: None,
+        max_failures: None,
         suite: SuiteSource {
             name: "fixture (synthetic numbers)".into(),
             path: "bench-suite/fixture.toml".into(),
@@ -291,6 +292,7 @@ fn target(model: &Model, phases: &[Phase], noise: &mut Noise) -> TargetResult {
         status: TargetStatus::Ok,
         phases: results,
         variant_of: (model.name == "uvicorn-improved").then(|| "uvicorn".to_owned()),
+        role: None,
     }
 }
 
@@ -311,6 +313,7 @@ fn failed_python_target() -> TargetResult {
         },
         phases: vec![],
         variant_of: None,
+        role: None,
     }
 }
 
@@ -477,6 +480,7 @@ fn phase_result(model: &Model, phase: &Phase, index: usize, repetition: u32, noi
         rate: rate_stats,
         agents: vec![agent],
         responses_per_worker: header_counts(model, aggregated_responses),
+        statuses: Default::default(),
     };
     let cores_used = match phase.endpoints[0].1 {
         Work::Io => 0.05 + rate * model.overhead_us * 2.0 / 1e6,
@@ -545,7 +549,7 @@ fn in_flight_at_close(
 fn cpu_work(model: &Model) -> CpuWork {
     let (iterations, off) = match model.family {
         Family::Rust => (2_860_000, 0.006 * (model.name.len() % 3) as f64 - 0.006),
-        Family::Python => (36_400, 0.011),
+        Family::Python | Family::External => (36_400, 0.011),
     };
     CpuWork { requested_s: 0.002, iterations, measured_s: 0.002 * (1.0 + off), samples: 15, probes: 3 }
 }

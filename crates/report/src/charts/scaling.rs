@@ -449,6 +449,7 @@ mod tests {
             status: TargetStatus::Ok,
             phases: vec![],
             variant_of: None,
+            role: None,
         }
     }
 
