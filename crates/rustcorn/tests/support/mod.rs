@@ -2,6 +2,8 @@
 //! `Listening at:` line, and offers raw-socket helpers for malformed input.
 #![allow(dead_code)]
 
+pub mod echo;
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::process::{Child, Command, ExitStatus, Stdio};
