@@ -57,10 +57,9 @@ pub fn command_line(
             }
             argv
         }
-        Launch::External { command, .. } => command
-            .iter()
-            .map(|word| ports::fill(&word.replace("{upstream}", context.upstream_url), port))
-            .collect(),
+        Launch::External { command, .. } => {
+            command.iter().map(|word| ports::fill(&word.replace("{upstream}", context.upstream_url), port)).collect()
+        }
     }
 }
 
@@ -90,7 +89,9 @@ pub(crate) fn child_spec(
         Launch::External { ready_url, cwd, env, .. } => {
             let mut env: std::collections::BTreeMap<String, String> = env
                 .iter()
-                .map(|(key, value)| (key.clone(), ports::fill(&value.replace("{upstream}", context.upstream_url), port)))
+                .map(|(key, value)| {
+                    (key.clone(), ports::fill(&value.replace("{upstream}", context.upstream_url), port))
+                })
                 .collect();
             env.insert("RUSTCORN_UPSTREAM_URL".into(), context.upstream_url.to_owned());
             if let Some(ca) = context.upstream_ca {

@@ -83,7 +83,11 @@ pub fn suite_text(spec: &ServersSpec) -> Result<String, String> {
 }
 
 /// Builds the suite and runs it through the driver, exactly as `rustcorn bench run` runs a file.
-pub fn run(spec: &ServersSpec, options: &RunOptions, cancel: &loadgen::CancellationToken) -> Result<crate::Outcome, RunError> {
+pub fn run(
+    spec: &ServersSpec,
+    options: &RunOptions,
+    cancel: &loadgen::CancellationToken,
+) -> Result<crate::Outcome, RunError> {
     let text = suite_text(spec).map_err(|message| invalid(&options.suite, message))?;
     let mut options = options.clone();
     options.suite_text = Some(text);
@@ -91,11 +95,7 @@ pub fn run(spec: &ServersSpec, options: &RunOptions, cancel: &loadgen::Cancellat
 }
 
 fn invalid(path: &Path, message: String) -> RunError {
-    RunError::Suite(SuiteError::Invalid {
-        location: crate::suite::Location::at(path, "", 0),
-        field: None,
-        message,
-    })
+    RunError::Suite(SuiteError::Invalid { location: crate::suite::Location::at(path, "", 0), field: None, message })
 }
 
 /// Checks the suite without running it (for tests and `--dry-run`-style use).

@@ -3,8 +3,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::StatusCounts;
 use crate::histogram::{self, Latencies};
+use crate::StatusCounts;
 use crate::{agent, AgentWindow, InFlightStats, LoadError, Model, WorkerCounts};
 
 /// The percentiles every output reports: Locust's columns, plus 100 (the max).

@@ -81,8 +81,7 @@ impl RequestShape {
 
 /// RFC 9110's token: the characters a method or a header name may hold.
 fn is_token(text: &str) -> bool {
-    !text.is_empty()
-        && text.bytes().all(|byte| byte.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&byte))
+    !text.is_empty() && text.bytes().all(|byte| byte.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&byte))
 }
 
 /// `Name: value` as `-H` takes it (curl's and wrk's form).
@@ -102,7 +101,8 @@ mod tests {
     #[test]
     fn the_default_shape_is_the_lean_get() {
         let bytes = RequestShape::default().encode("/health", "127.0.0.1:8000");
-        let expected = "GET /health HTTP/1.1\r\nHost: 127.0.0.1:8000\r\nUser-Agent: rustcorn-load\r\nAccept: */*\r\n\r\n";
+        let expected =
+            "GET /health HTTP/1.1\r\nHost: 127.0.0.1:8000\r\nUser-Agent: rustcorn-load\r\nAccept: */*\r\n\r\n";
         assert_eq!(String::from_utf8(bytes).unwrap(), expected);
     }
 

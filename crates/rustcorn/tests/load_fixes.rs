@@ -8,11 +8,7 @@ use std::process::{Command, Output, Stdio};
 use support::Server;
 
 fn rustcorn(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_rustcorn"))
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .expect("run rustcorn")
+    Command::new(env!("CARGO_BIN_EXE_rustcorn")).args(args).stdin(Stdio::null()).output().expect("run rustcorn")
 }
 
 fn first_stderr_line(output: &Output) -> String {

@@ -112,7 +112,8 @@ fn calibrate_target(
     wanted: &[TaskSpec],
     context: &PhaseContext<'_>,
 ) -> Result<TargetOutcome, Stop> {
-    let started = phase::child_spec(target, None, context, None).and_then(|spec| ChildServer::start(&spec, context.cancel));
+    let started =
+        phase::child_spec(target, None, context, None).and_then(|spec| ChildServer::start(&spec, context.cancel));
     let mut server = match started {
         Ok(server) => server,
         Err(_) if context.cancel.is_cancelled() => return Err(Stop::Cancelled),

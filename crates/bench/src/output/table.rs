@@ -125,6 +125,9 @@ mod tests {
         let cells: Vec<&str> = row.split_whitespace().collect();
         assert!(cells.contains(&"0.0") && !cells.contains(&"500.0"), "every request failed: {row}");
         assert!(cells.contains(&"1000"), "the failures are shown: {row}");
-        assert!(text.contains("FAILED REQUESTS sync / cpu: 1000 of 1000 requests failed (100.0 %), beyond the 5% allowed"), "{text}");
+        assert!(
+            text.contains("FAILED REQUESTS sync / cpu: 1000 of 1000 requests failed (100.0 %), beyond the 5% allowed"),
+            "{text}"
+        );
     }
 }

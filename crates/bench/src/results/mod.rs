@@ -8,9 +8,9 @@ mod workers;
 use std::path::Path;
 
 pub use loadgen::{LatencySummary, LoadReport};
+pub use role::{Role, ROLE_WORDS};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
-pub use role::{Role, ROLE_WORDS};
 pub use workers::{WorkerCountSource, WorkerLoad, WorkerShare};
 
 /// Bumped when a field changes meaning or disappears; adding an optional field keeps the version.

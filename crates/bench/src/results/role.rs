@@ -49,7 +49,10 @@ mod tests {
     #[test]
     fn recognises_the_articles_servers_by_their_command_line() {
         assert_eq!(Role::recognise("sh -c exec uvicorn main:app --no-access-log"), Some(Role::SingleLoop));
-        assert_eq!(Role::recognise("gunicorn -w 4 -k uvicorn.workers.UvicornWorker main:app"), Some(Role::PreforkAsync));
+        assert_eq!(
+            Role::recognise("gunicorn -w 4 -k uvicorn.workers.UvicornWorker main:app"),
+            Some(Role::PreforkAsync)
+        );
         assert_eq!(Role::recognise("gunicorn -w 2 --no-control-socket main_wsgi:app"), Some(Role::SyncWorkers));
         assert_eq!(Role::recognise("gunicorn -w 2 -k gevent main_wsgi:app"), None);
         assert_eq!(Role::recognise("uvicorn main:app --workers 4"), None);

@@ -158,9 +158,8 @@ fn log_bars(histogram: &hdrhistogram::Histogram<u64>, min_us: u64, max_us: u64) 
     let low = min_us.max(1) as f64;
     let high = max_us.max(min_us + 1) as f64;
     let factor = (high / low).powf(1.0 / HISTOGRAM_BUCKETS as f64);
-    let mut bars: Vec<(u64, u64)> = (1..=HISTOGRAM_BUCKETS)
-        .map(|bar| ((low * factor.powi(bar as i32)).round() as u64, 0))
-        .collect();
+    let mut bars: Vec<(u64, u64)> =
+        (1..=HISTOGRAM_BUCKETS).map(|bar| ((low * factor.powi(bar as i32)).round() as u64, 0)).collect();
     if let Some(last) = bars.last_mut() {
         last.0 = max_us.max(min_us + 1);
     }
