@@ -57,15 +57,21 @@ impl RunResults {
     }
 }
 
-/// Parses a failure threshold written as a percentage (`5%`, `0.5 %`) or a fraction (`0.05`), within 0..=100 %.
-pub fn parse_max_failures(text: &str) -> Result<f64, String> {
+/// A share written as a percentage (`5%`, `0.5 %`) or a fraction (`0.05`), as a fraction; None when it is not a
+/// finite number. Thresholds on the command line (`--max-failures`, `bench compare --threshold`) read it.
+pub fn parse_share(text: &str) -> Option<f64> {
     let trimmed = text.trim();
     let (number, scale) = match trimmed.strip_suffix('%') {
         Some(number) => (number.trim(), 100.0),
         None => (trimmed, 1.0),
     };
-    match number.parse::<f64>() {
-        Ok(value) if value.is_finite() && (0.0..=1.0).contains(&(value / scale)) => Ok(value / scale),
+    number.parse::<f64>().ok().filter(|value| value.is_finite()).map(|value| value / scale)
+}
+
+/// Parses a failure threshold ([`parse_share`]) within 0..=100 %.
+pub fn parse_max_failures(text: &str) -> Result<f64, String> {
+    match parse_share(text) {
+        Some(share) if (0.0..=1.0).contains(&share) => Ok(share),
         _ => Err(format!("{text:?} is not a share of failed requests from 0% to 100% (e.g. 5% or 0.05)")),
     }
 }

@@ -91,16 +91,23 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
 
 fn run_suite(args: RunArgs) -> anyhow::Result<ExitCode> {
     let cancel = cancel_on_signals()?;
-    let options = RunOptions {
-        suite: args.suite.clone(),
-        suite_text: None,
-        results_root: args.flags.results_dir.clone(),
-        rustcorn: std::env::current_exe().context("cannot find the rustcorn binary's own path")?,
-        allow_remote: args.flags.allow_remote,
-        quiet: args.flags.quiet || args.flags.json,
-        max_failures: args.flags.max_failures,
-    };
+    let options = args.flags.options(args.suite.clone())?;
     finish_run(bench::run(&options, &cancel), &args.flags)
+}
+
+impl RunFlags {
+    /// The driver's options for the suite at (or named) `suite`.
+    pub(crate) fn options(&self, suite: PathBuf) -> anyhow::Result<RunOptions> {
+        Ok(RunOptions {
+            suite,
+            suite_text: None,
+            results_root: self.results_dir.clone(),
+            rustcorn: std::env::current_exe().context("cannot find the rustcorn binary's own path")?,
+            allow_remote: self.allow_remote,
+            quiet: self.quiet || self.json,
+            max_failures: self.max_failures,
+        })
+    }
 }
 
 /// Exit status and output of a run: 2 for bad input, 130 for Ctrl-C before anything was measured, else the table

@@ -6,9 +6,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use anyhow::Context;
 use bench::servers::{ServersLoad, ServersSpec};
-use bench::RunOptions;
 
 use super::bench::{cancel_on_signals, finish_run, RunFlags};
 use super::load::{parse_task, parse_think};
@@ -76,15 +74,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         }
     };
     let cancel = cancel_on_signals()?;
-    let options = RunOptions {
-        suite: PathBuf::from(bench::servers::SUITE_NAME),
-        suite_text: None,
-        results_root: args.run.results_dir.clone(),
-        rustcorn: std::env::current_exe().context("cannot find the rustcorn binary's own path")?,
-        allow_remote: args.run.allow_remote,
-        quiet: args.run.quiet || args.run.json,
-        max_failures: args.run.max_failures,
-    };
+    let options = args.run.options(PathBuf::from(bench::servers::SUITE_NAME))?;
     finish_run(bench::servers::run(&spec, &options, &cancel), &args.run)
 }
 
