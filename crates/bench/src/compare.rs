@@ -4,6 +4,7 @@
 
 mod baseline;
 mod figures;
+mod judge;
 mod markdown;
 pub mod stats;
 #[cfg(test)]
@@ -12,11 +13,12 @@ pub(crate) mod testing;
 use std::collections::BTreeMap;
 
 pub use baseline::{make_baseline, BaselineError};
-pub use figures::{Basis, Better, Figure, FigureKind, Metric};
+pub use figures::{Better, Figure, FigureBasis, FigureKind, Metric};
 
-use crate::history::{self, HistoryLine};
+use crate::history::HistoryLine;
 use crate::results::RunResults;
 use figures::{extract, usable_calibration, RunFigures};
+use judge::{judge, reference_samples, Reference};
 
 /// A failure rate this much higher (absolute, 0.01 = one request in a hundred) than the reference's is a regression.
 pub const FAILURE_RATE_MARGIN: f64 = 0.01;
@@ -51,7 +53,7 @@ pub struct CompareInputs<'a> {
 
 /// The outcome of one row of the table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Verdict {
+pub enum Judgement {
     Ok,
     /// Better beyond the threshold.
     Better,
@@ -71,9 +73,9 @@ pub enum Verdict {
     TargetFailed,
 }
 
-impl Verdict {
+impl Judgement {
     pub fn fails(self) -> bool {
-        matches!(self, Verdict::Regression | Verdict::TargetFailed)
+        matches!(self, Judgement::Regression | Judgement::TargetFailed)
     }
 }
 
@@ -87,7 +89,7 @@ pub struct Row {
     pub base: String,
     pub new: String,
     pub change: String,
-    pub verdict: Verdict,
+    pub verdict: Judgement,
     /// The verdict in words, with the figures and the test used.
     pub verdict_text: String,
 }
@@ -234,167 +236,6 @@ fn note_environment(inputs: CompareInputs<'_>, base: &RunFigures, new: &RunFigur
     }
 }
 
-/// BASE's repetitions plus, for figures history knows, the latest passing runs' values.
-fn reference_samples(base: &Figure, new: &Figure, history: &[HistoryLine], options: &CompareOptions) -> Reference {
-    let window = history::window_values(history, &new.name, options.window);
-    let mut samples = base.samples.clone();
-    samples.extend(&window);
-    Reference { samples, from_base: base.samples.len(), from_history: window.len() }
-}
-
-/// The samples a new figure is judged against, and where they came from.
-#[derive(Debug, Clone)]
-struct Reference {
-    samples: Vec<f64>,
-    from_base: usize,
-    from_history: usize,
-}
-
-fn judge(
-    base: &Figure,
-    new: &Figure,
-    reference: &Reference,
-    first: Option<&Figure>,
-    options: &CompareOptions,
-) -> Option<Row> {
-    let reference_median = stats::median(&reference.samples);
-    let new_median = stats::median(&new.samples);
-    let failure_rows = base.kind == FigureKind::FailureRate;
-    if failure_rows && reference.samples.iter().chain(&new.samples).all(|value| *value == 0.0) {
-        return None;
-    }
-    let mut row = Row {
-        phase: format!("{} / {} @{}", new.target, new.phase, new.load_tag),
-        metric: format!("{}, {}", metric_name(new), new.basis.tag),
-        base: markdown::describe_samples(reference, new.metric),
-        new: markdown::describe_samples(
-            &Reference { samples: new.samples.clone(), from_base: new.samples.len(), from_history: 0 },
-            new.metric,
-        ),
-        change: String::new(),
-        verdict: Verdict::Ok,
-        verdict_text: String::new(),
-    };
-    if failure_rows {
-        let (verdict, text) = judge_failure_rate(reference_median, new_median, first);
-        row.change = format!("{:+.2} points", (new_median - reference_median) * 100.0);
-        (row.verdict, row.verdict_text) = (verdict, text);
-        return Some(row);
-    }
-    if !(reference_median.is_finite() && reference_median > 0.0 && new_median.is_finite()) {
-        row.verdict = if new.gated { Verdict::WithinNoise } else { Verdict::Info };
-        row.verdict_text = "no judgement: the reference is zero or not a number".into();
-        return Some(row);
-    }
-    let change = new_median / reference_median - 1.0;
-    row.change = format!("{:+.1}%", change * 100.0);
-    (row.verdict, row.verdict_text) = judge_relative(new, change, reference, first, options);
-    Some(row)
-}
-
-fn metric_name(figure: &Figure) -> &'static str {
-    match figure.metric {
-        Metric::Throughput => "req/s",
-        Metric::MedianLatency => "median latency (ms)",
-        Metric::RequestsPerCpuSecond => "req per CPU-second",
-        Metric::WorkShare => "cpu_work s per CPU-second",
-        Metric::FailureRate => "failed requests",
-    }
-}
-
-/// The change counted in the bad direction: positive means worse.
-fn worsening(figure: &Figure, change: f64) -> f64 {
-    match figure.better {
-        Better::Higher => -change,
-        Better::Lower => change,
-    }
-}
-
-fn judge_relative(
-    new: &Figure,
-    change: f64,
-    reference: &Reference,
-    first: Option<&Figure>,
-    options: &CompareOptions,
-) -> (Verdict, String) {
-    let threshold_percent = options.threshold * 100.0;
-    let worse = worsening(new, change);
-    if !new.gated {
-        let why = match new.kind {
-            FigureKind::Ratio => "the calibrated figures are gated instead",
-            _ => "absolute figures move between machines and with their load",
-        };
-        return (Verdict::Info, format!("info, not gated: {why}"));
-    }
-    if worse <= options.threshold {
-        if -worse > options.threshold {
-            return (Verdict::Better, format!("better by more than {threshold_percent:.0}% ({})", new.basis.words));
-        }
-        return (Verdict::Ok, format!("ok, within {threshold_percent:.0}% ({})", new.basis.words));
-    }
-    let (significant, test) = significance(new, reference, options.alpha);
-    if !significant {
-        return (
-            Verdict::WithinNoise,
-            format!("worse by {:.0}% but within the noise: {test} ({})", worse * 100.0, new.basis.words),
-        );
-    }
-    if let Some(first) = first {
-        let first_worse = worsening(new, stats::median(&first.samples) / stats::median(&reference.samples) - 1.0);
-        let first_confirms = first_worse > options.threshold;
-        if !first_confirms {
-            return (
-                Verdict::NotConfirmed,
-                format!(
-                    "not confirmed: worse by {:.0}% in this run but {:.0}% in the first attempt ({})",
-                    worse * 100.0,
-                    first_worse * 100.0,
-                    new.basis.words
-                ),
-            );
-        }
-    }
-    let confirmed = if first.is_some() { ", confirmed by a re-run" } else { "" };
-    (
-        Verdict::Regression,
-        format!(
-            "**REGRESSION**: worse by {:.0}%, beyond {threshold_percent:.0}%; {test}{confirmed} ({})",
-            worse * 100.0,
-            new.basis.words
-        ),
-    )
-}
-
-/// The one-sided Mann-Whitney test of NEW worse than the reference, in words; too few samples for the test to
-/// reach the significance level leaves the threshold alone to decide, and the words say so.
-fn significance(new: &Figure, reference: &Reference, alpha: f64) -> (bool, String) {
-    let (new_samples, reference_samples): (Vec<f64>, Vec<f64>) = match new.better {
-        Better::Higher => (new.samples.clone(), reference.samples.clone()),
-        Better::Lower => (new.samples.iter().map(|v| -v).collect(), reference.samples.iter().map(|v| -v).collect()),
-    };
-    let sizes = format!("n={} vs {}", new_samples.len(), reference_samples.len());
-    if stats::smallest_p(new_samples.len(), reference_samples.len()) > alpha {
-        return (true, format!("too few repetitions for a test ({sizes}), threshold only"));
-    }
-    match stats::p_new_smaller(&new_samples, &reference_samples) {
-        Some(p) => (p <= alpha, format!("Mann-Whitney p={p:.3} ({sizes}, alpha {alpha})")),
-        None => (true, format!("no test possible ({sizes}), threshold only")),
-    }
-}
-
-fn judge_failure_rate(reference: f64, new: f64, first: Option<&Figure>) -> (Verdict, String) {
-    let margin_points = FAILURE_RATE_MARGIN * 100.0;
-    if new - reference <= FAILURE_RATE_MARGIN {
-        return (Verdict::Ok, format!("ok, within {margin_points:.0} point of the reference"));
-    }
-    if let Some(first) = first {
-        if stats::median(&first.samples) - reference <= FAILURE_RATE_MARGIN {
-            return (Verdict::NotConfirmed, "not confirmed: the first attempt had no extra failures".into());
-        }
-    }
-    (Verdict::Regression, format!("**REGRESSION**: more than {margin_points:.0} point more requests failed"))
-}
-
 /// Rows for phases on one side only and for targets that failed in NEW.
 fn phase_presence_rows(base: &RunFigures, new: &RunFigures) -> Vec<Row> {
     let mut rows = Vec::new();
@@ -414,20 +255,20 @@ fn phase_presence_rows(base: &RunFigures, new: &RunFigures) -> Vec<Row> {
                 phase,
                 "measured",
                 "-",
-                Verdict::TargetFailed,
+                Judgement::TargetFailed,
                 format!("**TARGET FAILED** in NEW: {reason}"),
             ),
-            None => presence_row(phase, "measured", "-", Verdict::Missing, "missing in NEW: not compared".into()),
+            None => presence_row(phase, "measured", "-", Judgement::Missing, "missing in NEW: not compared".into()),
         };
         rows.push(row);
     }
     for phase in new.phases.iter().filter(|phase| !base.phases.iter().any(|other| other.key == phase.key)) {
-        rows.push(presence_row(phase, "-", "measured", Verdict::Added, "new in NEW: no baseline yet".into()));
+        rows.push(presence_row(phase, "-", "measured", Judgement::Added, "new in NEW: no baseline yet".into()));
     }
     for (target, reason) in &new.failed_targets {
         let already = rows
             .iter()
-            .any(|row| row.verdict == Verdict::TargetFailed && row.phase.starts_with(&format!("{target} /")));
+            .any(|row| row.verdict == Judgement::TargetFailed && row.phase.starts_with(&format!("{target} /")));
         if !already {
             rows.push(Row {
                 phase: target.clone(),
@@ -435,7 +276,7 @@ fn phase_presence_rows(base: &RunFigures, new: &RunFigures) -> Vec<Row> {
                 base: String::new(),
                 new: "failed".into(),
                 change: String::new(),
-                verdict: Verdict::TargetFailed,
+                verdict: Judgement::TargetFailed,
                 verdict_text: format!("**TARGET FAILED** in NEW: {reason}"),
             });
         }

@@ -23,7 +23,8 @@ pub mod servers;
 pub mod store;
 pub mod suite;
 
-// CI regression tracking (issue 7).
+// CI regression tracking: a calibration that makes runs on different machines comparable, the comparison of a
+// run with a baseline, and the history of passing runs that widens its reference.
 pub mod calibration;
 pub mod compare;
 pub mod history;

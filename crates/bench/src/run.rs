@@ -200,10 +200,12 @@ fn run_all(suite: &Suite, context: &PhaseContext<'_>, store: &Store, results: &m
 }
 
 /// A refused `cpu_work` is the suite's or the target's mistake (exit 2); Ctrl-C leaves nothing written.
-fn stopped_before_the_run(suite: &Suite, stop: cpu_work::Stop) -> RunError {
+fn stopped_before_the_run(suite: &Suite, stop: cpu_work::CpuWorkError) -> RunError {
     match stop {
-        cpu_work::Stop::Refused { target, message } => RunError::Target { suite: suite.path.clone(), target, message },
-        cpu_work::Stop::Cancelled => RunError::Interrupted,
+        cpu_work::CpuWorkError::Refused { target, message } => {
+            RunError::Target { suite: suite.path.clone(), target, message }
+        }
+        cpu_work::CpuWorkError::Cancelled => RunError::Interrupted,
     }
 }
 

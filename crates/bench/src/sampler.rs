@@ -10,23 +10,13 @@ use crate::results::{ResourceSample, ResourceSummary, Resources};
 
 pub const SAMPLE_INTERVAL: Duration = Duration::from_millis(100);
 
-/// One snapshot of a process tree.
-#[derive(Debug, Clone, Copy, Default, PartialEq)]
-pub struct TreeUsage {
-    pub cpu_user_s: f64,
-    pub cpu_system_s: f64,
-    pub rss_bytes: u64,
-    /// None when some process's smaps_rollup could not be read.
-    pub pss_bytes: Option<u64>,
-    pub threads: u32,
-    pub processes: u32,
-}
-
-/// A snapshot and when it was taken.
-#[derive(Debug, Clone, Copy, PartialEq)]
+/// A snapshot of the process tree and when it was taken. The snapshot is the sample results.json keeps; its `t_ms`
+/// stays 0 until [`resources`] places it relative to the measured start. Its `pss_bytes` is None when some
+/// process's smaps_rollup could not be read.
+#[derive(Debug, Clone, PartialEq)]
 pub struct TimedUsage {
     pub unix_ms: u64,
-    pub usage: TreeUsage,
+    pub usage: ResourceSample,
 }
 
 /// A running sampling thread; [`Sampler::finish`] stops it and returns what it saw.
@@ -156,12 +146,12 @@ pub fn children(pid: u32) -> Vec<u32> {
     process_tree(pid).into_iter().filter(|(_, stat)| stat.ppid == pid).map(|(child, _)| child).collect()
 }
 
-fn tree_usage(root: u32, clock: &Clock) -> Option<TreeUsage> {
+fn tree_usage(root: u32, clock: &Clock) -> Option<ResourceSample> {
     let tree = process_tree(root);
     if tree.is_empty() {
         return None;
     }
-    let mut usage = TreeUsage { pss_bytes: Some(0), ..TreeUsage::default() };
+    let mut usage = ResourceSample { pss_bytes: Some(0), ..ResourceSample::default() };
     for (pid, stat) in &tree {
         usage.cpu_user_s += stat.user_ticks as f64 / clock.ticks_per_second;
         usage.cpu_system_s += stat.system_ticks as f64 / clock.ticks_per_second;
@@ -180,12 +170,7 @@ pub fn resources(samples: &[TimedUsage], measured_start_unix_ms: u64, measured_m
         .iter()
         .map(|sample| ResourceSample {
             t_ms: sample.unix_ms as i64 - measured_start_unix_ms as i64,
-            cpu_user_s: sample.usage.cpu_user_s,
-            cpu_system_s: sample.usage.cpu_system_s,
-            rss_bytes: sample.usage.rss_bytes,
-            pss_bytes: sample.usage.pss_bytes,
-            threads: sample.usage.threads,
-            processes: sample.usage.processes,
+            ..sample.usage.clone()
         })
         .collect();
     let end = measured_start_unix_ms + measured_ms;
@@ -248,13 +233,13 @@ mod tests {
     fn summary_covers_the_measured_window() {
         let at = |unix_ms, cpu| TimedUsage {
             unix_ms,
-            usage: TreeUsage {
+            usage: ResourceSample {
                 cpu_user_s: cpu,
                 rss_bytes: unix_ms,
                 pss_bytes: Some(1),
                 threads: 1,
                 processes: 1,
-                ..TreeUsage::default()
+                ..ResourceSample::default()
             },
         };
         // Warm-up sample at 900, measured window 1000..3000: 2 CPU seconds in 2 wall seconds = 1 core.

@@ -155,7 +155,13 @@ fn sample_results() -> RunResults {
             delay_ms: 100.0,
             jitter_ms: 0.0,
             body_bytes: 1,
-            holds: Some(UpstreamHolds { hold: sample_latency(), late: sample_latency(), tls: None }),
+            holds: Some(UpstreamHolds {
+                hold: sample_latency(),
+                late: sample_latency(),
+                spun_us: None,
+                ran_us: None,
+                tls: None,
+            }),
             ca_file: None,
         },
         targets: vec![

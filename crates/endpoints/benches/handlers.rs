@@ -1,8 +1,8 @@
 //! Criterion micro-benchmarks of the handlers' own work, without any server around them.
 
 use criterion::{black_box, criterion_group, criterion_main, Criterion};
-use endpoints::lifecycle::Shutdown;
 use endpoints::{cpu_intensive, memory_intensive, route, AppConfig, DEFAULT_CPU_ITERATIONS, DEFAULT_MEMORY_N};
+use server_kit::lifecycle::Shutdown;
 
 fn handlers(c: &mut Criterion) {
     let config = AppConfig::default();

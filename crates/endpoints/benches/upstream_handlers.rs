@@ -5,7 +5,8 @@
 use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use endpoints::{health, listener, UpstreamClient};
+use endpoints::{health, UpstreamClient};
+use server_kit::listener;
 
 fn start_upstream() -> (String, upstream::Shutdown, std::thread::JoinHandle<()>) {
     let listener = listener::bind("127.0.0.1:0".parse().expect("address"), 1024, false).expect("bind loopback");

@@ -2,10 +2,6 @@
 //! `/health`, free of any server: a server model routes a request line with [`route`], runs the [`Route`] its own
 //! way (inline, on a blocking pool, awaited) and writes the [`Response`] back.
 
-pub mod framing;
-pub mod lifecycle;
-pub mod limits;
-pub mod listener;
 mod response;
 mod routing;
 mod upstream_client;

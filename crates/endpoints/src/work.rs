@@ -4,8 +4,8 @@
 use std::hint::black_box;
 use std::time::Instant;
 
-use crate::lifecycle::Shutdown;
 use crate::{Response, CPU_INTENSIVE_MESSAGE, MEMORY_INTENSIVE_MESSAGE};
+use server_kit::Shutdown;
 
 /// The article's 1000 x 100 nested loop.
 pub const DEFAULT_CPU_ITERATIONS: u64 = 100_000;

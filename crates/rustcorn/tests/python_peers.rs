@@ -147,7 +147,7 @@ fn heavy_python_peers_answer_with_the_articles_json_and_run_through_the_driver()
     let bin = match venv_bin() {
         Ok(bin) => bin,
         Err(reason) => {
-            eprintln!("SKIPPED: the Python peers' venv cannot be built here: {reason}");
+            support::skip("python peers", &format!("the Python peers' venv cannot be built here: {reason}"));
             return;
         }
     };

@@ -2,6 +2,8 @@
 //! report.html and summary.md, refuses bad input with a clear error, and the page passes a headless-browser check
 //! (scripts/browser-check.sh: Chromium from Debian's packages, skipped with a message where it cannot be installed).
 
+mod support;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -94,7 +96,7 @@ fn bench_report_on_a_file_that_is_not_results_fails_clearly() {
 /// Renders the fixture, then loads the page in headless Chromium: screenshots of the first screen at 1280x800 and
 /// 390x844 (kept in target/report-check/), the answer and claims tables within the first screen, the page at most
 /// 8,000 px tall with every <details> closed, every figure in the PDF print, no console message, no request.
-/// Prints SKIPPED and passes only where Chromium or pdftotext cannot be installed, and never under CI=true (the
+/// Prints a SKIP line and passes only where Chromium or pdftotext cannot be installed, and never under CI=true (the
 /// script fails there). "heavy" in the name puts it in the one-at-a-time group: Chromium (and its first install)
 /// takes both cores for a while.
 #[test]
@@ -115,7 +117,7 @@ fn heavy_report_page_passes_the_headless_browser_check() {
             }
             println!("{stdout}");
         }
-        Some(77) => println!("SKIPPED: headless browser check: {stdout}"),
+        Some(77) => support::skip("headless browser check", &stdout),
         _ => panic!("browser check failed:\n{stdout}\n{}", text(&output.stderr)),
     }
 }

@@ -9,9 +9,9 @@ use std::os::fd::{AsRawFd, FromRawFd};
 use std::sync::Arc;
 use std::time::Duration;
 
-use endpoints::lifecycle::{WorkerHooks, ACCEPT_GATE_RECHECK};
-use endpoints::listener::wait_for_connection;
 use nix::sys::socket::{accept4, SockFlag};
+use server_kit::lifecycle::{WorkerHooks, ACCEPT_GATE_RECHECK};
+use server_kit::listener::wait_for_connection;
 use tokio::io::unix::AsyncFd;
 use tokio::io::Interest;
 use tokio::net::TcpStream;
@@ -85,7 +85,7 @@ mod tests {
 
     /// An acceptor on loopback behind a closed gate, its address, and the runtime it is registered with.
     fn gated() -> (Acceptor, SocketAddr, Arc<Gate>, tokio::runtime::Runtime) {
-        let listener = endpoints::listener::bind("127.0.0.1:0".parse().unwrap(), 16, false).unwrap();
+        let listener = server_kit::listener::bind("127.0.0.1:0".parse().unwrap(), 16, false).unwrap();
         let addr = listener.local_addr().unwrap();
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
         let gate = Arc::new(Gate::default());

@@ -13,14 +13,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use endpoints::framing::FramingFacts;
-use endpoints::lifecycle::{Shutdown, WorkerHooks};
-use endpoints::limits::MAX_BODY_BYTES;
 use endpoints::{AppConfig, Response, Route, UpstreamClient, CONTENT_TYPE_JSON, WORKER_PID_HEADER};
 use http::header::{HeaderName, HeaderValue, CONNECTION, CONTENT_LENGTH, CONTENT_TYPE, HOST, TRANSFER_ENCODING};
 use http::{Request, StatusCode, Version};
 use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
 use hyper::body::{Body, Incoming};
+use server_kit::framing::FramingFacts;
+use server_kit::lifecycle::{Shutdown, WorkerHooks};
+use server_kit::limits::MAX_BODY_BYTES;
 
 use crate::server_io::ConnState;
 use crate::{BlockingMode, Config};

@@ -12,9 +12,9 @@ use std::net::TcpListener;
 use std::sync::Arc;
 use std::time::Duration;
 
-use endpoints::lifecycle::{NoHooks, Shutdown, WorkerHooks};
-use endpoints::limits::DEFAULT_HEADER_TIMEOUT;
 use endpoints::{AppConfig, UpstreamClient};
+use server_kit::lifecycle::{NoHooks, Shutdown, WorkerHooks};
+use server_kit::limits::DEFAULT_HEADER_TIMEOUT;
 
 /// FastAPI runs `def` handlers on a threadpool of 40 (anyio's default); the blocking pool mirrors it.
 pub const DEFAULT_BLOCKING_THREADS: usize = 40;
@@ -82,21 +82,15 @@ impl std::fmt::Debug for Config {
     }
 }
 
-#[derive(Debug, thiserror::Error)]
-pub enum Error {
-    #[error("cannot start the tokio runtime")]
-    Runtime(#[source] io::Error),
-    #[error("cannot use the listening socket")]
-    Listener(#[source] io::Error),
-}
+pub use server_kit::ServeError;
 
 /// Serves `listener` until `shutdown` is cancelled, then stops accepting, lets in-flight requests finish (for at
 /// most `config.graceful_timeout`) and returns. Builds its own runtime, so call it from a plain thread (the prefork
 /// worker calls it after fork).
-pub fn run(listener: TcpListener, config: Config, shutdown: Shutdown) -> Result<(), Error> {
-    let runtime = build_runtime(config.threads, config.blocking_threads).map_err(Error::Runtime)?;
+pub fn run(listener: TcpListener, config: Config, shutdown: Shutdown) -> Result<(), ServeError> {
+    let runtime = build_runtime(config.threads, config.blocking_threads).map_err(ServeError::Runtime)?;
     let outcome = runtime.block_on(async move {
-        let listener = accept::Acceptor::new(listener, Arc::clone(&config.hooks)).map_err(Error::Listener)?;
+        let listener = accept::Acceptor::new(listener, Arc::clone(&config.hooks)).map_err(ServeError::Listener)?;
         server::serve(listener, config, shutdown).await;
         Ok(())
     });

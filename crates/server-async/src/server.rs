@@ -6,12 +6,12 @@ use std::fmt::Display;
 use std::sync::Arc;
 use std::time::Duration;
 
-use endpoints::lifecycle::{Shutdown, WorkerHooks, HEARTBEAT_INTERVAL};
-use endpoints::limits::{MAX_HEADERS, MAX_HEADER_BYTES};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulConnection;
+use server_kit::lifecycle::{Shutdown, WorkerHooks, HEARTBEAT_INTERVAL};
+use server_kit::limits::{MAX_HEADERS, MAX_HEADER_BYTES};
 use tokio::time::Instant;
 use tokio_util::task::TaskTracker;
 
@@ -154,7 +154,7 @@ impl AbandonTimer {
     fn start(shutdown: Shutdown, abandon: Shutdown, graceful_timeout: Duration) -> Option<AbandonTimer> {
         let (stop, stopped) = std::sync::mpsc::channel::<()>();
         let spawned = std::thread::Builder::new().name("graceful-timeout".into()).spawn(move || {
-            endpoints::lifecycle::wait_until_cancelled(&shutdown);
+            server_kit::lifecycle::wait_until_cancelled(&shutdown);
             if let Err(std::sync::mpsc::RecvTimeoutError::Timeout) = stopped.recv_timeout(graceful_timeout) {
                 tracing::warn!("graceful timeout: abandoning the requests still running");
                 abandon.cancel();

@@ -13,9 +13,9 @@ use std::task::{ready, Context, Poll};
 use std::time::Duration;
 
 use bytes::{Buf, Bytes};
-use endpoints::framing::{FramingError, HTTP2_PREFACE_START};
-use endpoints::lifecycle::WorkerHooks;
 use endpoints::{reason_phrase, Response, CONTENT_TYPE_JSON, WORKER_PID_HEADER};
+use server_kit::framing::{FramingError, HTTP2_PREFACE_START};
+use server_kit::lifecycle::WorkerHooks;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::time::Sleep;
 

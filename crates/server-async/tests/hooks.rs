@@ -7,9 +7,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use endpoints::lifecycle::{Shutdown, WorkerHooks};
-use endpoints::listener;
 use endpoints::{AppConfig, UpstreamClient};
+use server_kit::lifecycle::{Shutdown, WorkerHooks};
+use server_kit::listener;
 
 #[derive(Default)]
 struct CountingHooks {

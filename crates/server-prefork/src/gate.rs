@@ -5,7 +5,7 @@
 
 use std::ptr;
 
-use endpoints::lifecycle::HEARTBEAT_INTERVAL;
+use server_kit::lifecycle::HEARTBEAT_INTERVAL;
 
 use crate::scoreboard::{Slot, SlotState};
 

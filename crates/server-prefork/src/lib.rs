@@ -15,7 +15,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use endpoints::lifecycle::{Shutdown, WorkerHooks};
+use server_kit::lifecycle::{Shutdown, WorkerHooks};
 
 pub use stats::{IndexStats, ProcessStats, WorkerStats};
 pub use worker::{EXIT_BOOT_ERROR, EXIT_SERVE_ERROR};
@@ -49,7 +49,7 @@ impl Config {
     pub fn new(bind: SocketAddr, workers: usize) -> Config {
         Config {
             bind,
-            backlog: endpoints::listener::DEFAULT_BACKLOG,
+            backlog: server_kit::listener::DEFAULT_BACKLOG,
             accept: Accept::Balanced,
             workers,
             timeout: Duration::from_secs(30),

@@ -6,8 +6,8 @@ use std::net::TcpListener;
 use std::sync::Arc;
 use std::time::Duration;
 
-use endpoints::lifecycle::{Shutdown, WorkerHooks};
 use endpoints::{AppConfig, UpstreamCa, UpstreamClient, UpstreamError};
+use server_kit::lifecycle::{Shutdown, WorkerHooks};
 
 use crate::WorkerApp;
 
@@ -63,7 +63,7 @@ pub enum ModelError {
     #[error("the sync server failed")]
     Sync(#[from] server_sync::Error),
     #[error("the async server failed")]
-    Async(#[from] server_async::Error),
+    Async(#[from] server_async::ServeError),
 }
 
 impl WorkerApp for Worker {

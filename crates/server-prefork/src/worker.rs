@@ -9,9 +9,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use endpoints::lifecycle::{Shutdown, WorkerHooks};
 use nix::sys::signal::Signal;
 use nix::unistd::{getpid, getppid, Pid};
+use server_kit::lifecycle::{Shutdown, WorkerHooks};
 use signal_hook::consts::{SIGINT, SIGQUIT, SIGTERM};
 
 use crate::gate;
@@ -121,7 +121,7 @@ fn take_listener(launch: &Launch<'_>) -> std::io::Result<TcpListener> {
         None => Ok(inherited),
         Some((addr, backlog)) => {
             drop(inherited);
-            endpoints::listener::bind(addr, backlog, true)
+            server_kit::listener::bind(addr, backlog, true)
         }
     }
 }

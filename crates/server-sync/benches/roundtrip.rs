@@ -6,9 +6,9 @@ use std::net::{SocketAddr, TcpStream};
 use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use endpoints::lifecycle::Shutdown;
-use endpoints::listener;
 use endpoints::{AppConfig, UpstreamClient};
+use server_kit::lifecycle::Shutdown;
+use server_kit::listener;
 
 const KEEP_ALIVE: &[u8] = b"GET /health HTTP/1.1\r\nHost: bench\r\n\r\n";
 const CLOSE: &[u8] = b"GET /health HTTP/1.1\r\nHost: bench\r\nConnection: close\r\n\r\n";

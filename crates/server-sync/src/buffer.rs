@@ -3,7 +3,7 @@
 
 use std::io::{self, Read};
 
-use endpoints::limits::MAX_HEADER_BYTES;
+use server_kit::limits::MAX_HEADER_BYTES;
 
 /// Room for the largest accepted head; a partial head that fills it is over the limit (431).
 pub const READ_BUFFER_BYTES: usize = MAX_HEADER_BYTES;

@@ -9,9 +9,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use endpoints::lifecycle::HEARTBEAT_INTERVAL;
-use endpoints::listener::wait_for_connection;
 use endpoints::{route, Response, Route};
+use server_kit::lifecycle::HEARTBEAT_INTERVAL;
+use server_kit::listener::wait_for_connection;
 
 use crate::buffer::ReadBuffer;
 use crate::chunked::ChunkedDiscarder;
@@ -35,7 +35,7 @@ const LINGER_BYTES: usize = 1024 * 1024;
 const SATURATED_IDLE_SLICE: Duration = Duration::from_millis(10);
 
 /// What every connection thread shares.
-pub(crate) struct Shared {
+pub(crate) struct ServerState {
     pub config: Config,
     pub shutdown: Shutdown,
     /// Cancelled when the graceful timeout runs out: the work still running (the CPU loop) gives up.
@@ -49,7 +49,7 @@ pub(crate) struct Shared {
     listener: TcpListener,
 }
 
-impl Shared {
+impl ServerState {
     pub fn new(config: Config, shutdown: Shutdown, listener: TcpListener) -> Self {
         Self {
             config,
@@ -79,7 +79,7 @@ impl Shared {
     }
 }
 
-/// A thread's place in [`Shared`]'s busy count.
+/// A thread's place in [`ServerState`]'s busy count.
 pub(crate) struct Busy<'a>(&'a AtomicUsize);
 
 impl Drop for Busy<'_> {
@@ -102,7 +102,7 @@ impl ThreadState {
 }
 
 /// Serves `stream` until it is done with; never panics on what the client sends.
-pub(crate) fn serve(stream: TcpStream, shared: &Shared, state: &mut ThreadState) {
+pub(crate) fn serve(stream: TcpStream, shared: &ServerState, state: &mut ThreadState) {
     let accepted_at = Instant::now();
     if let Err(error) = configure(&stream) {
         tracing::debug!(%error, "cannot configure an accepted connection");
@@ -142,7 +142,7 @@ struct Plan {
 }
 
 impl Plan {
-    fn new(head: &RequestHead<'_>, shared: &Shared) -> Self {
+    fn new(head: &RequestHead<'_>, shared: &ServerState) -> Self {
         Self {
             head_len: head.head_len,
             answer: route(head.method, head.target, &shared.config.app),
@@ -188,7 +188,7 @@ fn expect_data(fill: Fill) -> Result<(), Abort> {
 
 struct Connection<'a> {
     stream: TcpStream,
-    shared: &'a Shared,
+    shared: &'a ServerState,
     buffer: &'a mut ReadBuffer,
     out: &'a mut Vec<u8>,
     encoder: &'a mut ResponseEncoder,

@@ -13,12 +13,12 @@ mod server;
 use std::sync::Arc;
 use std::time::Duration;
 
-use endpoints::lifecycle::{NoHooks, WorkerHooks};
-use endpoints::limits::DEFAULT_HEADER_TIMEOUT;
 use endpoints::{AppConfig, UpstreamClient};
+use server_kit::lifecycle::{NoHooks, WorkerHooks};
+use server_kit::limits::DEFAULT_HEADER_TIMEOUT;
 
-pub use endpoints::lifecycle::Shutdown;
 pub use server::run;
+pub use server_kit::lifecycle::Shutdown;
 
 /// Connections served at once unless configured otherwise (`--max-threads`).
 pub const DEFAULT_MAX_THREADS: usize = 64;

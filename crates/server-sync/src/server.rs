@@ -1,6 +1,6 @@
 //! The accept side: `max_threads` threads, each looping accept -> serve that connection -> accept, on clones of one
 //! listener. Connections beyond them wait in the kernel backlog, never in a user-space queue. One thread at a time
-//! waits in accept, behind the supervisor's gate ([`endpoints::lifecycle::WorkerHooks::may_accept`]). The calling
+//! waits in accept, behind the supervisor's gate ([`server_kit::lifecycle::WorkerHooks::may_accept`]). The calling
 //! thread watches them and bounds a graceful stop by the graceful timeout.
 
 use std::io;
@@ -10,11 +10,11 @@ use std::sync::{Arc, PoisonError};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
-use endpoints::lifecycle::{ACCEPT_GATE_RECHECK, HEARTBEAT_INTERVAL};
-use endpoints::listener::wait_for_connection;
+use server_kit::lifecycle::{ACCEPT_GATE_RECHECK, HEARTBEAT_INTERVAL};
+use server_kit::listener::wait_for_connection;
 use socket2::SockRef;
 
-use crate::connection::{self, Shared, ThreadState};
+use crate::connection::{self, ServerState, ThreadState};
 use crate::{Config, Error, Shutdown};
 
 /// Pause after an accept error that is not about one connection (e.g. out of file descriptors), so the thread
@@ -37,7 +37,7 @@ pub fn run(listener: TcpListener, config: Config, shutdown: Shutdown) -> Result<
     // A child token lets a failed start stop the threads already running without cancelling the caller's token.
     let stop = shutdown.child_token();
     let watched = listener.try_clone().map_err(Error::Listener)?;
-    let shared = Arc::new(Shared::new(config, stop.clone(), watched));
+    let shared = Arc::new(ServerState::new(config, stop.clone(), watched));
     let thread_count = shared.config.max_threads.max(1);
     tracing::debug!(threads = thread_count, "sync server starting");
     let mut threads = Vec::with_capacity(thread_count);
@@ -58,7 +58,7 @@ pub fn run(listener: TcpListener, config: Config, shutdown: Shutdown) -> Result<
 
 /// Waits for the connection threads to end. Once shutdown is requested they have the graceful timeout to finish
 /// their requests; then the work still running is abandoned, and after [`ABANDON_GRACE`] the rest is left behind.
-fn watch(mut threads: Vec<JoinHandle<()>>, shared: &Shared) {
+fn watch(mut threads: Vec<JoinHandle<()>>, shared: &ServerState) {
     let mut abandon_at: Option<Instant> = None;
     loop {
         let (finished, running): (Vec<_>, Vec<_>) = threads.into_iter().partition(JoinHandle::is_finished);
@@ -83,13 +83,13 @@ fn watch(mut threads: Vec<JoinHandle<()>>, shared: &Shared) {
     }
 }
 
-fn spawn_accept_thread(index: usize, listener: &TcpListener, shared: &Arc<Shared>) -> io::Result<JoinHandle<()>> {
+fn spawn_accept_thread(index: usize, listener: &TcpListener, shared: &Arc<ServerState>) -> io::Result<JoinHandle<()>> {
     let listener = listener.try_clone()?;
     let shared = Arc::clone(shared);
     thread::Builder::new().name(format!("sync-{index}")).spawn(move || accept_loop(&listener, &shared))
 }
 
-fn accept_loop(listener: &TcpListener, shared: &Shared) {
+fn accept_loop(listener: &TcpListener, shared: &ServerState) {
     let mut state = ThreadState::new();
     while let Some(accepted) = take_turn(listener, shared) {
         let hooks = &shared.config.hooks;
@@ -119,7 +119,7 @@ fn accept_loop(listener: &TcpListener, shared: &Shared) {
 /// The kernel wakes the longest-waiting thread for each new connection, and every thread of one prefork worker
 /// re-enters accept at about the same moment (each heartbeat), so with all of them waiting a burst would go to one
 /// worker's threads only. One waiter per worker, asking the gate first, deals the burst out instead.
-fn take_turn(listener: &TcpListener, shared: &Shared) -> Option<io::Result<(TcpStream, SocketAddr)>> {
+fn take_turn(listener: &TcpListener, shared: &ServerState) -> Option<io::Result<(TcpStream, SocketAddr)>> {
     loop {
         let _turn = shared.accept_turn.lock().unwrap_or_else(PoisonError::into_inner);
         if shared.shutdown.is_cancelled() {

@@ -6,8 +6,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use endpoints::lifecycle::{Shutdown, WorkerHooks};
 use endpoints::{AppConfig, UpstreamClient};
+use server_kit::lifecycle::{Shutdown, WorkerHooks};
 use server_sync::Config;
 
 #[derive(Default)]

@@ -9,18 +9,19 @@
 mod hold;
 mod record;
 mod responder;
+mod spin;
 mod tls;
 
 use std::io;
 use std::net::TcpListener;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
-pub use tokio_util::sync::CancellationToken as Shutdown;
+pub use server_kit::Shutdown;
 
 use hold::HoldTimer;
 pub use record::HoldRecord;
@@ -70,21 +71,15 @@ pub struct Summary {
     pub holds: HoldRecord,
 }
 
-#[derive(Debug, thiserror::Error)]
-pub enum Error {
-    #[error("cannot start the tokio runtime")]
-    Runtime(#[source] io::Error),
-    #[error("cannot use the listening socket")]
-    Listener(#[source] io::Error),
-}
+pub use server_kit::ServeError;
 
 /// Serves `listener` until `shutdown` is cancelled, then stops accepting, lets in-flight requests finish (for at
 /// most `config.graceful_timeout`) and returns. Builds its own tokio runtime; call it from a plain thread.
-pub fn run(listener: TcpListener, config: Config, shutdown: Shutdown) -> Result<Summary, Error> {
-    let runtime = build_runtime(config.threads).map_err(Error::Runtime)?;
-    listener.set_nonblocking(true).map_err(Error::Listener)?;
+pub fn run(listener: TcpListener, config: Config, shutdown: Shutdown) -> Result<Summary, ServeError> {
+    let runtime = build_runtime(config.threads).map_err(ServeError::Runtime)?;
+    listener.set_nonblocking(true).map_err(ServeError::Listener)?;
     runtime.block_on(async move {
-        let listener = tokio::net::TcpListener::from_std(listener).map_err(Error::Listener)?;
+        let listener = tokio::net::TcpListener::from_std(listener).map_err(ServeError::Listener)?;
         Ok(serve(listener, config, shutdown).await)
     })
 }
@@ -114,6 +109,7 @@ fn exact_timer_wakeups() {
 }
 
 async fn serve(listener: tokio::net::TcpListener, config: Config, shutdown: Shutdown) -> Summary {
+    let started = Instant::now();
     let timer = HoldTimer::start()
         .inspect_err(|error| tracing::warn!(%error, "no timerfd: holds run on tokio's timer, up to 1 ms long"))
         .ok();
@@ -170,7 +166,7 @@ async fn serve(listener: tokio::net::TcpListener, config: Config, shutdown: Shut
     if drain_timed_out {
         tracing::warn!(timeout = ?config.graceful_timeout, "graceful shutdown timed out; dropping connections");
     }
-    let mut holds = responder.holds();
+    let mut holds = responder.holds(started.elapsed());
     holds.tls = tls.map(|(_, handshakes)| handshakes.summary());
     Summary { requests_served: responder.requests_served(), drain_timed_out, holds }
 }

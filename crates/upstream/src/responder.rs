@@ -50,8 +50,10 @@ impl Responder {
         self.served.load(Ordering::Relaxed)
     }
 
-    pub(crate) fn holds(&self) -> HoldRecord {
-        self.holds.summary(self.delay, self.jitter)
+    /// The holds given so far; `ran` is how long the upstream has been serving.
+    pub(crate) fn holds(&self, ran: Duration) -> HoldRecord {
+        let spun = self.timer.as_ref().map_or(Duration::ZERO, |timer| timer.spun());
+        self.holds.summary(self.delay, self.jitter, spun, ran)
     }
 
     /// Answers one request; hyper's `service_fn` calls it with a clone of the shared responder.
@@ -151,13 +153,13 @@ mod tests {
         assert_eq!(responder.in_flight.load(Ordering::Relaxed), 0);
         // Paused time moves tokio's clock, not the hold's: the lengths are checked end to end
         // (crates/rustcorn/tests/upstream.rs).
-        assert_eq!(responder.holds().hold.samples, 1, "the hold is recorded");
+        assert_eq!(responder.holds(Duration::ZERO).hold.samples, 1, "the hold is recorded");
     }
 
     #[tokio::test(start_paused = true)]
     async fn other_methods_are_405() {
         let responder = responder(100, 0);
         assert_eq!(responder.answer(&Method::POST, Instant::now()).await.status(), StatusCode::METHOD_NOT_ALLOWED);
-        assert_eq!(responder.holds().hold.samples, 0, "only held requests are recorded");
+        assert_eq!(responder.holds(Duration::ZERO).hold.samples, 0, "only held requests are recorded");
     }
 }

@@ -3,7 +3,7 @@
 
 use std::fmt::Write;
 
-use super::{Comparison, Metric, Reference, Verdict};
+use super::{Comparison, Judgement, Metric, Reference};
 
 pub fn render(comparison: &Comparison) -> String {
     let mut out = String::new();
@@ -52,7 +52,7 @@ fn result_line(comparison: &Comparison) -> String {
         let noisy = comparison
             .rows
             .iter()
-            .filter(|row| matches!(row.verdict, Verdict::WithinNoise | Verdict::NotConfirmed))
+            .filter(|row| matches!(row.verdict, Judgement::WithinNoise | Judgement::NotConfirmed))
             .count();
         let suffix = if noisy > 0 {
             format!(" ({noisy} figure(s) moved beyond the threshold within the noise)")

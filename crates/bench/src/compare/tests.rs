@@ -38,7 +38,7 @@ fn equal_runs_pass_with_every_gated_figure_ok() {
     let comparison = compare(inputs(&run, &run), &CompareOptions::default()).expect("compare");
     assert!(comparison.passed(), "{}", comparison.to_markdown());
     for row in &comparison.rows {
-        assert!(matches!(row.verdict, Verdict::Ok | Verdict::Info), "{row:?}");
+        assert!(matches!(row.verdict, Judgement::Ok | Judgement::Info), "{row:?}");
     }
     assert!(comparison.to_markdown().contains("**PASS**"));
 }
@@ -55,7 +55,7 @@ fn a_twice_slower_phase_fails_and_is_named() {
     assert_eq!(normalised.change, "-50.0%");
     assert!(normalised.verdict_text.contains("Mann-Whitney p=0.050"), "{}", normalised.verdict_text);
     // async did not change; its ratio to sync doubled, shown but not gated while calibrations exist.
-    assert_eq!(row(&comparison, "async / cpu @c10", "req per CPU-second, ratio to sync").verdict, Verdict::Info);
+    assert_eq!(row(&comparison, "async / cpu @c10", "req per CPU-second, ratio to sync").verdict, Judgement::Info);
     assert!(comparison.to_markdown().contains("**FAIL**: 1 regression(s): sync / cpu @c10"));
 }
 
@@ -65,7 +65,7 @@ fn a_slower_machine_is_not_a_regression_once_normalised() {
     let new = two_models(500.0, 500.0, 10_000.0, Some(calibration(0.5, 0.5)));
     let comparison = compare(inputs(&base, &new), &CompareOptions::default()).expect("compare");
     assert!(comparison.passed(), "{}", comparison.to_markdown());
-    assert_eq!(row(&comparison, "sync / cpu @c10", "req/s, raw").verdict, Verdict::Info);
+    assert_eq!(row(&comparison, "sync / cpu @c10", "req/s, raw").verdict, Judgement::Info);
 }
 
 #[test]
@@ -85,7 +85,7 @@ fn a_missing_phase_is_reported_but_does_not_fail() {
     let comparison = compare(inputs(&base, &new), &CompareOptions::default()).expect("compare");
     assert!(comparison.passed());
     let missing = row(&comparison, "async / health @c10", "phase");
-    assert_eq!(missing.verdict, Verdict::Missing);
+    assert_eq!(missing.verdict, Judgement::Missing);
     assert!(missing.verdict_text.contains("missing in NEW"));
 }
 
@@ -98,7 +98,7 @@ fn a_failed_target_fails_the_comparison() {
     let comparison = compare(inputs(&base, &new), &CompareOptions::default()).expect("compare");
     assert!(!comparison.passed());
     let failed = row(&comparison, "async / cpu @c10", "phase");
-    assert_eq!(failed.verdict, Verdict::TargetFailed);
+    assert_eq!(failed.verdict, Judgement::TargetFailed);
     assert!(failed.verdict_text.contains("not ready within 10s"));
 }
 
@@ -150,7 +150,7 @@ fn overlapping_repetitions_are_within_the_noise() {
     let new = reps(&[700.0, 650.0, 1100.0]);
     let comparison = compare(inputs(&base, &new), &CompareOptions::default()).expect("compare");
     let normalised = row(&comparison, "sync / cpu @c10", "req per CPU-second, normalised");
-    assert_eq!(normalised.verdict, Verdict::WithinNoise, "{normalised:?}");
+    assert_eq!(normalised.verdict, Judgement::WithinNoise, "{normalised:?}");
     assert!(comparison.passed());
 }
 
@@ -161,7 +161,7 @@ fn single_repetitions_fall_back_to_the_threshold_and_say_so() {
     let new = run_with(vec![target("sync", vec![phase("cpu", "/cpu-intensive", 0, 700.0)])], cal);
     let comparison = compare(inputs(&base, &new), &CompareOptions::default()).expect("compare");
     let normalised = row(&comparison, "sync / cpu @c10", "req per CPU-second, normalised");
-    assert_eq!(normalised.verdict, Verdict::Regression);
+    assert_eq!(normalised.verdict, Judgement::Regression);
     assert!(normalised.verdict_text.contains("too few repetitions for a test"), "{}", normalised.verdict_text);
 }
 
@@ -185,7 +185,7 @@ fn history_joins_the_reference() {
     )
     .expect("compare");
     let normalised = row(&comparison, "sync / cpu @c10", "req per CPU-second, normalised");
-    assert_eq!(normalised.verdict, Verdict::Ok, "{normalised:?}");
+    assert_eq!(normalised.verdict, Judgement::Ok, "{normalised:?}");
     assert!(normalised.base.contains("n=1 + 5 history"), "{}", normalised.base);
 }
 
@@ -196,12 +196,12 @@ fn a_regression_must_show_in_the_first_attempt_too() {
     let first_fine = CompareInputs { base: &base, new: &slow, history: &[], first_attempt: Some(&base) };
     let comparison = compare(first_fine, &CompareOptions::default()).expect("compare");
     assert!(comparison.passed());
-    assert_eq!(row(&comparison, "sync / cpu @c10", "req per CPU-second, normalised").verdict, Verdict::NotConfirmed);
+    assert_eq!(row(&comparison, "sync / cpu @c10", "req per CPU-second, normalised").verdict, Judgement::NotConfirmed);
 
     let first_slow = CompareInputs { base: &base, new: &slow, history: &[], first_attempt: Some(&slow) };
     let comparison = compare(first_slow, &CompareOptions::default()).expect("compare");
     let normalised = row(&comparison, "sync / cpu @c10", "req per CPU-second, normalised");
-    assert_eq!(normalised.verdict, Verdict::Regression);
+    assert_eq!(normalised.verdict, Judgement::Regression);
     assert!(normalised.verdict_text.contains("confirmed by a re-run"));
 }
 
@@ -212,7 +212,7 @@ fn failed_requests_beyond_the_margin_fail() {
     let new = run_with(vec![target("sync", vec![failing_phase("cpu", "/cpu-intensive", 0, 1000.0, 50)])], cal);
     let comparison = compare(inputs(&base, &new), &CompareOptions::default()).expect("compare");
     let failures = row(&comparison, "sync / cpu @c10", "failed requests");
-    assert_eq!(failures.verdict, Verdict::Regression);
+    assert_eq!(failures.verdict, Judgement::Regression);
     assert_eq!(failures.change, "+5.00 points");
     assert!(!comparison.passed());
 }
@@ -228,7 +228,7 @@ fn an_upstream_bound_phase_under_a_fixed_rate_is_judged_on_its_raw_median_latenc
     let comparison =
         compare(inputs(&at_rate(100_000), &at_rate(200_000)), &CompareOptions::default()).expect("compare");
     let latency = row(&comparison, "sync / google @r100", "median latency (ms), upstream-bound, raw");
-    assert_eq!(latency.verdict, Verdict::Regression, "{latency:?}");
+    assert_eq!(latency.verdict, Judgement::Regression, "{latency:?}");
     assert_eq!(latency.change, "+100.0%");
     assert!(latency.verdict_text.contains("paced by the upstream's fixed delay"), "{}", latency.verdict_text);
 }
@@ -241,8 +241,8 @@ fn more_cpu_per_request_is_a_regression_even_when_throughput_holds() {
     hungrier.resources.summary.cpu_cores_avg = 1.0;
     let new = run_with(vec![target("sync", vec![hungrier])], cal);
     let comparison = compare(inputs(&base, &new), &CompareOptions::default()).expect("compare");
-    assert_eq!(row(&comparison, "sync / cpu @c10", "req per CPU-second").verdict, Verdict::Regression);
-    assert_eq!(row(&comparison, "sync / cpu @c10", "req/s, raw").verdict, Verdict::Info);
+    assert_eq!(row(&comparison, "sync / cpu @c10", "req per CPU-second").verdict, Judgement::Regression);
+    assert_eq!(row(&comparison, "sync / cpu @c10", "req/s, raw").verdict, Judgement::Info);
 }
 
 #[test]

@@ -60,7 +60,7 @@ pub struct Calibrated {
 
 /// Why the run does not go ahead.
 #[derive(Debug, thiserror::Error)]
-pub enum Stop {
+pub enum CpuWorkError {
     /// The suite asks a target for a cost it cannot give: the suite or the target must change.
     #[error("target {target:?}: {message}")]
     Refused { target: String, message: String },
@@ -69,7 +69,7 @@ pub enum Stop {
 }
 
 /// Calibrates every target x (endpoint, cost) the suite's phases ask for, one target process at a time.
-pub fn calibrate(suite: &Suite, context: &PhaseContext<'_>) -> Result<Calibrated, Stop> {
+pub fn calibrate(suite: &Suite, context: &PhaseContext<'_>) -> Result<Calibrated, CpuWorkError> {
     let mut calibrated = Calibrated::default();
     for (index, target) in suite.targets.iter().enumerate() {
         let wanted = wanted(suite, target);
@@ -111,12 +111,12 @@ fn calibrate_target(
     target: &TargetSpec,
     wanted: &[TaskSpec],
     context: &PhaseContext<'_>,
-) -> Result<TargetOutcome, Stop> {
+) -> Result<TargetOutcome, CpuWorkError> {
     let started =
         phase::child_spec(target, None, context, None).and_then(|spec| ChildServer::start(&spec, context.cancel));
     let mut server = match started {
         Ok(server) => server,
-        Err(_) if context.cancel.is_cancelled() => return Err(Stop::Cancelled),
+        Err(_) if context.cancel.is_cancelled() => return Err(CpuWorkError::Cancelled),
         Err(failure) => {
             let reason = format!("did not start for the cpu_work calibration: {}", failure.reason);
             return Ok(Err(ChildFailure { reason, stderr_tail: failure.stderr_tail }));
@@ -126,7 +126,7 @@ fn calibrate_target(
     for task in wanted {
         let cost = task.cpu_work.unwrap_or_default().as_secs_f64();
         let outcome = search::search(cost, |count| probe(&server.base_url, &task.path_and_query, count, cost, context));
-        let refuse = |message: String| Stop::Refused { target: target.name.clone(), message };
+        let refuse = |message: String| CpuWorkError::Refused { target: target.name.clone(), message };
         let what = format!(
             "cpu_work {} on {}",
             humantime::format_duration(task.cpu_work.unwrap_or_default()),
@@ -135,7 +135,7 @@ fn calibrate_target(
         match outcome {
             Ok(search::Found { iterations, seconds, samples, probes }) => found
                 .push((task.clone(), CpuWork { requested_s: cost, iterations, measured_s: seconds, samples, probes })),
-            Err(Miss::Probe(ProbeError::Cancelled)) => return Err(Stop::Cancelled),
+            Err(Miss::Probe(ProbeError::Cancelled)) => return Err(CpuWorkError::Cancelled),
             Err(Miss::Probe(ProbeError::Unanswered(error))) => {
                 let tail = if server.exited().is_some() { server.final_stderr_tail() } else { server.stderr_tail() };
                 let _ = server.stop(target.stop_grace);

@@ -124,6 +124,13 @@ pub struct UpstreamHolds {
     /// released.
     #[schemars(with = "load_schema::LatencySummarySchema")]
     pub late: LatencySummary,
+    /// Time the upstream's hold timer busy-polled just before deadlines (an idle CPU wakes 0.2-0.4 ms late, which
+    /// the holds would carry), and the time the upstream ran; their ratio is the share of one core that precision
+    /// cost. Microseconds. Absent in files written before the timer spun.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub spun_us: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ran_us: Option<u64>,
     /// Over HTTPS: the TLS handshakes the upstream completed for the targets, by what they negotiated, and the
     /// ones that failed. Absent over plain HTTP and in files written before the upstream spoke TLS.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -197,7 +197,7 @@ fn holds_text(holds: Option<&UpstreamHolds>) -> String {
     let at = |summary: &LatencySummary, percentile: f64| summary.at(percentile).unwrap_or(0) as f64;
     // To the microsecond: the point is how close to the asked delay the holds were, which 3 digits would hide.
     let exact = |micros: f64| format!("{:.3} ms", micros / 1000.0);
-    format!(
+    let record = format!(
         "Its own record over the whole run: {} requests held {} at the median, {} at p99, {} at most (from the \
          parsed request to the response handed back to hyper), that is {} late at the median and {} at p99.",
         format::count(hold.samples),
@@ -206,7 +206,22 @@ fn holds_text(holds: Option<&UpstreamHolds>) -> String {
         exact(hold.max_us as f64),
         format::latency_us(at(late, 50.0)),
         format::latency_us(at(late, 99.0)),
-    )
+    );
+    match spin_text(holds) {
+        Some(spin) => format!("{record} {spin}"),
+        None => record,
+    }
+}
+
+/// What the upstream's precision cost: the time it busy-polled before deadlines, as a share of one core.
+fn spin_text(holds: &UpstreamHolds) -> Option<String> {
+    let (spun, ran) = (holds.spun_us?, holds.ran_us.filter(|&ran| ran > 0)?);
+    Some(format!(
+        "To release on time from an idle CPU, which wakes a few hundred microseconds late, its timer wakes shortly \
+         before each deadline and busy-polls until it: {:.1} ms over the run, {:.2} % of one core.",
+        spun as f64 / 1000.0,
+        100.0 * spun as f64 / ran as f64
+    ))
 }
 
 fn repetitions_section() -> Markup {

@@ -5,14 +5,12 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use crate::signals::cancel_on_signals;
 use anyhow::Context;
 use bench::output::{Json, RunExporter, Table};
 use bench::results::TargetStatus;
 use bench::{Outcome, RunOptions};
 use clap::Subcommand;
-use loadgen::CancellationToken;
-use signal_hook::consts::{SIGINT, SIGTERM};
-use signal_hook::iterator::Signals;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -90,7 +88,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
 }
 
 fn run_suite(args: RunArgs) -> anyhow::Result<ExitCode> {
-    let cancel = cancel_on_signals()?;
+    let cancel = cancel_on_signals("stopping the run; writing partial results")?;
     let options = args.flags.options(args.suite.clone())?;
     finish_run(bench::run(&options, &cancel), &args.flags)
 }
@@ -191,21 +189,4 @@ fn exit_code(outcome: &Outcome) -> ExitCode {
     } else {
         ExitCode::SUCCESS
     }
-}
-
-/// A token cancelled by the first SIGINT (Ctrl-C) or SIGTERM: the run stops its targets and writes what it has.
-pub(crate) fn cancel_on_signals() -> anyhow::Result<CancellationToken> {
-    let cancel = CancellationToken::new();
-    let mut signals = Signals::new([SIGINT, SIGTERM]).context("cannot install SIGINT/SIGTERM handlers")?;
-    let trigger = cancel.clone();
-    std::thread::Builder::new()
-        .name("signals".into())
-        .spawn(move || {
-            if let Some(signal) = signals.forever().next() {
-                tracing::info!(signal, "stopping the run; writing partial results");
-                trigger.cancel();
-            }
-        })
-        .context("cannot start the signal thread")?;
-    Ok(cancel)
 }

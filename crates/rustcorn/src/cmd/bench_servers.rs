@@ -8,9 +8,10 @@ use std::time::Duration;
 
 use bench::servers::{ServersLoad, ServersSpec};
 
-use super::bench::{cancel_on_signals, finish_run, RunFlags};
+use super::bench::{finish_run, RunFlags};
 use super::load::{parse_task, parse_think};
 use crate::ranges::{self, MAX_DURATION};
+use crate::signals::cancel_on_signals;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -73,7 +74,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::from(2));
         }
     };
-    let cancel = cancel_on_signals()?;
+    let cancel = cancel_on_signals("stopping the run; writing partial results")?;
     let options = args.run.options(PathBuf::from(bench::servers::SUITE_NAME))?;
     finish_run(bench::servers::run(&spec, &options, &cancel), &args.run)
 }

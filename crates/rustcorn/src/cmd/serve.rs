@@ -11,11 +11,11 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::Subcommand;
-use endpoints::listener::{self, DEFAULT_BACKLOG};
 use endpoints::{
     AppConfig, UpstreamCa, UpstreamClient, DEFAULT_CPU_ITERATIONS, DEFAULT_MEMORY_N, DEFAULT_UPSTREAM_URL,
     MAX_CPU_ITERATIONS, MAX_MEMORY_N,
 };
+use server_kit::listener::{self, DEFAULT_BACKLOG};
 
 use crate::ranges::{self, MAX_DURATION};
 

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::Context;
-use endpoints::listener::{self, DEFAULT_BACKLOG};
+use server_kit::listener::{self, DEFAULT_BACKLOG};
 
 use super::serve::announce;
 use crate::ranges::{self, MAX_DURATION};
@@ -90,6 +90,14 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         late.at(99.0).unwrap_or(0),
         late.max_us
     );
+    let holds = &summary.holds;
+    let _ = writeln!(
+        std::io::stdout(),
+        "Busy-polled before deadlines: {:.1} ms over {:.1} s ({:.2} % of one core)",
+        holds.spun_us as f64 / 1e3,
+        holds.ran_us as f64 / 1e6,
+        spin_share_percent(holds)
+    );
     if let Some(tls) = &summary.holds.tls {
         let _ = writeln!(std::io::stdout(), "{}", handshakes_line(tls));
     }
@@ -120,6 +128,14 @@ fn write_ca(path: &Path) -> anyhow::Result<upstream::LocalCa> {
     // Ignored when stdout is gone, as the Listening line is: the file is there either way.
     let _ = writeln!(std::io::stdout(), "CA certificate: {}", path.display());
     Ok(ca)
+}
+
+/// The share of one core the hold timer's busy-polling took over the run, in percent.
+fn spin_share_percent(holds: &upstream::HoldRecord) -> f64 {
+    if holds.ran_us == 0 {
+        return 0.0;
+    }
+    100.0 * holds.spun_us as f64 / holds.ran_us as f64
 }
 
 fn write_record(path: &Path, mut file: std::fs::File, record: &upstream::HoldRecord) -> anyhow::Result<()> {

@@ -66,16 +66,16 @@ pub enum Metric {
 
 /// How a figure was made comparable across runs.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Basis {
+pub struct FigureBasis {
     /// A few words for the table's metric column, e.g. "normalised (CPU loop)".
     pub tag: String,
     /// The sentence the verdict repeats, e.g. "normalised by the CPU-loop calibration".
     pub words: String,
 }
 
-impl Basis {
-    fn new(tag: impl Into<String>, words: impl Into<String>) -> Basis {
-        Basis { tag: tag.into(), words: words.into() }
+impl FigureBasis {
+    fn new(tag: impl Into<String>, words: impl Into<String>) -> FigureBasis {
+        FigureBasis { tag: tag.into(), words: words.into() }
     }
 }
 
@@ -93,7 +93,7 @@ pub struct Figure {
     pub kind: FigureKind,
     pub metric: Metric,
     pub better: Better,
-    pub basis: Basis,
+    pub basis: FigureBasis,
     /// Whether a regression of this figure fails the comparison.
     pub gated: bool,
     /// One value per repetition, in repetition order.
@@ -144,7 +144,7 @@ struct PhaseGroup {
     /// Some task asks for `cpu_work`: judged on [`FigureKind::WorkShare`].
     calibrated_work: bool,
     /// The calibration speed for this phase's work and how it was chosen; None without a calibration.
-    speed: Option<(f64, Basis)>,
+    speed: Option<(f64, FigureBasis)>,
     samples: Vec<Sample>,
 }
 
@@ -317,7 +317,7 @@ fn work_class(path: &str) -> WorkClass {
 
 /// The calibration speed for a phase's work: the weighted geometric mean of its endpoints' classes (the loopback
 /// figure for upstream calls, whose CPU cost is their HTTP exchange).
-fn phase_speed(classes: &[(WorkClass, f64)], calibration: &Calibration) -> (f64, Basis) {
+fn phase_speed(classes: &[(WorkClass, f64)], calibration: &Calibration) -> (f64, FigureBasis) {
     let speed_of = |class: WorkClass| match class {
         WorkClass::Cpu => calibration.cpu_speed(),
         WorkClass::Loopback | WorkClass::Upstream => calibration.round_trip_speed(),
@@ -327,14 +327,17 @@ fn phase_speed(classes: &[(WorkClass, f64)], calibration: &Calibration) -> (f64,
     let all_cpu = classes.iter().all(|(class, _)| *class == WorkClass::Cpu);
     let none_cpu = classes.iter().all(|(class, _)| *class != WorkClass::Cpu);
     let basis = if all_cpu {
-        Basis::new("normalised (CPU loop)", "per CPU-second of the target, normalised by the CPU-loop calibration")
+        FigureBasis::new(
+            "normalised (CPU loop)",
+            "per CPU-second of the target, normalised by the CPU-loop calibration",
+        )
     } else if none_cpu {
-        Basis::new(
+        FigureBasis::new(
             "normalised (round trip)",
             "per CPU-second of the target, normalised by the loopback round-trip calibration",
         )
     } else {
-        Basis::new(
+        FigureBasis::new(
             "normalised (mix)",
             "per CPU-second of the target, normalised by the calibrations of its endpoint mix",
         )
@@ -346,19 +349,22 @@ fn own_figures(group: &PhaseGroup) -> Vec<Figure> {
     let headline: Vec<f64> = group.samples.iter().map(|sample| sample.headline).collect();
     let mut figures = vec![];
     if group.upstream_bound {
-        let basis =
-            Basis::new("upstream-bound, raw", "raw: paced by the upstream's fixed delay, the same on every machine");
+        let basis = FigureBasis::new(
+            "upstream-bound, raw",
+            "raw: paced by the upstream's fixed delay, the same on every machine",
+        );
         figures.push(figure(group, FigureKind::UpstreamBound, group.headline, basis, true, headline, None));
     } else if group.calibrated_work {
         let samples: Vec<f64> = group.samples.iter().filter_map(|sample| sample.work_share).collect();
         if !samples.is_empty() {
-            let basis = Basis::new(
+            let basis = FigureBasis::new(
                 "share of CPU in cpu_work",
                 "the calibrated cpu_work seconds per CPU-second of the target: fixed in CPU time on every machine",
             );
             figures.push(figure(group, FigureKind::WorkShare, Metric::WorkShare, basis, true, samples, None));
         }
-        let basis = Basis::new("raw", "raw: not gated, absolute figures move between machines and with their load");
+        let basis =
+            FigureBasis::new("raw", "raw: not gated, absolute figures move between machines and with their load");
         figures.push(figure(group, FigureKind::Raw, group.headline, basis, false, headline, None));
     } else {
         if let Some((speed, basis)) = &group.speed {
@@ -369,11 +375,12 @@ fn own_figures(group: &PhaseGroup) -> Vec<Figure> {
                 figures.push(figure(group, FigureKind::Efficiency, metric, basis.clone(), true, samples, None));
             }
         }
-        let basis = Basis::new("raw", "raw: not gated, absolute figures move between machines and with their load");
+        let basis =
+            FigureBasis::new("raw", "raw: not gated, absolute figures move between machines and with their load");
         figures.push(figure(group, FigureKind::Raw, group.headline, basis, false, headline, None));
     }
     let failure_rates = group.samples.iter().map(|sample| sample.failure_rate).collect();
-    let basis = Basis::new("share", "failed requests / requests");
+    let basis = FigureBasis::new("share", "failed requests / requests");
     figures.push(figure(group, FigureKind::FailureRate, Metric::FailureRate, basis, true, failure_rates, None));
     figures
 }
@@ -424,7 +431,7 @@ fn ratio_figures(groups: &[PhaseGroup], calibrated: bool) -> Vec<Figure> {
             } else {
                 Metric::RequestsPerCpuSecond
             };
-            let basis = Basis::new(
+            let basis = FigureBasis::new(
                 format!("ratio to {}", reference.id.target),
                 format!("ratio to {} on the same phase in the same run", reference.id.target),
             );
@@ -440,7 +447,7 @@ fn figure(
     group: &PhaseGroup,
     kind: FigureKind,
     metric: Metric,
-    basis: Basis,
+    basis: FigureBasis,
     gated: bool,
     samples: Vec<f64>,
     reference: Option<&str>,

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use endpoints::lifecycle::NoHooks;
+use server_kit::lifecycle::NoHooks;
 use server_sync::{Config, DEFAULT_MAX_THREADS};
 
 use super::{announce_listening, CommonArgs};

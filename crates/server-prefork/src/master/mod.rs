@@ -1,23 +1,22 @@
 //! The master (gunicorn's arbiter): binds, forks workers, and loops wait -> handle signals -> reap -> kill timed-out
 //! workers -> keep the worker count. Single-threaded; all its state lives in [`Master`].
 
-use std::collections::VecDeque;
+mod fork;
+mod reload;
+
 use std::net::{SocketAddr, TcpListener};
-use std::os::fd::AsRawFd;
-use std::panic::AssertUnwindSafe;
 use std::time::{Duration, Instant};
 
 use nix::errno::Errno;
 use nix::sys::signal::{kill, Signal};
 use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
-use nix::unistd::{fork, getpid, ForkResult, Pid};
-use rand::Rng;
+use nix::unistd::{getpid, Pid};
 
-use crate::scoreboard::{monotonic_ms, Scoreboard, SlotState, SLOT_COUNT};
+use crate::scoreboard::{monotonic_ms, Scoreboard, SlotState};
 use crate::signals::MasterSignals;
 use crate::stats::{ProcessStats, WorkerStats};
-use crate::worker::{self, Launch, EXIT_SERVE_ERROR};
 use crate::{Accept, Config, Error, WorkerApp, MAX_WORKERS};
+use reload::Reload;
 
 /// Longest the master sleeps between looks at the scoreboard; SIGCHLD and the other signals wake it at once.
 const TICK: Duration = Duration::from_millis(100);
@@ -48,16 +47,8 @@ impl WorkerProcess {
     }
 }
 
-/// A SIGHUP in progress: each old worker is replaced only once its successor is ready.
-#[derive(Default)]
-struct Reload {
-    waiting: VecDeque<Pid>,
-    /// (successor, predecessor) while the successor boots.
-    in_progress: Option<(Pid, Pid)>,
-}
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Stop {
+enum StopKind {
     Graceful,
     Quick,
 }
@@ -114,7 +105,7 @@ impl<'a, A: WorkerApp> Master<'a, A> {
     /// Supervises until told to stop, stops the workers, and reports the requests each served.
     pub fn run(mut self, on_listening: impl FnOnce(&TcpListener)) -> Result<WorkerStats, Error> {
         let outcome = self.supervise(on_listening);
-        self.stop(outcome.as_ref().is_ok_and(|stop| *stop == Stop::Graceful));
+        self.stop(outcome.as_ref().is_ok_and(|stop| *stop == StopKind::Graceful));
         tracing::info!(requests_per_worker = ?self.stats.per_index(), total = self.stats.total_requests, "master exiting");
         let written = match &self.config.stats_path {
             Some(path) => self.stats.write_json(path).map_err(|source| Error::Stats { path: path.clone(), source }),
@@ -125,7 +116,7 @@ impl<'a, A: WorkerApp> Master<'a, A> {
         Ok(self.stats)
     }
 
-    fn supervise(&mut self, on_listening: impl FnOnce(&TcpListener)) -> Result<Stop, Error> {
+    fn supervise(&mut self, on_listening: impl FnOnce(&TcpListener)) -> Result<StopKind, Error> {
         let mut on_listening = Some(on_listening);
         self.manage_workers();
         loop {
@@ -147,13 +138,13 @@ impl<'a, A: WorkerApp> Master<'a, A> {
         }
     }
 
-    fn handle_signal(&mut self, signal: Signal) -> Option<Stop> {
+    fn handle_signal(&mut self, signal: Signal) -> Option<StopKind> {
         if signal != Signal::SIGCHLD {
             tracing::info!("handling signal: {signal}");
         }
         match signal {
-            Signal::SIGTERM => return Some(Stop::Graceful),
-            Signal::SIGINT | Signal::SIGQUIT => return Some(Stop::Quick),
+            Signal::SIGTERM => return Some(StopKind::Graceful),
+            Signal::SIGINT | Signal::SIGQUIT => return Some(StopKind::Quick),
             Signal::SIGHUP => self.start_reload(),
             Signal::SIGTTIN if self.num_workers < MAX_WORKERS => self.num_workers += 1,
             Signal::SIGTTIN => tracing::warn!("already at the most workers ({MAX_WORKERS}); SIGTTIN ignored"),
@@ -280,114 +271,6 @@ impl<'a, A: WorkerApp> Master<'a, A> {
         }
     }
 
-    fn start_reload(&mut self) {
-        let successor = self.reload.in_progress.map(|(successor, _)| successor);
-        let mut old: Vec<&WorkerProcess> =
-            self.workers.iter().filter(|worker| worker.is_live() && Some(worker.pid) != successor).collect();
-        old.sort_by_key(|worker| worker.spawned_at);
-        self.reload.waiting = old.iter().map(|worker| worker.pid).collect();
-        tracing::info!(workers = self.reload.waiting.len(), "hang up: replacing the workers one at a time");
-    }
-
-    /// One SIGHUP step at a time: boot a successor for the oldest waiting worker, and stop that worker (SIGTERM)
-    /// only once its successor is ready, so the listener always has a worker accepting.
-    fn advance_reload(&mut self) {
-        if let Some((successor, predecessor)) = self.reload.in_progress {
-            match self.workers.iter().find(|worker| worker.pid == successor && worker.is_live()) {
-                Some(worker) if !worker.ready => return,
-                Some(_) => self.retire(predecessor, Signal::SIGTERM),
-                None => self.reload.waiting.push_front(predecessor),
-            }
-            self.reload.in_progress = None;
-        }
-        while let Some(predecessor) = self.reload.waiting.pop_front() {
-            let live = self.workers.iter().find(|worker| worker.pid == predecessor && worker.is_live());
-            let Some(index) = live.map(|worker| worker.index) else { continue };
-            if index >= self.num_workers {
-                continue;
-            }
-            match self.spawn_worker(index) {
-                Some(successor) => self.reload.in_progress = Some((successor, predecessor)),
-                None => self.reload.waiting.push_front(predecessor),
-            }
-            return;
-        }
-    }
-
-    fn retire(&mut self, pid: Pid, signal: Signal) {
-        if let Some(worker) = self.workers.iter_mut().find(|worker| worker.pid == pid && worker.is_live()) {
-            send(pid, signal);
-            worker.retiring_since = Some(Instant::now());
-        }
-    }
-
-    fn all_ready(&self) -> bool {
-        (0..self.num_workers)
-            .all(|index| self.workers.iter().any(|worker| worker.index == index && worker.is_live() && worker.ready))
-    }
-
-    /// Forks one worker for `index`. In the child this never returns: the worker runs and exits.
-    fn spawn_worker(&mut self, index: usize) -> Option<Pid> {
-        let Some(listener) = &self.listener else { return None };
-        let listener_fd = listener.as_raw_fd();
-        let Some(slot_index) = (0..SLOT_COUNT).find(|slot| self.workers.iter().all(|worker| worker.slot != *slot))
-        else {
-            tracing::warn!("no free scoreboard slot; will retry");
-            return None;
-        };
-        self.scoreboard.slot(slot_index).prepare(monotonic_ms());
-        let budget = self.request_budget();
-        // SAFETY: the master is single-threaded (checked in `start`), so the child starts with a consistent heap and
-        // no lock held by a vanished thread.
-        match unsafe { fork() } {
-            Ok(ForkResult::Parent { child }) => {
-                self.scoreboard.slot(slot_index).set_pid(child.as_raw());
-                self.workers.push(WorkerProcess {
-                    pid: child,
-                    index,
-                    slot: slot_index,
-                    spawned_at: Instant::now(),
-                    ready: false,
-                    retiring_since: None,
-                    killed: false,
-                });
-                Some(child)
-            }
-            Ok(ForkResult::Child) => self.become_worker(slot_index, listener_fd, budget),
-            Err(error) => {
-                tracing::error!(%error, "cannot fork a worker; will retry");
-                self.scoreboard.slot(slot_index).release();
-                None
-            }
-        }
-    }
-
-    /// The child's side of `fork`: run the worker and exit, never unwinding back into the master's loop.
-    fn become_worker(&self, slot_index: usize, listener_fd: i32, max_requests: Option<u64>) -> ! {
-        let launch = Launch {
-            master_pid: self.pid,
-            signals: &self.signals,
-            inherited_listener: listener_fd,
-            reuse_port: (self.config.accept == Accept::ReusePort).then_some((self.address, self.config.backlog)),
-            // SAFETY: this is the worker process, which leaves below through `exit` and never unmaps the scoreboard.
-            slots: unsafe { self.scoreboard.slots_for_worker_process() },
-            slot_index,
-            balanced: self.config.accept == Accept::Balanced,
-            max_requests,
-            hang_after_requests: self.config.hang_after_requests,
-            graceful_timeout: self.config.graceful_timeout,
-        };
-        let app = self.app;
-        let code = std::panic::catch_unwind(AssertUnwindSafe(|| worker::run(app, launch))).unwrap_or(EXIT_SERVE_ERROR);
-        std::process::exit(code)
-    }
-
-    /// --max-requests plus a random jitter in 0..=--max-requests-jitter, so workers do not all recycle at once.
-    fn request_budget(&self) -> Option<u64> {
-        let base = self.config.max_requests;
-        (base > 0).then(|| base + rand::thread_rng().gen_range(0..=self.config.max_requests_jitter))
-    }
-
     /// Closes the listener, tells every worker to stop (SIGTERM graceful, SIGQUIT quick), waits for them up to
     /// --graceful-timeout (a SIGINT/SIGQUIT meanwhile turns a graceful stop quick), then kills what is left and
     /// reaps every child.
@@ -468,20 +351,11 @@ fn describe_exit(status: WaitStatus) -> String {
 /// so the kernel routes no connection to it) and tells the workers which port to bind when the config says port 0.
 fn bind(config: &Config) -> Result<TcpListener, Error> {
     let bound = if config.accept == Accept::ReusePort {
-        reserve_port(config.bind)
+        server_kit::listener::reserve_port(config.bind)
     } else {
-        endpoints::listener::bind(config.bind, config.backlog, false)
+        server_kit::listener::bind(config.bind, config.backlog, false)
     };
     bound.map_err(|source| Error::Bind { addr: config.bind, source })
-}
-
-fn reserve_port(addr: SocketAddr) -> std::io::Result<TcpListener> {
-    use socket2::{Domain, Protocol, Socket, Type};
-    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
-    socket.set_reuse_address(true)?;
-    socket.set_reuse_port(true)?;
-    socket.bind(&addr.into())?;
-    Ok(socket.into())
 }
 
 /// Threads in this process, from /proc/self/status (1 when it cannot be read: the check is a safety net).
@@ -495,48 +369,4 @@ fn thread_count() -> usize {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn exits_are_worded_like_gunicorn() {
-        let pid = Pid::from_raw(42);
-        assert_eq!(describe_exit(WaitStatus::Exited(pid, 3)), "exited with 3");
-        assert_eq!(describe_exit(WaitStatus::Signaled(pid, Signal::SIGKILL, false)), "killed by SIGKILL");
-    }
-
-    #[test]
-    fn boot_failures_are_deaths_before_ready_or_early_error_exits() {
-        let pid = Pid::from_raw(42);
-        let killed = WaitStatus::Signaled(pid, Signal::SIGKILL, false);
-        let error = WaitStatus::Exited(pid, 1);
-        let clean = WaitStatus::Exited(pid, 0);
-        let early = Duration::from_millis(10);
-        assert!(failed_to_boot(false, killed, early), "died before it was ready");
-        assert!(failed_to_boot(false, clean, BOOT_GRACE * 2), "never became ready");
-        assert!(failed_to_boot(true, error, early), "its server failed at once");
-        assert!(!failed_to_boot(true, killed, early), "a ready worker killed from outside did boot");
-        assert!(!failed_to_boot(true, error, BOOT_GRACE * 2), "it served a while before failing");
-        assert!(!failed_to_boot(true, clean, early));
-    }
-
-    #[test]
-    fn a_reserved_port_accepts_reuse_port_listeners_but_no_connections() {
-        let placeholder = reserve_port("127.0.0.1:0".parse().unwrap()).unwrap();
-        let address = placeholder.local_addr().unwrap();
-        assert_ne!(address.port(), 0);
-        // Nobody listens yet: the placeholder is only bound, so a connection is refused rather than queued.
-        assert!(std::net::TcpStream::connect(address).is_err());
-        let worker_socket = endpoints::listener::bind(address, 64, true).unwrap();
-        for _ in 0..20 {
-            assert!(std::net::TcpStream::connect(address).is_ok(), "every connection reaches the listening socket");
-        }
-        drop(worker_socket);
-    }
-
-    #[test]
-    fn thread_count_reads_proc() {
-        // The test harness runs tests on threads of its own, so there is at least this one.
-        assert!(thread_count() >= 1);
-    }
-}
+mod tests;

@@ -15,14 +15,26 @@ pub const DEFAULT_BACKLOG: i32 = 2048;
 /// Binds `addr` with SO_REUSEADDR (and SO_REUSEPORT when asked) and starts listening with `backlog`.
 /// The socket is blocking; an async server switches it to non-blocking itself.
 pub fn bind(addr: SocketAddr, backlog: i32, reuse_port: bool) -> io::Result<TcpListener> {
+    let socket = bound_socket(addr, reuse_port)?;
+    socket.listen(backlog)?;
+    Ok(socket.into())
+}
+
+/// Binds `addr` with SO_REUSEADDR and SO_REUSEPORT but never listens: the kernel routes no connection to it, so it
+/// only reserves the port (the prefork master's placeholder while its workers bind their own sockets to it).
+pub fn reserve_port(addr: SocketAddr) -> io::Result<TcpListener> {
+    Ok(bound_socket(addr, true)?.into())
+}
+
+/// A TCP socket bound to `addr` with SO_REUSEADDR (and SO_REUSEPORT when asked), not yet listening.
+fn bound_socket(addr: SocketAddr, reuse_port: bool) -> io::Result<Socket> {
     let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
     socket.set_reuse_address(true)?;
     if reuse_port {
         socket.set_reuse_port(true)?;
     }
     socket.bind(&addr.into())?;
-    socket.listen(backlog)?;
-    Ok(socket.into())
+    Ok(socket)
 }
 
 /// Waits up to `timeout` (zero: only looks) for a connection in `listener`'s queue, without taking it: POLLIN on
@@ -65,5 +77,19 @@ mod tests {
         assert!(wait_for_connection(&listener, Duration::ZERO).unwrap(), "looking does not take it");
         listener.accept().unwrap();
         assert!(!wait_for_connection(&listener, Duration::ZERO).unwrap());
+    }
+
+    #[test]
+    fn a_reserved_port_accepts_reuse_port_listeners_but_no_connections() {
+        let placeholder = reserve_port("127.0.0.1:0".parse().unwrap()).unwrap();
+        let address = placeholder.local_addr().unwrap();
+        assert_ne!(address.port(), 0);
+        // Nobody listens yet: the placeholder is only bound, so a connection is refused rather than queued.
+        assert!(std::net::TcpStream::connect(address).is_err());
+        let worker_socket = bind(address, 64, true).unwrap();
+        for _ in 0..20 {
+            assert!(std::net::TcpStream::connect(address).is_ok(), "every connection reaches the listening socket");
+        }
+        drop(worker_socket);
     }
 }
