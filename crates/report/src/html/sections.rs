@@ -4,7 +4,7 @@
 use bench::results::TargetStatus;
 use maud::{html, Markup};
 
-use super::figure;
+use super::{figure, gated};
 use crate::charts::{self, workers::WorkerRow};
 use crate::data::Report;
 use crate::format;
@@ -146,6 +146,10 @@ fn phase_section(report: &Report<'_>, phase: usize) -> Markup {
                 (format::significant(info.example.duration_s, 3)) " s measured"
                 @if repetitions > 1 { ", " (repetitions) " repetitions (throughput: median, range in brackets)" }
                 "."
+                @if repetitions == 1 && level.is_none() {
+                    " Single run, no spread: a difference smaller than the machine's run-to-run noise cannot be told \
+                     apart, so no lead is called on it."
+                }
             }
             div.table-wrap {
                 table {
@@ -198,24 +202,16 @@ fn phase_section(report: &Report<'_>, phase: usize) -> Markup {
 pub fn scaling(report: &Report<'_>) -> Markup {
     html! {
         div.folded-body {
-            @match charts::scaling::concurrency_figure(report) {
-                Some(chart) => { (figure(&chart, charts::scaling::concurrency_takeaway(report))) }
-                None => {
-                    p.missing {
-                        "No req/s-against-concurrency chart: no endpoint ran in closed-loop phases at two or more \
-                         connection counts in this suite."
-                    }
-                }
-            }
-            @match charts::scaling::workers_figure(report) {
-                Some(chart) => { (figure(&chart, charts::scaling::workers_takeaway(report))) }
-                None => {
-                    p.missing {
-                        "No req/s-against-workers chart: the suite has no targets that differ only in their worker \
-                         count, measured in a closed-loop phase."
-                    }
-                }
-            }
+            (gated(
+                &charts::scaling::concurrency(report),
+                "No req/s-against-concurrency chart: no endpoint ran in closed-loop phases at two or more connection \
+                 counts in this suite.",
+            ))
+            (gated(
+                &charts::scaling::workers(report),
+                "No req/s-against-workers chart: the suite has no targets that differ only in their worker count, \
+                 measured in a closed-loop phase.",
+            ))
         }
     }
 }

@@ -1,103 +1,16 @@
-//! Scaling: req/s against concurrency (per endpoint) and against prefork workers (per phase), each with its ideal
-//! line: Little's law (C / upstream delay) for endpoints that wait on the upstream, linear in cores otherwise.
+//! What the scaling panels hold: the endpoints swept over connections, the families of targets that differ only
+//! by their worker count, the phase each family is drawn from, and each panel's ideal line.
 
 use bench::results::{LoadModel, TargetResult};
-use plotters::prelude::*;
 
-use super::{font, reference_legend, render_svg, target_legend, Canvas, ChartError, Figure, CAPTION_SIZE, LABEL_SIZE};
-use crate::data::{Report, Spread};
+use super::{Ideal, Line, Point, ScalingPanel};
+use crate::data::Report;
 use crate::endpoint::EndpointKind;
 use crate::format;
-use crate::palette;
-
-const PANEL_HEIGHT: u32 = 330;
-
-/// One measured point: x (connections or workers), the target it belongs to, its throughput.
-struct Point {
-    x: f64,
-    target: usize,
-    value: Spread,
-}
-
-/// A line through points of one target (concurrency) or one family of targets differing by workers.
-struct Line {
-    colour: RGBColor,
-    points: Vec<Point>,
-}
-
-struct Ideal {
-    points: Vec<(f64, f64)>,
-    label: String,
-}
-
-struct ScalingPanel {
-    title: String,
-    lines: Vec<Line>,
-    ideal: Option<Ideal>,
-}
-
-/// req/s against connections, one panel per endpoint run at two or more concurrencies; None when there is none.
-pub fn concurrency_figure(report: &Report<'_>) -> Option<Figure> {
-    let panels: Vec<ScalingPanel> = concurrency_sweeps(report)
-        .into_iter()
-        .map(|(work, path, phases)| concurrency_panel(report, &work, path, &phases))
-        .collect();
-    if panels.is_empty() {
-        return None;
-    }
-    let targets: Vec<usize> = involved_targets(&panels);
-    let mut legend = target_legend(report, targets.into_iter().map(|target| (target, true)));
-    legend.push(reference_legend("ideal (formula in each panel's title)"));
-    Some(Figure {
-        id: "chart-scaling-concurrency".to_owned(),
-        title: "Scaling with concurrency".to_owned(),
-        caption: "Successful req/s as the number of connections grows (closed loop), per endpoint; points are medians \
-                  over repetitions with min-max whiskers. The dashed line is the ideal: for endpoints that wait on \
-                  the upstream, Little's law (C connections / upstream delay); for CPU work, linear in connections up \
-                  to the cores the targets were given, from the best single measurement at the lowest concurrency."
-            .to_owned(),
-        legend,
-        svg: render_svg(PANEL_HEIGHT * panels.len() as u32, |root| {
-            draw_panels(root, report, &panels, "connections (log scale)")
-        }),
-    })
-}
-
-/// req/s against worker processes, one panel per closed-loop phase where a family of targets differs only by its
-/// worker count; None when the suite has no such family.
-pub fn workers_figure(report: &Report<'_>) -> Option<Figure> {
-    let families = worker_families(report);
-    if families.is_empty() {
-        return None;
-    }
-    let panels: Vec<ScalingPanel> = workers_phases(report, &families)
-        .into_iter()
-        .filter_map(|phase| workers_panel(report, phase, &families))
-        .collect();
-    if panels.is_empty() {
-        return None;
-    }
-    let mut legend = target_legend(report, involved_targets(&panels).into_iter().map(|target| (target, true)));
-    legend.push(reference_legend("ideal (formula in each panel's title)"));
-    Some(Figure {
-        id: "chart-scaling-workers".to_owned(),
-        title: "Scaling with prefork workers".to_owned(),
-        caption: "Successful req/s against the number of worker processes, for targets that differ only in their \
-                  worker count (one line per such family, points in each target's colour), one panel per endpoint \
-                  from the closed-loop phase that measured most of them. The dashed line is the \
-                  ideal: linear in workers up to the cores given for CPU work, from the smallest worker count \
-                  measured; Little's law (connections / upstream delay), whatever the workers, for I/O waits."
-            .to_owned(),
-        legend,
-        svg: render_svg(PANEL_HEIGHT * panels.len() as u32, |root| {
-            draw_panels(root, report, &panels, "worker processes (log scale)")
-        }),
-    })
-}
 
 /// One closed-loop phase per endpoint for the workers chart: the one where the families have the most measured
 /// points (a dedicated worker sweep wins), then the one with the most connections.
-fn workers_phases(report: &Report<'_>, families: &[Vec<usize>]) -> Vec<usize> {
+pub(super) fn workers_phases(report: &Report<'_>, families: &[Vec<usize>]) -> Vec<usize> {
     let points = |phase: usize| -> usize {
         families
             .iter()
@@ -123,11 +36,11 @@ fn workers_phases(report: &Report<'_>, families: &[Vec<usize>]) -> Vec<usize> {
 }
 
 /// One endpoint's concurrency sweep: its work in words, its path, and its phases with their connections.
-type Sweep<'r> = (String, &'r str, Vec<(usize, u32)>);
+pub(super) type Sweep<'r> = (String, &'r str, Vec<(usize, u32)>);
 
 /// Endpoints with single-endpoint concurrency phases at two or more connection counts, told apart by the work
 /// they ask (a `cpu_work` cost, a query).
-fn concurrency_sweeps<'r>(report: &'r Report<'_>) -> Vec<Sweep<'r>> {
+pub(super) fn concurrency_sweeps<'r>(report: &'r Report<'_>) -> Vec<Sweep<'r>> {
     let mut sweeps: Vec<Sweep<'r>> = Vec::new();
     for (index, phase) in report.phases.iter().enumerate().filter(|(_, phase)| !phase.kills_a_worker()) {
         let (Some(path), Some(connections)) = (phase.single_endpoint(), phase.connections()) else { continue };
@@ -148,7 +61,7 @@ fn concurrency_sweeps<'r>(report: &'r Report<'_>) -> Vec<Sweep<'r>> {
     sweeps
 }
 
-fn concurrency_panel(report: &Report<'_>, work: &str, path: &str, phases: &[(usize, u32)]) -> ScalingPanel {
+pub(super) fn concurrency_panel(report: &Report<'_>, work: &str, path: &str, phases: &[(usize, u32)]) -> ScalingPanel {
     let lines: Vec<Line> = report
         .targets
         .iter()
@@ -173,7 +86,8 @@ fn concurrency_panel(report: &Report<'_>, work: &str, path: &str, phases: &[(usi
         linear_in_cores(report, &lines, &xs, "connections")
     };
     let formula = ideal.as_ref().map(|ideal| format!(" — ideal: {}", ideal.label)).unwrap_or_default();
-    ScalingPanel { title: format!("{work} ({}){formula}", kind.label()), lines, ideal }
+    let name = format!("{work} ({})", kind.label());
+    ScalingPanel { title: format!("{name}{formula}"), name, lines, ideal }
 }
 
 /// Little's law: C requests in flight, each waiting `delay`, complete C / delay a second.
@@ -221,7 +135,7 @@ fn cores_given(report: &Report<'_>, lines: &[Line]) -> f64 {
 }
 
 /// Targets with a worker count, grouped by everything else about them; groups with two or more worker counts.
-fn worker_families(report: &Report<'_>) -> Vec<Vec<usize>> {
+pub(super) fn worker_families(report: &Report<'_>) -> Vec<Vec<usize>> {
     let mut families: Vec<(String, Vec<usize>)> = Vec::new();
     for (index, view) in report.targets.iter().enumerate() {
         if view.result.workers.is_none() {
@@ -270,7 +184,7 @@ fn family_key(target: &TargetResult) -> String {
     parts.join(" ")
 }
 
-fn workers_panel(report: &Report<'_>, phase: usize, families: &[Vec<usize>]) -> Option<ScalingPanel> {
+pub(super) fn workers_panel(report: &Report<'_>, phase: usize, families: &[Vec<usize>]) -> Option<ScalingPanel> {
     let lines: Vec<Line> = families
         .iter()
         .map(|members| Line {
@@ -302,135 +216,8 @@ fn workers_panel(report: &Report<'_>, phase: usize, families: &[Vec<usize>]) -> 
         _ => linear_in_cores(report, &lines, &xs, "workers"),
     };
     let formula = ideal.as_ref().map(|ideal| format!(" — ideal: {}", ideal.label)).unwrap_or_default();
-    Some(ScalingPanel {
-        title: format!("{}: {} ({}){formula}", info.name, info.endpoints_text(), info.example.load_description),
-        lines,
-        ideal,
-    })
-}
-
-fn involved_targets(panels: &[ScalingPanel]) -> Vec<usize> {
-    let mut targets: Vec<usize> = panels
-        .iter()
-        .flat_map(|panel| panel.lines.iter().flat_map(|line| line.points.iter().map(|p| p.target)))
-        .collect();
-    targets.sort_unstable();
-    targets.dedup();
-    targets
-}
-
-fn draw_panels(
-    root: &Canvas<'_>,
-    report: &Report<'_>,
-    panels: &[ScalingPanel],
-    x_desc: &str,
-) -> Result<(), ChartError> {
-    let areas = root.split_evenly((panels.len().max(1), 1));
-    for (area, panel) in areas.iter().zip(panels) {
-        draw_panel(area, report, panel, x_desc)?;
-    }
-    Ok(())
-}
-
-fn draw_panel(area: &Canvas<'_>, report: &Report<'_>, panel: &ScalingPanel, x_desc: &str) -> Result<(), ChartError> {
-    let xs = panel
-        .lines
-        .iter()
-        .flat_map(|line| line.points.iter().map(|p| p.x))
-        .chain(panel.ideal.iter().flat_map(|ideal| ideal.points.iter().map(|p| p.0)));
-    let (x_low, x_high) = xs.fold((f64::INFINITY, 0.0f64), |(low, high), x| (low.min(x), high.max(x)));
-    let y_high = panel
-        .lines
-        .iter()
-        .flat_map(|line| line.points.iter().map(|p| p.value.max.max(p.value.median)))
-        .chain(panel.ideal.iter().flat_map(|ideal| ideal.points.iter().map(|p| p.1)))
-        .fold(0.0, f64::max);
-    let y_high = if y_high > 0.0 { y_high * 1.15 } else { 1.0 };
-    let mut chart = ChartBuilder::on(area)
-        .caption(&panel.title, font(CAPTION_SIZE))
-        .margin(10)
-        .margin_right(24)
-        .x_label_area_size(44)
-        .y_label_area_size(70)
-        .build_cartesian_2d((x_low / 1.3..x_high * 1.3).log_scale().base(2.0), 0.0..y_high)?;
-    chart
-        .configure_mesh()
-        .x_desc(x_desc)
-        .y_desc("successful req/s")
-        .x_labels(12)
-        .x_label_formatter(&|x| format::count_axis(*x))
-        .y_label_formatter(&|y| format::axis(*y))
-        .light_line_style(RGBColor(0xf4, 0xf4, 0xf4))
-        .bold_line_style(RGBColor(0xdd, 0xdd, 0xdd))
-        .label_style(font(LABEL_SIZE))
-        .axis_desc_style(font(LABEL_SIZE))
-        .draw()?;
-    for line in &panel.lines {
-        let mut points: Vec<&Point> = line.points.iter().collect();
-        points.sort_by(|a, b| a.x.total_cmp(&b.x));
-        chart
-            .draw_series(LineSeries::new(points.iter().map(|p| (p.x, p.value.median)), line.colour.stroke_width(2)))?;
-        for point in points {
-            let colour = report.targets[point.target].colour;
-            if point.value.n > 1 && point.value.max > point.value.min {
-                let style = colour.stroke_width(1);
-                let area = chart.plotting_area();
-                area.draw(&PathElement::new(vec![(point.x, point.value.min), (point.x, point.value.max)], style))?;
-                for end in [point.value.min, point.value.max] {
-                    area.draw(&(EmptyElement::at((point.x, end)) + PathElement::new(vec![(-5, 0), (5, 0)], style)))?;
-                }
-            }
-            chart.draw_series([Circle::new((point.x, point.value.median), 4, colour.filled())])?;
-        }
-    }
-    // Drawn last so it stays visible where the measurements sit on it.
-    if let Some(ideal) = &panel.ideal {
-        let style = palette::ANNOTATION.stroke_width(2);
-        chart.draw_series(DashedLineSeries::new(ideal.points.iter().copied(), 8, 5, style))?;
-    }
-    Ok(())
-}
-
-/// A scaling chart's one-line takeaway: the line that gained the most from its first point to its last, e.g.
-/// "Largest gain: sync on /sync-google, 6.1× from 1 to 32 connections."; None without a line of two points.
-fn takeaway(report: &Report<'_>, panels: &[ScalingPanel], unit: &str) -> Option<String> {
-    let (panel, first, last) = panels
-        .iter()
-        .flat_map(|panel| panel.lines.iter().map(move |line| (panel, line)))
-        .filter_map(|(panel, line)| Some((panel, line.points.first()?, line.points.last()?)))
-        .filter(|(_, first, last)| last.x > first.x && first.value.median > 0.0)
-        .max_by(|a, b| (a.2.value.median / a.1.value.median).total_cmp(&(b.2.value.median / b.1.value.median)))?;
-    let target = if first.target == last.target {
-        report.target_name(last.target).to_owned()
-    } else {
-        format!("{} to {}", report.target_name(first.target), report.target_name(last.target))
-    };
-    Some(format!(
-        "Largest gain: {target} on {}, {} from {} to {} {unit}.",
-        panel.title,
-        format::ratio(last.value.median / first.value.median),
-        first.x,
-        last.x
-    ))
-}
-
-/// The concurrency chart's takeaway (see [`takeaway`]).
-pub fn concurrency_takeaway(report: &Report<'_>) -> Option<String> {
-    let panels: Vec<ScalingPanel> = concurrency_sweeps(report)
-        .into_iter()
-        .map(|(work, path, phases)| concurrency_panel(report, &work, path, &phases))
-        .collect();
-    takeaway(report, &panels, "connections")
-}
-
-/// The workers chart's takeaway (see [`takeaway`]).
-pub fn workers_takeaway(report: &Report<'_>) -> Option<String> {
-    let families = worker_families(report);
-    let panels: Vec<ScalingPanel> = workers_phases(report, &families)
-        .into_iter()
-        .filter_map(|phase| workers_panel(report, phase, &families))
-        .collect();
-    takeaway(report, &panels, "workers")
+    let name = format!("{}: {} ({})", info.name, info.endpoints_text(), info.example.load_description);
+    Some(ScalingPanel { title: format!("{name}{formula}"), name, lines, ideal })
 }
 
 #[cfg(test)]
