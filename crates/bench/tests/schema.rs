@@ -94,6 +94,7 @@ fn sample_load_report() -> LoadReport {
             other_workers: 0,
             without_pid: 0,
         },
+        statuses: loadgen::StatusCounts(vec![loadgen::StatusCount { status: 200, responses: 1 }]),
     }
 }
 
@@ -174,6 +175,7 @@ fn sample_results() -> RunResults {
                 status: TargetStatus::Ok,
                 phases: vec![phase],
                 variant_of: None,
+                role: None,
             },
             TargetResult {
                 name: "broken".into(),
@@ -185,9 +187,11 @@ fn sample_results() -> RunResults {
                 status: TargetStatus::Failed { reason: "exited".into(), stderr_tail: vec!["boom".into()] },
                 phases: vec![],
                 variant_of: None,
+                role: None,
             },
         ],
         calibration: None,
+        max_failures: None,
     }
 }
 

@@ -71,6 +71,7 @@ fn plan(addr: SocketAddr, pacing: Pacing, stop: Stop) -> LoadPlan {
         threads: 2,
         cpu_affinity: None,
         agent: Default::default(),
+        request: Default::default(),
     }
 }
 

@@ -273,6 +273,7 @@ impl Verdict {
         if !unmeasured.is_empty() {
             text.push_str(&format!(" No figures for {}.", unmeasured.join(", ")));
         }
+        text.push_str(&beyond_threshold_text(report, self.phase));
         text
     }
 
@@ -406,6 +407,28 @@ fn cores_text(report: &Report<'_>, first: &Entry, second: &Entry) -> String {
         ),
         _ => String::new(),
     }
+}
+
+/// The run's `--max-failures` verdict for `phase`: which targets failed beyond it, so a page whose figures measure
+/// errors says so where the reader looks first (the run exited non-zero for it).
+fn beyond_threshold_text(report: &Report<'_>, phase: usize) -> String {
+    let name = report.phases[phase].name;
+    let failing: Vec<String> = report
+        .results
+        .failing_phases()
+        .into_iter()
+        .filter(|failing| failing.phase == name)
+        .map(|failing| failing.describe())
+        .collect();
+    if failing.is_empty() {
+        return String::new();
+    }
+    let limit = report.results.max_failures() * 100.0;
+    format!(
+        " FAILED beyond the run's {limit}% limit of failed requests, so these figures measure errors and the run \
+         exited non-zero: {}.",
+        failing.join("; ")
+    )
 }
 
 fn failures_text<'e>(report: &Report<'_>, entries: impl IntoIterator<Item = &'e Entry>) -> String {

@@ -89,6 +89,7 @@ fn load_report(requests_per_second: f64, failed: u64) -> LoadReport {
         rate: None,
         agents: Vec::new(),
         responses_per_worker: loadgen::WorkerCounts::default(),
+        statuses: Default::default(),
     }
 }
 
@@ -103,6 +104,7 @@ pub fn target(name: &str, phases: Vec<PhaseResult>) -> TargetResult {
         status: TargetStatus::Ok,
         phases,
         variant_of: None,
+        role: None,
     }
 }
 
@@ -140,5 +142,6 @@ pub fn run_with(targets: Vec<TargetResult>, calibration: Option<Calibration>) ->
         },
         targets,
         calibration,
+        max_failures: None,
     }
 }

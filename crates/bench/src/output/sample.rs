@@ -50,6 +50,7 @@ pub fn results() -> RunResults {
         rate: None,
         agents: Vec::new(),
         responses_per_worker: loadgen::WorkerCounts::default(),
+        statuses: Default::default(),
     };
     let phase = PhaseResult {
         name: "cpu".into(),
@@ -110,6 +111,7 @@ pub fn results() -> RunResults {
                 status: TargetStatus::Ok,
                 phases: vec![phase],
                 variant_of: None,
+                role: None,
             },
             TargetResult {
                 name: "broken".into(),
@@ -124,8 +126,10 @@ pub fn results() -> RunResults {
                 },
                 phases: vec![],
                 variant_of: None,
+                role: None,
             },
         ],
         calibration: None,
+        max_failures: None,
     }
 }

@@ -95,12 +95,11 @@ fn table_of_contents(report: &Report<'_>) -> Vec<TocEntry> {
         .enumerate()
         .map(|(index, phase)| entry(&charts::phase_anchor(index, phase.name), phase.name))
         .collect();
-    let mut toc = vec![
-        entry("overview", "Overview"),
-        entry("verdict", "Verdict"),
-        entry("claims", "The article's claims"),
-        entry("variants", "What the article's code costs"),
-    ];
+    let mut toc = vec![entry("overview", "Overview"), entry("verdict", "Verdict")];
+    if crate::claims::apply(report) {
+        toc.push(entry("claims", "The article's claims"));
+    }
+    toc.push(entry("variants", "What the article's code costs"));
     if report.targets.iter().any(|target| target.failure().is_some()) {
         toc.push(entry("problems", "Failed targets"));
     }

@@ -1,7 +1,7 @@
 //! The page's sections from the header to the trend: verdict, failed targets, one section per phase, scaling,
 //! requests per worker, Locust tables and the CI trend. Methodology has its own module.
 
-use bench::results::{Family, TargetStatus};
+use bench::results::TargetStatus;
 use maud::{html, Markup};
 
 use super::{figure, gated};
@@ -39,10 +39,7 @@ pub fn header(report: &Report<'_>, title: &str) -> Markup {
 /// A target's name with its colour swatch and family, for table cells.
 pub fn target_cell(report: &Report<'_>, target: usize) -> Markup {
     let view = &report.targets[target];
-    let family = match view.family() {
-        Family::Rust => "Rust",
-        Family::Python => "Python",
-    };
+    let family = view.family().label();
     html! {
         span.swatch style=(format!("background:{}", palette::hex(view.colour))) {}
         (view.name())

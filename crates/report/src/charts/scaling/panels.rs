@@ -236,6 +236,7 @@ mod tests {
             status: TargetStatus::Ok,
             phases: vec![],
             variant_of: None,
+            role: None,
         }
     }
 
