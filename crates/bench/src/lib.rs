@@ -4,6 +4,7 @@
 pub mod collect;
 pub mod cpu_work;
 pub mod environment;
+pub mod failures;
 pub mod k8s;
 pub mod kill;
 pub mod numbers;
@@ -11,12 +12,15 @@ mod oneshot;
 pub mod output;
 mod phase;
 pub mod pinning;
+pub mod ports;
 pub mod process;
 mod progress;
 pub mod results;
 pub mod run;
 pub mod sampler;
 pub mod schedule;
+mod serve_check;
+pub mod servers;
 pub mod store;
 pub mod suite;
 #[cfg(any(test, feature = "test-support"))]

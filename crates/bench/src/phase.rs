@@ -9,6 +9,7 @@ use loadgen::{LoadPlan, LoadReport, Pacing, RunControl, Shutdown, Stop, Task};
 use crate::cpu_work::CpuWorkTable;
 use crate::kill::{self, Killed};
 use crate::pinning::Pinning;
+use crate::ports;
 use crate::process::{ChildFailure, ChildServer, ChildSpec, Readiness};
 use crate::progress::Progress;
 use crate::results::{CpuWork, EndpointShare, LoadModel, PhaseResult, TargetKind, WorkerKill, WorkerRequests};
@@ -36,8 +37,13 @@ pub struct Measured {
     pub hlog: Option<Vec<u8>>,
 }
 
-/// The argv a target is started with.
-pub fn command_line(target: &TargetSpec, context: &PhaseContext<'_>, stats: Option<&Path>) -> Vec<String> {
+/// The argv a target is started with; `port` fills an external command's `{port}`.
+pub fn command_line(
+    target: &TargetSpec,
+    context: &PhaseContext<'_>,
+    stats: Option<&Path>,
+    port: Option<u16>,
+) -> Vec<String> {
     match &target.launch {
         Launch::BuiltIn { model, flags } => {
             let mut argv = vec![context.rustcorn.display().to_string(), "serve".into(), model.clone()];
@@ -52,7 +58,7 @@ pub fn command_line(target: &TargetSpec, context: &PhaseContext<'_>, stats: Opti
             argv
         }
         Launch::External { command, .. } => {
-            command.iter().map(|word| word.replace("{upstream}", context.upstream_url)).collect()
+            command.iter().map(|word| ports::fill(&word.replace("{upstream}", context.upstream_url), port)).collect()
         }
     }
 }
@@ -63,14 +69,15 @@ pub(crate) fn child_spec(
     phase: Option<&PhaseSpec>,
     context: &PhaseContext<'_>,
     stats: Option<&Path>,
-) -> ChildSpec {
-    let argv = command_line(target, context, stats);
+) -> Result<ChildSpec, ChildFailure> {
+    let port = external_port(target)?;
+    let argv = command_line(target, context, stats, port);
     let cores = match phase {
         Some(phase) => context.pinning.target_in(&target.name, &phase.name),
         None => context.pinning.target(&target.name),
     }
     .to_vec();
-    match &target.launch {
+    Ok(match &target.launch {
         Launch::BuiltIn { .. } => ChildSpec {
             argv,
             cwd: None,
@@ -82,7 +89,9 @@ pub(crate) fn child_spec(
         Launch::External { ready_url, cwd, env, .. } => {
             let mut env: std::collections::BTreeMap<String, String> = env
                 .iter()
-                .map(|(key, value)| (key.clone(), value.replace("{upstream}", context.upstream_url)))
+                .map(|(key, value)| {
+                    (key.clone(), ports::fill(&value.replace("{upstream}", context.upstream_url), port))
+                })
                 .collect();
             env.insert("RUSTCORN_UPSTREAM_URL".into(), context.upstream_url.to_owned());
             if let Some(ca) = context.upstream_ca {
@@ -97,11 +106,24 @@ pub(crate) fn child_spec(
                 cwd: cwd.clone(),
                 env,
                 cores,
-                readiness: Readiness::Url(ready_url.clone()),
+                readiness: Readiness::Url(ports::fill(ready_url, port)),
                 ready_timeout: target.ready_timeout,
             }
         }
+    })
+}
+
+/// A fresh free port when the external target's command, env or ready_url says `{port}`.
+fn external_port(target: &TargetSpec) -> Result<Option<u16>, ChildFailure> {
+    let Launch::External { command, ready_url, env, .. } = &target.launch else { return Ok(None) };
+    let words = command.iter().chain(env.values()).chain(std::iter::once(ready_url)).map(String::as_str);
+    if !ports::wants_port(words) {
+        return Ok(None);
     }
+    ports::free_port().map(Some).map_err(|error| ChildFailure {
+        reason: format!("cannot find a free port for {{port}}: {error}"),
+        stderr_tail: Vec::new(),
+    })
 }
 
 /// Runs one phase against a fresh instance of `target`.
@@ -117,7 +139,7 @@ pub fn run(
     if let Some(path) = &stats_path {
         let _ = std::fs::remove_file(path);
     }
-    let spec = child_spec(target, Some(phase), context, stats_path.as_deref());
+    let spec = child_spec(target, Some(phase), context, stats_path.as_deref())?;
     let mut server = ChildServer::start(&spec, context.cancel)?;
     if let Err(failure) = preflight(&server, phase, context) {
         server.stop(target.stop_grace);
@@ -326,6 +348,7 @@ fn load_plan(
         threads: pinning.load_threads,
         cpu_affinity: Some(pinning.load.iter().map(|&core| core as usize).collect()),
         agent: loadgen::AgentSpec::default(),
+        request: Default::default(),
     })
 }
 

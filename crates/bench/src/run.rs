@@ -23,6 +23,8 @@ use crate::suite::{Launch, Suite, SuiteError};
 #[derive(Debug, Clone)]
 pub struct RunOptions {
     pub suite: PathBuf,
+    /// The suite's text when it was built in memory (`bench servers`); `suite` then only names it.
+    pub suite_text: Option<String>,
     /// Parent of the run folders (`results/`).
     pub results_root: PathBuf,
     /// The rustcorn binary that serves built-in targets and the upstream.
@@ -31,6 +33,8 @@ pub struct RunOptions {
     pub allow_remote: bool,
     /// No progress bar and no per-phase lines.
     pub quiet: bool,
+    /// The share of failed requests (0..=1) beyond which a phase, and so the run, counts as failed.
+    pub max_failures: f64,
 }
 
 /// A run that got as far as writing results.
@@ -80,7 +84,10 @@ const UPSTREAM_GRACE: Duration = Duration::from_secs(5);
 /// Runs the suite. Nothing is written until the suite, the CPU plan and the targets' addresses check out.
 pub fn run(options: &RunOptions, cancel: &Shutdown) -> Result<Outcome, RunError> {
     let started_at = now();
-    let suite = Suite::load(&options.suite)?;
+    let suite = match &options.suite_text {
+        Some(text) => Suite::parse(&options.suite, text.clone())?,
+        None => Suite::load(&options.suite)?,
+    };
     let pinning = Pinning::plan(&suite, &pinning::online_cores())?;
     preflight(&suite, options)?;
     // The driver's own threads (sampler, progress) share the load generator's cores, away from the targets.
@@ -127,6 +134,7 @@ pub fn run(options: &RunOptions, cancel: &Shutdown) -> Result<Outcome, RunError>
     if let Some(ca) = &upstream_ca {
         results.upstream.ca_file = Some(keep_ca(ca, &store)?.display().to_string());
     }
+    results.max_failures = Some(options.max_failures);
     // The run began before the calibrations, not when the store was made.
     results.started_at = started_at;
     results.calibration = calibration;
@@ -257,12 +265,16 @@ fn preflight(suite: &Suite, options: &RunOptions) -> Result<(), RunError> {
     if !options.rustcorn.is_file() {
         return Err(RunError::NoBinary(options.rustcorn.clone()));
     }
+    crate::serve_check::check_serve_flags(suite, &options.rustcorn)?;
     for target in &suite.targets {
         let Launch::External { ready_url, .. } = &target.launch else { continue };
         let bad =
             |message: String| RunError::Target { suite: suite.path.clone(), target: target.name.clone(), message };
+        // A `{port}` target gets a free port when it starts: only its host is checked here.
+        let chosen_port = ready_url.contains(crate::ports::PORT);
+        let checked_url = crate::ports::fill(ready_url, Some(1));
         let addr =
-            process::socket_addr(ready_url).ok_or_else(|| bad(format!("cannot resolve ready_url {ready_url}")))?;
+            process::socket_addr(&checked_url).ok_or_else(|| bad(format!("cannot resolve ready_url {ready_url}")))?;
         let loopback = match addr.ip() {
             std::net::IpAddr::V4(ip) => ip.is_loopback(),
             std::net::IpAddr::V6(ip) => ip.is_loopback(),
@@ -270,7 +282,7 @@ fn preflight(suite: &Suite, options: &RunOptions) -> Result<(), RunError> {
         if !loopback && !options.allow_remote {
             return Err(bad(format!("{addr} is not a loopback address; pass --allow-remote to load a remote target")));
         }
-        if loopback && process::address_in_use(ready_url) {
+        if loopback && !chosen_port && process::address_in_use(ready_url) {
             return Err(bad(format!("port {} is already in use: something else listens at {addr}", addr.port())));
         }
     }
@@ -355,6 +367,7 @@ fn initial_results(suite: &Suite, store: &Store, pinning: &Pinning, upstream_url
         status: TargetStatus::Ok,
         phases: Vec::new(),
         variant_of: target.variant_of.clone(),
+        role: target.role,
     });
     RunResults {
         schema_version: SCHEMA_VERSION,
@@ -379,6 +392,7 @@ fn initial_results(suite: &Suite, store: &Store, pinning: &Pinning, upstream_url
         },
         targets: context_targets.collect(),
         calibration: None,
+        max_failures: None,
     }
 }
 

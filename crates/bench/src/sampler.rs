@@ -38,7 +38,14 @@ impl Sampler {
                 }
                 match stopped.recv_timeout(interval) {
                     Err(RecvTimeoutError::Timeout) => continue,
-                    Ok(()) | Err(RecvTimeoutError::Disconnected) => return samples,
+                    Ok(()) | Err(RecvTimeoutError::Disconnected) => {
+                        // A last sample at the stop, so that the samples bracket the measured window even when this
+                        // thread got little CPU during it.
+                        if let Some(usage) = tree_usage(root, &clock) {
+                            samples.push(TimedUsage { unix_ms: unix_ms(), usage });
+                        }
+                        return samples;
+                    }
                 }
             }
         })?;
@@ -164,7 +171,9 @@ fn tree_usage(root: u32, clock: &Clock) -> Option<ResourceSample> {
 }
 
 /// Samples as results.json keeps them (time relative to the measured start) and the summary of the measured
-/// window `[measured_start_ms, measured_start_ms + measured_ms]` (all samples when fewer than two fall in it).
+/// window `[measured_start_ms, measured_start_ms + measured_ms]`, read between the last sample at or before its
+/// start and the first at or after its end. Bracketing, not only the samples inside, because a sampler starved of
+/// CPU on a loaded machine can leave one sample or none inside a short window: CPU over one sample read 0 cores.
 pub fn resources(samples: &[TimedUsage], measured_start_unix_ms: u64, measured_ms: u64) -> Resources {
     let recorded: Vec<ResourceSample> = samples
         .iter()
@@ -173,11 +182,16 @@ pub fn resources(samples: &[TimedUsage], measured_start_unix_ms: u64, measured_m
             ..sample.usage.clone()
         })
         .collect();
-    let end = measured_start_unix_ms + measured_ms;
-    let window: Vec<&TimedUsage> =
-        samples.iter().filter(|sample| sample.unix_ms >= measured_start_unix_ms && sample.unix_ms <= end).collect();
-    let window: Vec<&TimedUsage> = if window.len() >= 2 { window } else { samples.iter().collect() };
+    let window = bracketing(samples, measured_start_unix_ms, measured_start_unix_ms + measured_ms);
     Resources { samples: recorded, summary: summarize(&window) }
+}
+
+/// The samples from the last one at or before `start` to the first one at or after `end` (time-ordered input); the
+/// ends of the run where no sample lies beyond the window.
+fn bracketing(samples: &[TimedUsage], start: u64, end: u64) -> Vec<&TimedUsage> {
+    let first = samples.iter().rposition(|sample| sample.unix_ms <= start).unwrap_or(0);
+    let last = samples.iter().position(|sample| sample.unix_ms >= end).unwrap_or(samples.len().saturating_sub(1));
+    samples.get(first..=last).map(|window| window.iter().collect()).unwrap_or_default()
 }
 
 fn summarize(window: &[&TimedUsage]) -> ResourceSummary {
@@ -250,5 +264,20 @@ mod tests {
         assert!((resources.summary.cpu_cores_avg - 1.0).abs() < 1e-9, "{:?}", resources.summary);
         assert_eq!(resources.summary.rss_peak_bytes, 3000);
         assert_eq!(resources.summary.pss_peak_bytes, Some(1));
+    }
+
+    /// A sampler starved during the window left one sample inside it: the figure comes from the samples either side
+    /// (1 core over 900..3100), where the samples inside alone gave 0 cores.
+    #[test]
+    fn a_window_with_one_sample_inside_is_read_between_the_samples_around_it() {
+        let at = |unix_ms, cpu| TimedUsage {
+            unix_ms,
+            usage: ResourceSample { cpu_user_s: cpu, processes: 1, ..ResourceSample::default() },
+        };
+        let samples = [at(500, 0.0), at(900, 0.4), at(2000, 1.5), at(3100, 2.6), at(3300, 2.8)];
+        let summary = resources(&samples, 1000, 2000).summary;
+        assert!((summary.cpu_cores_avg - 1.0).abs() < 1e-9, "{summary:?}");
+        let alone = resources(&samples[2..3], 1000, 2000).summary;
+        assert_eq!(alone.cpu_cores_avg, 0.0, "one sample in all gives no interval to measure over");
     }
 }

@@ -91,6 +91,7 @@ fn load_report(requests_per_second: f64, failed: u64) -> LoadReport {
         rate: None,
         agents: Vec::new(),
         responses_per_worker: loadgen::WorkerCounts::default(),
+        statuses: Default::default(),
     }
 }
 
@@ -106,6 +107,7 @@ pub fn target(name: &str, phases: Vec<PhaseResult>) -> TargetResult {
         status: TargetStatus::Ok,
         phases,
         variant_of: None,
+        role: None,
     }
 }
 
@@ -121,6 +123,7 @@ pub fn failed_target(name: &str, reason: &str, stderr: &str) -> TargetResult {
         status: TargetStatus::Failed { reason: reason.into(), stderr_tail: vec![stderr.into()] },
         phases: vec![],
         variant_of: None,
+        role: None,
     }
 }
 
@@ -159,6 +162,7 @@ pub fn run_with(targets: Vec<TargetResult>, calibration: Option<Calibration>) ->
         },
         targets,
         calibration,
+        max_failures: None,
     }
 }
 

@@ -43,7 +43,7 @@ fn sample_results() -> RunResults {
 }
 
 /// The optional parts of a load report: service times, in-flight ages, the timeline, rate statistics, agents and
-/// responses per worker.
+/// responses per worker and per status.
 fn fill_load_report(load: &mut LoadReport, latency: &loadgen::LatencySummary) {
     let mut ages = loadgen::histogram::Latencies::default();
     ages.record(250_000);
@@ -87,6 +87,7 @@ fn fill_load_report(load: &mut LoadReport, latency: &loadgen::LatencySummary) {
         other_workers: 0,
         without_pid: 0,
     };
+    load.statuses = loadgen::StatusCounts(vec![loadgen::StatusCount { status: 200, responses: 1 }]);
 }
 
 #[test]

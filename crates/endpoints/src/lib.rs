@@ -2,6 +2,7 @@
 //! `/health`, free of any server: a server model routes a request line with [`route`], runs the [`Route`] its own
 //! way (inline, on a blocking pool, awaited) and writes the [`Response`] back.
 
+pub mod http1;
 mod response;
 mod routing;
 mod upstream_client;

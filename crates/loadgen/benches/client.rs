@@ -59,6 +59,7 @@ fn plan(addr: SocketAddr, requests: u64) -> LoadPlan {
         threads: 1,
         cpu_affinity: None,
         agent: Default::default(),
+        request: Default::default(),
     }
 }
 

@@ -15,7 +15,9 @@ mod plan;
 pub mod precise_timer;
 mod recorder;
 mod report;
+pub mod request;
 mod run;
+mod status;
 mod stop;
 mod worker;
 
@@ -29,4 +31,6 @@ pub use report::{
     merge, EndpointStats, FailureCounts, LatencyBasis, LatencySummary, LoadReport, Percentile, RateStats, SecondStats,
     AGGREGATED_NAME, REPORTED_PERCENTILES,
 };
+pub use request::RequestShape;
 pub use run::run;
+pub use status::{StatusCount, StatusCounts};

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::{AgentSpec, LoadError};
+use crate::{AgentSpec, LoadError, RequestShape};
 
 /// Everything one load run needs. Pacing, stop condition and recording are independent and combine freely.
 #[derive(Debug, Clone)]
@@ -26,6 +26,8 @@ pub struct LoadPlan {
     pub cpu_affinity: Option<Vec<usize>>,
     /// The agent's name and, for agents that must start together, the wall-clock start instant.
     pub agent: AgentSpec,
+    /// Method, extra headers, body and keep-alive of every request (a plain keep-alive GET by default).
+    pub request: RequestShape,
 }
 
 /// An HTTP/1.1 origin: the resolved socket address and the Host header sent to it.
@@ -155,6 +157,7 @@ impl LoadPlan {
             return Err(LoadError::invalid("--task", "the weights sum to 0"));
         }
         self.validate_pacing()?;
+        self.request.validate()?;
         if self.stop.duration.is_none() && self.stop.requests.is_none() {
             return Err(LoadError::invalid("--duration", "set --duration or --requests so the run stops"));
         }
@@ -228,6 +231,7 @@ mod tests {
             threads: 1,
             cpu_affinity: None,
             agent: Default::default(),
+            request: Default::default(),
         }
     }
 

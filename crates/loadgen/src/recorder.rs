@@ -16,7 +16,7 @@ use crate::client::Response;
 use crate::histogram::{self, Latencies, SIGNIFICANT_DIGITS};
 use crate::per_worker::WorkerCounts;
 use crate::report::{EndpointRecord, SecondRecord};
-use crate::{FailureCounts, LiveCounters, LoadError};
+use crate::{FailureCounts, LiveCounters, LoadError, StatusCounts};
 
 /// How often a thread adds its counts to the shared [`LiveCounters`].
 const LIVE_FLUSH_INTERVAL: Duration = Duration::from_millis(100);
@@ -57,6 +57,7 @@ pub(crate) struct Recorder {
     endpoints: Vec<EndpointRecord>,
     timeline: Timeline,
     workers: WorkerCounts,
+    statuses: StatusCounts,
     warmup_requests: u64,
     /// Per connection of this thread (by its local index): the request on the wire, if any.
     pending: Vec<Option<Pending>>,
@@ -78,6 +79,7 @@ pub(crate) struct ThreadRecords {
     pub endpoints: Vec<EndpointRecord>,
     pub timeline: Vec<SecondRecord>,
     pub workers: WorkerCounts,
+    pub statuses: StatusCounts,
     pub warmup_requests: u64,
     /// Requests intended inside the window and sent, and the worst lag of a send behind its intended time.
     pub sends_in_window: u64,
@@ -102,6 +104,7 @@ impl Recorder {
             endpoints: (0..tasks).map(|_| EndpointRecord::with_service_time(keep_service_time)).collect(),
             timeline: Timeline::default(),
             workers: WorkerCounts::reserved(),
+            statuses: StatusCounts::default(),
             warmup_requests: 0,
             pending: vec![None; connections],
             sends: vec![0; connections],
@@ -151,6 +154,7 @@ impl Recorder {
                 }
                 endpoint.content_bytes += response.body_bytes;
                 self.workers.record(response.worker_pid);
+                self.statuses.record(response.status);
                 let failed = response.status >= 400;
                 endpoint.failures.status += u64::from(failed);
                 (Some(latency_us), failed)
@@ -195,6 +199,7 @@ impl Recorder {
             endpoints: std::mem::take(&mut self.endpoints),
             timeline: std::mem::take(&mut self.timeline).finish()?,
             workers: std::mem::take(&mut self.workers),
+            statuses: std::mem::take(&mut self.statuses),
             warmup_requests: self.warmup_requests,
             sends_in_window: self.sends_in_window,
             max_send_lag: self.max_send_lag,

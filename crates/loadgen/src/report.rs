@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::histogram::{self, Latencies};
+use crate::StatusCounts;
 use crate::{agent, AgentWindow, InFlightStats, LoadError, Model, WorkerCounts};
 
 /// The percentiles every output reports: Locust's columns, plus 100 (the max).
@@ -40,6 +41,9 @@ pub struct LoadReport {
     /// Responses per server worker process, by their `x-worker-pid` header (empty in reports written before).
     #[serde(default)]
     pub responses_per_worker: WorkerCounts,
+    /// Responses per HTTP status code, every endpoint together, by code (empty in reports written before).
+    #[serde(default)]
+    pub statuses: StatusCounts,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -146,6 +150,26 @@ pub struct RateStats {
     /// connection's next request only after the previous answer), aged from their due time.
     #[serde(default)]
     pub not_sent: InFlightStats,
+}
+
+impl LoadReport {
+    /// Responses that did not fail (all endpoints), per second of the measured window: the throughput every
+    /// printed table reads, so the console and summary.md agree. None for an empty window.
+    pub fn successful_per_second(&self) -> Option<f64> {
+        let stats = &self.aggregated;
+        (self.duration_secs > 0.0)
+            .then(|| stats.count.saturating_sub(stats.failures.total()) as f64 / self.duration_secs)
+    }
+
+    /// Failed requests as a fraction of the requests counted in the window (0 when none was counted).
+    pub fn failure_ratio(&self) -> f64 {
+        let stats = &self.aggregated;
+        if stats.count == 0 {
+            0.0
+        } else {
+            stats.failures.total() as f64 / stats.count as f64
+        }
+    }
 }
 
 impl RateStats {
@@ -335,6 +359,7 @@ pub(crate) struct ReportParts {
     pub timeline: Vec<SecondRecord>,
     pub rate: Option<RateStats>,
     pub workers: WorkerCounts,
+    pub statuses: StatusCounts,
 }
 
 impl ReportParts {
@@ -361,6 +386,7 @@ impl ReportParts {
             rate: self.rate,
             agents: Vec::new(),
             responses_per_worker: self.workers.sorted(),
+            statuses: self.statuses.sorted(),
         })
     }
 }
@@ -376,8 +402,10 @@ pub fn merge(reports: &[LoadReport]) -> Result<LoadReport, LoadError> {
     let mut endpoints: Vec<(String, EndpointRecord)> = Vec::new();
     let mut timeline: Vec<SecondRecord> = Vec::new();
     let mut workers = WorkerCounts::default();
+    let mut statuses = StatusCounts::default();
     for report in reports {
         workers.add(&report.responses_per_worker);
+        statuses.add(&report.statuses);
         for stats in &report.endpoints {
             let record = EndpointRecord::from_stats(stats)?;
             match endpoints.iter_mut().find(|(name, _)| *name == stats.name) {
@@ -407,6 +435,7 @@ pub fn merge(reports: &[LoadReport]) -> Result<LoadReport, LoadError> {
         timeline,
         rate: merge_rates(reports)?,
         workers,
+        statuses,
     };
     let mut merged = parts.into_report()?;
     merged.agents = agents;

@@ -169,6 +169,7 @@ fn assemble(
     let mut warmup_requests = 0;
     let closed_at = results.iter().map(|result| result.closed_at).max().unwrap_or(shared.measure_start);
     let mut workers = WorkerCounts::default();
+    let mut statuses = crate::StatusCounts::default();
     for result in &results {
         for (total, record) in endpoints.iter_mut().zip(&result.records.endpoints) {
             total.add(record)?;
@@ -181,6 +182,7 @@ fn assemble(
         }
         warmup_requests += result.records.warmup_requests;
         workers.add(&result.records.workers);
+        statuses.add(&result.records.statuses);
     }
     let duration_secs = closed_at.saturating_duration_since(shared.measure_start).as_secs_f64();
     let rate = match plan.pacing {
@@ -200,6 +202,7 @@ fn assemble(
         timeline,
         rate,
         workers,
+        statuses,
     };
     parts.into_report()
 }

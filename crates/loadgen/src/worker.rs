@@ -12,7 +12,7 @@ use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 use tokio::task::JoinHandle;
 
-use crate::client::{self, Connection, ExchangeError};
+use crate::client::{Connection, ExchangeError};
 use crate::pacing::{Pacer, SlotClock};
 use crate::recorder::{FailureKind, Outcome, Recorder, ThreadRecords, Timing};
 use crate::stop::StopCondition;
@@ -34,6 +34,8 @@ pub(crate) struct Shared {
     pub timeout: Duration,
     pub threads: usize,
     pub live: Arc<LiveCounters>,
+    /// False: a new connection for every request (`--disable-keepalive`).
+    pub keep_alive: bool,
 }
 
 /// Picks a task index with probability weight / total.
@@ -72,7 +74,7 @@ impl Shared {
             requests: plan
                 .tasks
                 .iter()
-                .map(|task| client::encode_get(&task.path_and_query, &plan.target.host_header))
+                .map(|task| plan.request.encode(&task.path_and_query, &plan.target.host_header))
                 .collect(),
             picker: TaskPicker::new(plan.tasks.iter().map(|task| task.weight)),
             pacing: plan.pacing.clone(),
@@ -82,6 +84,7 @@ impl Shared {
             timeout: plan.timeout,
             threads: plan.threads,
             live,
+            keep_alive: plan.request.keep_alive,
         }
     }
 }
@@ -193,7 +196,7 @@ fn account_schedule(
 async fn drive_connection(shared: Arc<Shared>, recorder: Rc<RefCell<Recorder>>, index: usize, local: usize) {
     let mut rng = SmallRng::from_entropy();
     let mut pacer = Pacer::new(&shared.pacing, index, shared.start);
-    let mut connection = Connection::new(shared.addr);
+    let mut connection = Connection::new(shared.addr, shared.keep_alive);
     while let Some(intended) = pacer.next(&shared.stop, &mut rng).await {
         if intended >= shared.measure_start && !shared.stop.claim() {
             break;

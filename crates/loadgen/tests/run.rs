@@ -71,6 +71,7 @@ fn plan(addr: SocketAddr, pacing: Pacing, stop: Stop) -> LoadPlan {
         threads: 2,
         cpu_affinity: None,
         agent: Default::default(),
+        request: Default::default(),
     }
 }
 
@@ -225,7 +226,9 @@ fn nothing_listening_is_unreachable() {
 /// wrk's count: 4 connections on a 400 ms server for a 1 s window each get answers at 0.4 and 0.8 s; the requests
 /// sent at 0.8 s are still on the wire at the close (1.0 s), aged 200 ms. They are reported in flight, not waited
 /// for: the rate divides 8 answers by the 1 s window, not 12 by 1.2 s. The 200 ms either side of every boundary is
-/// half the server's delay, so scheduling noise cannot move a request across one.
+/// half the server's delay, so scheduling noise cannot move a request across one. It can delay the second answers
+/// (at load 14 they came ~100 ms late), so the ages are bounded by causality: sent after two full holds, at 0.8 s
+/// or later, so at most 200 ms old at the close, and sent before it.
 #[test]
 fn heavy_window_counts_answers_inside_it_and_reports_the_rest_in_flight() {
     let (addr, _) = server(Duration::from_millis(400));
@@ -243,7 +246,7 @@ fn heavy_window_counts_answers_inside_it_and_reports_the_rest_in_flight() {
     let endpoints_in_flight: u64 = report.endpoints.iter().map(|endpoint| endpoint.in_flight.requests).sum();
     assert_eq!(endpoints_in_flight, 4, "the endpoints' in-flight requests add up to the total");
     for age in [total.in_flight.median_age_us, total.in_flight.max_age_us] {
-        assert!((100_000..=300_000).contains(&age), "sent at ~0.8 s, closed at 1.0 s: age {age} µs");
+        assert!((1..=200_000).contains(&age), "sent at 0.8 s or later, before the close at 1.0 s: age {age} µs");
     }
     let timeline_total: u64 = report.timeline.iter().map(|second| second.requests).sum();
     assert_eq!(timeline_total, 8, "the timeline holds the same responses");

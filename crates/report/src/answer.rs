@@ -23,7 +23,8 @@ pub struct AnswerRow {
     pub verdict: Option<usize>,
     /// The targets to use: the best alone on a lead, the best and those level with it otherwise.
     pub models: Vec<usize>,
-    /// "1.80× (1.71–1.92×) over async-1", "level with sync (ranges overlap)", or why nothing is said.
+    /// "1.80× (1.71–1.92×) over async-1" on a lead, "level: ranges over 3 repetitions overlap", "single run, no
+    /// spread: ranks first, no lead called", or why nothing is said. No ratio is printed where no lead is called.
     pub lead: String,
     /// `models` in uvicorn/gunicorn terms, each name once, in the order of `models`.
     pub python: Vec<String>,
@@ -72,16 +73,9 @@ fn row(report: &Report<'_>, verdicts: &[Verdict], workload: &str, found: Option<
             models.extend(level.iter().map(|&position| verdict.ranking[position].target));
             (models, format!("level: ranges over {} repetitions overlap", best.value.n))
         }
-        (Call::TooFewRepetitions, Some(next)) => (
-            vec![best.target],
-            format!(
-                "{} over {}; from {} repetition{}, too few to call a lead",
-                verdict.ratio_text(best, next),
-                report.target_name(next.target),
-                best.value.n.min(next.value.n),
-                if best.value.n.min(next.value.n) == 1 { "" } else { "s" }
-            ),
-        ),
+        (Call::TooFewRepetitions, Some(_)) => {
+            (vec![best.target], format!("{}: ranks first, no lead called", verdict.no_lead_reason()))
+        }
         (_, Some(next)) => {
             (vec![best.target], format!("{} over {}", verdict.ratio_text(best, next), report.target_name(next.target)))
         }

@@ -301,9 +301,7 @@ impl Measurement<'_> {
 
     /// Responses that did not fail, per second of the measured period.
     pub fn successful_per_second(&self) -> Option<f64> {
-        let stats = &self.load.aggregated;
-        let duration = self.load.duration_secs;
-        (duration > 0.0).then(|| stats.count.saturating_sub(stats.failures.total()) as f64 / duration)
+        self.load.successful_per_second()
     }
 }
 
@@ -375,13 +373,14 @@ fn decode(text: &str) -> Result<Histogram<u64>, String> {
 }
 
 fn colour_targets(targets: &[TargetResult]) -> Vec<TargetView<'_>> {
-    let (mut rust, mut python) = (0, 0);
+    let (mut rust, mut python, mut external) = (0, 0, 0);
     targets
         .iter()
         .map(|result| {
             let counter = match result.family {
                 Family::Rust => &mut rust,
                 Family::Python => &mut python,
+                Family::External => &mut external,
             };
             let colour = palette::target_colour(result.family, *counter);
             *counter += 1;

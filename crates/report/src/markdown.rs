@@ -81,6 +81,9 @@ fn write_first_screen(out: &mut String, report: &Report<'_>, verdicts: &[verdict
         );
     }
     let _ = writeln!(out);
+    if !claims::apply(report) {
+        return;
+    }
     let _ = writeln!(out, "## The article's claims, checked\n");
     let _ = writeln!(out, "| # | claim ({}) | Python | Rust |", escape(claims::ARTICLE));
     let _ = writeln!(out, "|---:|---|---|---|");
@@ -102,6 +105,9 @@ fn write_first_screen(out: &mut String, report: &Report<'_>, verdicts: &[verdict
 
 /// The article's claims, each checked for Python and for Rust (crates/report/src/claims).
 fn write_claims(out: &mut String, report: &Report<'_>) {
+    if !claims::apply(report) {
+        return;
+    }
     let _ = writeln!(out, "## The article's claims, with the evidence\n");
     let _ = writeln!(out, "From {}, checked for Python and for Rust.\n", escape(claims::ARTICLE));
     for claim in claims::check_claims(report) {
@@ -163,10 +169,7 @@ fn write_headline(out: &mut String, report: &Report<'_>, verdicts: &[verdict::Ve
                 }
             })
             .collect();
-        let family = match view.family() {
-            bench::results::Family::Rust => "Rust",
-            bench::results::Family::Python => "Python",
-        };
+        let family = view.family().label();
         let _ = writeln!(out, "| {} | {family} | {} |", escape(view.name()), cells.join(" | "));
     }
     let _ = writeln!(out);

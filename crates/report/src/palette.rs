@@ -28,6 +28,17 @@ const PYTHON: [RGBColor; 8] = [
     RGBColor(0x00, 0x6d, 0x5b),
 ];
 
+/// Your own servers (external commands of no known role): violets, apart from Rust's warm hues and Python's
+/// blues and greens.
+const EXTERNAL: [RGBColor; 6] = [
+    RGBColor(0x6a, 0x3d, 0x9a),
+    RGBColor(0x80, 0x7d, 0xba),
+    RGBColor(0x3f, 0x00, 0x7d),
+    RGBColor(0x9e, 0x9a, 0xc8),
+    RGBColor(0x54, 0x27, 0x8f),
+    RGBColor(0x4a, 0x14, 0x86),
+];
+
 /// Colours for lines that are not targets (trend figures), distinct from both families' first hues.
 const NEUTRAL: [RGBColor; 6] = [
     RGBColor(0x44, 0x44, 0x44),
@@ -43,9 +54,10 @@ pub const ANNOTATION: RGBColor = RGBColor(0x70, 0x70, 0x70);
 
 /// The colour of the `nth` target (0-based, counted within its family, in suite order).
 pub fn target_colour(family: Family, nth: usize) -> RGBColor {
-    let palette = match family {
+    let palette: &[RGBColor] = match family {
         Family::Rust => &RUST,
         Family::Python => &PYTHON,
+        Family::External => &EXTERNAL,
     };
     let base = palette[nth % palette.len()];
     // Past the palette, darken each round so repeats stay distinguishable.

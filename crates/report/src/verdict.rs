@@ -273,6 +273,7 @@ impl Verdict {
         if !unmeasured.is_empty() {
             text.push_str(&format!(" No figures for {}.", unmeasured.join(", ")));
         }
+        text.push_str(&beyond_threshold_text(report, self.phase));
         text
     }
 
@@ -299,22 +300,14 @@ impl Verdict {
         )
     }
 
-    /// The best and the second, as "A serves the most at LOAD: X, R× B (Y)"; `verb` replaces "serves the most" or
-    /// "answers fastest" when given.
-    fn first_and_second(
-        &self,
-        report: &Report<'_>,
-        load: &str,
-        (best, next): (&Entry, &Entry),
-        verb: Option<&str>,
-    ) -> String {
+    /// The best and the second, as "A serves the most at LOAD: X, R× B (Y)".
+    fn first_and_second(&self, report: &Report<'_>, load: &str, (best, next): (&Entry, &Entry)) -> String {
         let (best_name, next_name) = (report.target_name(best.target), report.target_name(next.target));
         let ratio = self.ratio_text(best, next);
         let (lead, comparison) = match self.basis {
             Basis::Throughput => ("serves the most", format!("{ratio} {next_name}")),
             Basis::P99Latency => ("answers fastest", format!("{ratio} lower than {next_name}")),
         };
-        let lead = verb.unwrap_or(lead);
         format!(
             "{best_name} {lead} at {load}: {}, {comparison} ({})",
             self.value_text(&best.value),
@@ -324,7 +317,7 @@ impl Verdict {
 
     fn lead(&self, report: &Report<'_>, load: &str) -> String {
         let (best, next) = (&self.ranking[0], &self.ranking[1]);
-        let mut text = self.first_and_second(report, load, (best, next), None);
+        let mut text = self.first_and_second(report, load, (best, next));
         text.push_str(&format!(
             "; over {} repetitions no other target's range (min–max) overlaps its own.",
             best.value.n.min(next.value.n)
@@ -336,16 +329,29 @@ impl Verdict {
 
     fn too_few(&self, report: &Report<'_>, load: &str) -> String {
         let (best, next) = (&self.ranking[0], &self.ranking[1]);
-        let runs = best.value.n.min(next.value.n);
-        let mut text = self.first_and_second(report, load, (best, next), Some("ranks first"));
-        text.push_str(&format!(
-            ", from {runs} repetition{}: too few to call a lead (it needs {MIN_REPETITIONS} of each target whose \
-             ranges do not overlap).",
-            if runs == 1 { "" } else { "s" }
-        ));
+        let mut text = format!(
+            "{} ranks first at {load}: {}; {} {}. {}: no lead is called, and no ratio given (a lead needs \
+             {MIN_REPETITIONS} repetitions of each target, with ranges that do not overlap).",
+            report.target_name(best.target),
+            self.value_text(&best.value),
+            report.target_name(next.target),
+            self.value_text(&next.value),
+            capitalised(&self.no_lead_reason())
+        );
         text.push_str(&cores_text(report, best, next));
         text.push_str(&failures_text(report, [best, next]));
         text
+    }
+
+    /// Why no lead is called on [`Call::TooFewRepetitions`]: "single run, no spread" or "from 2 repetitions, too few
+    /// to call a lead". One run cannot tell a lead from the noise, so no ratio goes with it.
+    pub fn no_lead_reason(&self) -> String {
+        let runs = self.ranking.iter().take(2).map(|entry| entry.value.n).min().unwrap_or(0);
+        if runs <= 1 {
+            "single run, no spread".to_owned()
+        } else {
+            format!("from {runs} repetitions, too few to call a lead")
+        }
     }
 
     fn level(&self, report: &Report<'_>, load: &str, level: &[usize]) -> String {
@@ -403,6 +409,28 @@ fn cores_text(report: &Report<'_>, first: &Entry, second: &Entry) -> String {
     }
 }
 
+/// The run's `--max-failures` verdict for `phase`: which targets failed beyond it, so a page whose figures measure
+/// errors says so where the reader looks first (the run exited non-zero for it).
+fn beyond_threshold_text(report: &Report<'_>, phase: usize) -> String {
+    let name = report.phases[phase].name;
+    let failing: Vec<String> = report
+        .results
+        .failing_phases()
+        .into_iter()
+        .filter(|failing| failing.phase == name)
+        .map(|failing| failing.describe())
+        .collect();
+    if failing.is_empty() {
+        return String::new();
+    }
+    let limit = report.results.max_failures() * 100.0;
+    format!(
+        " FAILED beyond the run's {limit}% limit of failed requests, so these figures measure errors and the run \
+         exited non-zero: {}.",
+        failing.join("; ")
+    )
+}
+
 fn failures_text<'e>(report: &Report<'_>, entries: impl IntoIterator<Item = &'e Entry>) -> String {
     entries
         .into_iter()
@@ -415,6 +443,11 @@ fn failures_text<'e>(report: &Report<'_>, entries: impl IntoIterator<Item = &'e 
             )
         })
         .collect()
+}
+
+fn capitalised(text: &str) -> String {
+    let mut characters = text.chars();
+    characters.next().map(|first| first.to_uppercase().chain(characters).collect()).unwrap_or_default()
 }
 
 /// "a", "a and b", "a, b and c".
@@ -432,4 +465,4 @@ mod level;
 #[cfg(test)]
 mod tests;
 
-pub use level::phase_level;
+pub use level::{figures_level, phase_level, LevelBasis, LevelSpan};

@@ -6,7 +6,7 @@
 mod common;
 
 use bench::RunResults;
-use common::{fixture, phase_anchor, phase_names, select, select_in, text_of};
+use common::{fixture, make_level, phase_anchor, phase_names, select, select_in, text_of};
 use report::{render_html, render_summary_md, ReportOptions};
 use scraper::Html;
 
@@ -87,17 +87,6 @@ fn evidence_is_folded_in_details_and_the_page_needs_no_script() {
     assert!(takeaways.iter().any(|t| t.starts_with("req/s: most ")), "{takeaways:?}");
 }
 
-/// Gives every target of `phase` the first target's load figures in every repetition: the targets are then level.
-fn make_level(results: &mut RunResults, phase: &str) {
-    let first =
-        results.targets[0].phases.iter().filter(|p| p.name == phase).map(|p| p.load.clone()).collect::<Vec<_>>();
-    for target in &mut results.targets {
-        for (index, measured) in target.phases.iter_mut().filter(|p| p.name == phase).enumerate() {
-            measured.load = first[index % first.len()].clone();
-        }
-    }
-}
-
 #[test]
 fn a_level_phase_says_so_in_a_sentence_and_draws_no_chart() {
     let mut results = fixture();
@@ -172,4 +161,33 @@ fn the_summary_opens_with_the_same_two_tables() {
     let claim_rows =
         summary[claims..verdict].lines().filter(|line| line.starts_with("| ") && !line.starts_with("| #")).count();
     assert_eq!(claim_rows, 8, "{summary}");
+}
+
+#[test]
+fn a_single_run_calls_no_lead_and_prints_no_ratio_as_one() {
+    let mut once = fixture();
+    for target in &mut once.targets {
+        target.phases.retain(|phase| phase.repetition == 0);
+    }
+    let document = page(&once);
+    let rows: Vec<String> = select(&document, "#answer tbody tr").iter().map(text_of).collect();
+    for row in &rows[..4] {
+        assert!(row.contains("single run, no spread: ranks first, no lead called"), "{row}");
+        assert!(!has_ratio(row), "no lead ratio on one run: {row}");
+    }
+    let verdicts: Vec<String> = select(&document, "ul.verdicts li").iter().map(text_of).collect();
+    for verdict in verdicts.iter().filter(|v| v.contains("ranks first")) {
+        assert!(verdict.contains("Single run, no spread: no lead is called"), "{verdict}");
+        assert!(!has_ratio(verdict), "{verdict}");
+    }
+    let summary = render_summary_md(&once, &ReportOptions::default());
+    let first_screen = &summary[..summary.find("## The article's claims, checked").expect("claims")];
+    assert!(!has_ratio(first_screen) && first_screen.contains("single run, no spread"), "{first_screen}");
+    let phase = &select(&document, "details.phase")[0];
+    assert!(text_of(phase).contains("Single run, no spread"), "the phase says it too");
+}
+
+/// True when `text` holds a ratio such as "1.17×" (a digit before the sign; "×1" is an endpoint's weight).
+fn has_ratio(text: &str) -> bool {
+    text.char_indices().any(|(at, c)| c == '×' && text[..at].chars().next_back().is_some_and(|d| d.is_ascii_digit()))
 }

@@ -2,7 +2,7 @@
 //! Nothing printed here may panic: a server whose stderr is a closed pipe (`rustcorn serve ... 2>&1 | head -1`)
 //! must still serve and still stop on SIGTERM, so a failed write is dropped, never reported with `eprintln!`.
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 
 use tracing_subscriber::EnvFilter;
 
@@ -16,6 +16,8 @@ pub fn init(level: &str) {
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        // Colour codes only for a terminal: in a log file or a pipe they are noise around every line.
+        .with_ansi(std::io::stderr().is_terminal())
         .with_target(false)
         .log_internal_errors(false)
         .init();

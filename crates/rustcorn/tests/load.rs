@@ -223,7 +223,9 @@ fn heavy_rate_model_shows_a_stalled_target_in_the_corrected_tail_only() {
 fn heavy_target_dying_mid_run_counts_errors_and_still_reports() {
     let upstream = Upstream::start(&["--delay", "1ms", "--body-bytes", "10"]);
     let url = format!("http://{}/", upstream.addr);
-    let child = load_command(&[&url, "-c", "4", "-z", "3s", "--timeout", "1s", "--json"]).spawn().expect("spawn");
+    // Requests fail after the kill on purpose: the report, not the exit status, is under test.
+    let args = [url.as_str(), "-c", "4", "-z", "3s", "--timeout", "1s", "--json", "--max-failures", "100%"];
+    let child = load_command(&args).spawn().expect("spawn");
     std::thread::sleep(Duration::from_secs(1));
     upstream.process.signal(libc::SIGKILL);
     let report = report_of(child.wait_with_output().expect("wait for rustcorn load"));
@@ -319,7 +321,9 @@ fn sigint_stops_the_run_early_and_still_prints_the_report() {
 #[test]
 fn a_slow_target_gives_timeout_failures() {
     let upstream = Upstream::start(&["--delay", "2s", "--body-bytes", "10"]);
-    let report = load_json(&format!("http://{}/", upstream.addr), &["-c", "3", "-n", "3", "--timeout", "200ms"]);
+    // Every request fails on purpose: the report, not the exit status (1 beyond --max-failures), is under test.
+    let args = ["-c", "3", "-n", "3", "--timeout", "200ms", "--max-failures", "100%"];
+    let report = load_json(&format!("http://{}/", upstream.addr), &args);
     let total = &report.aggregated;
     assert_eq!(total.count, 3);
     assert_eq!(total.failures.timeout, 3, "{:?}", total.failures);

@@ -1,11 +1,13 @@
-//! tokio + hyper 1 server model: a current_thread runtime by default (Uvicorn's one event loop), tokio's
-//! multi-thread runtime with `threads > 1`. `rustcorn serve async` and the prefork worker call [`run`].
+//! tokio server model: a current_thread runtime by default (Uvicorn's one event loop), tokio's multi-thread
+//! runtime with `threads > 1`, one task per connection speaking the HTTP/1.1 both models share
+//! (`endpoints::http1`, on httparse). `rustcorn serve async` and the prefork worker call [`run`].
 
 mod accept;
+mod connection;
 mod handler;
 mod memory;
 mod server;
-mod server_io;
+mod state;
 
 use std::io;
 use std::net::TcpListener;

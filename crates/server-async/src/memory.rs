@@ -1,5 +1,5 @@
 //! Counts a server's open connections and gives memory back to the kernel after a flood of them. Each connection
-//! holds hyper's buffers (8 KiB to read into from its first poll) and its task; once thousands of them close, glibc
+//! holds its read buffer (allocated at its first read) and its task; once thousands of them close, glibc
 //! keeps the freed memory in its heap and arenas, so RSS stayed at its peak flood after flood. `malloc_trim` after
 //! the count has fallen returns it (see `heavy_async_memory_comes_back_after_floods`).
 

@@ -1,24 +1,19 @@
-//! The accept loop of the async model: one hyper HTTP/1.1 connection task per accepted socket, the heartbeat task,
-//! and the graceful stop (after hyper-util's `examples/server_graceful.rs`, but see [`drive_connection`] for why
-//! accepted connections are not handed to hyper-util's `GracefulShutdown`).
+//! The accept loop of the async model: one connection task per accepted socket (`connection.rs`), the heartbeat
+//! task, and the graceful stop (see [`drive_connection`]).
 
-use std::fmt::Display;
+use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use hyper::server::conn::http1;
-use hyper::service::service_fn;
-use hyper_util::rt::{TokioIo, TokioTimer};
-use hyper_util::server::graceful::GracefulConnection;
 use server_kit::lifecycle::{Shutdown, WorkerHooks, HEARTBEAT_INTERVAL};
-use server_kit::limits::{MAX_HEADERS, MAX_HEADER_BYTES};
 use tokio::time::Instant;
 use tokio_util::task::TaskTracker;
 
 use crate::accept::Acceptor;
+use crate::connection::{self, OpenConnection, Shared};
 use crate::handler::Handler;
 use crate::memory::{Open, OpenConnections};
-use crate::server_io::{ConnState, Phase, ServerIo};
+use crate::state::{ConnState, Phase};
 use crate::Config;
 
 /// Pause after a failed accept (typically EMFILE) so the loop does not spin.
@@ -33,15 +28,17 @@ const FIRST_READ_CHECK: Duration = Duration::from_millis(5);
 pub(crate) async fn serve(listener: Acceptor, config: Config, shutdown: Shutdown) {
     let open = OpenConnections::default();
     let heartbeat = tokio::spawn(beat(Arc::clone(&config.hooks), open.clone()));
-    let http = http_builder(&config);
-    let hooks = Arc::clone(&config.hooks);
-    let worker_pid = std::process::id();
     let graceful_timeout = config.graceful_timeout;
     let abandon = Shutdown::new();
     // On its own thread, from the stop on: a CPU-bound handler blocks this event loop, so neither the stop nor a
     // timer of the loop could be noticed until it returned.
     let _abandon_timer = AbandonTimer::start(shutdown.clone(), abandon.clone(), graceful_timeout);
-    let handler = Arc::new(Handler::new(config, abandon));
+    let shared = Arc::new(Shared {
+        handler: Handler::new(&config, abandon),
+        hooks: Arc::clone(&config.hooks),
+        header_timeout: config.header_timeout,
+        worker_pid: std::process::id(),
+    });
     let connections = TaskTracker::new();
 
     loop {
@@ -58,15 +55,10 @@ pub(crate) async fn serve(listener: Acceptor, config: Config, shutdown: Shutdown
             },
         };
         let _ = stream.set_nodelay(true);
-        let io = ServerIo::new(stream, Arc::clone(&hooks), worker_pid);
-        let state = io.state();
-        let service = {
-            let handler = Arc::clone(&handler);
-            let state = Arc::clone(&state);
-            service_fn(move |request| Arc::clone(&handler).handle(Arc::clone(&state), request))
-        };
-        let connection = http.serve_connection(TokioIo::new(io), service);
-        connections.spawn(drive_connection(connection, shutdown.clone(), state, open.enter()));
+        let counted = OpenConnection::new(Arc::clone(&shared.hooks));
+        let state = Arc::new(ConnState::default());
+        let connection = connection::serve(stream, Arc::clone(&shared), Arc::clone(&state));
+        connections.spawn(drive_connection(connection, shutdown.clone(), state, (open.enter(), counted)));
     }
     drop(listener);
     connections.close();
@@ -78,39 +70,28 @@ pub(crate) async fn serve(listener: Acceptor, config: Config, shutdown: Shutdown
     heartbeat.abort();
 }
 
-/// HTTP/1.1 with keep-alive and the shared request limits: hyper answers an over-long head or too many headers
-/// with 431 and garbage with 400 by itself (given a JSON body by [`ServerIo`]), and closes a connection whose head
-/// is not complete in time. Not vectored, so that [`ServerIo`] finds each response head at the start of a write.
-fn http_builder(config: &Config) -> http1::Builder {
-    let mut http = http1::Builder::new();
-    http.timer(TokioTimer::new())
-        .keep_alive(true)
-        .writev(false)
-        .header_read_timeout(config.header_timeout)
-        .max_headers(MAX_HEADERS)
-        .max_header_size(MAX_HEADER_BYTES);
-    http
-}
-
 /// Serves one connection until it ends. On a graceful stop, a request being processed is finished (then the
 /// connection closes); an idle or half-received connection is closed at once, except that one which has sent
-/// nothing at all gets [`FIRST_REQUEST_GRACE`] to deliver its first bytes (hyper alone would close it at once
-/// and drop a request racing the stop, or wait out the header timeout for one half-received).
-async fn drive_connection<C>(connection: C, shutdown: Shutdown, state: Arc<ConnState>, _open: Open)
-where
-    C: GracefulConnection,
-    C::Error: Display,
-{
+/// nothing at all gets [`FIRST_REQUEST_GRACE`] to deliver its first bytes (a request racing the stop is served,
+/// and one half-received does not hold the stop for the whole header timeout).
+async fn drive_connection(
+    connection: impl Future<Output = ()>,
+    shutdown: Shutdown,
+    state: Arc<ConnState>,
+    _open: (Open, OpenConnection),
+) {
     tokio::pin!(connection);
     tokio::select! {
-        result = connection.as_mut() => return log_connection_end(result),
+        biased;
+        () = connection.as_mut() => return,
         () = shutdown.cancelled() => {}
     }
     let read_before_the_stop = state.has_read();
     let grace_ends = Instant::now() + FIRST_REQUEST_GRACE;
     while !state.has_read() && Instant::now() < grace_ends {
         tokio::select! {
-            result = connection.as_mut() => return log_connection_end(result),
+            biased;
+            () = connection.as_mut() => return,
             () = tokio::time::sleep(FIRST_READ_CHECK) => {}
         }
     }
@@ -121,14 +102,8 @@ where
         // Nothing worth finishing: dropping the connection closes it.
         Phase::Idle | Phase::Receiving => return,
     }
-    connection.as_mut().graceful_shutdown();
-    log_connection_end(connection.await);
-}
-
-fn log_connection_end<E: Display>(result: Result<(), E>) {
-    if let Err(error) = result {
-        tracing::debug!(%error, "connection ended with an error");
-    }
+    state.close_after_response();
+    connection.await;
 }
 
 /// Ticks on the runtime itself, so an event loop blocked by a handler stops beating: the prefork master relies on

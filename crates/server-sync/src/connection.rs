@@ -9,15 +9,17 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use endpoints::{route, Response, Route};
+use endpoints::Response;
 use server_kit::lifecycle::HEARTBEAT_INTERVAL;
 use server_kit::listener::wait_for_connection;
 
-use crate::buffer::ReadBuffer;
-use crate::chunked::ChunkedDiscarder;
+use endpoints::http1::plan::{RequestPlan, BODY_TIMEOUT_DETAIL, HEAD_TIMEOUT_DETAIL};
+use endpoints::http1::response::{ConnectionHeader, ResponseEncoder, CONTINUE};
+use server_kit::http1::body::BodyDiscarder;
+use server_kit::http1::buffer::ReadBuffer;
+use server_kit::http1::request::{parse_head, BodyFraming, Parsed};
+
 use crate::handler;
-use crate::request::{parse_head, BodyFraming, Parsed, RequestHead};
-use crate::response::{ConnectionHeader, ResponseEncoder, CONTINUE};
 use crate::server::is_timeout;
 use crate::{Config, Shutdown};
 
@@ -128,33 +130,6 @@ fn configure(stream: &TcpStream) -> io::Result<()> {
     stream.set_write_timeout(Some(WRITE_TIMEOUT))
 }
 
-/// What the connection does with one complete head: everything owned, so the read buffer is free again.
-#[derive(Debug)]
-struct Plan {
-    head_len: usize,
-    /// The route to run, or the ready refusal (404, 405, 400 on a bad query value).
-    answer: Result<Route, Response>,
-    head_only: bool,
-    keep_alive: bool,
-    http10: bool,
-    body: BodyFraming,
-    expect_continue: bool,
-}
-
-impl Plan {
-    fn new(head: &RequestHead<'_>, shared: &ServerState) -> Self {
-        Self {
-            head_len: head.head_len,
-            answer: route(head.method, head.target, &shared.config.app),
-            head_only: head.method == "HEAD",
-            keep_alive: head.keep_alive,
-            http10: head.minor_version == 0,
-            body: head.body,
-            expect_continue: head.expect_continue,
-        }
-    }
-}
-
 /// How a read for more bytes ended.
 enum Fill {
     Data,
@@ -223,16 +198,12 @@ impl Connection<'_> {
         let plan = self.read_head(head_deadline)?;
         self.buffer.consume(plan.head_len);
         self.discard_body(&plan)?;
-        let response = match plan.answer {
-            Ok(route) => handler::respond(route, &self.shared.config.upstream, &self.shared.abandon),
-            Err(refusal) => refusal,
+        let response = match &plan.answer {
+            Ok(route) => handler::respond(*route, &self.shared.config.upstream, &self.shared.abandon),
+            Err(refusal) => refusal.clone(),
         };
         let keep_open = plan.keep_alive && self.shared.config.keep_alive && !self.shared.shutdown.is_cancelled();
-        let connection = match (keep_open, plan.http10) {
-            (false, _) => ConnectionHeader::Close,
-            (true, true) => ConnectionHeader::KeepAlive,
-            (true, false) => ConnectionHeader::Omit,
-        };
+        let connection = plan.connection_header(keep_open);
         self.write_response(&response, plan.head_only, connection).map_err(|_| Abort::Silently)?;
         self.shared.config.hooks.heartbeat();
         Ok(keep_open)
@@ -256,21 +227,21 @@ impl Connection<'_> {
         Ok(Instant::now() + header_timeout)
     }
 
-    fn read_head(&mut self, deadline: Instant) -> Result<Plan, Abort> {
+    fn read_head(&mut self, deadline: Instant) -> Result<RequestPlan, Abort> {
         loop {
             let parsed = match parse_head(self.buffer.pending()) {
-                Ok(Parsed::Complete(head)) => Some(Plan::new(&head, self.shared)),
+                Ok(Parsed::Complete(head)) => Some(RequestPlan::new(&head, &self.shared.config.app)),
                 Ok(Parsed::Partial) => None,
                 Err(error) => return Err(Abort::Respond { status: error.status(), detail: error.to_string() }),
             };
             if let Some(plan) = parsed {
                 return Ok(plan);
             }
-            self.fill_or_abort(deadline, "timed out reading the request head")?;
+            self.fill_or_abort(deadline, HEAD_TIMEOUT_DETAIL)?;
         }
     }
 
-    fn discard_body(&mut self, plan: &Plan) -> Result<(), Abort> {
+    fn discard_body(&mut self, plan: &RequestPlan) -> Result<(), Abort> {
         if plan.body == BodyFraming::None {
             return Ok(());
         }
@@ -278,43 +249,14 @@ impl Connection<'_> {
             self.stream.write_all(CONTINUE).map_err(|_| Abort::Silently)?;
         }
         let deadline = Instant::now() + self.shared.config.header_timeout;
-        match plan.body {
-            BodyFraming::None => Ok(()),
-            BodyFraming::Length(length) => self.discard_length(length, deadline),
-            BodyFraming::Chunked => self.discard_chunked(deadline),
+        let mut body = BodyDiscarder::new(plan.body);
+        while !body
+            .discard_from(self.buffer)
+            .map_err(|error| Abort::Respond { status: error.status(), detail: error.to_string() })?
+        {
+            self.fill_or_abort(deadline, BODY_TIMEOUT_DETAIL)?;
         }
-    }
-
-    fn discard_length(&mut self, length: u64, deadline: Instant) -> Result<(), Abort> {
-        let mut left = length;
-        loop {
-            let buffered = self.buffer.pending().len();
-            // `taken` is at most `buffered`, a usize.
-            let taken = left.min(buffered as u64);
-            self.buffer.consume(taken as usize);
-            left -= taken;
-            if left == 0 {
-                return Ok(());
-            }
-            self.fill_or_abort(deadline, "timed out reading the request body")?;
-        }
-    }
-
-    fn discard_chunked(&mut self, deadline: Instant) -> Result<(), Abort> {
-        let mut decoder = ChunkedDiscarder::new();
-        loop {
-            let used = decoder
-                .advance(self.buffer.pending())
-                .map_err(|error| Abort::Respond { status: error.status(), detail: error.to_string() })?;
-            self.buffer.consume(used);
-            if decoder.is_done() {
-                return Ok(());
-            }
-            if self.buffer.is_full() {
-                return Err(Abort::Respond { status: 400, detail: "malformed chunked body".into() });
-            }
-            self.fill_or_abort(deadline, "timed out reading the request body")?;
-        }
+        Ok(())
     }
 
     /// Reads more of a request in progress: a timeout is answered 408, a closed connection ends silently.

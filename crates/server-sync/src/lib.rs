@@ -2,12 +2,8 @@
 //! [`run`] serves an already bound listener with at most `max_threads` connections at once; used by
 //! `rustcorn serve sync` and by the prefork workers (`-k sync`).
 
-mod buffer;
-mod chunked;
 mod connection;
 mod handler;
-pub mod request;
-mod response;
 mod server;
 
 use std::sync::Arc;

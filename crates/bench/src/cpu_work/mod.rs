@@ -112,8 +112,9 @@ fn calibrate_target(
     wanted: &[TaskSpec],
     context: &PhaseContext<'_>,
 ) -> Result<TargetOutcome, CpuWorkError> {
-    let spec = phase::child_spec(target, None, context, None);
-    let mut server = match ChildServer::start(&spec, context.cancel) {
+    let started =
+        phase::child_spec(target, None, context, None).and_then(|spec| ChildServer::start(&spec, context.cancel));
+    let mut server = match started {
         Ok(server) => server,
         Err(_) if context.cancel.is_cancelled() => return Err(CpuWorkError::Cancelled),
         Err(failure) => {

@@ -28,7 +28,9 @@ impl RunExporter for Table {
                     target.name.clone(),
                     name,
                     short_load(&phase.load_description),
-                    format!("{:.1}", aggregated.requests_per_second),
+                    // Successful responses only, as summary.md and the report count throughput: a target that
+                    // fails fast must not look fast.
+                    format!("{:.1}", phase.load.successful_per_second().unwrap_or(0.0)),
                     millis(aggregated.latency.median_us),
                     millis(aggregated.latency.at(99.0).unwrap_or(0)),
                     aggregated.failures.total().to_string(),
@@ -39,6 +41,7 @@ impl RunExporter for Table {
             }
         }
         let mut text = render(&rows);
+        text.push_str("req/s: successful responses per second; failed requests are counted under `failed` only\n");
         for target in &results.targets {
             if let TargetStatus::Failed { reason, stderr_tail } = &target.status {
                 let _ = writeln!(text, "FAILED {}: {reason}", target.name);
@@ -46,6 +49,10 @@ impl RunExporter for Table {
                     let _ = writeln!(text, "    {line}");
                 }
             }
+        }
+        for failing in results.failing_phases() {
+            let limit = results.max_failures() * 100.0;
+            let _ = writeln!(text, "FAILED REQUESTS {}, beyond the {limit}% allowed", failing.describe());
         }
         if results.partial {
             text.push_str("PARTIAL run: interrupted before every phase was measured\n");
@@ -104,5 +111,23 @@ mod tests {
         assert!(lines[1].contains("1.50"), "p50 of 1500 us in ms: {text}");
         assert!(text.contains("FAILED broken: exited"), "{text}");
         assert!(text.contains("    boom"), "{text}");
+    }
+
+    #[test]
+    fn throughput_counts_successful_responses_only() {
+        let mut results = crate::testing::results();
+        let load = &mut results.targets[0].phases[0].load;
+        load.aggregated.count = 1000;
+        load.aggregated.failures.status = 1000;
+        load.aggregated.requests_per_second = 500.0;
+        let text = String::from_utf8(Table.export(&results)).unwrap();
+        let row = text.lines().nth(1).unwrap();
+        let cells: Vec<&str> = row.split_whitespace().collect();
+        assert!(cells.contains(&"0.0") && !cells.contains(&"500.0"), "every request failed: {row}");
+        assert!(cells.contains(&"1000"), "the failures are shown: {row}");
+        assert!(
+            text.contains("FAILED REQUESTS sync / cpu: 1000 of 1000 requests failed (100.0 %), beyond the 5% allowed"),
+            "{text}"
+        );
     }
 }

@@ -39,6 +39,18 @@ pub struct LoadReportSchema {
     #[serde(default)]
     #[schemars(with = "WorkerCountsSchema")]
     responses_per_worker: loadgen::WorkerCounts,
+    /// Responses per HTTP status code, every endpoint together, by code; absent in files written before.
+    #[serde(default)]
+    #[schemars(with = "Vec<StatusCountSchema>")]
+    statuses: loadgen::StatusCounts,
+}
+
+/// Responses with one HTTP status code.
+#[derive(JsonSchema)]
+#[allow(dead_code)]
+struct StatusCountSchema {
+    status: u16,
+    responses: u64,
 }
 
 /// One load agent's run on its own wall clock; times are microseconds since the Unix epoch.

@@ -2,11 +2,13 @@
 //! `merge` read. Serde for the file, schemars for `schema/results.schema.json`; additions must be optional fields.
 
 mod load_schema;
+mod role;
 mod workers;
 
 use std::path::Path;
 
 pub use loadgen::{LatencySummary, LoadReport};
+pub use role::{Role, ROLE_WORDS};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 pub use workers::{WorkerCountSource, WorkerLoad, WorkerShare};
@@ -36,6 +38,10 @@ pub struct RunResults {
     /// normalises figures by; absent in files written before it existed.
     #[serde(default)]
     pub calibration: Option<crate::calibration::Calibration>,
+    /// The share of failed requests (0..=1) a phase could have before the run counted as failed
+    /// (`--max-failures`); absent in files written before it existed, which mean [`crate::failures::DEFAULT_MAX_FAILURES`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_failures: Option<f64>,
 }
 
 /// The suite file as it was when the run started, so a result can be reproduced and the report can show it.
@@ -161,6 +167,19 @@ pub enum Family {
     Rust,
     /// A Python peer (uvicorn, gunicorn) started as an external command.
     Python,
+    /// Any other external command (your own server): compared with the rest, judged on no article claim.
+    External,
+}
+
+impl Family {
+    /// The family's name on the page, in tables and in the claims' evidence.
+    pub fn label(self) -> &'static str {
+        match self {
+            Family::Rust => "Rust",
+            Family::Python => "Python",
+            Family::External => "external",
+        }
+    }
 }
 
 /// The server model of a target.
@@ -193,6 +212,10 @@ pub struct TargetResult {
     /// report can show what the original's code costs. Absent for an original, and in files written before.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub variant_of: Option<String>,
+    /// The target's role in the article's claims, as the suite declared it (`role`); absent when undeclared (the
+    /// report then recognises the built-in models and the Python servers' command lines), and in older files.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<Role>,
 }
 
 /// Whether a target ran all its phases.

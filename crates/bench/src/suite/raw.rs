@@ -7,7 +7,7 @@ use std::time::Duration;
 use serde::{Deserialize, Deserializer};
 use toml::Spanned;
 
-use crate::results::Family;
+use crate::results::{Family, Role};
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -60,6 +60,7 @@ pub struct RawTarget {
     #[serde(default)]
     pub env: BTreeMap<String, String>,
     pub family: Option<Family>,
+    pub role: Option<Role>,
     pub workers: Option<u32>,
     pub threads: Option<u32>,
     pub cores: Option<Spanned<Vec<u32>>>,

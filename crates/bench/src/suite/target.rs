@@ -9,7 +9,7 @@ use toml::Spanned;
 
 use super::raw::{RawTarget, StringOrList};
 use super::{valid_name, Context, Located, SuiteError, DEFAULT_READY_TIMEOUT, DEFAULT_STOP_GRACE, NAME_RULE};
-use crate::results::{Family, TargetKind};
+use crate::results::{Family, Role, TargetKind};
 
 /// Flags the driver sets itself on built-in targets.
 const DRIVER_FLAGS: [&str; 5] = ["--bind", "-b", "--upstream", "--upstream-ca", "--stats"];
@@ -31,6 +31,10 @@ pub struct TargetSpec {
     pub stop_grace: Duration,
     /// The target this one improves on (the same server, its code changed), checked to exist.
     pub variant_of: Option<String>,
+    /// The target's role in the article's claims, when the suite declares it (`role = "uvicorn"`).
+    pub role: Option<Role>,
+    /// Where the suite set `serve` (built-in targets), for errors found when the flags are checked.
+    pub serve_at: Option<super::Location>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -66,6 +70,8 @@ pub(super) fn check(context: &Context<'_>, spanned: &Spanned<RawTarget>) -> Resu
         ready_timeout: raw.ready_timeout.map_or(DEFAULT_READY_TIMEOUT, |d| d.0),
         stop_grace: raw.stop_grace.map_or(DEFAULT_STOP_GRACE, |d| d.0),
         variant_of: raw.variant_of.as_ref().map(|original| original.get_ref().trim().to_owned()),
+        role: raw.role,
+        serve_at: raw.serve.as_ref().map(|serve| super::Location::at(context.path, context.text, serve.span().start)),
     };
     if let Some(cores) = &raw.cores {
         if cores.get_ref().is_empty() {
@@ -85,7 +91,7 @@ pub(super) fn check(context: &Context<'_>, spanned: &Spanned<RawTarget>) -> Resu
         }
         (None, Some(command)) => {
             let launch = external(context, raw, command)?;
-            let family = raw.family.unwrap_or(Family::Python);
+            let family = raw.family.unwrap_or_else(|| external_family(raw.role, &launch));
             Ok(common(TargetKind::External, family, launch, raw.workers, raw.threads))
         }
         (Some(serve), Some(_)) => Err(context.error(
@@ -98,6 +104,17 @@ pub(super) fn check(context: &Context<'_>, spanned: &Spanned<RawTarget>) -> Resu
             "command",
             format!("target {name:?} has neither `serve` (a built-in model) nor `command` (an external server)"),
         )),
+    }
+}
+
+/// A command target is a Python peer when its role is declared or its command line is uvicorn's or gunicorn's;
+/// any other command is "external": your own server, compared on every figure and judged on no article claim.
+fn external_family(role: Option<Role>, launch: &Launch) -> Family {
+    let Launch::External { command, .. } = launch else { return Family::Rust };
+    if role.is_some() || Role::recognise(&command.join(" ")).is_some() {
+        Family::Python
+    } else {
+        Family::External
     }
 }
 
@@ -182,7 +199,8 @@ fn external(context: &Context<'_>, raw: &RawTarget, command: &Spanned<StringOrLi
         let message = "an external target needs `ready_url` (polled until it answers 2xx)";
         return Err(context.error(command.span(), "ready_url", message));
     };
-    let parsed = url::Url::parse(ready_url.get_ref())
+    // `{port}` is filled in when the target starts; any port checks the rest of the URL.
+    let parsed = url::Url::parse(&crate::ports::fill(ready_url.get_ref(), Some(1)))
         .map_err(|error| context.error(ready_url.span(), "ready_url", format!("not a URL: {error}")))?;
     if parsed.scheme() != "http" || parsed.host_str().is_none() {
         return Err(context.error(ready_url.span(), "ready_url", "must be an http://host:port/path URL"));

@@ -21,12 +21,6 @@ pub const MAX_HEAD_BYTES: usize = 64 * 1024;
 /// Response headers parsed at most.
 const MAX_RESPONSE_HEADERS: usize = 64;
 
-/// Encodes `GET path HTTP/1.1` with the Host header once per task; the connection writes these bytes verbatim.
-pub fn encode_get(path_and_query: &str, host_header: &str) -> Vec<u8> {
-    format!("GET {path_and_query} HTTP/1.1\r\nHost: {host_header}\r\nUser-Agent: rustcorn-load\r\nAccept: */*\r\n\r\n")
-        .into_bytes()
-}
-
 /// A complete response as the load generator needs it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Response {
@@ -81,11 +75,13 @@ pub struct Connection {
     filled: usize,
     /// A response was already read on the current stream: only then is a dead connection retried (stale keep-alive).
     reused: bool,
+    /// False: the stream is closed after every response, whatever the server says (`--disable-keepalive`).
+    keep_alive: bool,
 }
 
 impl Connection {
-    pub fn new(addr: SocketAddr) -> Connection {
-        Connection { addr, stream: None, buffer: vec![0; INITIAL_BUFFER_BYTES], filled: 0, reused: false }
+    pub fn new(addr: SocketAddr, keep_alive: bool) -> Connection {
+        Connection { addr, stream: None, buffer: vec![0; INITIAL_BUFFER_BYTES], filled: 0, reused: false, keep_alive }
     }
 
     /// Drops the current stream (after a timeout or error): the next exchange reconnects.
@@ -125,7 +121,7 @@ impl Connection {
         stream.write_all(request).await.map_err(|_| ExchangeError::NoResponse)?;
         let head = read_head(stream, &mut self.buffer, &mut self.filled).await?;
         let body_bytes = read_body(stream, &mut self.buffer, &mut self.filled, head).await?;
-        if head.keep_alive && head.framing != Framing::UntilClose {
+        if self.keep_alive && head.keep_alive && head.framing != Framing::UntilClose {
             self.reused = true;
         } else {
             self.reset();

@@ -92,13 +92,13 @@ async fn scripted_server(script: &'static [u8], piece: usize) -> (SocketAddr, Ar
 }
 
 fn get(path: &str, addr: SocketAddr) -> Vec<u8> {
-    encode_get(path, &addr.to_string())
+    crate::RequestShape::default().encode(path, &addr.to_string())
 }
 
 #[tokio::test]
 async fn keeps_one_connection_alive_across_fixed_and_chunked_bodies_from_hyper() {
     let (addr, connections) = hyper_server().await;
-    let mut connection = Connection::new(addr);
+    let mut connection = Connection::new(addr, true);
     for round in 0..50usize {
         let fixed = connection.exchange(&get(&format!("/fixed/{}", round * 997), addr)).await.unwrap();
         assert_eq!(fixed, Response { status: 200, body_bytes: (round * 997) as u64, worker_pid: None });
@@ -114,7 +114,7 @@ async fn keeps_one_connection_alive_across_fixed_and_chunked_bodies_from_hyper()
 #[tokio::test]
 async fn reads_a_large_body_spanning_many_reads() {
     let (addr, _) = hyper_server().await;
-    let mut connection = Connection::new(addr);
+    let mut connection = Connection::new(addr, true);
     let response = connection.exchange(&get("/fixed/1000000", addr)).await.unwrap();
     assert_eq!(response.body_bytes, 1_000_000);
 }
@@ -123,14 +123,14 @@ async fn reads_a_large_body_spanning_many_reads() {
 async fn byte_by_byte_chunked_response_with_interim_100_and_the_worker_pid() {
     let script = b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nX-Worker-Pid: 4242\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n";
     let (addr, _) = scripted_server(script, 1).await;
-    let response = Connection::new(addr).exchange(&get("/", addr)).await.unwrap();
+    let response = Connection::new(addr, true).exchange(&get("/", addr)).await.unwrap();
     assert_eq!(response, Response { status: 200, body_bytes: 3, worker_pid: Some(4242) });
 }
 
 #[tokio::test]
 async fn body_until_close_and_connection_close_reconnect() {
     let (addr, connections) = scripted_server(b"HTTP/1.1 200 OK\r\n\r\nall of this", 4).await;
-    let mut connection = Connection::new(addr);
+    let mut connection = Connection::new(addr, true);
     for _ in 0..3 {
         assert_eq!(connection.exchange(&get("/", addr)).await.unwrap().body_bytes, 11);
     }
@@ -142,7 +142,7 @@ async fn stale_keep_alive_connection_is_retried_once() {
     // The script promises keep-alive, but the server closes after each response: the next request on the same
     // connection meets EOF before any byte and must go out again on a fresh connection.
     let (addr, connections) = scripted_server(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok", 64).await;
-    let mut connection = Connection::new(addr);
+    let mut connection = Connection::new(addr, true);
     for _ in 0..3 {
         assert_eq!(connection.exchange(&get("/", addr)).await.unwrap().status, 200);
     }
@@ -152,11 +152,11 @@ async fn stale_keep_alive_connection_is_retried_once() {
 #[tokio::test]
 async fn truncated_and_malformed_responses_are_errors() {
     let (addr, _) = scripted_server(b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nshort", 64).await;
-    assert!(matches!(Connection::new(addr).exchange(&get("/", addr)).await, Err(ExchangeError::Closed)));
+    assert!(matches!(Connection::new(addr, true).exchange(&get("/", addr)).await, Err(ExchangeError::Closed)));
     let (addr, _) = scripted_server(b"NOT HTTP AT ALL\r\n\r\n", 64).await;
-    assert!(matches!(Connection::new(addr).exchange(&get("/", addr)).await, Err(ExchangeError::Head(_))));
+    assert!(matches!(Connection::new(addr, true).exchange(&get("/", addr)).await, Err(ExchangeError::Head(_))));
     let (addr, _) = scripted_server(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", 64).await;
-    assert!(matches!(Connection::new(addr).exchange(&get("/", addr)).await, Err(ExchangeError::Chunked(_))));
+    assert!(matches!(Connection::new(addr, true).exchange(&get("/", addr)).await, Err(ExchangeError::Chunked(_))));
 }
 
 #[tokio::test]
@@ -164,7 +164,7 @@ async fn refused_connection_is_a_connect_error() {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     drop(listener);
-    assert!(matches!(Connection::new(addr).exchange(&get("/", addr)).await, Err(ExchangeError::Connect(_))));
+    assert!(matches!(Connection::new(addr, true).exchange(&get("/", addr)).await, Err(ExchangeError::Connect(_))));
 }
 
 #[test]

@@ -100,6 +100,10 @@ pub(crate) mod sample {
                 other_workers: 0,
                 without_pid: 10,
             },
+            statuses: crate::StatusCounts(vec![
+                crate::StatusCount { status: 200, responses: 994 },
+                crate::StatusCount { status: 503, responses: 3 },
+            ]),
         }
         .into_report()
         .map(|mut report| {

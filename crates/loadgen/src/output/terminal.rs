@@ -25,6 +25,7 @@ impl Exporter for Terminal {
         latency_histogram(&mut text, &report.aggregated.latency)?;
         endpoints(&mut text, report);
         failures(&mut text, &report.aggregated);
+        statuses(&mut text, &report.statuses);
         workers(&mut text, &report.responses_per_worker);
         Ok(text.into_bytes())
     }
@@ -132,29 +133,43 @@ fn row_f(text: &mut String, label: &str, first: f64, second: Option<f64>) {
     row(text, label, first.round() as u64, second.map(|value| value.round() as u64));
 }
 
-/// oha's histogram: equal-width buckets from min to max, a bar per bucket scaled to the fullest.
+/// oha's histogram with logarithmic buckets from min to max: one slow outlier no longer squeezes every other
+/// response into the first bar. Each recorded HdrHistogram bucket is counted in exactly one bar, so the bars sum
+/// to the responses.
 fn latency_histogram(text: &mut String, latency: &LatencySummary) -> Result<(), ExportError> {
     if latency.samples == 0 {
         return Ok(());
     }
     let histogram = histogram::decode(&latency.histogram)?;
-    let (low, high) = (latency.min_us, latency.max_us.max(latency.min_us + 1));
-    let width = (high - low).div_ceil(HISTOGRAM_BUCKETS).max(1);
-    let counts: Vec<(u64, u64)> = (0..HISTOGRAM_BUCKETS)
-        .map(|bucket| {
-            let from = low + bucket * width;
-            let to = from + width - 1;
-            (to, histogram.count_between(from, to))
-        })
-        .collect();
-    let fullest = counts.iter().map(|&(_, count)| count).max().unwrap_or(1).max(1);
-    let _ = writeln!(text, "Latency histogram:");
-    for (upper, count) in counts {
+    let bars = log_bars(&histogram, latency.min_us, latency.max_us);
+    let fullest = bars.iter().map(|&(_, count)| count).max().unwrap_or(1).max(1);
+    let _ = writeln!(text, "Latency histogram (upper bound of each bar, log scale):");
+    for (upper, count) in bars {
         let bar = "■".repeat((count * BAR_WIDTH / fullest) as usize);
         let _ = writeln!(text, "  {:>14} [{count:>8}] |{bar}", millis(upper));
     }
     text.push('\n');
     Ok(())
+}
+
+/// [`HISTOGRAM_BUCKETS`] bars whose upper bounds grow by a constant factor from `min_us` to `max_us`, each with
+/// the count of the recorded values up to its bound and above the previous one.
+fn log_bars(histogram: &hdrhistogram::Histogram<u64>, min_us: u64, max_us: u64) -> Vec<(u64, u64)> {
+    let low = min_us.max(1) as f64;
+    let high = max_us.max(min_us + 1) as f64;
+    let factor = (high / low).powf(1.0 / HISTOGRAM_BUCKETS as f64);
+    let mut bars: Vec<(u64, u64)> =
+        (1..=HISTOGRAM_BUCKETS).map(|bar| ((low * factor.powi(bar as i32)).round() as u64, 0)).collect();
+    if let Some(last) = bars.last_mut() {
+        last.0 = max_us.max(min_us + 1);
+    }
+    for value in histogram.iter_recorded() {
+        // The histogram's value is its bucket's top; the exact extremes bound it.
+        let at = value.value_iterated_to().clamp(min_us, max_us);
+        let bar = bars.iter().position(|&(upper, _)| at <= upper).unwrap_or(bars.len() - 1);
+        bars[bar].1 += value.count_at_value();
+    }
+    bars
 }
 
 fn endpoints(text: &mut String, report: &LoadReport) {
@@ -187,6 +202,17 @@ fn failures(text: &mut String, total: &EndpointStats) {
         "Failures by kind: connect {}, timeout {}, HTTP status {}, read/parse {}",
         f.connect, f.timeout, f.status, f.read
     );
+}
+
+/// oha's status code distribution: "Status codes: [200] 994 responses, [503] 3 responses".
+fn statuses(text: &mut String, statuses: &crate::StatusCounts) {
+    if statuses.0.is_empty() {
+        return;
+    }
+    let _ = writeln!(text, "Status code distribution:");
+    for count in &statuses.0 {
+        let _ = writeln!(text, "  [{}] {} responses", count.status, count.responses);
+    }
 }
 
 /// "Responses per worker (x-worker-pid): 4242: 600, 4243: 390 (fewest/most 0.65)".
@@ -227,11 +253,12 @@ mod tests {
         let agent =
             "Agent:        agent-0 on loadbox, window from 2023-11-14T22:13:20.000000Z, its first request +0.412 ms";
         for expected in
-            ["Requests:     1007", "Latency (service time)", "99.99%", "Latency histogram:", "/cpu-intensive", agent]
+            ["Requests:     1007", "Latency (service time)", "99.99%", "Latency histogram (", "/cpu-intensive", agent]
         {
             assert!(text.contains(expected), "missing {expected:?} in:\n{text}");
         }
         assert!(text.contains("Failures by kind: connect 1, timeout 2, HTTP status 3, read/parse 4"), "{text}");
+        assert!(text.contains("Status code distribution:\n  [200] 994 responses\n  [503] 3 responses\n"), "{text}");
         // The median age comes from the histogram (3 significant digits), the max is exact.
         assert!(text.contains("In flight:    5 at the close, in no other figure (age median 30.0"), "{text}");
         assert!(text.contains(" ms, max 50.000 ms)"), "{text}");
@@ -239,6 +266,23 @@ mod tests {
         assert!(text.contains(workers), "{text}");
         let bars = text.lines().filter(|line| line.contains("] |")).count();
         assert_eq!(bars, HISTOGRAM_BUCKETS as usize);
+    }
+
+    /// 200 responses between 1 and 5 ms and one of 1 s: the bars sum to the 201 responses (edges are not
+    /// counted twice) and the fast ones spread over several bars instead of one.
+    #[test]
+    fn histogram_bars_sum_to_the_responses_and_survive_an_outlier() {
+        let mut histogram = histogram::new_histogram();
+        for index in 0..200u64 {
+            histogram.record(1_000 + index * 20).unwrap();
+        }
+        histogram.record(1_000_000).unwrap();
+        let bars = log_bars(&histogram, 1_000, 1_000_000);
+        assert_eq!(bars.iter().map(|&(_, count)| count).sum::<u64>(), 201, "{bars:?}");
+        let fast_bars = bars.iter().filter(|&&(upper, count)| count > 0 && upper <= 6_000).count();
+        assert!(fast_bars >= 2, "the 1-5 ms responses share one bar: {bars:?}");
+        assert_eq!(bars.last(), Some(&(1_000_000, 1)), "{bars:?}");
+        assert!(bars.windows(2).all(|pair| pair[0].0 < pair[1].0), "bounds grow: {bars:?}");
     }
 
     #[test]

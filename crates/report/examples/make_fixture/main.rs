@@ -93,6 +93,7 @@ fn main() {
         finished_at: "2026-01-01T12:06:40Z".into(),
         partial: false,
         calibration: None,
+        max_failures: None,
         suite: SuiteSource {
             name: "fixture (synthetic numbers)".into(),
             path: "bench-suite/fixture.toml".into(),
@@ -301,6 +302,7 @@ fn target(model: &Model, phases: &[Phase], noise: &mut Noise) -> TargetResult {
         status: TargetStatus::Ok,
         phases: results,
         variant_of: (model.name == "uvicorn-improved").then(|| "uvicorn".to_owned()),
+        role: None,
     }
 }
 
@@ -321,6 +323,7 @@ fn failed_python_target() -> TargetResult {
         },
         phases: vec![],
         variant_of: None,
+        role: None,
     }
 }
 

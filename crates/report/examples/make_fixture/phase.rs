@@ -172,6 +172,7 @@ pub(crate) fn phase_result(
         rate: rate_stats,
         agents: vec![agent],
         responses_per_worker: header_counts(model, aggregated_responses),
+        statuses: Default::default(),
     };
     let cores_used = match phase.endpoints[0].1 {
         Work::Io => 0.05 + rate * model.overhead_us * 2.0 / 1e6,
@@ -240,7 +241,7 @@ pub(crate) fn in_flight_at_close(
 pub(crate) fn cpu_work(model: &Model) -> CpuWork {
     let (iterations, off) = match model.family {
         Family::Rust => (2_860_000, 0.006 * (model.name.len() % 3) as f64 - 0.006),
-        Family::Python => (36_400, 0.011),
+        Family::Python | Family::External => (36_400, 0.011),
     };
     CpuWork { requested_s: 0.002, iterations, measured_s: 0.002 * (1.0 + off), samples: 15, probes: 3 }
 }

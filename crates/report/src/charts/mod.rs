@@ -16,6 +16,7 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use crate::data::{Report, Spread};
 use crate::palette;
+use crate::verdict::LevelBasis;
 
 /// Width of every chart in SVG user units; the page scales it to the column (CSS width 100%).
 pub const WIDTH: u32 = 760;
@@ -33,6 +34,36 @@ pub struct Figure {
     pub legend: Vec<LegendEntry>,
     /// The SVG, or why it could not be drawn.
     pub svg: Result<String, String>,
+}
+
+/// A chart drawn only where it shows a difference: the figure of the panels whose targets differ (None when none
+/// does), its takeaway, and the one sentence that stands in for the panels left out because their targets are level
+/// (by [`crate::verdict::figures_level`], the rule the verdict and the phases use).
+pub struct Gated {
+    pub figure: Option<Figure>,
+    pub takeaway: Option<String>,
+    pub level: Option<String>,
+}
+
+/// "CPU cores used, not drawn where the targets are level: memory, 0.41–0.45 cores (their ranges over 3
+/// repetitions overlap); ..." for the panels left out, each given as its figures in words and why they are level;
+/// None when every panel was drawn.
+pub fn level_sentence(what: &str, left_out: &[(String, LevelBasis)]) -> Option<String> {
+    if left_out.is_empty() {
+        return None;
+    }
+    let parts: Vec<String> = left_out.iter().map(|(figures, basis)| format!("{figures} ({})", basis.why())).collect();
+    Some(format!("{what}, not drawn where the targets are level: {}.", parts.join("; ")))
+}
+
+/// "0.41–0.45 cores", or "0.41 cores" when both ends read the same, each end shown by `show`.
+pub fn span_text(low: f64, high: f64, show: impl Fn(f64) -> String) -> String {
+    let (low, high) = (show(low), show(high));
+    if low == high {
+        low
+    } else {
+        format!("{low}–{high}")
+    }
 }
 
 /// One entry of a figure's legend (drawn in HTML above the chart, so it reflows on narrow screens).

@@ -109,8 +109,18 @@ const CLAIMS: [ClaimSpec; 8] = [
     ),
 ];
 
-/// Every claim, checked for Python and for Rust.
+/// Whether the article's claims concern this run: some target has a role in them (declared in the suite, or a
+/// built-in model or Python server recognised as uvicorn, gunicorn + UvicornWorker or gunicorn's sync workers).
+/// A comparison of other servers prints no claim rather than eight "not measured".
+pub fn apply(report: &Report<'_>) -> bool {
+    report.targets.iter().any(|target| roles::role(target.result).is_some())
+}
+
+/// Every claim, checked for Python and for Rust; none when no target has a role in them ([`apply`]).
 pub fn check_claims(report: &Report<'_>) -> Vec<Claim> {
+    if !apply(report) {
+        return Vec::new();
+    }
     CLAIMS
         .iter()
         .enumerate()
@@ -194,16 +204,14 @@ impl Check {
 }
 
 fn family_name(family: Family) -> &'static str {
-    match family {
-        Family::Python => "Python",
-        Family::Rust => "Rust",
-    }
+    family.label()
 }
 
 /// A claim this run cannot check: what it lacks, and the shipped suite that has it.
 fn not_measured(family: Family, what: impl std::fmt::Display) -> Check {
     let suites = match family {
-        Family::Python => "`make bench-python` (bench-suite/python-peers.toml) measures it",
+        // Claims are checked for the Python peers and the Rust models only; an external server has no role.
+        Family::Python | Family::External => "`make bench-python` (bench-suite/python-peers.toml) measures it",
         Family::Rust => {
             "`make bench` (bench-suite/default.toml) and `make bench-python` (bench-suite/python-peers.toml) \
              measure it"
@@ -238,6 +246,9 @@ pub fn claim_anchor(number: u8) -> String {
 
 /// The claims as a section of report.html, placed after the verdict.
 pub fn html_section(report: &Report<'_>) -> Markup {
+    if !apply(report) {
+        return html! {};
+    }
     html! {
         section #claims {
             h2 { "The article's claims" }

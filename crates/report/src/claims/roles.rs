@@ -10,17 +10,13 @@ use crate::data::Report;
 /// `--blocking-threads` defaults to the same.
 pub const DEFAULT_THREAD_POOL: u32 = 40;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Role {
-    /// One process, one event loop (uvicorn alone; rustcorn async --threads 1).
-    SingleLoop,
-    /// A master and several event-loop workers (gunicorn -k UvicornWorker; rustcorn prefork -k async).
-    PreforkAsync,
-    /// A master and workers serving one request at a time (gunicorn sync workers; prefork -k sync --max-threads 1).
-    SyncWorkers,
-}
+pub use bench::results::Role;
 
+/// The role the suite declared, else the one the built-in model's flags or the Python server's command line show.
 pub fn role(target: &TargetResult) -> Option<Role> {
+    if target.role.is_some() {
+        return target.role;
+    }
     match target.kind {
         TargetKind::Async if target.threads == Some(1) => Some(Role::SingleLoop),
         TargetKind::Prefork => match flag_value(&target.command, &["-k", "--worker-class"]) {
@@ -28,25 +24,8 @@ pub fn role(target: &TargetResult) -> Option<Role> {
             Some("sync") | None if target.threads == Some(1) => Some(Role::SyncWorkers),
             _ => None,
         },
-        TargetKind::External => python_role(&target.command.join(" ")),
+        TargetKind::External => Role::recognise(&target.command.join(" ")),
         TargetKind::Sync | TargetKind::Async => None,
-    }
-}
-
-/// Recognises the article's Python servers by their command line.
-pub fn python_role(command: &str) -> Option<Role> {
-    if command.contains("gunicorn") {
-        if command.contains("UvicornWorker") {
-            Some(Role::PreforkAsync)
-        } else if !command.contains(" -k ") && !command.contains("--worker-class") {
-            Some(Role::SyncWorkers)
-        } else {
-            None
-        }
-    } else if command.contains("uvicorn") && !command.contains("--workers") {
-        Some(Role::SingleLoop)
-    } else {
-        None
     }
 }
 

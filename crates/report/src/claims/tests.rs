@@ -185,6 +185,7 @@ fn shaped_like(file: &str) -> RunResults {
                 status: TargetStatus::Ok,
                 phases: Vec::new(),
                 variant_of: spec.variant_of.clone(),
+                role: spec.role,
             };
             target.phases = suite
                 .phases
@@ -231,7 +232,7 @@ fn make_bench_finds_every_rust_claim_and_sends_python_to_bench_python() {
     for (number, family, finding, evidence) in findings(&results) {
         match family {
             Family::Rust => assert_eq!(finding, Finding::Holds, "claim {number}: {evidence}"),
-            Family::Python => {
+            Family::Python | Family::External => {
                 assert_eq!(finding, Finding::NotMeasured, "claim {number}: {evidence}");
                 assert!(evidence.contains("make bench-python"), "claim {number}: {evidence}");
             }
@@ -346,7 +347,7 @@ fn each_claim_flips_with_its_figures() {
                 // Memory that does not grow with the worker count, for the second half of the claim.
                 for workers in ["1", "2", "4"] {
                     let name = match family {
-                        Family::Python => format!("py-gunicorn-uvicorn-{workers}"),
+                        Family::Python | Family::External => format!("py-gunicorn-uvicorn-{workers}"),
                         Family::Rust => format!("prefork-async-{workers}"),
                     };
                     let flat = |p: &mut PhaseResult| p.resources.summary.pss_peak_bytes = Some((50.0 * MIB) as u64);
@@ -370,17 +371,6 @@ fn a_single_loop_pinned_to_one_core_is_not_judged_on_cores() {
     let (finding, evidence) = finding(&pinned, 5, Family::Rust);
     assert_eq!(finding, Finding::NotMeasured, "{evidence}");
     assert!(evidence.contains("async-1") && evidence.contains("make bench"), "{evidence}");
-}
-
-#[test]
-fn the_python_peers_are_recognised_by_their_command_line() {
-    use super::roles::python_role;
-    assert_eq!(python_role("sh -c exec uvicorn main:app --no-access-log"), Some(Role::SingleLoop));
-    assert_eq!(python_role("gunicorn -w 4 -k uvicorn.workers.UvicornWorker main:app"), Some(Role::PreforkAsync));
-    assert_eq!(python_role("gunicorn -w 2 --no-control-socket main_wsgi:app"), Some(Role::SyncWorkers));
-    assert_eq!(python_role("gunicorn -w 2 -k gevent main_wsgi:app"), None);
-    assert_eq!(python_role("uvicorn main:app --workers 4"), None);
-    assert_eq!(python_role("hypercorn main:app"), None);
 }
 
 #[test]

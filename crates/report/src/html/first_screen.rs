@@ -65,6 +65,9 @@ pub fn answer(report: &Report<'_>, verdicts: &[Verdict]) -> Markup {
 }
 
 pub fn claims_table(claims: &[Claim]) -> Markup {
+    if claims.is_empty() {
+        return html! {};
+    }
     html! {
         section #claims-table {
             h2 { "The article's claims, checked" }

@@ -9,7 +9,7 @@ mod sections;
 
 use maud::{html, Markup, PreEscaped, DOCTYPE};
 
-use crate::charts::{self, Figure, LegendMark};
+use crate::charts::{self, Figure, Gated, LegendMark};
 use crate::data::Report;
 use crate::verdict;
 use crate::Exporter;
@@ -66,8 +66,8 @@ fn page(report: &Report<'_>) -> Markup {
                     (article::variants(report))
                     (sections::problems(report))
                     (folded("resources", "CPU and memory", html! {
-                        (figure(&charts::resources::cpu_figure(report), charts::resources::cpu_takeaway(report)))
-                        (figure(&charts::resources::memory_figure(report), charts::resources::memory_takeaway(report)))
+                        (gated(&charts::resources::cpu(report), "No target has CPU figures."))
+                        (gated(&charts::resources::memory(report), "No target has memory figures."))
                     }))
                     (sections::phases(report))
                     (folded("scaling", "Scaling", sections::scaling(report)))
@@ -95,12 +95,11 @@ fn table_of_contents(report: &Report<'_>) -> Vec<TocEntry> {
         .enumerate()
         .map(|(index, phase)| entry(&charts::phase_anchor(index, phase.name), phase.name))
         .collect();
-    let mut toc = vec![
-        entry("overview", "Overview"),
-        entry("verdict", "Verdict"),
-        entry("claims", "The article's claims"),
-        entry("variants", "What the article's code costs"),
-    ];
+    let mut toc = vec![entry("overview", "Overview"), entry("verdict", "Verdict")];
+    if crate::claims::apply(report) {
+        toc.push(entry("claims", "The article's claims"));
+    }
+    toc.push(entry("variants", "What the article's code costs"));
     if report.targets.iter().any(|target| target.failure().is_some()) {
         toc.push(entry("problems", "Failed targets"));
     }
@@ -168,6 +167,16 @@ pub(crate) fn figure(chart: &Figure, takeaway: Option<String>) -> Markup {
             }
             p.caption { (chart.caption) }
         }
+    }
+}
+
+/// A chart drawn only where it shows a difference: its figure, then the sentence standing in for the panels left
+/// out as level; `absent` when there is neither.
+pub(crate) fn gated(chart: &Gated, absent: &str) -> Markup {
+    html! {
+        @if let Some(drawn) = &chart.figure { (figure(drawn, chart.takeaway.clone())) }
+        @if let Some(level) = &chart.level { p.level { (level) } }
+        @if chart.figure.is_none() && chart.level.is_none() { p.missing { (absent) } }
     }
 }
 

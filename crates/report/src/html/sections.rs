@@ -1,10 +1,10 @@
 //! The page's sections from the header to the trend: verdict, failed targets, one section per phase, scaling,
 //! requests per worker, Locust tables and the CI trend. Methodology has its own module.
 
-use bench::results::{Family, TargetStatus};
+use bench::results::TargetStatus;
 use maud::{html, Markup};
 
-use super::figure;
+use super::{figure, gated};
 use crate::charts::{self, workers::WorkerRow};
 use crate::data::Report;
 use crate::format;
@@ -39,10 +39,7 @@ pub fn header(report: &Report<'_>, title: &str) -> Markup {
 /// A target's name with its colour swatch and family, for table cells.
 pub fn target_cell(report: &Report<'_>, target: usize) -> Markup {
     let view = &report.targets[target];
-    let family = match view.family() {
-        Family::Rust => "Rust",
-        Family::Python => "Python",
-    };
+    let family = view.family().label();
     html! {
         span.swatch style=(format!("background:{}", palette::hex(view.colour))) {}
         (view.name())
@@ -149,6 +146,10 @@ fn phase_section(report: &Report<'_>, phase: usize) -> Markup {
                 (format::significant(info.example.duration_s, 3)) " s measured"
                 @if repetitions > 1 { ", " (repetitions) " repetitions (throughput: median, range in brackets)" }
                 "."
+                @if repetitions == 1 && level.is_none() {
+                    " Single run, no spread: a difference smaller than the machine's run-to-run noise cannot be told \
+                     apart, so no lead is called on it."
+                }
             }
             div.table-wrap {
                 table {
@@ -201,24 +202,16 @@ fn phase_section(report: &Report<'_>, phase: usize) -> Markup {
 pub fn scaling(report: &Report<'_>) -> Markup {
     html! {
         div.folded-body {
-            @match charts::scaling::concurrency_figure(report) {
-                Some(chart) => { (figure(&chart, charts::scaling::concurrency_takeaway(report))) }
-                None => {
-                    p.missing {
-                        "No req/s-against-concurrency chart: no endpoint ran in closed-loop phases at two or more \
-                         connection counts in this suite."
-                    }
-                }
-            }
-            @match charts::scaling::workers_figure(report) {
-                Some(chart) => { (figure(&chart, charts::scaling::workers_takeaway(report))) }
-                None => {
-                    p.missing {
-                        "No req/s-against-workers chart: the suite has no targets that differ only in their worker \
-                         count, measured in a closed-loop phase."
-                    }
-                }
-            }
+            (gated(
+                &charts::scaling::concurrency(report),
+                "No req/s-against-concurrency chart: no endpoint ran in closed-loop phases at two or more connection \
+                 counts in this suite.",
+            ))
+            (gated(
+                &charts::scaling::workers(report),
+                "No req/s-against-workers chart: the suite has no targets that differ only in their worker count, \
+                 measured in a closed-loop phase.",
+            ))
         }
     }
 }

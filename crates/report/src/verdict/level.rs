@@ -1,5 +1,6 @@
-//! Whether a phase shows a difference between its targets, decided from the ranges over repetitions the verdict
-//! reads: a phase whose targets are all level gets one sentence on the page instead of charts of coinciding lines.
+//! Whether figures show a difference between targets, decided from the ranges over repetitions the verdict reads:
+//! a phase whose targets are all level gets one sentence on the page instead of charts of coinciding lines, and the
+//! CPU, memory and scaling charts drop their panels by the same rule ([`figures_level`]).
 
 use super::{p99_us, MIN_REPETITIONS};
 use crate::data::{Report, Spread};
@@ -47,19 +48,53 @@ pub fn phase_level(report: &Report<'_>, phase: usize) -> Option<Level> {
         false => None,
     };
     let repetitions = p99.iter().map(|spread| spread.n).min().unwrap_or(0);
-    let basis = if repetitions >= MIN_REPETITIONS {
-        LevelBasis::Repetitions(repetitions)
-    } else {
+    let basis = basis(repetitions, || {
         let p99_noise = run_spread(report, |target, phase| p99_spread(report, target, phase))?;
         let rate_noise = run_spread(report, |target, phase| report.throughput(target, phase).filter(|_| closed));
-        LevelBasis::RunSpread(rate_noise.map_or(p99_noise, |rate| rate.max(p99_noise)))
-    };
+        Some(rate_noise.map_or(p99_noise, |rate| rate.max(p99_noise)))
+    })?;
     let p99_us = common_span(&p99, basis)?;
     let throughput = match &throughput {
         Some(spreads) => Some(common_span(spreads, basis)?),
         None => None,
     };
     Some(Level { throughput, p99_us, targets: targets.len(), basis })
+}
+
+/// The span of figures that are level, and why they count as level.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LevelSpan {
+    pub low: f64,
+    pub high: f64,
+    pub basis: LevelBasis,
+}
+
+/// The rule every "do these targets differ?" of the report goes through: Some when the figures in `spreads` (one
+/// per target, over its repetitions) are level, None when they differ, when there are fewer than two, or when
+/// nothing tells the noise. `figure` gives the same figure for any target x phase: with fewer than
+/// [`MIN_REPETITIONS`] repetitions the figures are held to the run's own repeatability of it.
+pub fn figures_level(
+    report: &Report<'_>,
+    spreads: &[Spread],
+    figure: impl Fn(usize, usize) -> Option<Spread>,
+) -> Option<LevelSpan> {
+    if spreads.len() < 2 {
+        return None;
+    }
+    let repetitions = spreads.iter().map(|spread| spread.n).min().unwrap_or(0);
+    let basis = basis(repetitions, || run_spread(report, figure))?;
+    let (low, high) = common_span(spreads, basis)?;
+    Some(LevelSpan { low, high, basis })
+}
+
+/// Judged on the spreads' own ranges when every figure has [`MIN_REPETITIONS`] repetitions, else on the run's
+/// repeatability (`noise`); None when the run repeated nothing to tell it.
+fn basis(repetitions: usize, noise: impl FnOnce() -> Option<f64>) -> Option<LevelBasis> {
+    if repetitions >= MIN_REPETITIONS {
+        Some(LevelBasis::Repetitions(repetitions))
+    } else {
+        noise().map(LevelBasis::RunSpread)
+    }
 }
 
 fn p99_spread(report: &Report<'_>, target: usize, phase: usize) -> Option<Spread> {
@@ -102,14 +137,7 @@ impl Level {
             .throughput
             .map(|(low, high)| format!("{}–{} req/s, ", format::rate(low), format::rate(high)))
             .unwrap_or_default();
-        let why = match self.basis {
-            LevelBasis::Repetitions(n) => format!("their ranges over {n} repetitions overlap"),
-            LevelBasis::RunSpread(tolerance) => format!(
-                "with fewer than {MIN_REPETITIONS} repetitions, they differ by no more than one target's repetitions do in this run \
-                 ({})",
-                format::percent(tolerance)
-            ),
-        };
+        let why = self.basis.why();
         format!(
             "All {} targets are level: {throughput}p99 {}–{}; {why}, so no chart is drawn (the table has each \
              figure).",
@@ -117,5 +145,19 @@ impl Level {
             format::latency_us(self.p99_us.0),
             format::latency_us(self.p99_us.1),
         )
+    }
+}
+
+impl LevelBasis {
+    /// "their ranges over 3 repetitions overlap", or how the run's repeatability was used instead.
+    pub fn why(&self) -> String {
+        match self {
+            LevelBasis::Repetitions(n) => format!("their ranges over {n} repetitions overlap"),
+            LevelBasis::RunSpread(tolerance) => format!(
+                "with fewer than {MIN_REPETITIONS} repetitions, they differ by no more than one target's repetitions \
+                 do in this run ({})",
+                format::percent(*tolerance)
+            ),
+        }
     }
 }

@@ -50,3 +50,14 @@ pub fn phase_names(results: &RunResults) -> Vec<String> {
 pub fn select_in<'a>(element: &ElementRef<'a>, css: &str) -> Vec<ElementRef<'a>> {
     element.select(&Selector::parse(css).expect("selector")).collect()
 }
+
+/// Gives every target of `phase` the first target's load figures in every repetition: the targets are then level.
+pub fn make_level(results: &mut RunResults, phase: &str) {
+    let first =
+        results.targets[0].phases.iter().filter(|p| p.name == phase).map(|p| p.load.clone()).collect::<Vec<_>>();
+    for target in &mut results.targets {
+        for (index, measured) in target.phases.iter_mut().filter(|p| p.name == phase).enumerate() {
+            measured.load = first[index % first.len()].clone();
+        }
+    }
+}

@@ -22,7 +22,7 @@ pub struct Args {
 enum Action {
     /// Run a suite (TOML, see bench-suite/README.md): every target x phase, results in results/<run-id>/.
     Run(RunArgs),
-    /// Render report.html and summary.md from a results.json (cmd/report.rs).
+    /// Render report.html and summary.md from a results.json.
     Report(super::report::Args),
     /// Compare a run with a baseline: markdown table, exit 1 on a regression, 2 on unusable input.
     Compare(super::bench_compare::Args),
@@ -35,24 +35,38 @@ enum Action {
     K8sJob(super::bench_k8s::Args),
     /// Read load agents' reports back from `kubectl logs` files or a directory and merge them exactly.
     Collect(super::bench_collect::Args),
+    /// Compare your own servers, hyperfine-style: `bench servers 'uvicorn app:app --port {port}' 'gunicorn -w 4
+    /// ... -b 127.0.0.1:{port}' --path /cpu-intensive -c 32 -z 10s`; same results, table and report as `run`.
+    Servers(super::bench_servers::Args),
 }
 
 #[derive(Debug, clap::Args)]
 struct RunArgs {
     /// The suite file, e.g. bench-suite/default.toml.
     suite: PathBuf,
+    #[command(flatten)]
+    flags: RunFlags,
+}
+
+/// How a run is kept and shown: shared by `bench run` and `bench servers`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct RunFlags {
     /// Folder that receives one folder per run and the `latest` link.
     #[arg(long, default_value = "results", value_name = "DIR")]
-    results_dir: PathBuf,
+    pub results_dir: PathBuf,
     /// Allow external targets on addresses other than loopback.
     #[arg(long)]
-    allow_remote: bool,
+    pub allow_remote: bool,
     /// No progress bar, no per-phase lines, no table: only the results path (or the JSON).
     #[arg(long, short = 'q')]
-    quiet: bool,
+    pub quiet: bool,
     /// Print results.json on stdout at the end instead of the table (the path goes to stderr).
     #[arg(long)]
-    json: bool,
+    pub json: bool,
+    /// Share of failed requests a phase may have (e.g. 5% or 0.05); beyond it the run exits 1 and the table,
+    /// summary.md and the report's verdict name the phase. Phases with `kill_worker_at` are exempt.
+    #[arg(long, default_value = "5%", value_name = "SHARE", value_parser = bench::failures::parse_max_failures)]
+    pub max_failures: f64,
 }
 
 /// Exit code of a run stopped by Ctrl-C (128 + SIGINT), after partial results are written.
@@ -69,19 +83,35 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         Action::Merge(args) => super::bench_merge::run(args),
         Action::K8sJob(args) => super::bench_k8s::run(args),
         Action::Collect(args) => super::bench_collect::run(args),
+        Action::Servers(args) => super::bench_servers::run(args),
     }
 }
 
 fn run_suite(args: RunArgs) -> anyhow::Result<ExitCode> {
     let cancel = cancel_on_signals("stopping the run; writing partial results")?;
-    let options = RunOptions {
-        suite: args.suite.clone(),
-        results_root: args.results_dir.clone(),
-        rustcorn: std::env::current_exe().context("cannot find the rustcorn binary's own path")?,
-        allow_remote: args.allow_remote,
-        quiet: args.quiet || args.json,
-    };
-    let outcome = match bench::run(&options, &cancel) {
+    let options = args.flags.options(args.suite.clone())?;
+    finish_run(bench::run(&options, &cancel), &args.flags)
+}
+
+impl RunFlags {
+    /// The driver's options for the suite at (or named) `suite`.
+    pub(crate) fn options(&self, suite: PathBuf) -> anyhow::Result<RunOptions> {
+        Ok(RunOptions {
+            suite,
+            suite_text: None,
+            results_root: self.results_dir.clone(),
+            rustcorn: std::env::current_exe().context("cannot find the rustcorn binary's own path")?,
+            allow_remote: self.allow_remote,
+            quiet: self.quiet || self.json,
+            max_failures: self.max_failures,
+        })
+    }
+}
+
+/// Exit status and output of a run: 2 for bad input, 130 for Ctrl-C before anything was measured, else the table
+/// (or JSON), the report, and [`exit_code`].
+pub(crate) fn finish_run(outcome: Result<Outcome, bench::RunError>, flags: &RunFlags) -> anyhow::Result<ExitCode> {
+    let outcome = match outcome {
         Ok(outcome) => outcome,
         Err(error) if error.is_bad_input() => {
             eprintln!("rustcorn: error: {error}");
@@ -93,12 +123,12 @@ fn run_suite(args: RunArgs) -> anyhow::Result<ExitCode> {
         }
         Err(error) => return Err(error.into()),
     };
-    show(&outcome, &args)?;
+    show(&outcome, flags)?;
     Ok(exit_code(&outcome))
 }
 
 /// The table (or the JSON) and where the results are.
-fn show(outcome: &Outcome, args: &RunArgs) -> anyhow::Result<()> {
+fn show(outcome: &Outcome, args: &RunFlags) -> anyhow::Result<()> {
     let mut stdout = std::io::stdout().lock();
     let results_json = outcome.dir.join("results.json");
     let report = render_report(outcome);
@@ -134,16 +164,27 @@ fn render_report(outcome: &Outcome) -> Option<report::ReportFiles> {
     }
 }
 
-/// 130 after Ctrl-C, 1 when no target could be measured, 0 otherwise (failed targets are in the results).
+/// 130 after Ctrl-C; 1 when no target could be measured or a phase's requests failed beyond `--max-failures`
+/// (the table names it); 0 otherwise (a target that failed to start is in the results and the table).
 fn exit_code(outcome: &Outcome) -> ExitCode {
     if outcome.interrupted {
         return ExitCode::from(EXIT_INTERRUPTED);
     }
-    let failed = outcome.results.targets.iter().filter(|t| matches!(t.status, TargetStatus::Failed { .. })).count();
+    let targets = &outcome.results.targets;
+    let failed = targets.iter().filter(|t| matches!(t.status, TargetStatus::Failed { .. })).count();
     if failed > 0 {
-        eprintln!("rustcorn: warning: {failed} of {} targets failed (see the table)", outcome.results.targets.len());
+        eprintln!("rustcorn: warning: {failed} of {} targets failed (see the table)", targets.len());
     }
-    if failed == outcome.results.targets.len() {
+    let failing = outcome.results.failing_phases();
+    if !failing.is_empty() {
+        let limit = outcome.results.max_failures() * 100.0;
+        eprintln!(
+            "rustcorn: error: {} phase(s) failed beyond --max-failures {limit}%: {}",
+            failing.len(),
+            failing.iter().map(|phase| phase.describe()).collect::<Vec<_>>().join("; ")
+        );
+    }
+    if failed == targets.len() || !failing.is_empty() {
         ExitCode::FAILURE
     } else {
         ExitCode::SUCCESS

@@ -109,14 +109,8 @@ fn write_summary(path: &Path, markdown: &str) -> anyhow::Result<()> {
 
 /// "25%", "25 %" or "0.25" -> 0.25.
 fn parse_threshold(text: &str) -> Result<f64, String> {
-    let trimmed = text.trim();
-    let (number, percent) = match trimmed.strip_suffix('%') {
-        Some(number) => (number.trim(), true),
-        None => (trimmed, false),
-    };
-    let value: f64 =
-        number.parse().map_err(|_| format!("{text:?} is not a percentage like 25% or a fraction like 0.25"))?;
-    let fraction = if percent { value / 100.0 } else { value };
+    let fraction = bench::failures::parse_share(text)
+        .ok_or_else(|| format!("{text:?} is not a percentage like 25% or a fraction like 0.25"))?;
     if fraction > 0.0 && fraction < 1.0 {
         Ok(fraction)
     } else {

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant, SystemTime};
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
 use loadgen::output::{frames, Exporter, Hlog, Json, LocustCsv, Terminal};
-use loadgen::{agent, AgentSpec, LoadError, LoadPlan, Pacing, RunControl, Stop, Target, Task};
+use loadgen::{agent, AgentSpec, LoadPlan, Pacing, RunControl, Stop, Target, Task};
 
 use crate::ranges::{self, MAX_DURATION};
 use crate::signals::shutdown_on_signals;
@@ -26,14 +26,15 @@ pub struct Args {
     url: String,
     /// Concurrency model (wrk/oha): connections each sending as soon as the last answer arrived. With --rate: the
     /// connections the rate is spread over (1..=100000).
-    #[arg(short = 'c', long, default_value_t = 50, conflicts_with = "users",
+    #[arg(short = 'c', long, default_value_t = 50, conflicts_with = "users", allow_negative_numbers = true,
         value_parser = clap::value_parser!(u32).range(ranges::CONNECTIONS))]
     connections: u32,
     /// Rate model (wrk2): open loop at R requests/s; latency counts from the intended send time (0.001..=1e7).
-    #[arg(long, conflicts_with = "users", value_parser = ranges::float(ranges::RATE))]
+    /// -R as wrk2 writes it, -q as oha does.
+    #[arg(long, short = 'R', visible_short_alias = 'q', conflicts_with = "users", allow_negative_numbers = true, value_parser = ranges::float(ranges::RATE))]
     rate: Option<f64>,
     /// Users model (Locust): N users, each running a task and then thinking for --think (1..=100000).
-    #[arg(long, value_parser = clap::value_parser!(u32).range(ranges::CONNECTIONS))]
+    #[arg(long, allow_negative_numbers = true, value_parser = clap::value_parser!(u32).range(ranges::CONNECTIONS))]
     users: Option<u32>,
     /// Users' think time, uniform between A and B (e.g. 1s..5s; each at most 24h).
     #[arg(long, default_value = "1s..5s", value_parser = parse_think, requires = "users")]
@@ -48,7 +49,8 @@ pub struct Args {
     #[arg(short = 'z', long, value_parser = ranges::duration(Duration::from_millis(1), MAX_DURATION))]
     duration: Option<Duration>,
     /// Measured requests to send (1..=1e12).
-    #[arg(short = 'n', long, value_parser = clap::value_parser!(u64).range(ranges::REQUESTS))]
+    #[arg(short = 'n', long, allow_negative_numbers = true,
+        value_parser = clap::value_parser!(u64).range(ranges::REQUESTS))]
     requests: Option<u64>,
     /// Time at the start whose requests are sent but not counted (0s..=24h).
     #[arg(long, default_value = "0s", value_parser = ranges::duration(Duration::ZERO, MAX_DURATION))]
@@ -57,7 +59,7 @@ pub struct Args {
     #[arg(long, default_value = "5s", value_parser = ranges::duration(Duration::from_millis(1), MAX_DURATION))]
     timeout: Duration,
     /// Load threads, one current_thread runtime each (default: the cores in --cpus, or every core; 1..=1024).
-    #[arg(long, value_parser = clap::value_parser!(u32).range(ranges::RUNTIME_THREADS))]
+    #[arg(long, allow_negative_numbers = true, value_parser = clap::value_parser!(u32).range(ranges::RUNTIME_THREADS))]
     threads: Option<u32>,
     /// Cores to pin the load threads to, e.g. 1 or 0,2 or 2-3 (core numbers below 1024).
     // The full path keeps clap's derive from reading `Vec` as "one usize per occurrence": parse_cpus returns the
@@ -67,6 +69,18 @@ pub struct Args {
     /// Print the report as JSON on stdout instead of the human summary.
     #[arg(long)]
     json: bool,
+    /// Write the summary (or the JSON) to FILE instead of stdout (oha's -o).
+    #[arg(short = 'o', long, value_name = "FILE")]
+    output: Option<PathBuf>,
+    /// No progress bar and no summary on stdout: the exit status (and -o, --csv, --hlog files) tell.
+    #[arg(long)]
+    quiet: bool,
+    /// Share of failed requests (connect, timeout, read errors and statuses >= 400) beyond which the run exits 1,
+    /// e.g. 5% or 0.05; 100% never fails the run.
+    #[arg(long, default_value = "5%", value_name = "SHARE", value_parser = bench::failures::parse_max_failures)]
+    max_failures: f64,
+    #[command(flatten)]
+    request: super::load_request::RequestArgs,
     /// Also write Locust's _stats.csv layout to FILE.
     #[arg(long, value_name = "FILE")]
     csv: Option<PathBuf>,
@@ -101,6 +115,12 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         Ok(plan) => plan,
         Err(error) => return Ok(bad_input(&error)),
     };
+    // An output file that cannot be written is found now, not after the whole run.
+    for (flag, path) in [("--csv", &args.csv), ("--hlog", &args.hlog), ("--output", &args.output)] {
+        if let Some(Err(error)) = path.as_deref().map(check_writable) {
+            return Ok(bad_input(&format!("{flag}: {error}")));
+        }
+    }
     if !plan.target.is_loopback() {
         if !args.allow_remote {
             let reason = format!("{} is not a loopback address; pass --allow-remote to load it", plan.target.addr);
@@ -114,7 +134,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         eprintln!("rustcorn load: waiting {:.3} s for --start-at {at}", wait.as_secs_f64());
     }
     let control = RunControl { cancel: shutdown_on_signals()?, live: Default::default() };
-    let progress = Progress::start(&plan, &control);
+    let progress = Progress::start(&plan, &control, args.quiet);
     let result = loadgen::run(&plan, &control);
     progress.finish();
     let report = match result {
@@ -123,7 +143,24 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         Err(error) => return Err(error).context("the load run failed"),
     };
     write_outputs(&args, &report)?;
-    Ok(ExitCode::SUCCESS)
+    Ok(failure_exit(&report, args.max_failures))
+}
+
+/// 1 when the failed share is beyond `--max-failures` (said on stderr), else 0.
+fn failure_exit(report: &loadgen::LoadReport, max_failures: f64) -> ExitCode {
+    let ratio = report.failure_ratio();
+    if ratio <= max_failures {
+        return ExitCode::SUCCESS;
+    }
+    let total = &report.aggregated;
+    eprintln!(
+        "rustcorn load: {} of {} requests failed ({:.1} %), beyond --max-failures {}%",
+        total.failures.total(),
+        total.count,
+        ratio * 100.0,
+        max_failures * 100.0
+    );
+    ExitCode::FAILURE
 }
 
 fn bad_input(error: &dyn std::fmt::Display) -> ExitCode {
@@ -131,8 +168,9 @@ fn bad_input(error: &dyn std::fmt::Display) -> ExitCode {
     ExitCode::from(EXIT_BAD_INPUT)
 }
 
-pub(crate) fn plan_from(args: &Args) -> Result<LoadPlan, LoadError> {
-    let (target, url_path) = Target::from_url(&args.url)?;
+pub(crate) fn plan_from(args: &Args) -> Result<LoadPlan, String> {
+    let (target, url_path) = Target::from_url(&args.url).map_err(|error| error.to_string())?;
+    let request = args.request.shape()?;
     let tasks = if args.tasks.is_empty() { vec![Task::new(url_path, 1)] } else { args.tasks.clone() };
     let pacing = match (args.users, args.rate) {
         (Some(users), _) => Pacing::Users { users: users as usize, think: args.think, spawn_rate: args.spawn_rate },
@@ -155,6 +193,7 @@ pub(crate) fn plan_from(args: &Args) -> Result<LoadPlan, LoadError> {
         threads,
         cpu_affinity: args.cpus.clone(),
         agent: AgentSpec { id: args.agent_id.clone(), start_at: args.start_at },
+        request,
     })
 }
 
@@ -165,8 +204,14 @@ fn available_cores() -> usize {
 fn write_outputs(args: &Args, report: &loadgen::LoadReport) -> anyhow::Result<()> {
     let summary = if args.json { Json.export(report)? } else { Terminal.export(report)? };
     let mut stdout = std::io::stdout().lock();
-    stdout.write_all(&summary).context("cannot write to stdout")?;
-    stdout.flush().context("cannot write to stdout")?;
+    match &args.output {
+        Some(path) => write_file(path, &summary)?,
+        None if args.quiet => {}
+        None => {
+            stdout.write_all(&summary).context("cannot write to stdout")?;
+            stdout.flush().context("cannot write to stdout")?;
+        }
+    }
     if let Some(path) = &args.csv {
         write_file(path, &LocustCsv.export(report)?)?;
     }
@@ -204,6 +249,21 @@ fn write_agent_files(
     stdout.flush().context("cannot write to stdout")
 }
 
+/// Opens `path` for writing without truncating it, and removes it again if it did not exist: the run's output
+/// will go there, and a bad folder or permission is reported before the run rather than after it.
+pub(crate) fn check_writable(path: &Path) -> Result<(), String> {
+    let existed = path.exists();
+    std::fs::OpenOptions::new()
+        .append(true)
+        .create(true)
+        .open(path)
+        .map_err(|error| format!("cannot write {}: {error}", path.display()))?;
+    if !existed {
+        let _ = std::fs::remove_file(path);
+    }
+    Ok(())
+}
+
 fn write_file(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     std::fs::write(path, bytes).with_context(|| format!("cannot write {}", path.display()))
 }
@@ -213,7 +273,7 @@ fn parse_agent_id(text: &str) -> Result<String, String> {
 }
 
 /// `A..B` with humantime durations on both sides (a bare number means seconds).
-fn parse_think(text: &str) -> Result<(Duration, Duration), String> {
+pub(crate) fn parse_think(text: &str) -> Result<(Duration, Duration), String> {
     let (min, max) = text.split_once("..").ok_or_else(|| format!("{text:?} is not A..B (e.g. 1s..5s)"))?;
     let parse = |side: &str| -> Result<Duration, String> {
         let side = side.trim();
@@ -235,14 +295,19 @@ fn parse_think(text: &str) -> Result<(Duration, Duration), String> {
     Ok((min, max))
 }
 
-/// `PATH:WEIGHT`, or `PATH` for weight 1. The weight is after the last colon, so paths may hold colons.
-fn parse_task(text: &str) -> Result<Task, String> {
+/// `PATH:WEIGHT`, or `PATH` for weight 1. The weight is after the last colon; a path that holds a colon is
+/// written with its weight (`/a:b:1`), so a mistyped weight (`/health:abc`) is an error, not a path that 404s.
+pub(crate) fn parse_task(text: &str) -> Result<Task, String> {
     match text.rsplit_once(':') {
-        Some((path, weight)) if weight.chars().all(|c| c.is_ascii_digit()) && !weight.is_empty() => {
+        Some((path, weight)) if !weight.is_empty() && weight.chars().all(|c| c.is_ascii_digit()) => {
             let weight = weight.parse().map_err(|_| format!("{text:?}: weight {weight:?} is too large"))?;
             Ok(Task::new(path, weight))
         }
-        _ => Ok(Task::new(text, 1)),
+        Some((_, weight)) => Err(format!(
+            "{text:?}: {weight:?} is not a weight (PATH:WEIGHT with a whole number; a path with a colon needs its \
+             weight, e.g. {text}:1)"
+        )),
+        None => Ok(Task::new(text, 1)),
     }
 }
 
@@ -275,9 +340,9 @@ struct Progress {
 }
 
 impl Progress {
-    fn start(plan: &LoadPlan, control: &RunControl) -> Progress {
+    fn start(plan: &LoadPlan, control: &RunControl, quiet: bool) -> Progress {
         let done = Arc::new(AtomicBool::new(false));
-        if !std::io::stderr().is_terminal() {
+        if quiet || !std::io::stderr().is_terminal() {
             return Progress { done, thread: None };
         }
         let (bar, length_is_time) = match (plan.stop.duration, plan.stop.requests) {
@@ -349,6 +414,9 @@ mod tests {
         assert_eq!(parse_task("/cpu-intensive:3"), Ok(Task::new("/cpu-intensive", 3)));
         assert_eq!(parse_task("/health"), Ok(Task::new("/health", 1)));
         assert_eq!(parse_task("/a?t=10:20:2"), Ok(Task::new("/a?t=10:20", 2)));
+        let typo = parse_task("/health:abc").unwrap_err();
+        assert!(typo.contains("\"abc\" is not a weight") && typo.contains("/health:abc:1"), "{typo}");
+        assert!(parse_task("/health:").is_err());
         assert_eq!(parse_cpus("1"), Ok(vec![1]));
         assert_eq!(parse_cpus("0,2-4"), Ok(vec![0, 2, 3, 4]));
         assert!(parse_cpus("x").is_err());

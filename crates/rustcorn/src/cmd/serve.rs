@@ -23,13 +23,17 @@ use crate::ranges::{self, MAX_DURATION};
 pub struct Args {
     #[command(subcommand)]
     model: Model,
+    /// Check the flags and exit (0, or 2 with the error) without binding or serving: `rustcorn bench run` checks
+    /// a suite's `serve` lines with it, so they are parsed by these very definitions before anything starts.
+    #[arg(long, global = true)]
+    check: bool,
 }
 
 #[derive(Debug, Subcommand)]
 enum Model {
     /// Thread per connection on std::net + httparse, at most --max-threads at once (gunicorn sync workers).
     Sync(sync_model::Args),
-    /// tokio + hyper; one event-loop thread by default (Uvicorn), --threads N for tokio's multi-thread runtime.
+    /// tokio, a task per connection; one event loop by default (Uvicorn), --threads N for the multi-thread runtime.
     Async(async_model::Args),
     /// gunicorn-style master forking -w N workers of the sync or async model (-k), supervised like gunicorn.
     Prefork(prefork_model::Args),
@@ -103,6 +107,9 @@ pub fn announce(listener: &TcpListener, scheme: &str) {
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    if args.check {
+        return Ok(ExitCode::SUCCESS);
+    }
     match args.model {
         Model::Sync(args) => sync_model::run(args),
         Model::Async(args) => async_model::run(args),

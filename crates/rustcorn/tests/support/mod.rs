@@ -2,6 +2,7 @@
 //! `Listening at:` line, and offers raw-socket helpers for malformed input.
 #![allow(dead_code)]
 
+pub mod echo;
 pub mod prefork;
 
 use std::io::{BufRead, BufReader, Read, Write};

@@ -1,4 +1,4 @@
-//! `rustcorn serve async`: flags of the tokio + hyper model and the call into `server_async::run`.
+//! `rustcorn serve async`: flags of the tokio model and the call into `server_async::run`.
 
 use std::process::ExitCode;
 use std::time::Duration;
@@ -57,7 +57,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         graceful_timeout: args.graceful_timeout,
         ..server_async::Config::new(args.common.app_config(), upstream)
     };
-    tracing::info!(?config, "starting the async server");
+    tracing::info!(threads = config.threads, blocking_threads = config.blocking_threads, "serving (async model)");
+    tracing::debug!(?config, "async server configuration");
     announce_listening(&listener);
     server_async::run(listener, config, shutdown).context("async server failed")?;
     Ok(ExitCode::SUCCESS)

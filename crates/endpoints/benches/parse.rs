@@ -1,7 +1,7 @@
-//! Criterion micro-benchmarks of the sync server's hot path: parsing request heads out of the read buffer.
+//! Criterion micro-benchmarks of both server models' hot path: parsing request heads out of the read buffer.
 
 use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
-use server_sync::request::{parse_head, Parsed};
+use server_kit::http1::request::{parse_head, Parsed};
 
 /// What a load generator typically sends.
 const SMALL: &[u8] = b"GET /health HTTP/1.1\r\nHost: 127.0.0.1:8000\r\n\r\n";

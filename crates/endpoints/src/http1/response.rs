@@ -3,7 +3,7 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use endpoints::{reason_phrase, CONTENT_TYPE_JSON, WORKER_PID_HEADER};
+use crate::{reason_phrase, CONTENT_TYPE_JSON, WORKER_PID_HEADER};
 
 /// The `connection` header a response carries, if any.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,10 +1,10 @@
 //! Parsing one request head out of the connection's read buffer with `httparse`, applying the shared limits
-//! (`server_kit::limits`). Used by the connection loop and by the `parse` criterion bench.
+//! (`crate::limits`). Used by the connection loop and by the `parse` criterion bench.
 
 use std::mem::MaybeUninit;
 
-use server_kit::framing::{origin_form, FramingError, FramingFacts, HTTP2_PREFACE_START};
-use server_kit::limits::{MAX_BODY_BYTES, MAX_HEADERS, MAX_HEADER_BYTES};
+use crate::framing::{origin_form, FramingError, FramingFacts, HTTP2_PREFACE_START};
+use crate::limits::{MAX_BODY_BYTES, MAX_HEADERS, MAX_HEADER_BYTES};
 
 /// A complete, acceptable request head. It borrows the buffer it was parsed from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

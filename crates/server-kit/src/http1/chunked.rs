@@ -1,7 +1,7 @@
 //! A decoder for `Transfer-Encoding: chunked` request bodies that discards the data (the endpoints take no body)
 //! while enforcing `MAX_BODY_BYTES`. The connection loop feeds it whatever bytes it has buffered.
 
-use server_kit::limits::{MAX_BODY_BYTES, MAX_HEADER_BYTES};
+use crate::limits::{MAX_BODY_BYTES, MAX_HEADER_BYTES};
 
 /// Where the decoder is in the chunked framing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

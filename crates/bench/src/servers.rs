@@ -1,0 +1,214 @@
+//! `rustcorn bench servers`: your own servers compared the hyperfine way. The commands (with `{port}`, names and
+//! swept parameters) and the load flags become a suite, written as TOML and checked by [`Suite::parse`] like any
+//! suite file, then run by the same driver into the same results.json and report. The TOML is kept in the results
+//! (`suite.text`), so a comparison can be saved and run again with `rustcorn bench run`.
+
+use std::path::Path;
+use std::time::Duration;
+
+use toml::{Table, Value};
+
+use crate::ports::PORT;
+use crate::suite::{Suite, SuiteError};
+use crate::{RunError, RunOptions};
+
+/// What the command line asked for.
+#[derive(Debug, Clone, Default)]
+pub struct ServersSpec {
+    /// Server commands, each with `{port}` for the port it must listen on.
+    pub commands: Vec<String>,
+    /// Names of the commands, in order (hyperfine's `--command-name`); the rest are named after their program.
+    pub names: Vec<String>,
+    /// Built-in models to run beside them, as `rustcorn serve` takes them (`async --threads 1`).
+    pub models: Vec<String>,
+    /// Swept parameters: every `{NAME}` in a command takes each value in turn, one target per combination.
+    pub parameters: Vec<(String, Vec<String>)>,
+    /// Weighted paths (`/cpu-intensive`, `/a:3`): the phase's tasks.
+    pub paths: Vec<(String, u32)>,
+    pub load: ServersLoad,
+    pub duration: Duration,
+    pub warmup: Duration,
+    pub timeout: Option<Duration>,
+    pub runs: u32,
+    pub ready_timeout: Option<Duration>,
+}
+
+/// The load model, as `rustcorn load` names it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ServersLoad {
+    Concurrency { connections: u32 },
+    Rate { per_second: f64, connections: u32 },
+    Users { users: u32, think: (Duration, Duration) },
+}
+
+impl Default for ServersLoad {
+    fn default() -> Self {
+        ServersLoad::Concurrency { connections: 50 }
+    }
+}
+
+/// The suite file name recorded in the results (nothing is written there).
+pub const SUITE_NAME: &str = "servers";
+
+/// The suite `spec` describes, as TOML text.
+pub fn suite_text(spec: &ServersSpec) -> Result<String, String> {
+    let mut suite = Table::new();
+    suite.insert("name".into(), SUITE_NAME.into());
+    suite.insert("description".into(), "rustcorn bench servers: commands compared under the same load".into());
+    suite.insert("repetitions".into(), Value::Integer(i64::from(spec.runs.max(1))));
+    let mut targets = Vec::new();
+    for (index, command) in spec.commands.iter().enumerate() {
+        let base = spec.names.get(index).cloned().unwrap_or_else(|| default_name(command));
+        for (name, filled) in expand(&base, command, &spec.parameters)? {
+            targets.push(Value::Table(external_target(spec, name, filled)));
+        }
+    }
+    for model in &spec.models {
+        let mut target = Table::new();
+        target.insert("name".into(), model_name(model).into());
+        target.insert("serve".into(), model.clone().into());
+        targets.push(Value::Table(target));
+    }
+    if targets.is_empty() {
+        return Err("give at least one server command (or --serve MODEL)".into());
+    }
+    let mut names: Vec<&str> = targets.iter().filter_map(|t| t.get("name").and_then(Value::as_str)).collect();
+    names.sort_unstable();
+    if let Some(pair) = names.windows(2).find(|pair| pair[0] == pair[1]) {
+        return Err(format!("two targets are named {:?}: give each command its own --name", pair[0]));
+    }
+    suite.insert("targets".into(), Value::Array(targets));
+    suite.insert("phases".into(), Value::Array(vec![Value::Table(phase(spec))]));
+    toml::to_string(&suite).map_err(|error| format!("cannot write the suite: {error}"))
+}
+
+/// Builds the suite and runs it through the driver, exactly as `rustcorn bench run` runs a file.
+pub fn run(spec: &ServersSpec, options: &RunOptions, cancel: &loadgen::Shutdown) -> Result<crate::Outcome, RunError> {
+    let text = suite_text(spec).map_err(|message| invalid(&options.suite, message))?;
+    let mut options = options.clone();
+    options.suite_text = Some(text);
+    crate::run(&options, cancel)
+}
+
+fn invalid(path: &Path, message: String) -> RunError {
+    RunError::Suite(SuiteError::Invalid { location: crate::suite::Location::at(path, "", 0), field: None, message })
+}
+
+/// Checks the suite without running it (for tests and `--dry-run`-style use).
+pub fn check(spec: &ServersSpec) -> Result<Suite, String> {
+    let text = suite_text(spec)?;
+    Suite::parse(Path::new(SUITE_NAME), text).map_err(|error| error.to_string())
+}
+
+fn external_target(spec: &ServersSpec, name: String, command: String) -> Table {
+    let mut target = Table::new();
+    target.insert("name".into(), name.into());
+    target.insert("command".into(), command.into());
+    let path = spec.paths.first().map_or("/", |(path, _)| path.as_str());
+    target.insert("ready_url".into(), format!("http://127.0.0.1:{PORT}{path}").into());
+    if let Some(timeout) = spec.ready_timeout {
+        target.insert("ready_timeout".into(), millis(timeout).into());
+    }
+    target
+}
+
+fn phase(spec: &ServersSpec) -> Table {
+    let mut phase = Table::new();
+    phase.insert("name".into(), "load".into());
+    match spec.load {
+        ServersLoad::Concurrency { connections } => {
+            phase.insert("load".into(), "concurrency".into());
+            phase.insert("connections".into(), Value::Integer(i64::from(connections)));
+        }
+        ServersLoad::Rate { per_second, connections } => {
+            phase.insert("load".into(), "rate".into());
+            phase.insert("rate".into(), Value::Float(per_second));
+            phase.insert("connections".into(), Value::Integer(i64::from(connections)));
+        }
+        ServersLoad::Users { users, think: (min, max) } => {
+            phase.insert("load".into(), "users".into());
+            phase.insert("users".into(), Value::Integer(i64::from(users)));
+            phase.insert("think".into(), Value::Array(vec![millis(min).into(), millis(max).into()]));
+        }
+    }
+    phase.insert("duration".into(), millis(spec.duration).into());
+    phase.insert("warmup".into(), millis(spec.warmup).into());
+    if let Some(timeout) = spec.timeout {
+        phase.insert("timeout".into(), millis(timeout).into());
+    }
+    let paths = if spec.paths.is_empty() { vec![("/".to_owned(), 1)] } else { spec.paths.clone() };
+    let tasks = paths
+        .into_iter()
+        .map(|(path, weight)| {
+            let mut task = Table::new();
+            task.insert("path".into(), path.into());
+            task.insert("weight".into(), Value::Integer(i64::from(weight)));
+            Value::Table(task)
+        })
+        .collect();
+    phase.insert("tasks".into(), Value::Array(tasks));
+    phase
+}
+
+fn millis(duration: Duration) -> String {
+    format!("{}ms", duration.as_millis())
+}
+
+/// Every combination of the swept values that `command` uses, with a name per combination
+/// (`gunicorn-workers2`); the command alone when it uses none.
+fn expand(base: &str, command: &str, parameters: &[(String, Vec<String>)]) -> Result<Vec<(String, String)>, String> {
+    let mut expanded = vec![(base.to_owned(), command.to_owned())];
+    for (parameter, values) in parameters {
+        let placeholder = format!("{{{parameter}}}");
+        if !command.contains(&placeholder) {
+            continue;
+        }
+        if values.is_empty() {
+            return Err(format!("--parameter-list {parameter} has no value"));
+        }
+        expanded = expanded
+            .into_iter()
+            .flat_map(|(name, text)| {
+                let placeholder = placeholder.clone();
+                values.iter().map(move |value| {
+                    (format!("{name}-{parameter}{}", sanitize(value)), text.replace(&placeholder, value))
+                })
+            })
+            .collect();
+    }
+    Ok(expanded)
+}
+
+/// The command's program without its folder (`uvicorn`, `python3`), as a target name.
+fn default_name(command: &str) -> String {
+    let program = command.split_whitespace().next().unwrap_or("server");
+    sanitize(program.rsplit('/').next().unwrap_or(program))
+}
+
+/// `async --threads 1` -> `async-threads1`: a built-in model's name from its flags.
+fn model_name(model: &str) -> String {
+    let words: Vec<String> = model.split_whitespace().map(|word| sanitize(word.trim_start_matches('-'))).collect();
+    let mut name = String::new();
+    for (index, word) in words.iter().enumerate() {
+        let joins_value = index > 0 && model.split_whitespace().nth(index - 1).is_some_and(|w| w.starts_with('-'));
+        if index > 0 && !joins_value {
+            name.push('-');
+        }
+        name.push_str(word);
+    }
+    name
+}
+
+/// Keeps the characters a target name may hold (letters, digits, '-', '_', '.').
+fn sanitize(text: &str) -> String {
+    let kept: String =
+        text.chars().map(|c| if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') { c } else { '_' }).collect();
+    if kept.is_empty() {
+        "server".to_owned()
+    } else {
+        kept
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,66 @@
+use super::*;
+use crate::results::Family;
+use crate::suite::{Launch, LoadSpec};
+
+fn spec() -> ServersSpec {
+    ServersSpec {
+        commands: vec![
+            "uvicorn app:app --port {port}".into(),
+            "gunicorn -w {workers} -k uvicorn_worker.UvicornWorker app:app -b 127.0.0.1:{port}".into(),
+            "python3 -m http.server {port}".into(),
+        ],
+        names: vec!["uv".into()],
+        models: vec!["async --threads 1".into(), "prefork -w 2 -k async".into()],
+        parameters: vec![("workers".into(), vec!["1".into(), "2".into()])],
+        paths: vec![("/cpu-intensive".into(), 1)],
+        load: ServersLoad::Concurrency { connections: 32 },
+        duration: Duration::from_secs(10),
+        warmup: Duration::from_secs(1),
+        timeout: None,
+        runs: 3,
+        ready_timeout: None,
+    }
+}
+
+#[test]
+fn commands_become_a_checked_suite_with_ports_names_sweeps_and_models() {
+    let suite = check(&spec()).expect("the suite checks");
+    let names: Vec<&str> = suite.targets.iter().map(|t| t.name.as_str()).collect();
+    assert_eq!(
+        names,
+        ["uv", "gunicorn-workers1", "gunicorn-workers2", "python3", "async-threads1", "prefork-w2-kasync"]
+    );
+    let Launch::External { command, ready_url, .. } = &suite.targets[2].launch else { panic!("external") };
+    assert_eq!(command[2], "2", "{command:?}");
+    assert_eq!(ready_url, "http://127.0.0.1:{port}/cpu-intensive");
+    assert_eq!(suite.targets[0].family, Family::Python, "uvicorn is recognised");
+    assert_eq!(suite.targets[3].family, Family::External, "http.server is your own server");
+    assert_eq!(suite.targets[4].family, Family::Rust);
+    assert_eq!(suite.repetitions, 3);
+    assert_eq!(suite.phases.len(), 1);
+    assert_eq!(suite.phases[0].load, LoadSpec::Concurrency { connections: 32 });
+    assert_eq!(suite.phases[0].duration, Duration::from_secs(10));
+    assert_eq!(suite.phases[0].warmup, Duration::from_secs(1));
+    assert_eq!(suite.phases[0].tasks[0].path_and_query, "/cpu-intensive");
+}
+
+#[test]
+fn every_load_model_reaches_the_phase() {
+    let mut rate = spec();
+    rate.load = ServersLoad::Rate { per_second: 250.0, connections: 8 };
+    assert_eq!(check(&rate).unwrap().phases[0].load, LoadSpec::Rate { per_second: 250.0, connections: 8 });
+    let mut users = spec();
+    let think = (Duration::from_secs(1), Duration::from_secs(5));
+    users.load = ServersLoad::Users { users: 10, think };
+    assert_eq!(check(&users).unwrap().phases[0].load, LoadSpec::Users { users: 10, think });
+}
+
+#[test]
+fn clashing_names_and_no_command_are_refused() {
+    let mut twice = spec();
+    twice.names = vec!["same".into(), "same".into()];
+    twice.parameters.clear();
+    assert!(check(&twice).unwrap_err().contains("two targets are named \"same\""));
+    let none = ServersSpec { paths: vec![("/".into(), 1)], duration: Duration::from_secs(1), ..Default::default() };
+    assert!(check(&none).unwrap_err().contains("at least one server command"));
+}

@@ -1,0 +1,112 @@
+//! `rustcorn bench servers CMD...`: your own servers compared the hyperfine way. Parses the commands and the load
+//! flags into a [`bench::servers::ServersSpec`]; the bench crate turns it into a suite and runs it through the same
+//! driver as `bench run`, so the results, table, report and exit status are the same.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use bench::servers::{ServersLoad, ServersSpec};
+
+use super::bench::{finish_run, RunFlags};
+use super::load::{parse_task, parse_think};
+use crate::ranges::{self, MAX_DURATION};
+use crate::signals::cancel_on_signals;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Server commands, each with `{port}` where it takes its port (a free one is chosen at each start). Split
+    /// into words like a shell would, without running one: write `sh -c '...'` for pipes or variables.
+    #[arg(required_unless_present = "serve", value_name = "COMMAND")]
+    commands: Vec<String>,
+    /// A name for each command, in order (hyperfine's --command-name); default: the program's name.
+    #[arg(long = "name", value_name = "NAME")]
+    names: Vec<String>,
+    /// Also run a built-in model beside the commands, as `rustcorn serve` takes it (e.g. 'async --threads 1').
+    #[arg(long, value_name = "MODEL FLAGS")]
+    serve: Vec<String>,
+    /// Sweep a parameter: every `{NAME}` in a command takes each comma-separated value, one target per value
+    /// (hyperfine's --parameter-list).
+    #[arg(long = "parameter-list", num_args = 2, value_names = ["NAME", "VALUES"])]
+    parameter_list: Vec<String>,
+    /// The path to load and to poll for readiness, PATH[:WEIGHT] (repeatable: requests pick one by weight).
+    #[arg(long = "path", default_value = "/", value_parser = parse_task)]
+    paths: Vec<loadgen::Task>,
+    /// Concurrency model (wrk/oha): connections, each sending when its last answer arrived (1..=100000).
+    #[arg(short = 'c', long, default_value_t = 50, allow_negative_numbers = true,
+        value_parser = clap::value_parser!(u32).range(ranges::CONNECTIONS))]
+    connections: u32,
+    /// Rate model (wrk2): requests per second over the connections (-R as wrk2; -q is --quiet here;
+    /// 0.001..=1e7).
+    #[arg(long, short = 'R', conflicts_with = "users", allow_negative_numbers = true,
+        value_parser = ranges::float(ranges::RATE))]
+    rate: Option<f64>,
+    /// Users model (Locust): N users, each running a request and then thinking for --think (1..=100000).
+    #[arg(long, allow_negative_numbers = true, value_parser = clap::value_parser!(u32).range(ranges::CONNECTIONS))]
+    users: Option<u32>,
+    /// Users' think time, uniform between A and B (e.g. 1s..5s).
+    #[arg(long, default_value = "1s..5s", value_parser = parse_think, requires = "users")]
+    think: (Duration, Duration),
+    /// Measured time of each run, after the warm-up (1ms..=24h).
+    #[arg(short = 'z', long, default_value = "10s", value_parser = ranges::duration(Duration::from_millis(1), MAX_DURATION))]
+    duration: Duration,
+    /// Time at the start of each run whose requests are sent but not counted (0s..=24h).
+    #[arg(long, default_value = "1s", value_parser = ranges::duration(Duration::ZERO, MAX_DURATION))]
+    warmup: Duration,
+    /// Per-request timeout (1ms..=24h; default 10s).
+    #[arg(long, value_parser = ranges::duration(Duration::from_millis(1), MAX_DURATION))]
+    timeout: Option<Duration>,
+    /// Runs of each server, alternated between servers round by round (hyperfine's --runs).
+    #[arg(long, short = 'r', default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=100))]
+    runs: u32,
+    /// How long each server gets to answer its path after it starts (default 30s).
+    #[arg(long, value_parser = ranges::duration(Duration::from_millis(1), MAX_DURATION))]
+    ready_timeout: Option<Duration>,
+    #[command(flatten)]
+    run: RunFlags,
+}
+
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let spec = match spec_from(&args) {
+        Ok(spec) => spec,
+        Err(message) => {
+            eprintln!("rustcorn: error: {message}");
+            return Ok(ExitCode::from(2));
+        }
+    };
+    let cancel = cancel_on_signals("stopping the run; writing partial results")?;
+    let options = args.run.options(PathBuf::from(bench::servers::SUITE_NAME))?;
+    finish_run(bench::servers::run(&spec, &options, &cancel), &args.run)
+}
+
+fn spec_from(args: &Args) -> Result<ServersSpec, String> {
+    let load = match (args.users, args.rate) {
+        (Some(users), _) => ServersLoad::Users { users, think: args.think },
+        (None, Some(per_second)) => ServersLoad::Rate { per_second, connections: args.connections },
+        (None, None) => ServersLoad::Concurrency { connections: args.connections },
+    };
+    let parameters = args
+        .parameter_list
+        .chunks(2)
+        .map(|pair| match pair {
+            [name, values] => Ok((name.clone(), values.split(',').map(str::to_owned).collect())),
+            _ => Err("--parameter-list takes NAME and VALUES".to_owned()),
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    if args.names.len() > args.commands.len() {
+        return Err(format!("{} --name for {} commands", args.names.len(), args.commands.len()));
+    }
+    Ok(ServersSpec {
+        commands: args.commands.clone(),
+        names: args.names.clone(),
+        models: args.serve.clone(),
+        parameters,
+        paths: args.paths.iter().map(|task| (task.path_and_query.clone(), task.weight)).collect(),
+        load,
+        duration: args.duration,
+        warmup: args.warmup,
+        timeout: args.timeout,
+        runs: args.runs,
+        ready_timeout: args.ready_timeout,
+    })
+}
