@@ -193,7 +193,8 @@ fn draw_bar_panel(
     x_desc: &str,
     x_format: &dyn Fn(f64) -> String,
 ) -> Result<(), ChartError> {
-    let rows = panel.rows.len().max(1) as i32;
+    // At least two slots: plotters draws a one-slot segmented axis with negative heights; a lone row leaves one empty.
+    let rows = panel.rows.len().max(2) as i32;
     let x_max = panel
         .rows
         .iter()

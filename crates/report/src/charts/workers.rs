@@ -47,10 +47,41 @@ pub fn rows(report: &Report<'_>) -> Vec<WorkerRow> {
     rows
 }
 
+/// A row's workers shared evenly when the fewest served at least this share of the mean: the bar a balanced prefork
+/// accept is held to. Even rows draw no bar (five equal segments show nothing); a sentence and the table give them.
+pub const EVEN_SHARE_OF_MEAN: f64 = 0.8;
+
+impl WorkerRow {
+    /// Every worker served at least [`EVEN_SHARE_OF_MEAN`] of the mean.
+    pub fn is_even(&self) -> bool {
+        let workers = self.load.workers.len();
+        workers > 0 && self.load.fewest() as f64 >= EVEN_SHARE_OF_MEAN * self.load.total() as f64 / workers as f64
+    }
+}
+
+/// "Not drawn where every worker served at least 0.8× the mean: prefork-async-2 · cpu (2 workers, 601–612); ..."
+/// for the even rows; None when every row is uneven.
+pub fn even_sentence(report: &Report<'_>, rows: &[WorkerRow]) -> Option<String> {
+    let even: Vec<String> = rows
+        .iter()
+        .filter(|row| row.is_even())
+        .map(|row| {
+            let (fewest, most) = (format::count(row.load.fewest()), format::count(row.load.most()));
+            format!("{} ({} workers, {fewest}–{most} requests)", row_label(report, row), row.load.workers.len())
+        })
+        .collect();
+    (!even.is_empty()).then(|| {
+        format!("Not drawn where every worker served at least {EVEN_SHARE_OF_MEAN}× the mean: {}.", even.join("; "))
+    })
+}
+
+/// The bars of the rows whose workers did not share evenly; None when there are none.
 pub fn figure(report: &Report<'_>, rows: &[WorkerRow]) -> Option<Figure> {
-    if rows.is_empty() {
+    let uneven: Vec<&WorkerRow> = rows.iter().filter(|row| !row.is_even()).collect();
+    if uneven.is_empty() {
         return None;
     }
+    let rows = uneven;
     let mut targets: Vec<usize> = rows.iter().map(|row| row.target).collect();
     targets.dedup();
     Some(Figure {
@@ -62,7 +93,7 @@ pub fn figure(report: &Report<'_>, rows: &[WorkerRow]) -> Option<Figure> {
                   shared the connections; the table below gives the fewest/most ratio and a worker left idle."
             .to_owned(),
         legend: target_legend(report, targets.into_iter().map(|target| (target, true))),
-        svg: render_svg(CHROME + ROW_HEIGHT * rows.len() as u32, |root| draw(root, report, rows)),
+        svg: render_svg(CHROME + ROW_HEIGHT * rows.len() as u32, |root| draw(root, report, &rows)),
     })
 }
 
@@ -70,9 +101,10 @@ fn row_label(report: &Report<'_>, row: &WorkerRow) -> String {
     format!("{} · {}", report.target_name(row.target), report.phases[row.phase].name)
 }
 
-fn draw(root: &Canvas<'_>, report: &Report<'_>, rows: &[WorkerRow]) -> Result<(), ChartError> {
+fn draw(root: &Canvas<'_>, report: &Report<'_>, rows: &[&WorkerRow]) -> Result<(), ChartError> {
     let labels: Vec<String> = rows.iter().map(|row| row_label(report, row)).collect();
-    let slots = rows.len() as i32;
+    // At least two slots: plotters draws a one-slot segmented axis with negative heights; a lone row leaves one empty.
+    let slots = rows.len().max(2) as i32;
     let mut chart = ChartBuilder::on(root)
         .caption("Share of requests per worker process", font(CAPTION_SIZE))
         .margin(10)
@@ -137,6 +169,22 @@ pub fn takeaway(report: &Report<'_>, rows: &[WorkerRow]) -> Option<String> {
 mod tests {
     use super::*;
     use bench::results::WorkerShare;
+
+    fn row(requests: &[u64]) -> WorkerRow {
+        let workers = requests.iter().map(|&requests| WorkerShare { pid: None, requests }).collect();
+        WorkerRow { target: 0, phase: 0, load: WorkerLoad { source: WorkerCountSource::MasterStats, workers } }
+    }
+
+    /// Even means every worker served at least 0.8x the mean: 70 of a mean of 85 is (68 is the bound), 60 of 80 is
+    /// not (64), and an idle worker never is.
+    #[test]
+    fn a_row_is_even_when_its_fewest_worker_served_at_least_the_share_of_the_mean() {
+        assert!(row(&[100, 100]).is_even());
+        assert!(row(&[100, 70]).is_even());
+        assert!(!row(&[100, 60]).is_even());
+        assert!(!row(&[200, 0]).is_even());
+        assert!(!row(&[]).is_even());
+    }
 
     #[test]
     fn the_source_is_named() {

@@ -218,19 +218,21 @@ pub fn scaling(report: &Report<'_>) -> Markup {
 
 pub fn workers(report: &Report<'_>) -> Markup {
     let rows = charts::workers::rows(report);
+    let even = charts::workers::even_sentence(report, &rows);
     html! {
         div.folded-body {
-            @match charts::workers::figure(report, &rows) {
-                Some(chart) => {
-                    (figure(&chart, charts::workers::takeaway(report, &rows)))
-                    (worker_table(report, &rows))
+            @if rows.is_empty() {
+                p.missing {
+                    "No target has requests per worker: prefork targets write them with --stats, and the load \
+                     generator counts the x-worker-pid header of multi-process targets."
                 }
-                None => {
-                    p.missing {
-                        "No target has requests per worker: prefork targets write them with --stats, and the load \
-                         generator counts the x-worker-pid header of multi-process targets."
-                    }
+            } @else {
+                @match charts::workers::figure(report, &rows) {
+                    Some(chart) => { (figure(&chart, charts::workers::takeaway(report, &rows))) }
+                    None => { p.takeaway { (charts::workers::takeaway(report, &rows).unwrap_or_default()) } }
                 }
+                @if let Some(even) = even { p.level { (even) } }
+                (worker_table(report, &rows))
             }
         }
     }
