@@ -8,6 +8,7 @@ pub mod prefork;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -20,7 +21,12 @@ pub struct Process {
     child: Child,
     stdout_lines: Receiver<String>,
     stderr: Arc<Mutex<String>>,
+    /// Set by the stderr reader at end of file: after an exit, what the process wrote is all read only then.
+    stderr_closed: Arc<AtomicBool>,
 }
+
+/// How long an exited process's stderr may take to be read to its end (a worker that outlives it keeps it open).
+const STDERR_DRAIN: Duration = Duration::from_secs(5);
 
 impl Process {
     /// Starts `rustcorn ARGS...` with stdout and stderr captured.
@@ -44,14 +50,17 @@ impl Process {
         let stderr = Arc::new(Mutex::new(String::new()));
         let sink = Arc::clone(&stderr);
         let pipe = child.stderr.take().expect("stderr is piped");
+        let stderr_closed = Arc::new(AtomicBool::new(false));
+        let closed = Arc::clone(&stderr_closed);
         std::thread::spawn(move || {
             for line in BufReader::new(pipe).lines().map_while(Result::ok) {
                 let mut text = sink.lock().unwrap();
                 text.push_str(&line);
                 text.push('\n');
             }
+            closed.store(true, Ordering::Release);
         });
-        Process { child, stdout_lines, stderr }
+        Process { child, stdout_lines, stderr, stderr_closed }
     }
 
     pub fn pid(&self) -> u32 {
@@ -90,9 +99,15 @@ impl Process {
         assert_eq!(result, 0, "kill({}, {signal}) failed", self.child.id());
     }
 
-    /// Waits for the process to exit, polling so a stuck process fails the test instead of hanging it.
+    /// Waits for the process to exit, polling so a stuck process fails the test instead of hanging it; then waits
+    /// (bounded) until its stderr is read to the end, so that `stderr()` holds its last words.
     pub fn wait_exit(&mut self, timeout: Duration) -> Option<ExitStatus> {
-        wait_exit(&mut self.child, timeout)
+        let status = wait_exit(&mut self.child, timeout)?;
+        let deadline = Instant::now() + STDERR_DRAIN;
+        while !self.stderr_closed.load(Ordering::Acquire) && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        Some(status)
     }
 }
 
