@@ -45,9 +45,12 @@ impl LoadError {
     /// True when the error comes from the user's input (plan or target) rather than from the machine: the CLI
     /// exits 2 for these.
     pub fn is_bad_input(&self) -> bool {
-        matches!(self, LoadError::InvalidPlan { .. }
+        matches!(
+            self,
+            LoadError::InvalidPlan { .. }
                 | LoadError::Unreachable { .. }
                 | LoadError::Tls { .. }
-                | LoadError::Affinity { .. })
+                | LoadError::Affinity { .. }
+        )
     }
 }

@@ -12,9 +12,7 @@ use crate::histogram::Latencies;
 use crate::per_worker::WorkerCounts;
 use crate::report::{EndpointRecord, LatencyBasis, ReportParts, SecondRecord};
 use crate::worker::{self, ScheduleCount, Shared, ThreadResult};
-use crate::{
-    AgentWindow, InFlightStats, LoadError, LoadPlan, LoadReport, Pacing, RateStats, RunControl, TlsTarget,
-};
+use crate::{AgentWindow, InFlightStats, LoadError, LoadPlan, LoadReport, Pacing, RateStats, RunControl, TlsTarget};
 
 /// Time given to the threads to build their runtimes before the common start instant.
 const START_GRACE: Duration = Duration::from_millis(20);

@@ -5,18 +5,9 @@
 
 mod support;
 
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
 
-use support::Upstream;
-
-fn load(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_rustcorn"))
-        .arg("load")
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .expect("run rustcorn load")
-}
+use support::{load, Upstream};
 
 fn json(output: &Output) -> serde_json::Value {
     let stdout = String::from_utf8_lossy(&output.stdout);

@@ -53,7 +53,8 @@ impl TlsConnect {
         stream.set_read_timeout(Some(timeout)).map_err(|error| error.to_string())?;
         stream.set_write_timeout(Some(timeout)).map_err(|error| error.to_string())?;
         let config = Arc::clone(self.connector.config());
-        let mut tls = rustls::ClientConnection::new(config, self.server_name.clone()).map_err(|error| error.to_string())?;
+        let mut tls =
+            rustls::ClientConnection::new(config, self.server_name.clone()).map_err(|error| error.to_string())?;
         while tls.is_handshaking() {
             tls.complete_io(&mut stream).map_err(|error| error.to_string())?;
         }

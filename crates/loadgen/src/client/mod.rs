@@ -149,7 +149,10 @@ impl<C: Connect> Connection<C> {
 
 /// Reads until a complete head is in `buffer[..filled]`; skips 1xx interim responses.
 async fn read_head<S: AsyncRead + Unpin>(
-    stream: &mut S, buffer: &mut Vec<u8>, filled: &mut usize) -> Result<Head, ExchangeError> {
+    stream: &mut S,
+    buffer: &mut Vec<u8>,
+    filled: &mut usize,
+) -> Result<Head, ExchangeError> {
     loop {
         if *filled > 0 {
             if let Some(head) = parse_head(&buffer[..*filled])? {
@@ -288,7 +291,10 @@ async fn read_chunked_body<S: AsyncRead + Unpin>(
 }
 
 async fn read_until_close<S: AsyncRead + Unpin>(
-    stream: &mut S, buffer: &mut [u8], filled: &mut usize) -> Result<u64, ExchangeError> {
+    stream: &mut S,
+    buffer: &mut [u8],
+    filled: &mut usize,
+) -> Result<u64, ExchangeError> {
     let mut body_bytes = *filled as u64;
     *filled = 0;
     loop {

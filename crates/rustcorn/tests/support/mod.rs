@@ -508,3 +508,13 @@ pub fn venv_bin() -> Result<std::path::PathBuf, String> {
     let python = std::path::PathBuf::from(String::from_utf8_lossy(&output.stdout).trim());
     python.parent().map(std::path::Path::to_path_buf).ok_or_else(|| format!("unexpected interpreter path {python:?}"))
 }
+
+/// `rustcorn load ARGS...` to completion, its output captured.
+pub fn load(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_rustcorn"))
+        .arg("load")
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run rustcorn load")
+}
