@@ -180,7 +180,7 @@ mod tests {
 
     /// The sample load report as measured by agent `id`, its window 2 s from `start_s`.
     fn report(id: &str, start_s: u64) -> LoadReport {
-        let mut report = crate::output::sample::results().targets[0].phases[0].load.clone();
+        let mut report = crate::testing::results().targets[0].phases[0].load.clone();
         report.agents = vec![AgentWindow {
             id: id.into(),
             host: "box".into(),

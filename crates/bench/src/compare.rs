@@ -7,8 +7,6 @@ mod figures;
 mod judge;
 mod markdown;
 pub mod stats;
-#[cfg(test)]
-pub(crate) mod testing;
 
 use std::collections::BTreeMap;
 

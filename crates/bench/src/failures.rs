@@ -93,7 +93,7 @@ mod tests {
 
     #[test]
     fn a_phase_beyond_the_threshold_is_named_and_a_kill_phase_is_not() {
-        let mut results = crate::output::sample::results();
+        let mut results = crate::testing::results();
         assert!(results.failing_phases().is_empty());
         let phase = &mut results.targets[0].phases[0];
         phase.load.aggregated.count = 200;

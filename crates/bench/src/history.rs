@@ -1,6 +1,7 @@
 //! `results/history.jsonl`: one line per CI run, `{commit, date, figures: {name: value}, passed}`. `compare` reads
 //! a window of the latest passing lines as extra reference samples and appends the new run; the report draws its
-//! trend chart from the same lines.
+//! trend chart from the same lines. This is the one model of the file: `compare` reads it strictly (a bad line is an
+//! error), the report leniently (a bad line is skipped and named), both through [`parse_lines`].
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -16,6 +17,9 @@ pub struct HistoryLine {
     /// RFC 3339, UTC: when the run started.
     pub date: String,
     /// Figure name (as `compare` names it, e.g. "norm:sync/health") to the median over the run's repetitions.
+    /// Non-numbers are dropped on reading: serde_json writes a non-finite figure as `null`, and a line written by
+    /// hand may carry a note; neither makes the rest of the line unusable.
+    #[serde(deserialize_with = "numbers_only")]
     pub figures: BTreeMap<String, f64>,
     /// Whether `compare` passed this run. Only passing runs serve as reference, so that an accepted regression
     /// does not slowly become the norm; absent in lines written by hand.
@@ -37,22 +41,36 @@ pub enum HistoryError {
 /// Reads every line; a missing file is an empty history. Blank lines are skipped.
 pub fn read(path: &Path) -> Result<Vec<HistoryLine>, HistoryError> {
     let shown = path.display().to_string();
-    let text = match std::fs::read_to_string(path) {
-        Ok(text) => text,
-        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+    let text = match read_text(path) {
+        Ok(text) => text.unwrap_or_default(),
         Err(source) => return Err(HistoryError::Read { path: shown, source }),
     };
+    parse_lines(&text)
+        .map(|(line, parsed)| parsed.map_err(|source| HistoryError::Parse { path: shown.clone(), line, source }))
+        .collect()
+}
+
+/// The file's text, or None when it does not exist.
+pub fn read_text(path: &Path) -> Result<Option<String>, std::io::Error> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => Ok(Some(text)),
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(error) => Err(error),
+    }
+}
+
+/// Each non-blank line of JSON Lines text with its 1-based number, parsed or not; the caller decides whether a
+/// bad line is fatal.
+pub fn parse_lines(text: &str) -> impl Iterator<Item = (usize, Result<HistoryLine, serde_json::Error>)> + '_ {
     text.lines()
         .enumerate()
         .filter(|(_, line)| !line.trim().is_empty())
-        .map(|(index, line)| {
-            serde_json::from_str(line).map_err(|source| HistoryError::Parse {
-                path: shown.clone(),
-                line: index + 1,
-                source,
-            })
-        })
-        .collect()
+        .map(|(index, line)| (index + 1, serde_json::from_str(line)))
+}
+
+fn numbers_only<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<BTreeMap<String, f64>, D::Error> {
+    let raw = BTreeMap::<String, serde_json::Value>::deserialize(deserializer)?;
+    Ok(raw.into_iter().filter_map(|(name, value)| value.as_f64().map(|number| (name, number))).collect())
 }
 
 /// Appends one line (creating the file), written with a single `write` so that concurrent appends do not interleave.
@@ -107,6 +125,18 @@ mod tests {
                 .expect("json");
         assert_eq!(first["commit"], "a");
         assert_eq!(first["figures"]["norm:sync/health"], 1.0);
+        std::fs::remove_dir_all(&dir).ok();
+    }
+
+    #[test]
+    fn a_non_finite_figure_written_as_null_reads_back_without_it() {
+        let dir = std::env::temp_dir().join(format!("bench-history-nan-{}", std::process::id()));
+        let path = dir.join("history.jsonl");
+        let mut nan = line("a", f64::NAN, None);
+        nan.figures.insert("ratio".into(), 2.0);
+        append(&path, &nan).expect("append");
+        let lines = read(&path).expect("a null figure does not spoil the line");
+        assert_eq!(lines[0].figures, BTreeMap::from([("ratio".to_owned(), 2.0)]));
         std::fs::remove_dir_all(&dir).ok();
     }
 

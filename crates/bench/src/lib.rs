@@ -7,6 +7,7 @@ pub mod environment;
 pub mod failures;
 pub mod k8s;
 pub mod kill;
+pub mod numbers;
 mod oneshot;
 pub mod output;
 mod phase;
@@ -22,6 +23,8 @@ mod serve_check;
 pub mod servers;
 pub mod store;
 pub mod suite;
+#[cfg(any(test, feature = "test-support"))]
+pub mod testing;
 
 // CI regression tracking: a calibration that makes runs on different machines comparable, the comparison of a
 // run with a baseline, and the history of passing runs that widens its reference.

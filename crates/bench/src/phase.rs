@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime};
 
-use loadgen::{CancellationToken, LoadPlan, LoadReport, Pacing, RunControl, Stop, Task};
+use loadgen::{LoadPlan, LoadReport, Pacing, RunControl, Shutdown, Stop, Task};
 
 use crate::cpu_work::CpuWorkTable;
 use crate::kill::{self, Killed};
@@ -23,7 +23,7 @@ pub struct PhaseContext<'a> {
     /// The TLS upstream's CA, which every target is told to trust; None over plain HTTP.
     pub upstream_ca: Option<&'a Path>,
     pub pinning: &'a Pinning,
-    pub cancel: &'a CancellationToken,
+    pub cancel: &'a Shutdown,
     pub progress: &'a Progress,
     /// Where prefork targets write their per-worker stats (`--stats`), read back after the stop.
     pub scratch: &'a Path,

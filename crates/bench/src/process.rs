@@ -13,7 +13,7 @@ use std::sync::mpsc::{self, Receiver};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use loadgen::CancellationToken;
+use loadgen::Shutdown;
 use nix::sys::signal::{kill, killpg, Signal};
 use nix::unistd::Pid;
 
@@ -74,7 +74,7 @@ pub struct Stopped {
 
 impl ChildServer {
     /// Starts the child and waits until it is ready, it exits, the timeout passes or `cancel` fires.
-    pub fn start(spec: &ChildSpec, cancel: &CancellationToken) -> Result<ChildServer, ChildFailure> {
+    pub fn start(spec: &ChildSpec, cancel: &Shutdown) -> Result<ChildServer, ChildFailure> {
         let program = spec.argv.first().ok_or_else(|| failure("empty command line", Vec::new()))?;
         // A fixed port someone else took since the run began (another run of the same suite): the readiness poll
         // would take that server for this one, and every figure would be its. The previous instance of this target
@@ -153,7 +153,7 @@ impl ChildServer {
         &mut self,
         spec: &ChildSpec,
         lines: Option<Receiver<String>>,
-        cancel: &CancellationToken,
+        cancel: &Shutdown,
     ) -> Result<String, String> {
         let deadline = Instant::now() + spec.ready_timeout;
         loop {
@@ -337,7 +337,7 @@ mod tests {
     fn ready_at_the_listening_line_and_stopped_by_sigterm() {
         let spec =
             shell("echo noise; echo 'Listening at: http://127.0.0.1:1'; exec sleep 30", Readiness::ListeningLine);
-        let server = ChildServer::start(&spec, &CancellationToken::new()).unwrap();
+        let server = ChildServer::start(&spec, &Shutdown::new()).unwrap();
         assert_eq!(server.base_url, "http://127.0.0.1:1");
         let stopped = server.stop(Duration::from_secs(10));
         assert!(stopped.graceful, "{stopped:?}");
@@ -346,7 +346,7 @@ mod tests {
     #[test]
     fn a_child_that_exits_early_fails_with_its_stderr() {
         let spec = shell("echo 'first' >&2; echo 'address already in use' >&2; exit 3", Readiness::ListeningLine);
-        let error = ChildServer::start(&spec, &CancellationToken::new()).err().expect("it fails");
+        let error = ChildServer::start(&spec, &Shutdown::new()).err().expect("it fails");
         assert!(error.reason.contains("exited"), "{error:?}");
         assert_eq!(error.stderr_tail, ["first", "address already in use"]);
     }
@@ -357,7 +357,7 @@ mod tests {
             "trap '' TERM; echo 'Listening at: http://127.0.0.1:1'; while true; do sleep 1; done",
             Readiness::ListeningLine,
         );
-        let server = ChildServer::start(&spec, &CancellationToken::new()).unwrap();
+        let server = ChildServer::start(&spec, &Shutdown::new()).unwrap();
         let pid = server.pid();
         let stopped = server.stop(Duration::from_millis(300));
         assert!(!stopped.graceful);
@@ -368,13 +368,13 @@ mod tests {
     fn a_ready_url_someone_else_answers_is_not_taken_for_the_child() {
         let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
         let url = format!("http://{}/health", taken.local_addr().expect("address"));
-        let error = ChildServer::start(&shell("exec sleep 30", Readiness::Url(url)), &CancellationToken::new()).err();
+        let error = ChildServer::start(&shell("exec sleep 30", Readiness::Url(url)), &Shutdown::new()).err();
         assert!(error.expect("refused").reason.contains("port is taken"));
     }
 
     #[test]
     fn cancel_stops_waiting() {
-        let cancel = CancellationToken::new();
+        let cancel = Shutdown::new();
         cancel.cancel();
         let error = ChildServer::start(&shell("exec sleep 30", Readiness::ListeningLine), &cancel).err().unwrap();
         assert!(error.reason.contains("cancelled"), "{error:?}");

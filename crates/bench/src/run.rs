@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
-use loadgen::CancellationToken;
+use loadgen::Shutdown;
 
 use crate::cpu_work::{self, CpuWorkTable};
 use crate::output::{Json, RunExporter, StatsCsv};
@@ -82,7 +82,7 @@ const UPSTREAM_TIMEOUT: Duration = Duration::from_secs(30);
 const UPSTREAM_GRACE: Duration = Duration::from_secs(5);
 
 /// Runs the suite. Nothing is written until the suite, the CPU plan and the targets' addresses check out.
-pub fn run(options: &RunOptions, cancel: &CancellationToken) -> Result<Outcome, RunError> {
+pub fn run(options: &RunOptions, cancel: &Shutdown) -> Result<Outcome, RunError> {
     let started_at = now();
     let suite = match &options.suite_text {
         Some(text) => Suite::parse(&options.suite, text.clone())?,
@@ -295,7 +295,7 @@ fn start_upstream(
     pinning: &Pinning,
     holds: &Path,
     ca_out: Option<&Path>,
-    cancel: &CancellationToken,
+    cancel: &Shutdown,
 ) -> Result<ChildServer, RunError> {
     let duration = |d: Duration| format!("{}ms", d.as_millis());
     let mut argv = vec![

@@ -83,11 +83,7 @@ pub fn suite_text(spec: &ServersSpec) -> Result<String, String> {
 }
 
 /// Builds the suite and runs it through the driver, exactly as `rustcorn bench run` runs a file.
-pub fn run(
-    spec: &ServersSpec,
-    options: &RunOptions,
-    cancel: &loadgen::CancellationToken,
-) -> Result<crate::Outcome, RunError> {
+pub fn run(spec: &ServersSpec, options: &RunOptions, cancel: &loadgen::Shutdown) -> Result<crate::Outcome, RunError> {
     let text = suite_text(spec).map_err(|message| invalid(&options.suite, message))?;
     let mut options = options.clone();
     options.suite_text = Some(text);

@@ -15,184 +15,79 @@ fn committed_schema() -> serde_json::Value {
     serde_json::from_str(&text).expect("the committed schema is JSON")
 }
 
-fn sample_latency() -> loadgen::LatencySummary {
-    let mut histogram = loadgen::histogram::new_histogram();
-    histogram.record(1500).expect("record a latency");
-    loadgen::LatencySummary {
-        samples: 1,
-        min_us: 1500,
-        max_us: 1500,
-        mean_us: 1500.0,
-        sum_us: 1500,
-        median_us: 1500,
-        stdev_us: 0.0,
-        percentiles: vec![loadgen::Percentile { percentile: 99.0, latency_us: 1500 }],
-        histogram: loadgen::histogram::encode(&histogram),
-    }
+/// Every optional part of a results file filled in, so that the schema is checked against all of them.
+fn sample_results() -> RunResults {
+    let mut results = bench::testing::results();
+    let latency = bench::testing::one_request_latency(1500);
+    results.environment.git_dirty = Some(false);
+    results.pinning.targets = vec![TargetPinning { target: "sync".into(), cores: vec![0], reason: "suite".into() }];
+    results.upstream.holds =
+        Some(UpstreamHolds { hold: latency.clone(), late: latency.clone(), spun_us: None, ran_us: None, tls: None });
+    let phase = &mut results.targets[0].phases[0];
+    phase.resources = Resources {
+        samples: vec![ResourceSample {
+            t_ms: 100,
+            cpu_user_s: 0.1,
+            cpu_system_s: 0.01,
+            rss_bytes: 4096,
+            pss_bytes: Some(2048),
+            threads: 2,
+            processes: 1,
+        }],
+        summary: ResourceSummary { cpu_cores_avg: 0.5, rss_peak_bytes: 4096, ..Default::default() },
+    };
+    phase.worker_requests = Some(vec![WorkerRequests { index: 0, pid: 42, requests: 10 }]);
+    phase.hlog = Some("sync.cpu.r0.hlog".into());
+    fill_load_report(&mut phase.load, &latency);
+    results
 }
 
-fn sample_in_flight() -> loadgen::InFlightStats {
+/// The optional parts of a load report: service times, in-flight ages, the timeline, rate statistics, agents and
+/// responses per worker and per status.
+fn fill_load_report(load: &mut LoadReport, latency: &loadgen::LatencySummary) {
     let mut ages = loadgen::histogram::Latencies::default();
     ages.record(250_000);
-    loadgen::InFlightStats::of(&ages)
-}
-
-fn sample_endpoint(name: &str) -> loadgen::EndpointStats {
-    loadgen::EndpointStats {
-        name: name.into(),
-        count: 1,
-        failures: loadgen::FailureCounts::default(),
-        latency: sample_latency(),
-        service_time: Some(sample_latency()),
-        requests_per_second: 0.5,
-        failures_per_second: 0.0,
-        avg_content_size: 60.0,
-        content_bytes: 60,
-        in_flight: sample_in_flight(),
+    let in_flight = loadgen::InFlightStats::of(&ages);
+    load.model = loadgen::Model::Rate;
+    load.latency_basis = loadgen::LatencyBasis::Corrected;
+    load.warmup_requests = 3;
+    for stats in load.endpoints.iter_mut().chain([&mut load.aggregated]) {
+        stats.service_time = Some(latency.clone());
+        stats.in_flight = in_flight.clone();
     }
-}
-
-fn sample_load_report() -> LoadReport {
-    LoadReport {
-        model: loadgen::Model::Rate,
-        started_at_unix_ms: 1_700_000_000_000,
-        duration_secs: 2.0,
-        warmup_requests: 3,
-        cancelled: false,
-        latency_basis: loadgen::LatencyBasis::Corrected,
-        endpoints: vec![sample_endpoint("/cpu-intensive")],
-        aggregated: sample_endpoint(loadgen::AGGREGATED_NAME),
-        timeline: vec![loadgen::SecondStats {
-            second: 0,
-            requests: 1,
-            errors: 0,
-            p50_us: 1500,
-            p99_us: 1500,
-            histogram: sample_latency().histogram,
-        }],
-        rate: Some(loadgen::RateStats {
-            target_per_second: 1.0,
-            achieved_per_second: 0.5,
-            scheduled: 2,
-            sent: 1,
-            max_send_lag_us: 10,
-            kept_up: true,
-            warmup_scheduled: 1,
-            not_sent: sample_in_flight(),
-        }),
-        agents: vec![loadgen::AgentWindow {
-            id: "agent-0".into(),
-            host: "loadbox".into(),
-            start_at_unix_us: Some(1_699_999_998_000_000),
-            window_start_unix_us: 1_700_000_000_000_000,
-            window_end_unix_us: 1_700_000_002_000_000,
-            first_request_unix_us: Some(1_700_000_000_000_350),
-            requests: 1,
-        }],
-        responses_per_worker: loadgen::WorkerCounts {
-            workers: vec![loadgen::WorkerCount { pid: 42, responses: 1 }],
-            other_workers: 0,
-            without_pid: 0,
-        },
-        statuses: loadgen::StatusCounts(vec![loadgen::StatusCount { status: 200, responses: 1 }]),
-    }
-}
-
-fn sample_results() -> RunResults {
-    let phase = PhaseResult {
-        name: "cpu".into(),
-        endpoints: vec![EndpointShare { path: "/cpu-intensive".into(), weight: 1, cpu_work: None }],
-        load_model: LoadModel::Concurrency { connections: 8 },
-        load_description: "8 connections, closed loop".into(),
-        repetition: 0,
-        warmup_s: 1.0,
-        duration_s: 2.0,
-        started_at: "2026-01-01T00:00:00Z".into(),
-        interrupted: false,
-        load: sample_load_report(),
-        resources: Resources {
-            samples: vec![ResourceSample {
-                t_ms: 100,
-                cpu_user_s: 0.1,
-                cpu_system_s: 0.01,
-                rss_bytes: 4096,
-                pss_bytes: Some(2048),
-                threads: 2,
-                processes: 1,
-            }],
-            summary: ResourceSummary { cpu_cores_avg: 0.5, rss_peak_bytes: 4096, ..Default::default() },
-        },
-        worker_requests: Some(vec![WorkerRequests { index: 0, pid: 42, requests: 10 }]),
-        hlog: Some("sync.cpu.r0.hlog".into()),
-        cores: None,
-        kill: None,
+    load.timeline = vec![loadgen::SecondStats {
+        second: 0,
+        requests: 1,
+        errors: 0,
+        p50_us: 1500,
+        p99_us: 1500,
+        histogram: latency.histogram.clone(),
+    }];
+    load.rate = Some(loadgen::RateStats {
+        target_per_second: 1.0,
+        achieved_per_second: 0.5,
+        scheduled: 2,
+        sent: 1,
+        max_send_lag_us: 10,
+        kept_up: true,
+        warmup_scheduled: 1,
+        not_sent: in_flight,
+    });
+    load.agents = vec![loadgen::AgentWindow {
+        id: "agent-0".into(),
+        host: "loadbox".into(),
+        start_at_unix_us: Some(1_699_999_998_000_000),
+        window_start_unix_us: 1_700_000_000_000_000,
+        window_end_unix_us: 1_700_000_002_000_000,
+        first_request_unix_us: Some(1_700_000_000_000_350),
+        requests: 1,
+    }];
+    load.responses_per_worker = loadgen::WorkerCounts {
+        workers: vec![loadgen::WorkerCount { pid: 42, responses: 1 }],
+        other_workers: 0,
+        without_pid: 0,
     };
-    RunResults {
-        schema_version: SCHEMA_VERSION,
-        run_id: "run".into(),
-        started_at: "2026-01-01T00:00:00Z".into(),
-        finished_at: "2026-01-01T00:01:00Z".into(),
-        partial: false,
-        suite: SuiteSource { name: "tiny".into(), path: "tiny.toml".into(), text: "".into() },
-        environment: Environment {
-            cpu_model: "cpu".into(),
-            cores: 2,
-            kernel: "Linux 6".into(),
-            rustc: "rustc 1".into(),
-            crate_version: "0.1.0".into(),
-            git_commit: None,
-            git_dirty: Some(false),
-            hostname: "host".into(),
-        },
-        pinning: PinningPlan {
-            online_cores: vec![0, 1],
-            load_cores: vec![1],
-            upstream_cores: vec![1],
-            targets: vec![TargetPinning { target: "sync".into(), cores: vec![0], reason: "suite".into() }],
-        },
-        upstream: UpstreamSettings {
-            url: "http://127.0.0.1:1/".into(),
-            delay_ms: 100.0,
-            jitter_ms: 0.0,
-            body_bytes: 1,
-            holds: Some(UpstreamHolds {
-                hold: sample_latency(),
-                late: sample_latency(),
-                spun_us: None,
-                ran_us: None,
-                tls: None,
-            }),
-            ca_file: None,
-        },
-        targets: vec![
-            TargetResult {
-                name: "sync".into(),
-                family: Family::Rust,
-                kind: TargetKind::Sync,
-                command: vec!["rustcorn".into(), "serve".into(), "sync".into()],
-                workers: Some(1),
-                threads: Some(64),
-                status: TargetStatus::Ok,
-                phases: vec![phase],
-                variant_of: None,
-                role: None,
-            },
-            TargetResult {
-                name: "broken".into(),
-                family: Family::Python,
-                kind: TargetKind::External,
-                command: vec!["false".into()],
-                workers: None,
-                threads: None,
-                status: TargetStatus::Failed { reason: "exited".into(), stderr_tail: vec!["boom".into()] },
-                phases: vec![],
-                variant_of: None,
-                role: None,
-            },
-        ],
-        calibration: None,
-        max_failures: None,
-    }
+    load.statuses = loadgen::StatusCounts(vec![loadgen::StatusCount { status: 200, responses: 1 }]);
 }
 
 #[test]

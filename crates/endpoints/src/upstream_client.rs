@@ -63,11 +63,19 @@ macro_rules! trusting {
 }
 
 /// Both upstream clients. Build it outside any tokio runtime: `reqwest::blocking` owns a runtime of its own.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct UpstreamClient {
     url: reqwest::Url,
     blocking: reqwest::blocking::Client,
     nonblocking: reqwest::Client,
+}
+
+/// The URL only: the reqwest clients' own `Debug` is pages of connector settings, and a server's config (which
+/// derives `Debug` and is logged at start) holds one of these.
+impl std::fmt::Debug for UpstreamClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UpstreamClient").field("url", &self.url.as_str()).finish_non_exhaustive()
+    }
 }
 
 impl UpstreamClient {

@@ -4,12 +4,14 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
-pub use tokio_util::sync::CancellationToken;
+// The servers' shutdown token, so that one name serves for stopping a server and cancelling a run (the bench
+// driver hands the same signal-driven token to both).
+pub use server_kit::Shutdown;
 
 /// Handed to [`crate::run`]. Cancelling `cancel` stops the run early; [`crate::run`] still returns the stats so far.
 #[derive(Debug, Clone, Default)]
 pub struct RunControl {
-    pub cancel: CancellationToken,
+    pub cancel: Shutdown,
     pub live: Arc<LiveCounters>,
 }
 

@@ -23,7 +23,7 @@ mod tls;
 mod worker;
 
 pub use agent::{AgentSpec, AgentWindow};
-pub use control::{CancellationToken, LiveCounters, RunControl};
+pub use control::{LiveCounters, RunControl, Shutdown};
 pub use error::LoadError;
 pub use in_flight::InFlightStats;
 pub use per_worker::{WorkerCount, WorkerCounts};

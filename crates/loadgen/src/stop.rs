@@ -5,7 +5,7 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
-use tokio_util::sync::CancellationToken;
+use crate::Shutdown;
 
 pub(crate) struct StopCondition {
     /// No request is sent at or after this instant (end of warm-up + duration).
@@ -13,12 +13,12 @@ pub(crate) struct StopCondition {
     /// Measured requests left to send; None when unbounded.
     budget: Option<AtomicU64>,
     /// Cancelled when the budget runs out, to wake connections waiting for their next send.
-    exhausted: CancellationToken,
+    exhausted: Shutdown,
 }
 
 impl StopCondition {
     pub fn new(deadline: Option<Instant>, requests: Option<u64>) -> StopCondition {
-        StopCondition { deadline, budget: requests.map(AtomicU64::new), exhausted: CancellationToken::new() }
+        StopCondition { deadline, budget: requests.map(AtomicU64::new), exhausted: Shutdown::new() }
     }
 
     pub fn deadline(&self) -> Option<Instant> {

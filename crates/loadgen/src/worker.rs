@@ -113,7 +113,7 @@ pub(crate) struct ScheduleCount {
 pub(crate) async fn drive_thread(
     shared: Arc<Shared>,
     index: usize,
-    cancel: tokio_util::sync::CancellationToken,
+    cancel: crate::Shutdown,
 ) -> Result<ThreadResult, LoadError> {
     let keep_service_time = matches!(shared.pacing, Pacing::Rate { .. });
     let mine: Vec<usize> = (index..shared.pacing.connections()).step_by(shared.threads).collect();
@@ -154,11 +154,7 @@ pub(crate) async fn drive_thread(
 
 /// The instant the window closes for this thread: the deadline if it comes first, else when `cancel` fires or
 /// every connection has ended.
-async fn wait_for_close(
-    shared: &Shared,
-    handles: &mut [JoinHandle<()>],
-    cancel: &tokio_util::sync::CancellationToken,
-) -> Instant {
+async fn wait_for_close(shared: &Shared, handles: &mut [JoinHandle<()>], cancel: &crate::Shutdown) -> Instant {
     let all_done = async {
         for handle in handles.iter_mut() {
             let _ = handle.await;

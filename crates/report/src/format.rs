@@ -120,14 +120,14 @@ pub fn percentile_label(percentile: f64) -> String {
 }
 
 /// `value` rounded to `digits` significant digits, without an exponent and without trailing zeros past the
-/// point that the digits do not need.
+/// point that the digits do not need. The rounding is bench's (as in `compare`'s markdown); a reader of the report
+/// sees three digits (two for a few coarse figures), zero as "0" and a missing figure as "n/a", where `compare` keeps four digits
+/// for reviewers comparing runs.
 pub fn significant(value: f64, digits: i32) -> String {
     if value == 0.0 || !value.is_finite() {
         return if value == 0.0 { "0".to_owned() } else { "n/a".to_owned() };
     }
-    let magnitude = value.abs().log10().floor() as i32;
-    let decimals = (digits - 1 - magnitude).max(0) as usize;
-    format!("{value:.decimals$}")
+    bench::numbers::significant(value, digits, usize::MAX)
 }
 
 fn thousands(value: i64) -> String {

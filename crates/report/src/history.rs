@@ -1,11 +1,10 @@
-//! `results/history.jsonl`: one JSON object per CI run, `{"commit": "...", "date": "...", "figures": {"name":
-//! number, ...}}`, oldest first. Other fields are ignored and so are non-numeric figures; a line that does not
-//! parse is skipped and named in the report, never fatal. The report draws its trend chart from it.
+//! `results/history.jsonl`, read through bench's model of it ([`bench::history::HistoryLine`]), oldest first. Here a
+//! line that does not parse is skipped and named in the report, never fatal. The report draws its trend chart from
+//! it.
 
-use std::collections::BTreeMap;
 use std::path::Path;
 
-use serde::Deserialize;
+use bench::history::{self, HistoryLine};
 
 use crate::ReportError;
 
@@ -18,42 +17,27 @@ pub struct History {
     /// Where it was read from, as shown in the report.
     pub path: String,
     /// Oldest first, at most [`MAX_RUNS`].
-    pub entries: Vec<HistoryEntry>,
+    pub entries: Vec<HistoryLine>,
     /// "line N: reason" for each line that could not be used.
     pub skipped: Vec<String>,
-}
-
-/// One CI run's headline figures.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-pub struct HistoryEntry {
-    pub commit: String,
-    /// RFC 3339 or any date text; the chart shows its first 10 characters.
-    pub date: String,
-    #[serde(deserialize_with = "numbers_only")]
-    pub figures: BTreeMap<String, f64>,
 }
 
 impl History {
     /// Reads `path`; Ok(None) when the file does not exist.
     pub fn read(path: &Path) -> Result<Option<History>, ReportError> {
-        match std::fs::read_to_string(path) {
-            Ok(text) => Ok(Some(History::parse(&path.display().to_string(), &text))),
-            Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(source) => Err(ReportError::Read { path: path.display().to_string(), source }),
-        }
+        let text = history::read_text(path)
+            .map_err(|source| ReportError::Read { path: path.display().to_string(), source })?;
+        Ok(text.map(|text| History::parse(&path.display().to_string(), &text)))
     }
 
     /// Parses JSON Lines text; blank lines are ignored.
     pub fn parse(path: &str, text: &str) -> History {
         let mut entries = Vec::new();
         let mut skipped = Vec::new();
-        for (index, line) in text.lines().enumerate() {
-            if line.trim().is_empty() {
-                continue;
-            }
-            match serde_json::from_str::<HistoryEntry>(line) {
+        for (number, parsed) in history::parse_lines(text) {
+            match parsed {
                 Ok(entry) => entries.push(entry),
-                Err(error) => skipped.push(format!("line {}: {error}", index + 1)),
+                Err(error) => skipped.push(format!("line {number}: {error}")),
             }
         }
         let excess = entries.len().saturating_sub(MAX_RUNS);
@@ -70,18 +54,12 @@ impl History {
     }
 }
 
-impl HistoryEntry {
-    /// The date's first 10 characters (YYYY-MM-DD), or the commit's first 7 when there is no date.
-    pub fn short_label(&self) -> String {
-        let source = if self.date.trim().is_empty() { &self.commit } else { &self.date };
-        let limit = if self.date.trim().is_empty() { 7 } else { 10 };
-        source.chars().take(limit).collect()
-    }
-}
-
-fn numbers_only<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<BTreeMap<String, f64>, D::Error> {
-    let raw = BTreeMap::<String, serde_json::Value>::deserialize(deserializer)?;
-    Ok(raw.into_iter().filter_map(|(name, value)| value.as_f64().map(|number| (name, number))).collect())
+/// A run's label on the chart: the date's first 10 characters (YYYY-MM-DD), or the commit's first 7 when there is
+/// no date.
+pub fn short_label(entry: &HistoryLine) -> String {
+    let source = if entry.date.trim().is_empty() { &entry.commit } else { &entry.date };
+    let limit = if entry.date.trim().is_empty() { 7 } else { 10 };
+    source.chars().take(limit).collect()
 }
 
 #[cfg(test)]
@@ -102,7 +80,7 @@ mod tests {
         assert_eq!(history.skipped.len(), 1);
         assert!(history.skipped[0].starts_with("line 3:"), "{:?}", history.skipped);
         assert_eq!(history.figure_names(), ["cpu", "io"]);
-        assert_eq!(history.entries[0].short_label(), "2026-01-02");
+        assert_eq!(short_label(&history.entries[0]), "2026-01-02");
         assert_eq!(history.entries[1].figures.len(), 1, "non-numbers are dropped");
     }
 
@@ -114,7 +92,7 @@ mod tests {
         let history = History::parse("h", &text);
         assert_eq!(history.entries.len(), MAX_RUNS);
         assert_eq!(history.entries[0].commit, "c5");
-        assert_eq!(history.entries[0].short_label(), "c5");
+        assert_eq!(short_label(&history.entries[0]), "c5");
     }
 
     #[test]

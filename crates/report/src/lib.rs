@@ -22,7 +22,7 @@ use std::path::{Path, PathBuf};
 
 use bench::RunResults;
 
-pub use history::{History, HistoryEntry};
+pub use history::History;
 
 /// The HTML report's file name inside a run folder.
 pub const HTML_FILE: &str = "report.html";

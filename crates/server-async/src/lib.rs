@@ -34,7 +34,7 @@ pub enum BlockingMode {
 }
 
 /// Everything [`run`] needs besides the listener and the shutdown token.
-#[derive(Clone)]
+#[derive(Debug, Clone)]
 pub struct Config {
     pub app: AppConfig,
     pub upstream: UpstreamClient,
@@ -66,21 +66,6 @@ impl Config {
             limit_concurrency: None,
             graceful_timeout: DEFAULT_GRACEFUL_TIMEOUT,
         }
-    }
-}
-
-impl std::fmt::Debug for Config {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Config")
-            .field("app", &self.app)
-            .field("upstream", &self.upstream.url())
-            .field("header_timeout", &self.header_timeout)
-            .field("threads", &self.threads)
-            .field("blocking_threads", &self.blocking_threads)
-            .field("blocking", &self.blocking)
-            .field("limit_concurrency", &self.limit_concurrency)
-            .field("graceful_timeout", &self.graceful_timeout)
-            .finish_non_exhaustive()
     }
 }
 

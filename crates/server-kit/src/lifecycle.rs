@@ -32,6 +32,13 @@ pub trait WorkerHooks: Send + Sync + 'static {
     }
 }
 
+/// Hooks are shown by name only, so that a server's config can derive `Debug`.
+impl std::fmt::Debug for dyn WorkerHooks {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("WorkerHooks")
+    }
+}
+
 /// Hooks for a server that nobody supervises.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct NoHooks;

@@ -24,7 +24,7 @@ pub const DEFAULT_KEEP_ALIVE_TIMEOUT: Duration = Duration::from_secs(5);
 pub const DEFAULT_GRACEFUL_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Everything [`run`] needs besides the listener and the shutdown token.
-#[derive(Clone)]
+#[derive(Debug, Clone)]
 pub struct Config {
     pub app: AppConfig,
     pub upstream: UpstreamClient,
@@ -59,20 +59,6 @@ impl Config {
             keep_alive_timeout: DEFAULT_KEEP_ALIVE_TIMEOUT,
             graceful_timeout: DEFAULT_GRACEFUL_TIMEOUT,
         }
-    }
-}
-
-impl std::fmt::Debug for Config {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Config")
-            .field("app", &self.app)
-            .field("upstream", &self.upstream.url())
-            .field("header_timeout", &self.header_timeout)
-            .field("max_threads", &self.max_threads)
-            .field("keep_alive", &self.keep_alive)
-            .field("keep_alive_timeout", &self.keep_alive_timeout)
-            .field("graceful_timeout", &self.graceful_timeout)
-            .finish_non_exhaustive()
     }
 }
 

@@ -46,7 +46,7 @@ pub fn make_baseline(mut run: RunResults) -> Result<RunResults, BaselineError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::compare::testing::{calibration, phase, run_with, target};
+    use crate::testing::{calibration, phase, run_with, target};
 
     fn complete_run() -> RunResults {
         let mut cpu = phase("cpu", "/cpu-intensive", 0, 1000.0);

@@ -94,18 +94,11 @@ fn format_value(value: f64, metric: Metric) -> String {
     }
 }
 
-/// Four significant digits at most, no exponent for everyday magnitudes.
+/// Four significant digits, at most three decimals. It differs from the report's three digits on purpose: these
+/// are figures a reviewer compares across runs in a CI comment, where a 0.1 % step should show, and zero keeps its
+/// decimals so a column of figures lines up.
 fn significant_digits(value: f64) -> String {
-    let magnitude = value.abs();
-    if magnitude >= 1000.0 {
-        format!("{value:.0}")
-    } else if magnitude >= 100.0 {
-        format!("{value:.1}")
-    } else if magnitude >= 10.0 {
-        format!("{value:.2}")
-    } else {
-        format!("{value:.3}")
-    }
+    crate::numbers::significant(value, 4, 3)
 }
 
 #[cfg(test)]

@@ -1,8 +1,8 @@
 //! Unit tests of `compare` on results built in memory; the CLI is tested on fixture files in crates/rustcorn/tests.
 
-use super::testing::{calibration, failing_phase, phase, run_with, target};
 use super::*;
 use crate::results::{LoadModel, TargetStatus};
+use crate::testing::{calibration, failing_phase, phase, run_with, target};
 
 /// sync and async on /cpu-intensive and /health, three repetitions each, at the given speeds.
 fn two_models(sync_cpu: f64, async_cpu: f64, health: f64, cal: Option<Calibration>) -> RunResults {

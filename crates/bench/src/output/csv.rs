@@ -54,7 +54,7 @@ mod tests {
 
     #[test]
     fn one_header_and_rows_named_by_target_and_phase() {
-        let text = String::from_utf8(StatsCsv.export(&super::super::sample::results())).unwrap();
+        let text = String::from_utf8(StatsCsv.export(&crate::testing::results())).unwrap();
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(lines[0], LOCUST_HEADER);
         assert_eq!(lines.iter().filter(|line| line.starts_with("Type,")).count(), 1);

@@ -19,7 +19,7 @@ mod tests {
 
     #[test]
     fn round_trips() {
-        let results = super::super::sample::results();
+        let results = crate::testing::results();
         let bytes = Json.export(&results);
         assert!(bytes.ends_with(b"}\n"));
         let back: RunResults = serde_json::from_slice(&bytes).unwrap();

@@ -15,6 +15,3 @@ use crate::results::RunResults;
 pub trait RunExporter {
     fn export(&self, results: &RunResults) -> Vec<u8>;
 }
-
-#[cfg(test)]
-pub(crate) mod sample;

@@ -104,7 +104,7 @@ mod tests {
 
     #[test]
     fn shows_figures_and_failures() {
-        let text = String::from_utf8(Table.export(&super::super::sample::results())).unwrap();
+        let text = String::from_utf8(Table.export(&crate::testing::results())).unwrap();
         let lines: Vec<&str> = text.lines().collect();
         assert!(lines[0].starts_with("target") && lines[0].contains("p99 ms  failed  in flight"), "{text}");
         assert!(lines[1].starts_with("sync") && lines[1].contains("8 connections, closed loop"), "{text}");
@@ -115,7 +115,7 @@ mod tests {
 
     #[test]
     fn throughput_counts_successful_responses_only() {
-        let mut results = super::super::sample::results();
+        let mut results = crate::testing::results();
         let load = &mut results.targets[0].phases[0].load;
         load.aggregated.count = 1000;
         load.aggregated.failures.status = 1000;

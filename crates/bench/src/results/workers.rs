@@ -86,7 +86,7 @@ mod tests {
     use loadgen::{WorkerCount, WorkerCounts};
 
     fn phase(stats: Option<Vec<WorkerRequests>>, header: &[(u32, u64)]) -> PhaseResult {
-        let mut phase = crate::output::sample::results().targets[0].phases[0].clone();
+        let mut phase = crate::testing::results().targets[0].phases[0].clone();
         phase.worker_requests = stats;
         phase.load.responses_per_worker = WorkerCounts {
             workers: header.iter().map(|&(pid, responses)| WorkerCount { pid, responses }).collect(),

@@ -1,22 +1,12 @@
 //! A streaming decoder for `Transfer-Encoding: chunked` bodies: fed any split of the bytes, it finds where the body
-//! ends and counts the data bytes, without copying them. Used by [`super::Connection`].
+//! ends and counts the data bytes, without copying them. Chunk-size lines are read by `httparse::parse_chunk_size`;
+//! only a size line split across reads is copied, into a small buffer. Used by [`super::Connection`].
 
 /// Where the decoder is inside the chunked body.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum State {
-    /// Reading the hex size; `digits` counts them so an empty size line is an error.
-    Size {
-        size: u64,
-        digits: u8,
-    },
-    /// Skipping a chunk extension (`;name=value`) or whitespace up to the end of the size line.
-    Extension {
-        size: u64,
-    },
-    /// Saw CR after the size line; LF must follow.
-    SizeLf {
-        size: u64,
-    },
+    /// Reading a chunk-size line (hex size, optional extensions, line end).
+    Size,
     Data {
         remaining: u64,
     },
@@ -47,73 +37,103 @@ pub struct Progress {
 #[derive(Debug, Clone)]
 pub struct ChunkedDecoder {
     state: State,
+    /// The start of a chunk-size line whose end has not arrived yet.
+    partial_line: Vec<u8>,
 }
 
 impl Default for ChunkedDecoder {
     fn default() -> Self {
-        ChunkedDecoder { state: State::Size { size: 0, digits: 0 } }
+        ChunkedDecoder { state: State::Size, partial_line: Vec::new() }
     }
 }
 
-/// Longest chunk size accepted, in hex digits (16 digits = u64).
-const MAX_SIZE_DIGITS: u8 = 16;
+/// Longest chunk-size line accepted, extensions included: a server's size line is a few bytes, so this only stops
+/// an endless line from growing the buffer.
+const MAX_SIZE_LINE: usize = 4096;
 
 impl ChunkedDecoder {
     pub fn feed(&mut self, input: &[u8]) -> Result<Progress, ChunkedError> {
         let mut position = 0;
         let mut data_bytes = 0;
         while position < input.len() {
-            if let State::Done = self.state {
-                break;
+            match self.state {
+                State::Done => break,
+                State::Data { remaining } => {
+                    let take = remaining.min((input.len() - position) as u64);
+                    position += take as usize;
+                    data_bytes += take;
+                    self.state =
+                        if take == remaining { State::DataCr } else { State::Data { remaining: remaining - take } };
+                }
+                State::Size => position += self.size_line(&input[position..])?,
+                _ => {
+                    self.state = step(self.state, input[position])?;
+                    position += 1;
+                }
             }
-            if let State::Data { remaining } = self.state {
-                let take = remaining.min((input.len() - position) as u64);
-                position += take as usize;
-                data_bytes += take;
-                self.state =
-                    if take == remaining { State::DataCr } else { State::Data { remaining: remaining - take } };
-                continue;
-            }
-            self.state = step(self.state, input[position])?;
-            position += 1;
         }
         Ok(Progress { consumed: position, data_bytes, done: self.state == State::Done })
     }
+
+    /// Reads (the next part of) a chunk-size line from `rest` and returns how many bytes it took; at the line's
+    /// end the state moves on to the data or the trailers.
+    fn size_line(&mut self, rest: &[u8]) -> Result<usize, ChunkedError> {
+        let newline = rest.iter().position(|&byte| byte == b'\n');
+        let taken = newline.map_or(rest.len(), |at| at + 1);
+        // The common case, a whole line in one read, is parsed in place.
+        let line = if self.partial_line.is_empty() && newline.is_some() {
+            &rest[..taken]
+        } else {
+            if self.partial_line.len() + taken > MAX_SIZE_LINE {
+                return Err(ChunkedError("chunk size line too long"));
+            }
+            self.partial_line.extend_from_slice(&rest[..taken]);
+            &self.partial_line[..]
+        };
+        let size = parse_size_line(line, newline.is_some())?;
+        if let Some(size) = size {
+            self.partial_line.clear();
+            self.state = if size == 0 { State::TrailerStart } else { State::Data { remaining: size } };
+        }
+        Ok(taken)
+    }
 }
 
-/// One byte of framing (everything but chunk data).
+/// The size in a chunk-size line, or `None` while the line is unfinished (`complete` says whether it ends in LF).
+/// A bare LF line end is accepted, as servers' size lines are read leniently by HTTP clients.
+fn parse_size_line(line: &[u8], complete: bool) -> Result<Option<u64>, ChunkedError> {
+    // httparse reads an empty line as size 0, so insist on a leading hex digit.
+    match line.first() {
+        Some(byte) if !byte.is_ascii_hexdigit() => return Err(ChunkedError("missing chunk size")),
+        _ => {}
+    }
+    let bare_lf = complete && !line.ends_with(b"\r\n");
+    let parsed = if bare_lf {
+        let mut with_crlf = line[..line.len() - 1].to_vec();
+        with_crlf.extend_from_slice(b"\r\n");
+        httparse::parse_chunk_size(&with_crlf)
+    } else {
+        httparse::parse_chunk_size(line)
+    };
+    match parsed {
+        Ok(httparse::Status::Complete((_, size))) => Ok(Some(size)),
+        // httparse takes an LF inside an extension as part of it; here the first LF ends the line.
+        Ok(httparse::Status::Partial) if complete => Err(ChunkedError("bad chunk size line")),
+        Ok(httparse::Status::Partial) => Ok(None),
+        Err(httparse::InvalidChunkSize) => Err(ChunkedError("bad chunk size line")),
+    }
+}
+
+/// One byte of the framing after chunk data and of the trailers.
 fn step(state: State, byte: u8) -> Result<State, ChunkedError> {
     let next = match state {
-        State::Size { size, digits } => match byte {
-            b'0'..=b'9' | b'a'..=b'f' | b'A'..=b'F' => {
-                if digits == MAX_SIZE_DIGITS {
-                    return Err(ChunkedError("chunk size too large"));
-                }
-                let value = (byte as char).to_digit(16).unwrap_or(0) as u64;
-                State::Size { size: size << 4 | value, digits: digits + 1 }
-            }
-            _ if digits == 0 => return Err(ChunkedError("missing chunk size")),
-            b';' | b' ' | b'\t' => State::Extension { size },
-            b'\r' => State::SizeLf { size },
-            b'\n' => end_of_size_line(size),
-            _ => return Err(ChunkedError("bad character in chunk size")),
-        },
-        State::Extension { size } => match byte {
-            b'\r' => State::SizeLf { size },
-            b'\n' => end_of_size_line(size),
-            _ => State::Extension { size },
-        },
-        State::SizeLf { size } => match byte {
-            b'\n' => end_of_size_line(size),
-            _ => return Err(ChunkedError("CR without LF after chunk size")),
-        },
         State::DataCr => match byte {
             b'\r' => State::DataLf,
-            b'\n' => State::Size { size: 0, digits: 0 },
+            b'\n' => State::Size,
             _ => return Err(ChunkedError("chunk data longer than its size")),
         },
         State::DataLf => match byte {
-            b'\n' => State::Size { size: 0, digits: 0 },
+            b'\n' => State::Size,
             _ => return Err(ChunkedError("CR without LF after chunk data")),
         },
         State::TrailerStart => match byte {
@@ -129,17 +149,9 @@ fn step(state: State, byte: u8) -> Result<State, ChunkedError> {
             b'\n' => State::Done,
             _ => return Err(ChunkedError("CR without LF at the end of the body")),
         },
-        State::Data { .. } | State::Done => state,
+        State::Size | State::Data { .. } | State::Done => state,
     };
     Ok(next)
-}
-
-fn end_of_size_line(size: u64) -> State {
-    if size == 0 {
-        State::TrailerStart
-    } else {
-        State::Data { remaining: size }
-    }
 }
 
 #[cfg(test)]
@@ -180,6 +192,17 @@ mod tests {
         for bad in [&b"\r\n"[..], b"zz\r\n", b"3\r\nabcd\r\n0\r\n\r\n", b"3\rx", b"11111111111111111\r\n"] {
             assert!(decode_in_pieces(bad, 1).is_err(), "{:?}", String::from_utf8_lossy(bad));
         }
+    }
+
+    #[test]
+    fn a_bad_size_line_is_refused_before_its_end_and_an_endless_one_is_cut_off() {
+        let mut decoder = ChunkedDecoder::default();
+        assert!(decoder.feed(b"3\rx").is_err(), "CR must be followed by LF");
+        let mut decoder = ChunkedDecoder::default();
+        let mut line = b"5;".to_vec();
+        line.resize(MAX_SIZE_LINE, b'x');
+        assert_eq!(decoder.feed(&line).map(|progress| progress.consumed), Ok(MAX_SIZE_LINE));
+        assert!(decoder.feed(b"x").is_err());
     }
 
     #[test]

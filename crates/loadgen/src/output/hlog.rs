@@ -3,10 +3,10 @@
 //! exactly. Values are microseconds.
 
 use std::collections::BTreeMap;
-use std::fmt::Write;
-use std::time::Duration;
+use std::time::{Duration, UNIX_EPOCH};
 
-use hdrhistogram::serialization::interval_log::{IntervalLogIterator, LogEntry};
+use hdrhistogram::serialization::interval_log::{IntervalLogIterator, IntervalLogWriterBuilder, LogEntry, Tag};
+use hdrhistogram::serialization::V2DeflateSerializer;
 use hdrhistogram::Histogram;
 
 use super::{ExportError, Exporter};
@@ -41,21 +41,20 @@ impl Exporter for Hlog {
                 histogram: histogram::decode(&second.histogram)?,
             });
         }
-        Ok(write(&comment, &report.agents, start, &intervals).into_bytes())
+        Ok(write(&comment, &report.agents, start, &intervals)?)
     }
 }
 
 /// Marks the comment line that carries one agent's window (as JSON) in a log's header.
 const AGENT_COMMENT: &str = "#[Agent: ";
 
-/// One `#[Agent: {...}]` comment line per agent: who measured and its absolute window. HdrHistogram's readers
-/// skip comment lines, so the log stays standard.
-fn agent_lines(agents: &[AgentWindow]) -> String {
+/// One `#[Agent: {...}]` comment per agent (without the leading `#` the log writer adds): who measured and its
+/// absolute window. HdrHistogram's readers skip comment lines, so the log stays standard.
+fn agent_comments(agents: &[AgentWindow]) -> impl Iterator<Item = String> + '_ {
     agents
         .iter()
         .filter_map(|agent| serde_json::to_string(agent).ok())
-        .map(|json| format!("{AGENT_COMMENT}{json}]\n"))
-        .collect()
+        .map(|json| format!("{}{json}]", &AGENT_COMMENT[1..]))
 }
 
 /// The agents named in a log's header comments (none in logs from other tools or older versions).
@@ -69,30 +68,53 @@ pub fn read_agents(log: &[u8]) -> Result<Vec<AgentWindow>, LoadError> {
         .collect()
 }
 
-/// Writes a log the way Java's HistogramLogWriter does: version, StartTime, BaseTime, legend, then intervals
-/// relative to BaseTime; after the first comment, one comment line per agent with its absolute window.
-pub fn write(comment: &str, agents: &[AgentWindow], base_unix_secs: f64, intervals: &[Interval]) -> String {
-    let mut text = String::new();
-    let _ = writeln!(text, "#[{comment}; values in microseconds]");
-    text.push_str(&agent_lines(agents));
-    let _ = writeln!(text, "#[Histogram log format version 1.3]");
-    let _ = writeln!(text, "#[StartTime: {base_unix_secs:.3} (seconds since epoch)]");
-    let _ = writeln!(text, "#[BaseTime: {base_unix_secs:.3} (seconds since epoch)]");
-    text.push_str("\"StartTimestamp\",\"Interval_Length\",\"Interval_Max\",\"Interval_Compressed_Histogram\"\n");
-    for interval in intervals {
-        if let Some(tag) = &interval.tag {
-            let _ = write!(text, "Tag={tag},");
-        }
-        let _ = writeln!(
-            text,
-            "{:.3},{:.3},{:.3},{}",
-            interval.start_unix_secs - base_unix_secs,
-            interval.duration_secs,
-            interval.histogram.max() as f64,
-            histogram::encode(&interval.histogram),
-        );
+/// Writes a log the way Java's HistogramLogWriter does, through hdrhistogram's interval-log writer: version,
+/// StartTime, BaseTime, legend, then intervals relative to BaseTime; after the first comment, one comment line per
+/// agent with its absolute window.
+pub fn write(
+    comment: &str,
+    agents: &[AgentWindow],
+    base_unix_secs: f64,
+    intervals: &[Interval],
+) -> Result<Vec<u8>, LoadError> {
+    let base_time = Duration::try_from_secs_f64(base_unix_secs)
+        .map_err(|_| LoadError::Histogram(format!("bad log base time {base_unix_secs}")))?;
+    let mut header = IntervalLogWriterBuilder::new();
+    header.add_comment(&format!("[{comment}; values in microseconds]"));
+    for line in agent_comments(agents) {
+        header.add_comment(&line);
     }
-    text
+    header
+        .add_comment("[Histogram log format version 1.3]")
+        .with_start_time(UNIX_EPOCH + base_time)
+        .with_base_time(UNIX_EPOCH + base_time);
+    let mut text = Vec::new();
+    let mut serializer = V2DeflateSerializer::new();
+    header.begin_log_with(&mut text, &mut serializer).map_err(write_error)?;
+    // The crate's writer leaves out the CSV legend Java's writer prints; a writer without headers writes
+    // nothing of its own, so the legend goes in between.
+    text.extend_from_slice(LEGEND.as_bytes());
+    let mut log = IntervalLogWriterBuilder::new().begin_log_with(&mut text, &mut serializer).map_err(write_error)?;
+    for interval in intervals {
+        let start = Duration::try_from_secs_f64(interval.start_unix_secs - base_unix_secs).map_err(|_| {
+            LoadError::Histogram(format!("interval at {} starts before the log's base time", interval.start_unix_secs))
+        })?;
+        let length = Duration::try_from_secs_f64(interval.duration_secs)
+            .map_err(|_| LoadError::Histogram(format!("bad interval length {}", interval.duration_secs)))?;
+        let tag = match &interval.tag {
+            Some(tag) => Some(Tag::new(tag).ok_or_else(|| LoadError::Histogram(format!("bad interval tag {tag:?}")))?),
+            None => None,
+        };
+        log.write_histogram(&interval.histogram, start, length, tag).map_err(write_error)?;
+    }
+    Ok(text)
+}
+
+/// The CSV header line of Java's HistogramLogWriter.
+const LEGEND: &str = "\"StartTimestamp\",\"Interval_Length\",\"Interval_Max\",\"Interval_Compressed_Histogram\"\n";
+
+fn write_error(error: impl std::fmt::Debug) -> LoadError {
+    LoadError::Histogram(format!("cannot write the interval log: {error:?}"))
 }
 
 /// Reads every interval of a log, resolving BaseTime (or StartTime used as a base, as Java's reader does for
@@ -151,7 +173,7 @@ pub fn merge(logs: &[&[u8]]) -> Result<Vec<u8>, LoadError> {
     let mut intervals: Vec<Interval> = merged.into_values().collect();
     intervals.sort_by(|a, b| a.start_unix_secs.total_cmp(&b.start_unix_secs));
     let base = intervals.first().map_or(0.0, |interval| interval.start_unix_secs);
-    Ok(write(&format!("rustcorn merge of {} logs", logs.len()), &agents, base, &intervals).into_bytes())
+    write(&format!("rustcorn merge of {} logs", logs.len()), &agents, base, &intervals)
 }
 
 /// The sum of every interval in a log: the whole run's histogram.
@@ -195,6 +217,28 @@ mod tests {
         assert_eq!(intervals.len(), 1);
         assert_eq!(intervals[0].start_unix_secs, 1_700_000_000.0);
         assert_eq!(intervals[0].histogram.len(), 1000);
+    }
+
+    #[test]
+    fn the_header_is_java_writers_line_for_line() {
+        let report = sample::report(Model::Concurrency);
+        let text = String::from_utf8(Hlog.export(&report).unwrap()).unwrap();
+        let agent = serde_json::to_string(&report.agents[0]).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(
+            lines[..6],
+            [
+                "#[rustcorn load, Concurrency model, service time; values in microseconds]",
+                &format!("#[Agent: {agent}]"),
+                "#[Histogram log format version 1.3]",
+                "#[StartTime: 1700000000.000 (seconds since epoch)]",
+                "#[BaseTime: 1700000000.000 (seconds since epoch)]",
+                "\"StartTimestamp\",\"Interval_Length\",\"Interval_Max\",\"Interval_Compressed_Histogram\"",
+            ],
+            "{text}"
+        );
+        let expected_max = read(text.as_bytes()).unwrap()[0].histogram.max();
+        assert!(lines[6].starts_with(&format!("0.000,1.000,{expected_max}.000,HISTF")), "{}", lines[6]);
     }
 
     /// The sample report as agent `id`, its window 2 s long from start + offset_s.

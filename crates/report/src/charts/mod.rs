@@ -209,25 +209,8 @@ fn draw_bar_panel(
         .x_label_area_size(44)
         .y_label_area_size(label_width)
         .build_cartesian_2d(0.0..x_max, (0..rows - 1).into_segmented())?;
-    let label_of = |value: &SegmentValue<i32>| match value {
-        SegmentValue::CenterOf(index) => {
-            panel.rows.get((rows - 1 - index) as usize).map(|row| row.label.clone()).unwrap_or_default()
-        }
-        _ => String::new(),
-    };
-    chart
-        .configure_mesh()
-        .disable_y_mesh()
-        .light_line_style(WHITE)
-        .bold_line_style(RGBColor(0xdd, 0xdd, 0xdd))
-        .y_labels(rows as usize)
-        .y_label_formatter(&label_of)
-        .x_labels(6)
-        .x_label_formatter(&|value| x_format(*value))
-        .x_desc(x_desc)
-        .label_style(font(LABEL_SIZE))
-        .axis_desc_style(font(LABEL_SIZE))
-        .draw()?;
+    let labels: Vec<String> = panel.rows.iter().map(|row| row.label.clone()).collect();
+    draw_row_mesh(&mut chart, &labels, rows, Some(6), x_format, x_desc)?;
     for (index, row) in panel.rows.iter().enumerate() {
         let slot = rows - 1 - index as i32;
         match &row.bar {
@@ -239,6 +222,38 @@ fn draw_bar_panel(
             }
         }
     }
+    Ok(())
+}
+
+/// The axes of a chart with one row per segment on y, labelled with `labels` from the top, and values on x
+/// (`x_labels` ticks, or plotters' default number).
+pub(super) fn draw_row_mesh(
+    chart: &mut ChartContext<'_, SVGBackend<'_>, Cartesian2d<RangedCoordf64, SegmentedCoord<RangedCoordi32>>>,
+    labels: &[String],
+    rows: i32,
+    x_labels: Option<usize>,
+    x_format: &dyn Fn(f64) -> String,
+    x_desc: &str,
+) -> Result<(), ChartError> {
+    let label_of = |value: &SegmentValue<i32>| match value {
+        SegmentValue::CenterOf(slot) => labels.get((rows - 1 - slot) as usize).cloned().unwrap_or_default(),
+        _ => String::new(),
+    };
+    let x_formatter = |value: &f64| x_format(*value);
+    let mut mesh = chart.configure_mesh();
+    mesh.disable_y_mesh()
+        .light_line_style(WHITE)
+        .bold_line_style(RGBColor(0xdd, 0xdd, 0xdd))
+        .y_labels(rows as usize)
+        .y_label_formatter(&label_of)
+        .x_label_formatter(&x_formatter)
+        .x_desc(x_desc)
+        .label_style(font(LABEL_SIZE))
+        .axis_desc_style(font(LABEL_SIZE));
+    if let Some(count) = x_labels {
+        mesh.x_labels(count);
+    }
+    mesh.draw()?;
     Ok(())
 }
 

@@ -3,6 +3,7 @@
 
 use bench::results::ResourceSample;
 use plotters::coord::ranged1d::ValueFormatter;
+use plotters::coord::types::RangedCoordf64;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
@@ -133,14 +134,7 @@ impl Panel<'_, '_> {
         let high = if high > 0.0 { high * 1.15 } else { 1.0 };
         let mut chart = self.builder(area, title).build_cartesian_2d(self.x_range.clone(), 0.0..high)?;
         self.mesh(chart.configure_mesh(), 6, y_desc, &axis_tick)?;
-        if self.warmup {
-            chart.draw_series([Rectangle::new([(self.x_range.start, 0.0), (0.0, high)], WARMUP_SHADE.filled())])?;
-        }
-        for (target, points) in lines {
-            let colour = self.report.targets[*target].colour;
-            chart.draw_series(LineSeries::new(points.iter().copied(), colour.stroke_width(2)))?;
-        }
-        Ok(())
+        self.shade_and_lines(&mut chart, (0.0, high), lines)
     }
 
     fn log(
@@ -156,6 +150,16 @@ impl Panel<'_, '_> {
         let y_range = (low..high).log_scale().with_key_points(super::log_ticks(low, high));
         let mut chart = self.builder(area, title).build_cartesian_2d(self.x_range.clone(), y_range)?;
         self.mesh(chart.configure_mesh(), 20, y_desc, &axis_tick)?;
+        self.shade_and_lines(&mut chart, (low, high), lines)
+    }
+
+    /// The warm-up shaded from `low` to `high` (when the run had one), then one line per target.
+    fn shade_and_lines<Y: Ranged<ValueType = f64>>(
+        &self,
+        chart: &mut ChartContext<'_, SVGBackend<'_>, Cartesian2d<RangedCoordf64, Y>>,
+        (low, high): (f64, f64),
+        lines: &[(usize, &Vec<(f64, f64)>)],
+    ) -> Result<(), ChartError> {
         if self.warmup {
             chart.draw_series([Rectangle::new([(self.x_range.start, low), (0.0, high)], WARMUP_SHADE.filled())])?;
         }

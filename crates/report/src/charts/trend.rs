@@ -4,7 +4,7 @@ use plotters::prelude::*;
 
 use super::{font, render_svg, Canvas, ChartError, Figure, LegendEntry, LegendMark, CAPTION_SIZE, LABEL_SIZE};
 use crate::format;
-use crate::history::History;
+use crate::history::{short_label, History};
 use crate::palette;
 
 const PANEL_HEIGHT: u32 = 230;
@@ -52,7 +52,7 @@ fn draw(root: &Canvas<'_>, history: &History, names: &[&str]) -> Result<(), Char
         if (x - index).abs() > 1e-6 || index < 0.0 {
             return String::new();
         }
-        history.entries.get(index as usize).map(|entry| entry.short_label()).unwrap_or_default()
+        history.entries.get(index as usize).map(short_label).unwrap_or_default()
     };
     for (index, (area, name)) in areas.iter().zip(names).enumerate() {
         let points: Vec<(f64, f64)> = history

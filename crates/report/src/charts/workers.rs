@@ -6,7 +6,7 @@ use bench::results::{WorkerCountSource, WorkerLoad};
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-use super::{font, label_area_width, render_svg, target_legend, Canvas, ChartError, Figure, CAPTION_SIZE, LABEL_SIZE};
+use super::{font, label_area_width, render_svg, target_legend, Canvas, ChartError, Figure, CAPTION_SIZE};
 use crate::data::Report;
 use crate::format;
 
@@ -80,22 +80,8 @@ fn draw(root: &Canvas<'_>, report: &Report<'_>, rows: &[WorkerRow]) -> Result<()
         .x_label_area_size(44)
         .y_label_area_size(label_area_width(labels.iter().map(String::as_str)))
         .build_cartesian_2d(0.0..100.0, (0..slots - 1).into_segmented())?;
-    let label_of = |value: &SegmentValue<i32>| match value {
-        SegmentValue::CenterOf(slot) => labels.get((slots - 1 - slot) as usize).cloned().unwrap_or_default(),
-        _ => String::new(),
-    };
-    chart
-        .configure_mesh()
-        .disable_y_mesh()
-        .light_line_style(WHITE)
-        .bold_line_style(RGBColor(0xdd, 0xdd, 0xdd))
-        .y_labels(rows.len())
-        .y_label_formatter(&label_of)
-        .x_label_formatter(&|x| format!("{x:.0}%"))
-        .x_desc("share of the target's requests in the phase (%)")
-        .label_style(font(LABEL_SIZE))
-        .axis_desc_style(font(LABEL_SIZE))
-        .draw()?;
+    let x_desc = "share of the target's requests in the phase (%)";
+    super::draw_row_mesh(&mut chart, &labels, slots, None, &|x| format!("{x:.0}%"), x_desc)?;
     let area = chart.plotting_area();
     for (index, row) in rows.iter().enumerate() {
         let slot = slots - 1 - index as i32;

@@ -1,5 +1,5 @@
 use super::*;
-use crate::compare::testing::{calibration, phase, run_with, target};
+use crate::testing::{calibration, phase, run_with, target};
 
 fn value(figures: &RunFigures, name: &str) -> f64 {
     figures.figures.iter().find(|figure| figure.name == name).unwrap_or_else(|| panic!("{name}")).samples[0]

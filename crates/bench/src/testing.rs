@@ -1,5 +1,7 @@
-//! Builders of small results for the unit tests of `compare`: one phase is one repetition at 10 connections with a
-//! given throughput.
+//! The one builder of small [`RunResults`] for tests: bench's own (always) and other crates' (through the
+//! `test-support` feature). [`run_with`] is the run around any targets; [`phase`] is one repetition at 10 connections
+//! with a given throughput, as `compare` judges it; [`results`] is a sync target with one measured request and a
+//! failed target, as the output formats print it.
 
 use crate::calibration::{
     Calibration, CalibrationRound, REFERENCE_CPU_LOOP_PER_CPU_S, REFERENCE_ROUND_TRIPS_PER_CPU_S, WORKLOAD_VERSION,
@@ -93,6 +95,7 @@ fn load_report(requests_per_second: f64, failed: u64) -> LoadReport {
     }
 }
 
+/// A running sync target with `phases`.
 pub fn target(name: &str, phases: Vec<PhaseResult>) -> TargetResult {
     TargetResult {
         name: name.into(),
@@ -108,6 +111,23 @@ pub fn target(name: &str, phases: Vec<PhaseResult>) -> TargetResult {
     }
 }
 
+/// A target that failed to start, with the reason and the last line of its stderr.
+pub fn failed_target(name: &str, reason: &str, stderr: &str) -> TargetResult {
+    TargetResult {
+        name: name.into(),
+        family: Family::Python,
+        kind: TargetKind::External,
+        command: vec!["false".into()],
+        workers: None,
+        threads: None,
+        status: TargetStatus::Failed { reason: reason.into(), stderr_tail: vec![stderr.into()] },
+        phases: vec![],
+        variant_of: None,
+        role: None,
+    }
+}
+
+/// The run around `targets`: fixed times, a 2-core machine, the upstream on 127.0.0.1:1.
 pub fn run_with(targets: Vec<TargetResult>, calibration: Option<Calibration>) -> RunResults {
     RunResults {
         schema_version: SCHEMA_VERSION,
@@ -144,4 +164,59 @@ pub fn run_with(targets: Vec<TargetResult>, calibration: Option<Calibration>) ->
         calibration,
         max_failures: None,
     }
+}
+
+/// A latency summary of one request that took `micros`, with its histogram and every reported percentile.
+pub fn one_request_latency(micros: u64) -> loadgen::LatencySummary {
+    let mut histogram = loadgen::histogram::new_histogram();
+    let _ = histogram.record(micros);
+    loadgen::LatencySummary {
+        samples: 1,
+        min_us: micros,
+        max_us: micros,
+        mean_us: micros as f64,
+        sum_us: micros,
+        median_us: micros,
+        stdev_us: 0.0,
+        percentiles: loadgen::REPORTED_PERCENTILES
+            .iter()
+            .map(|&percentile| loadgen::Percentile { percentile, latency_us: micros })
+            .collect(),
+        histogram: loadgen::histogram::encode(&histogram),
+    }
+}
+
+/// Statistics of one request to `name` that took 1.5 ms and returned 60 bytes, in a 2 s run.
+fn one_request(name: &str) -> loadgen::EndpointStats {
+    loadgen::EndpointStats {
+        name: name.into(),
+        count: 1,
+        failures: loadgen::FailureCounts::default(),
+        latency: one_request_latency(1500),
+        service_time: None,
+        requests_per_second: 0.5,
+        failures_per_second: 0.0,
+        avg_content_size: 60.0,
+        content_bytes: 60,
+        in_flight: loadgen::InFlightStats::default(),
+    }
+}
+
+/// A run whose `sync` target measured one 1.5 ms request to /cpu-intensive at 8 connections in phase `cpu`, beside
+/// a `broken` target that exited: what the output formats are tested on.
+pub fn results() -> RunResults {
+    let mut phase = phase("cpu", "/cpu-intensive", 0, 0.5);
+    phase.load_model = LoadModel::Concurrency { connections: 8 };
+    phase.load_description = "8 connections, closed loop (wrk)".into();
+    phase.warmup_s = 0.0;
+    phase.duration_s = 2.0;
+    phase.resources = Resources::default();
+    phase.load.started_at_unix_ms = 1_700_000_000_000;
+    phase.load.duration_secs = 2.0;
+    phase.load.endpoints = vec![one_request("/cpu-intensive")];
+    phase.load.aggregated = one_request(loadgen::AGGREGATED_NAME);
+    let mut sync = target("sync", vec![phase]);
+    sync.threads = Some(64);
+    let broken = failed_target("broken", "exited (exit status: 3)", "boom");
+    run_with(vec![sync, broken], None)
 }
