@@ -48,7 +48,7 @@ fn serve(mut stream: std::net::TcpStream) {
 }
 
 fn plan(addr: SocketAddr, requests: u64) -> LoadPlan {
-    let target = Target { addr, host_header: addr.to_string() };
+    let target = Target { addr, host_header: addr.to_string(), tls: None };
     LoadPlan {
         target,
         tasks: vec![Task::new("/health", 1)],

@@ -10,6 +10,12 @@ pub enum LoadError {
     /// The pre-flight connection to the target failed: nothing is listening, or it is not reachable.
     #[error("URL: cannot connect to {addr}: {source}")]
     Unreachable { addr: SocketAddr, source: std::io::Error },
+    /// The pre-flight TLS handshake with an https target failed (most often: a certificate it does not trust).
+    #[error(
+        "URL: TLS handshake with {addr} failed: {reason} (trust its CA with --cacert FILE, or accept any \
+         certificate with --insecure)"
+    )]
+    Tls { addr: SocketAddr, reason: String },
     #[error("cannot pin load threads to cores {cpus:?}: {reason}")]
     Affinity { cpus: Vec<usize>, reason: String },
     #[error("cannot start a load thread: {0}")]
@@ -39,6 +45,12 @@ impl LoadError {
     /// True when the error comes from the user's input (plan or target) rather than from the machine: the CLI
     /// exits 2 for these.
     pub fn is_bad_input(&self) -> bool {
-        matches!(self, LoadError::InvalidPlan { .. } | LoadError::Unreachable { .. } | LoadError::Affinity { .. })
+        matches!(
+            self,
+            LoadError::InvalidPlan { .. }
+                | LoadError::Unreachable { .. }
+                | LoadError::Tls { .. }
+                | LoadError::Affinity { .. }
+        )
     }
 }

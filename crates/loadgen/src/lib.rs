@@ -19,6 +19,7 @@ pub mod request;
 mod run;
 mod status;
 mod stop;
+mod tls;
 mod worker;
 
 pub use agent::{AgentSpec, AgentWindow};
@@ -34,3 +35,4 @@ pub use report::{
 pub use request::RequestShape;
 pub use run::run;
 pub use status::{StatusCount, StatusCounts};
+pub use tls::{TlsTarget, TlsTrust};

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::{AgentSpec, LoadError, RequestShape};
+use crate::{AgentSpec, LoadError, RequestShape, TlsTarget, TlsTrust};
 
 /// Everything one load run needs. Pacing, stop condition and recording are independent and combine freely.
 #[derive(Debug, Clone)]
@@ -30,12 +30,14 @@ pub struct LoadPlan {
     pub request: RequestShape,
 }
 
-/// An HTTP/1.1 origin: the resolved socket address and the Host header sent to it.
+/// An HTTP/1.1 origin: the resolved socket address, the Host header sent to it, and for https its TLS terms.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Target {
     pub addr: SocketAddr,
     /// `host[:port]` as the URL spelled it.
     pub host_header: String,
+    /// Some for an `https://` URL: the connections speak TLS (rustls); None is plain TCP.
+    pub tls: Option<TlsTarget>,
 }
 
 /// One weighted request kind. Its `name` labels the stats (Locust's "Name" column); usually the path.
@@ -77,14 +79,16 @@ pub enum Model {
 }
 
 impl Target {
-    /// Parses an `http://host[:port][/path?query]` URL, resolves the host, and returns the target and the URL's
-    /// path-and-query (`/` when empty).
+    /// Parses an `http://` or `https://host[:port][/path?query]` URL, resolves the host, and returns the target
+    /// and the URL's path-and-query (`/` when empty). An https target trusts Mozilla's roots until told otherwise.
     pub fn from_url(url: &str) -> Result<(Target, String), LoadError> {
         let bad = |reason: String| LoadError::invalid("URL", reason);
         let parsed = url::Url::parse(url).map_err(|error| bad(format!("{url:?}: {error}")))?;
-        if parsed.scheme() != "http" {
-            return Err(bad(format!("{url:?}: only http:// is supported")));
-        }
+        let https = match parsed.scheme() {
+            "http" => false,
+            "https" => true,
+            _ => return Err(bad(format!("{url:?}: only http:// and https:// are supported"))),
+        };
         let host = parsed.host_str().ok_or_else(|| bad(format!("{url:?}: no host")))?;
         let port = parsed.port_or_known_default().unwrap_or(80);
         let addr = resolve(host, port).map_err(|reason| bad(format!("{url:?}: {reason}")))?;
@@ -97,7 +101,10 @@ impl Target {
             path.push('?');
             path.push_str(query);
         }
-        Ok((Target { addr, host_header }, path))
+        // SNI and the certificate check take the bare name: the URL brackets an IPv6 address.
+        let server_name = host.trim_start_matches('[').trim_end_matches(']').to_owned();
+        let tls = https.then(|| TlsTarget { server_name, trust: TlsTrust::default() });
+        Ok((Target { addr, host_header, tls }, path))
     }
 
     /// True for 127.0.0.0/8 and ::1 (and IPv4-mapped loopback): the only targets allowed without `--allow-remote`.
@@ -245,11 +252,24 @@ mod tests {
         assert_eq!(target.addr, "[::1]:80".parse().unwrap());
         assert_eq!(path, "/");
         assert!(target.is_loopback());
+        assert_eq!(target.tls, None);
+    }
+
+    #[test]
+    fn https_urls_make_tls_targets_named_by_their_host() {
+        let (target, path) = Target::from_url("https://localhost/h").unwrap();
+        assert_eq!(target.addr.port(), 443);
+        assert_eq!(path, "/h");
+        let tls = TlsTarget { server_name: "localhost".into(), trust: TlsTrust::WebPkiRoots };
+        assert_eq!(target.tls, Some(tls));
+        let (target, _) = Target::from_url("https://[::1]:8443/").unwrap();
+        assert_eq!(target.host_header, "[::1]:8443");
+        assert_eq!(target.tls.map(|tls| tls.server_name).as_deref(), Some("::1"));
     }
 
     #[test]
     fn rejects_bad_urls_naming_the_argument() {
-        for url in ["not a url", "https://127.0.0.1/", "ftp://x/"] {
+        for url in ["not a url", "ftp://x/"] {
             let error = Target::from_url(url).unwrap_err();
             assert!(error.to_string().starts_with("URL"), "{error}");
         }
@@ -257,9 +277,9 @@ mod tests {
 
     #[test]
     fn loopback_is_recognised() {
-        let remote = Target { addr: "10.1.2.3:80".parse().unwrap(), host_header: "x".into() };
+        let remote = Target { addr: "10.1.2.3:80".parse().unwrap(), host_header: "x".into(), tls: None };
         assert!(!remote.is_loopback());
-        let local = Target { addr: "127.9.9.9:80".parse().unwrap(), host_header: "x".into() };
+        let local = Target { addr: "127.9.9.9:80".parse().unwrap(), host_header: "x".into(), tls: None };
         assert!(local.is_loopback());
     }
 

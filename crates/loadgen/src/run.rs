@@ -7,11 +7,12 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime};
 
 use crate::agent::{self, WallClock};
+use crate::client::TlsConnect;
 use crate::histogram::Latencies;
 use crate::per_worker::WorkerCounts;
 use crate::report::{EndpointRecord, LatencyBasis, ReportParts, SecondRecord};
 use crate::worker::{self, ScheduleCount, Shared, ThreadResult};
-use crate::{AgentWindow, InFlightStats, LoadError, LoadPlan, LoadReport, Pacing, RateStats, RunControl};
+use crate::{AgentWindow, InFlightStats, LoadError, LoadPlan, LoadReport, Pacing, RateStats, RunControl, TlsTarget};
 
 /// Time given to the threads to build their runtimes before the common start instant.
 const START_GRACE: Duration = Duration::from_millis(20);
@@ -20,7 +21,8 @@ const START_GRACE: Duration = Duration::from_millis(20);
 pub fn run(plan: &LoadPlan, control: &RunControl) -> Result<LoadReport, LoadError> {
     plan.validate()?;
     check_start_ahead(plan)?;
-    preflight(plan)?;
+    let tls = plan.target.tls.as_ref().map(TlsTarget::connector).transpose()?;
+    preflight(plan, tls.as_ref())?;
     let (start_senders, handles) = spawn_threads(plan, control)?;
     let clock = WallClock::now();
     let start = match plan.agent.start_at {
@@ -29,7 +31,7 @@ pub fn run(plan: &LoadPlan, control: &RunControl) -> Result<LoadReport, LoadErro
         None => Instant::now() + START_GRACE,
     };
     let started_at_unix_ms = clock.unix_us(start + plan.warmup) / 1000;
-    let shared = Arc::new(Shared::new(plan, start, Arc::clone(&control.live)));
+    let shared = Arc::new(Shared::new(plan, start, Arc::clone(&control.live), tls));
     for sender in start_senders {
         // A thread that already failed (affinity) has hung up; its error comes out of join below.
         let _ = sender.send(Arc::clone(&shared));
@@ -82,12 +84,16 @@ fn agent_window(
     }
 }
 
-/// Fails fast with [`LoadError::Unreachable`] when nothing accepts connections at the target.
-fn preflight(plan: &LoadPlan) -> Result<(), LoadError> {
+/// Fails fast with [`LoadError::Unreachable`] when nothing accepts connections at the target, and for https with
+/// [`LoadError::Tls`] when the handshake fails (a certificate the run does not trust).
+fn preflight(plan: &LoadPlan, tls: Option<&TlsConnect>) -> Result<(), LoadError> {
     let addr = plan.target.addr;
-    std::net::TcpStream::connect_timeout(&addr, plan.timeout)
-        .map(drop)
-        .map_err(|source| LoadError::Unreachable { addr, source })
+    let stream = std::net::TcpStream::connect_timeout(&addr, plan.timeout)
+        .map_err(|source| LoadError::Unreachable { addr, source })?;
+    match tls {
+        Some(tls) => tls.check(stream, plan.timeout).map_err(|reason| LoadError::Tls { addr, reason }),
+        None => Ok(()),
+    }
 }
 
 type StartSender = mpsc::Sender<Arc<Shared>>;

@@ -12,7 +12,7 @@ use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 use tokio::task::JoinHandle;
 
-use crate::client::{Connection, ExchangeError};
+use crate::client::{Connect, Connection, ExchangeError, Plain, TlsConnect};
 use crate::pacing::{Pacer, SlotClock};
 use crate::recorder::{FailureKind, Outcome, Recorder, ThreadRecords, Timing};
 use crate::stop::StopCondition;
@@ -36,6 +36,8 @@ pub(crate) struct Shared {
     pub live: Arc<LiveCounters>,
     /// False: a new connection for every request (`--disable-keepalive`).
     pub keep_alive: bool,
+    /// Some for an https target: every connection speaks TLS with this configuration; None is plain TCP.
+    pub tls: Option<TlsConnect>,
 }
 
 /// Picks a task index with probability weight / total.
@@ -66,7 +68,7 @@ impl TaskPicker {
 }
 
 impl Shared {
-    pub fn new(plan: &LoadPlan, start: Instant, live: Arc<LiveCounters>) -> Shared {
+    pub fn new(plan: &LoadPlan, start: Instant, live: Arc<LiveCounters>, tls: Option<TlsConnect>) -> Shared {
         let measure_start = start + plan.warmup;
         let deadline = plan.stop.duration.map(|duration| measure_start + duration);
         Shared {
@@ -85,6 +87,7 @@ impl Shared {
             threads: plan.threads,
             live,
             keep_alive: plan.request.keep_alive,
+            tls,
         }
     }
 }
@@ -125,8 +128,12 @@ pub(crate) async fn drive_thread(
         .iter()
         .enumerate()
         .map(|(local, &connection)| {
-            let task = drive_connection(Arc::clone(&shared), Rc::clone(&recorder), connection, local);
-            tokio::task::spawn_local(task)
+            // The stream type is chosen here, once per connection: the plain path has no TLS branch per request.
+            let (shared, recorder) = (Arc::clone(&shared), Rc::clone(&recorder));
+            match shared.tls.clone() {
+                None => tokio::task::spawn_local(drive_connection(shared, recorder, connection, local, Plain)),
+                Some(tls) => tokio::task::spawn_local(drive_connection(shared, recorder, connection, local, tls)),
+            }
         })
         .collect();
     let closed_at = wait_for_close(&shared, &mut handles, &cancel).await;
@@ -193,10 +200,16 @@ fn account_schedule(
 }
 
 /// One connection (or user): wait for the pacer, claim from the stop condition, send, record; until stopped.
-async fn drive_connection(shared: Arc<Shared>, recorder: Rc<RefCell<Recorder>>, index: usize, local: usize) {
+async fn drive_connection<C: Connect>(
+    shared: Arc<Shared>,
+    recorder: Rc<RefCell<Recorder>>,
+    index: usize,
+    local: usize,
+    connector: C,
+) {
     let mut rng = SmallRng::from_entropy();
     let mut pacer = Pacer::new(&shared.pacing, index, shared.start);
-    let mut connection = Connection::new(shared.addr, shared.keep_alive);
+    let mut connection = Connection::with_connector(connector, shared.addr, shared.keep_alive);
     while let Some(intended) = pacer.next(&shared.stop, &mut rng).await {
         if intended >= shared.measure_start && !shared.stop.claim() {
             break;

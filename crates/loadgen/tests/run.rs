@@ -62,7 +62,7 @@ fn answer(mut stream: TcpStream, delay: Duration, served: &AtomicU64, response: 
 
 fn plan(addr: SocketAddr, pacing: Pacing, stop: Stop) -> LoadPlan {
     LoadPlan {
-        target: Target { addr, host_header: addr.to_string() },
+        target: Target { addr, host_header: addr.to_string(), tls: None },
         tasks: vec![Task::new("/a", 1), Task::new("/b", 3)],
         pacing,
         stop,

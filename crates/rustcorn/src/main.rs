@@ -29,7 +29,7 @@ enum Command {
     /// Run the local stand-in for google.com that /sync-google and /async-google call.
     Upstream(cmd::upstream::Args),
     /// Load a URL like wrk/oha (-c), wrk2 (--rate) or Locust (--users) and report HDR latency percentiles.
-    Load(cmd::load::Args),
+    Load(Box<cmd::load::Args>),
     /// Run benchmark suites against every server model and keep the results; compare runs.
     Bench(cmd::bench::Args),
 }
@@ -62,7 +62,7 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
     match command {
         Command::Serve(args) => cmd::serve::run(args),
         Command::Upstream(args) => cmd::upstream::run(args),
-        Command::Load(args) => cmd::load::run(args),
+        Command::Load(args) => cmd::load::run(*args),
         Command::Bench(args) => cmd::bench::run(args),
     }
 }

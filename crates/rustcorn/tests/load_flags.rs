@@ -4,18 +4,8 @@
 
 mod support;
 
-use std::process::{Command, Output, Stdio};
-
 use support::echo::{header, EchoServer};
-
-fn load(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_rustcorn"))
-        .arg("load")
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .expect("run rustcorn load")
-}
+use support::load;
 
 /// Connections that carried a request (the load generator's reachability probe carries none).
 fn connections_used(received: &[support::echo::Echoed]) -> usize {

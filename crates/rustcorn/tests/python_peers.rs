@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use support::{http_client, Process, Upstream};
+use support::{http_client, project_root, venv_bin, Process, Upstream};
 
 /// The four endpoints and the message each answers with, as the article's handlers write them.
 const ENDPOINTS: [(&str, &str); 4] = [
@@ -55,26 +55,8 @@ const PEERS: [Peer; 4] = [
     },
 ];
 
-fn project_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
 fn apps_dir() -> PathBuf {
     project_root().join("bench-suite/python")
-}
-
-/// The venv's bin folder, or why it cannot be built here (no Python >= 3.11, no venv module, no PyPI).
-fn venv_bin() -> Result<PathBuf, String> {
-    let output = Command::new(project_root().join("scripts/setup-python-peers.sh"))
-        .stdin(Stdio::null())
-        .output()
-        .map_err(|error| format!("cannot run scripts/setup-python-peers.sh: {error}"))?;
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    if !output.status.success() {
-        return Err(format!("scripts/setup-python-peers.sh failed ({}): {}", output.status, stderr.trim()));
-    }
-    let python = PathBuf::from(String::from_utf8_lossy(&output.stdout).trim());
-    python.parent().map(Path::to_path_buf).ok_or_else(|| format!("unexpected interpreter path {python:?}"))
 }
 
 /// A loopback port that was free a moment ago.

@@ -1,16 +1,18 @@
 //! The lean HTTP/1.1 client on the hot path: one [`Connection`] per user or connection, keep-alive, pre-encoded
 //! request bytes, one reused read buffer, httparse for the head and content-length / chunked / until-close bodies.
-//! Nothing is allocated per request. The load workers (`crate::worker`) drive it.
+//! Nothing is allocated per request. The load workers (`crate::worker`) drive it, over plain TCP or TLS
+//! ([`connect`]).
 
 mod chunked;
+pub mod connect;
 
 use std::io;
 use std::net::SocketAddr;
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 
 pub use chunked::{ChunkedDecoder, ChunkedError};
+pub use connect::{Connect, Plain, TlsConnect};
 
 use crate::per_worker;
 
@@ -66,10 +68,11 @@ struct Head {
     worker_pid: Option<u32>,
 }
 
-/// One keep-alive HTTP/1.1 connection to the target, (re)opened on demand.
-pub struct Connection {
+/// One keep-alive HTTP/1.1 connection to the target, (re)opened on demand by its connector `C`.
+pub struct Connection<C: Connect = Plain> {
+    connector: C,
     addr: SocketAddr,
-    stream: Option<TcpStream>,
+    stream: Option<C::Stream>,
     buffer: Vec<u8>,
     /// Bytes of `buffer` holding received data not yet consumed (only non-zero if the server sent extra bytes).
     filled: usize,
@@ -79,9 +82,24 @@ pub struct Connection {
     keep_alive: bool,
 }
 
-impl Connection {
-    pub fn new(addr: SocketAddr, keep_alive: bool) -> Connection {
-        Connection { addr, stream: None, buffer: vec![0; INITIAL_BUFFER_BYTES], filled: 0, reused: false, keep_alive }
+#[cfg(test)]
+impl Connection<Plain> {
+    pub fn new(addr: SocketAddr, keep_alive: bool) -> Connection<Plain> {
+        Connection::with_connector(Plain, addr, keep_alive)
+    }
+}
+
+impl<C: Connect> Connection<C> {
+    pub fn with_connector(connector: C, addr: SocketAddr, keep_alive: bool) -> Connection<C> {
+        Connection {
+            connector,
+            addr,
+            stream: None,
+            buffer: vec![0; INITIAL_BUFFER_BYTES],
+            filled: 0,
+            reused: false,
+            keep_alive,
+        }
     }
 
     /// Drops the current stream (after a timeout or error): the next exchange reconnects.
@@ -111,8 +129,7 @@ impl Connection {
 
     async fn exchange_once(&mut self, request: &[u8]) -> Result<Response, ExchangeError> {
         if self.stream.is_none() {
-            let stream = TcpStream::connect(self.addr).await.map_err(ExchangeError::Connect)?;
-            stream.set_nodelay(true).map_err(ExchangeError::Connect)?;
+            let stream = self.connector.connect(self.addr).await.map_err(ExchangeError::Connect)?;
             self.stream = Some(stream);
             self.filled = 0;
             self.reused = false;
@@ -131,7 +148,11 @@ impl Connection {
 }
 
 /// Reads until a complete head is in `buffer[..filled]`; skips 1xx interim responses.
-async fn read_head(stream: &mut TcpStream, buffer: &mut Vec<u8>, filled: &mut usize) -> Result<Head, ExchangeError> {
+async fn read_head<S: AsyncRead + Unpin>(
+    stream: &mut S,
+    buffer: &mut Vec<u8>,
+    filled: &mut usize,
+) -> Result<Head, ExchangeError> {
     loop {
         if *filled > 0 {
             if let Some(head) = parse_head(&buffer[..*filled])? {
@@ -219,8 +240,8 @@ fn consume(buffer: &mut [u8], filled: &mut usize, count: usize) {
 }
 
 /// Reads and discards the body, returning its size; leaves any bytes after it at the start of the buffer.
-async fn read_body(
-    stream: &mut TcpStream,
+async fn read_body<S: AsyncRead + Unpin>(
+    stream: &mut S,
     buffer: &mut [u8],
     filled: &mut usize,
     head: Head,
@@ -233,8 +254,8 @@ async fn read_body(
     }
 }
 
-async fn read_exact_body(
-    stream: &mut TcpStream,
+async fn read_exact_body<S: AsyncRead + Unpin>(
+    stream: &mut S,
     buffer: &mut [u8],
     filled: &mut usize,
     length: u64,
@@ -251,8 +272,8 @@ async fn read_exact_body(
     }
 }
 
-async fn read_chunked_body(
-    stream: &mut TcpStream,
+async fn read_chunked_body<S: AsyncRead + Unpin>(
+    stream: &mut S,
     buffer: &mut [u8],
     filled: &mut usize,
 ) -> Result<u64, ExchangeError> {
@@ -269,7 +290,11 @@ async fn read_chunked_body(
     }
 }
 
-async fn read_until_close(stream: &mut TcpStream, buffer: &mut [u8], filled: &mut usize) -> Result<u64, ExchangeError> {
+async fn read_until_close<S: AsyncRead + Unpin>(
+    stream: &mut S,
+    buffer: &mut [u8],
+    filled: &mut usize,
+) -> Result<u64, ExchangeError> {
     let mut body_bytes = *filled as u64;
     *filled = 0;
     loop {
@@ -282,7 +307,7 @@ async fn read_until_close(stream: &mut TcpStream, buffer: &mut [u8], filled: &mu
 }
 
 /// Reads into the (fully consumed) buffer; EOF here means the body was cut short.
-async fn read_some(stream: &mut TcpStream, buffer: &mut [u8]) -> Result<usize, ExchangeError> {
+async fn read_some<S: AsyncRead + Unpin>(stream: &mut S, buffer: &mut [u8]) -> Result<usize, ExchangeError> {
     match stream.read(buffer).await.map_err(ExchangeError::Io)? {
         0 => Err(ExchangeError::Closed),
         read => Ok(read),

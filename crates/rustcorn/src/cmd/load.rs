@@ -22,7 +22,7 @@ const EXIT_BAD_INPUT: u8 = 2;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Target URL (http://host:port/path); its path is the only task unless --task is given.
+    /// Target URL (http:// or https://host:port/path); its path is the only task unless --task is given.
     url: String,
     /// Concurrency model (wrk/oha): connections each sending as soon as the last answer arrived. With --rate: the
     /// connections the rate is spread over (1..=100000).
@@ -81,6 +81,8 @@ pub struct Args {
     max_failures: f64,
     #[command(flatten)]
     request: super::load_request::RequestArgs,
+    #[command(flatten)]
+    tls: super::load_request::TlsArgs,
     /// Also write Locust's _stats.csv layout to FILE.
     #[arg(long, value_name = "FILE")]
     csv: Option<PathBuf>,
@@ -169,7 +171,8 @@ fn bad_input(error: &dyn std::fmt::Display) -> ExitCode {
 }
 
 pub(crate) fn plan_from(args: &Args) -> Result<LoadPlan, String> {
-    let (target, url_path) = Target::from_url(&args.url).map_err(|error| error.to_string())?;
+    let (mut target, url_path) = Target::from_url(&args.url).map_err(|error| error.to_string())?;
+    args.tls.apply(&mut target)?;
     let request = args.request.shape()?;
     let tasks = if args.tasks.is_empty() { vec![Task::new(url_path, 1)] } else { args.tasks.clone() };
     let pacing = match (args.users, args.rate) {

@@ -1,9 +1,35 @@
 //! `rustcorn load`'s request-shape flags, named as wrk, oha and hey name them: `-H`, `-m`, `-d` / `-D`,
-//! `--disable-keepalive`; turned into a [`loadgen::RequestShape`] that is encoded once before the run.
+//! `--disable-keepalive`; turned into a [`loadgen::RequestShape`] that is encoded once before the run. Also the
+//! https flags, named as curl names them: `--insecure`, `--cacert FILE`.
 
 use std::path::PathBuf;
 
-use loadgen::RequestShape;
+use loadgen::{RequestShape, Target, TlsTrust};
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct TlsArgs {
+    /// https: accept any server certificate (self-signed test servers), as curl -k and oha --insecure.
+    #[arg(short = 'k', long, conflicts_with = "cacert")]
+    insecure: bool,
+    /// https: trust only the CA certificates of this PEM file (default: Mozilla's root list, compiled in).
+    #[arg(long, value_name = "FILE")]
+    cacert: Option<PathBuf>,
+}
+
+impl TlsArgs {
+    /// Sets what an https target trusts; either flag with an http:// URL is refused rather than ignored.
+    pub fn apply(&self, target: &mut Target) -> Result<(), String> {
+        let trust = match (self.insecure, &self.cacert) {
+            (true, _) => TlsTrust::Insecure,
+            (false, Some(path)) => TlsTrust::CaFile(path.clone()),
+            (false, None) => return Ok(()),
+        };
+        let flag = if self.insecure { "--insecure" } else { "--cacert" };
+        let tls = target.tls.as_mut().ok_or_else(|| format!("{flag}: applies to https:// URLs only"))?;
+        tls.trust = trust;
+        Ok(())
+    }
+}
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct RequestArgs {

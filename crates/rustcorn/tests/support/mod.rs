@@ -488,3 +488,33 @@ pub fn skip(test: &str, reason: &str) {
     assert!(std::env::var("CI").as_deref() != Ok("true"), "{test} cannot run under CI=true: {reason}");
     eprintln!("SKIP {test}: {reason}");
 }
+
+/// The workspace root, where README.md, bench-suite/ and scripts/ are.
+pub fn project_root() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// The Python peers' venv bin folder, built by scripts/setup-python-peers.sh, or why it cannot be built here (no
+/// Python >= 3.11, no venv module, no PyPI).
+pub fn venv_bin() -> Result<std::path::PathBuf, String> {
+    let output = Command::new(project_root().join("scripts/setup-python-peers.sh"))
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|error| format!("cannot run scripts/setup-python-peers.sh: {error}"))?;
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    if !output.status.success() {
+        return Err(format!("scripts/setup-python-peers.sh failed ({}): {}", output.status, stderr.trim()));
+    }
+    let python = std::path::PathBuf::from(String::from_utf8_lossy(&output.stdout).trim());
+    python.parent().map(std::path::Path::to_path_buf).ok_or_else(|| format!("unexpected interpreter path {python:?}"))
+}
+
+/// `rustcorn load ARGS...` to completion, its output captured.
+pub fn load(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_rustcorn"))
+        .arg("load")
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run rustcorn load")
+}
