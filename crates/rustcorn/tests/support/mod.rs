@@ -461,14 +461,22 @@ impl SlowUpstream {
     }
 }
 
-fn answer_slowly(mut stream: TcpStream, log: &Mutex<Vec<UpstreamEvent>>, delay: Duration) {
+/// Reads one request head byte by byte (so nothing after it is consumed); None if the peer closed or erred first.
+pub fn read_head(stream: &mut TcpStream) -> Option<Vec<u8>> {
     let mut head = Vec::new();
     let mut byte = [0u8; 1];
     while !head.ends_with(b"\r\n\r\n") {
         match stream.read(&mut byte) {
             Ok(1) => head.push(byte[0]),
-            _ => return,
+            _ => return None,
         }
+    }
+    Some(head)
+}
+
+fn answer_slowly(mut stream: TcpStream, log: &Mutex<Vec<UpstreamEvent>>, delay: Duration) {
+    if read_head(&mut stream).is_none() {
+        return;
     }
     let number = {
         let mut events = log.lock().unwrap();

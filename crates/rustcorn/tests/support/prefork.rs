@@ -279,13 +279,8 @@ impl SlowUpstream {
 
 pub fn answer_slowly(mut stream: TcpStream, delay: Duration, received: &AtomicUsize, held: &AtomicUsize) {
     stream.set_read_timeout(Some(WAIT)).expect("set_read_timeout");
-    let mut head = Vec::new();
-    let mut byte = [0u8; 1];
-    while !head.ends_with(b"\r\n\r\n") {
-        match stream.read(&mut byte) {
-            Ok(1) => head.push(byte[0]),
-            _ => return,
-        }
+    if super::read_head(&mut stream).is_none() {
+        return;
     }
     received.fetch_add(1, Ordering::SeqCst);
     held.fetch_add(1, Ordering::SeqCst);
