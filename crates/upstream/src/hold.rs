@@ -10,6 +10,7 @@
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::io;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -23,6 +24,9 @@ pub(crate) struct HoldTimer {
     heap: Mutex<Heap>,
     /// Wakes the driver when a request due before the timer's current deadline arrives.
     earlier: Notify,
+    /// Nanoseconds the driver spent busy-polling before deadlines, for the record. Apart from the heap: the driver
+    /// adds to it on every poll while spinning, and needs no lock for that.
+    spun_ns: AtomicU64,
 }
 
 #[derive(Default)]
@@ -32,8 +36,6 @@ struct Heap {
     sequence: u64,
     /// The driver stopped (its timerfd failed): holds use tokio's timer from then on.
     stopped: bool,
-    /// Time the driver spent busy-polling before deadlines, for the record.
-    spun: Duration,
 }
 
 struct Entry {
@@ -67,7 +69,11 @@ impl HoldTimer {
     /// Makes the timerfd and spawns the driver on the current tokio runtime; an error if no timerfd can be made.
     pub fn start() -> io::Result<Arc<HoldTimer>> {
         let precise = PreciseTimer::new()?;
-        let timer = Arc::new(HoldTimer { heap: Mutex::new(Heap::default()), earlier: Notify::new() });
+        let timer = Arc::new(HoldTimer {
+            heap: Mutex::new(Heap::default()),
+            earlier: Notify::new(),
+            spun_ns: AtomicU64::new(0),
+        });
         tokio::spawn(drive(Arc::clone(&timer), precise));
         Ok(timer)
     }
@@ -114,11 +120,11 @@ impl HoldTimer {
 
     /// Time the driver has spent busy-polling before deadlines so far.
     pub fn spun(&self) -> Duration {
-        self.lock().spun
+        Duration::from_nanos(self.spun_ns.load(Ordering::Relaxed))
     }
 
     fn add_spun(&self, spun: Duration) {
-        self.lock().spun += spun;
+        self.spun_ns.fetch_add(u64::try_from(spun.as_nanos()).unwrap_or(u64::MAX), Ordering::Relaxed);
     }
 
     /// Releases every request due by `now`; returns the next deadline.

@@ -11,7 +11,6 @@ use std::time::{Duration, Instant};
 /// [`Spinner::BURST`]: under a load dense enough to empty it the thread is seldom idle, and plain timerfd wakes are
 /// then on time anyway.
 pub(crate) struct Spinner {
-    window: Duration,
     /// Estimate of the 90th percentile of how late a timerfd wake runs the driver.
     wake_late: Duration,
     /// Spin time that may still be spent; negative when overspent (a spin is paid for after the fact).
@@ -33,17 +32,12 @@ impl Spinner {
 
     pub(crate) fn new(now: Instant) -> Spinner {
         let wake_late = Duration::from_micros(300);
-        Spinner {
-            window: Self::window_for(wake_late),
-            wake_late,
-            tokens_ns: nanos(Self::BURST),
-            last: now,
-            spinning: false,
-        }
+        Spinner { wake_late, tokens_ns: nanos(Self::BURST), last: now, spinning: false }
     }
 
-    fn window_for(wake_late: Duration) -> Duration {
-        (wake_late + Self::MARGIN).clamp(Self::MIN_WINDOW, Self::MAX_WINDOW)
+    /// How long before a deadline the driver starts polling: the lateness estimate plus the margin, within bounds.
+    fn window(&self) -> Duration {
+        (self.wake_late + Self::MARGIN).clamp(Self::MIN_WINDOW, Self::MAX_WINDOW)
     }
 
     /// Refills the budget for the time since the last look and charges it the time spent spinning; returns that.
@@ -65,14 +59,15 @@ impl Spinner {
 
     /// True (and spinning from now) if `next` is within the window and the budget is not spent.
     pub(crate) fn spin_towards(&mut self, now: Instant, next: Instant) -> bool {
-        self.spinning = self.tokens_ns > 0 && next.saturating_duration_since(now) <= self.window;
+        self.spinning = self.tokens_ns > 0 && next.saturating_duration_since(now) <= self.window();
         self.spinning
     }
 
     /// When to arm the timerfd for `next`: a window early while the budget can pay for the spin, else on time.
     pub(crate) fn wake_time(&self, next: Instant) -> Instant {
-        if self.tokens_ns >= nanos(self.window) {
-            next.checked_sub(self.window).unwrap_or(next)
+        let window = self.window();
+        if self.tokens_ns >= nanos(window) {
+            next.checked_sub(window).unwrap_or(next)
         } else {
             next
         }
@@ -85,7 +80,6 @@ impl Spinner {
         let estimate = nanos(self.wake_late);
         let moved = if late > estimate { estimate + (late - estimate) / 10 } else { estimate - (estimate - late) / 90 };
         self.wake_late = Duration::from_nanos(u64::try_from(moved).unwrap_or(0));
-        self.window = Self::window_for(self.wake_late);
     }
 }
 
@@ -101,7 +95,7 @@ mod tests {
     fn a_spin_is_paid_from_a_budget_that_refills_at_its_share_of_wall_time() {
         let start = Instant::now();
         let mut spinner = Spinner::new(start);
-        let window = spinner.window;
+        let window = spinner.window();
         let mut now = start;
         let mut spun = Duration::ZERO;
         // Deadlines always just inside the window: spin until the saved-up burst (and what it earns meanwhile) is
@@ -129,7 +123,7 @@ mod tests {
     fn a_deadline_beyond_the_window_is_slept_for_not_spun_for() {
         let now = Instant::now();
         let mut spinner = Spinner::new(now);
-        let window = spinner.window;
+        let window = spinner.window();
         assert!(!spinner.spin_towards(now, now + window + Duration::from_micros(1)));
         assert!(spinner.spin_towards(now, now + window));
     }
@@ -141,11 +135,11 @@ mod tests {
         for _ in 0..200 {
             spinner.observe_wake(now, now + Duration::from_millis(5));
         }
-        assert_eq!(spinner.window, Spinner::MAX_WINDOW, "slow wake-ups widen the window up to its bound");
+        assert_eq!(spinner.window(), Spinner::MAX_WINDOW, "slow wake-ups widen the window up to its bound");
         for _ in 0..5_000 {
             spinner.observe_wake(now, now + Duration::from_micros(10));
         }
-        assert_eq!(spinner.window, Spinner::MIN_WINDOW, "prompt wake-ups narrow it down to its bound");
+        assert_eq!(spinner.window(), Spinner::MIN_WINDOW, "prompt wake-ups narrow it down to its bound");
         let mut spinner = Spinner::new(now);
         // One wake in ten 400 µs late, the rest 20 µs: the estimate settles near the slow tenth, so the window
         // covers nine wakes in ten at least.
