@@ -3,6 +3,10 @@
 # serve sync` on /health: each server on one core, wrk -t1 -c50 on the other (the pinning of loadgen-vs-wrk.sh),
 # runs alternated (nginx, async, sync, nginx, ...) so that a noisy neighbour hits every server alike. Prints each
 # run's req/s and each model's ratio to the nginx run of the same round. Goal: async >= 1.0x, sync >= 0.9x.
+# A fourth server, scripts/thread-per-connection.c (built here with the distribution's cc), is the floor of the
+# sync model: a C thread per connection that only answers, with none of the parsing, limits and timeouts. A
+# thread-per-connection server pays one wake-up and context switch per request, which nginx's event loop does not;
+# the floor shows what that costs on this machine, and sync's ratio to it what is left to the code.
 # On a shared machine req/s follows whatever else runs on the server's core, so each run also prints what a
 # request cost the server, which depends far less on that: CPU time (user + system, from /proc/PID/stat) and
 # context switches (voluntary + not, summed over its threads from /proc/PID/task/*/status) per request.
@@ -11,6 +15,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/pinned-load.sh
 install_missing nginx nginx-light
+install_missing cc gcc
 
 workdir=$(mktemp -d)
 pids=()
@@ -70,8 +75,16 @@ start_rustcorn() { # NAME ARGS...
 }
 start_rustcorn async async --threads 1
 start_rustcorn sync sync
+cc -O2 -pthread -o "$workdir/thread-per-connection" scripts/thread-per-connection.c
+floor_port=$(free_port)
+taskset -c "$SERVER_CPU" "$workdir/thread-per-connection" "$floor_port" >/dev/null &
+pids+=($!)
+floor_pid=$!
+floor_url="http://127.0.0.1:$floor_port/health"
 nginx_url="http://127.0.0.1:$nginx_port/health"
-for _ in $(seq 1 50); do curl -sf -o /dev/null "$nginx_url" && break; sleep 0.1; done
+for url in "$nginx_url" "$floor_url"; do
+    for _ in $(seq 1 50); do curl -sf -o /dev/null "$url" && break; sleep 0.1; done
+done
 
 # Server-side counters of PID: CPU clock ticks (user + system) and context switches, all threads summed.
 server_counters() { # PID -> "TICKS SWITCHES"
@@ -100,19 +113,22 @@ measure() { # URL PID
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.3f", a / b; else print "-" }'; }
 
-echo "servers on core $SERVER_CPU (nginx $(nginx -v 2>&1 | sed 's/.*\///'), rustcorn async --threads 1, rustcorn sync)"
+echo "servers on core $SERVER_CPU (nginx $(nginx -v 2>&1 | sed 's/.*\///'), rustcorn async --threads 1, rustcorn sync, floor: C thread per connection)"
 echo "load: wrk -t1 -c$CONNECTIONS -d${DURATION}s on core $LOAD_CPU, runs alternated; load average now: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "cpu us/req: the server's CPU time (user + system) per request; cs/req: its context switches per request"
 printf '%-4s %-6s %12s %11s %8s %13s %14s\n' run server "req/s" "cpu us/req" "cs/req" "req/s vs ngx" "cpu/req vs ngx"
 for run in $(seq 1 "$RUNS"); do
     read -r nginx_rps nginx_cpu nginx_cs < <(measure "$nginx_url" "$nginx_pid")
     printf '%-4s %-6s %12s %11s %8s %13s %14s\n' "$run" nginx "$nginx_rps" "$nginx_cpu" "$nginx_cs" 1x 1x
-    for model in async sync; do
+    for model in async sync floor; do
         url_var=${model}_url pid_var=${model}_pid
         read -r rps cpu cs < <(measure "${!url_var}" "${!pid_var}")
         # The CPU ratio is nginx's cost over this server's, so that above 1 means better than nginx on both.
         printf '%-4s %-6s %12s %11s %8s %12sx %13sx\n' "$run" "$model" "$rps" "$cpu" "$cs" \
             "$(ratio "$rps" "$nginx_rps")" "$(ratio "$nginx_cpu" "$cpu")"
+        printf -v "${model}_rps" '%s' "$rps"
+        printf -v "${model}_cpu" '%s' "$cpu"
     done
+    printf '%-4s %-6s %s\n' "$run" "sync" "vs floor: req/s $(ratio "$sync_rps" "$floor_rps")x, cpu/req $(ratio "$floor_cpu" "$sync_cpu")x"
 done
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
