@@ -8,6 +8,7 @@ mod handler;
 mod memory;
 mod server;
 mod state;
+mod stop;
 
 use std::io;
 use std::net::TcpListener;

@@ -1,8 +1,9 @@
 //! The accept loop of the async model: one connection task per accepted socket (`connection.rs`), the heartbeat
 //! task, and the graceful stop (see [`drive_connection`]).
 
-use std::future::Future;
+use std::future::{self, Future};
 use std::sync::Arc;
+use std::task::Poll;
 use std::time::Duration;
 
 use server_kit::lifecycle::{Shutdown, WorkerHooks, HEARTBEAT_INTERVAL};
@@ -14,6 +15,7 @@ use crate::connection::{self, OpenConnection, Shared};
 use crate::handler::Handler;
 use crate::memory::{Open, OpenConnections};
 use crate::state::{ConnState, Phase};
+use crate::stop::{StopBroadcast, StopWatch};
 use crate::Config;
 
 /// Pause after a failed accept (typically EMFILE) so the loop does not spin.
@@ -40,6 +42,7 @@ pub(crate) async fn serve(listener: Acceptor, config: Config, shutdown: Shutdown
         worker_pid: std::process::id(),
     });
     let connections = TaskTracker::new();
+    let stop = Arc::new(StopBroadcast::default());
 
     loop {
         let stream = tokio::select! {
@@ -58,8 +61,9 @@ pub(crate) async fn serve(listener: Acceptor, config: Config, shutdown: Shutdown
         let counted = OpenConnection::new(Arc::clone(&shared.hooks));
         let state = Arc::new(ConnState::default());
         let connection = connection::serve(stream, Arc::clone(&shared), Arc::clone(&state));
-        connections.spawn(drive_connection(connection, shutdown.clone(), state, (open.enter(), counted)));
+        connections.spawn(drive_connection(connection, stop.watch(), state, (open.enter(), counted)));
     }
+    stop.stop();
     drop(listener);
     connections.close();
     tracing::info!(connections = connections.len(), "stopped accepting; draining requests in progress");
@@ -76,15 +80,18 @@ pub(crate) async fn serve(listener: Acceptor, config: Config, shutdown: Shutdown
 /// and one half-received does not hold the stop for the whole header timeout).
 async fn drive_connection(
     connection: impl Future<Output = ()>,
-    shutdown: Shutdown,
+    mut stop: StopWatch,
     state: Arc<ConnState>,
     _open: (Open, OpenConnection),
 ) {
     tokio::pin!(connection);
-    tokio::select! {
-        biased;
-        () = connection.as_mut() => return,
-        () = shutdown.cancelled() => {}
+    let served_to_the_end = future::poll_fn(|cx| match connection.as_mut().poll(cx) {
+        Poll::Ready(()) => Poll::Ready(true),
+        Poll::Pending => stop.poll_stopped(cx).map(|()| false),
+    })
+    .await;
+    if served_to_the_end {
+        return;
     }
     let read_before_the_stop = state.has_read();
     let grace_ends = Instant::now() + FIRST_REQUEST_GRACE;
