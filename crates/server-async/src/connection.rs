@@ -4,6 +4,7 @@
 //! graceful stop asks it to close after its response. Pipelined responses are gathered and written together.
 
 use std::io;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -16,7 +17,7 @@ use server_kit::http1::request::{parse_head, BodyFraming, Parsed};
 use server_kit::lifecycle::WorkerHooks;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
-use tokio::time::Instant;
+use tokio::time::{Instant, Sleep};
 
 use crate::handler::Handler;
 use crate::state::ConnState;
@@ -49,6 +50,9 @@ thread_local! {
 
 /// Serves `stream` until it is done with; never panics on what the client sends.
 pub(crate) async fn serve(stream: TcpStream, shared: Arc<Shared>, state: Arc<ConnState>) {
+    let accepted_at = Instant::now();
+    let timer = tokio::time::sleep_until(accepted_at + shared.header_timeout);
+    tokio::pin!(timer);
     let mut connection = Connection {
         stream,
         shared: &shared,
@@ -56,7 +60,8 @@ pub(crate) async fn serve(stream: TcpStream, shared: Arc<Shared>, state: Arc<Con
         buffer: ReadBuffer::growing(INITIAL_READ_BYTES),
         out: Vec::new(),
         served: 0,
-        accepted_at: Instant::now(),
+        accepted_at,
+        timer,
     };
     connection.serve_requests().await;
 }
@@ -108,6 +113,8 @@ struct Connection<'a> {
     /// Responses encoded on this connection so far.
     served: u64,
     accepted_at: Instant,
+    /// The one timer of the connection's reads (see [`Connection::read_until`]).
+    timer: Pin<&'a mut Sleep>,
 }
 
 impl Connection<'_> {
@@ -140,9 +147,10 @@ impl Connection<'_> {
     }
 
     /// Waits until the next request's first byte is buffered and returns the deadline for its whole head: the
-    /// header timeout from the accept for the first request, from its first byte for later ones. A kept-alive
-    /// connection waits as long for its next request.
-    async fn wait_for_request(&mut self) -> Result<Instant, Abort> {
+    /// header timeout from the accept for the first request; for later ones, from their first byte, which is
+    /// `None` here: the clock is only read if the head is not complete in what was read. A kept-alive connection
+    /// waits as long for its next request.
+    async fn wait_for_request(&mut self) -> Result<Option<Instant>, Abort> {
         let header_timeout = self.shared.header_timeout;
         let first_deadline = self.accepted_at + header_timeout;
         if self.buffer.is_empty() {
@@ -155,16 +163,18 @@ impl Connection<'_> {
         } else {
             self.state.receiving();
         }
-        Ok(if self.served == 0 { first_deadline } else { Instant::now() + header_timeout })
+        Ok((self.served == 0).then_some(first_deadline))
     }
 
-    async fn read_head(&mut self, deadline: Instant) -> Result<RequestPlan, Abort> {
+    async fn read_head(&mut self, mut deadline: Option<Instant>) -> Result<RequestPlan, Abort> {
         loop {
             match parse_head(self.buffer.pending()) {
                 Ok(Parsed::Complete(head)) => return Ok(RequestPlan::new(&head, &self.shared.handler.app)),
                 Ok(Parsed::Partial) => {}
                 Err(error) => return Err(Abort::Respond { status: error.status(), detail: error.to_string() }),
             }
+            let header_timeout = self.shared.header_timeout;
+            let deadline = *deadline.get_or_insert_with(|| Instant::now() + header_timeout);
             self.fill_or_abort(deadline, HEAD_TIMEOUT_DETAIL).await?;
         }
     }
@@ -221,17 +231,38 @@ impl Connection<'_> {
             return Fill::Closed;
         }
         loop {
-            let read = tokio::time::timeout_at(deadline, self.stream.read(self.buffer.spare())).await;
-            match read {
-                Err(_elapsed) => return Fill::Deadline,
-                Ok(Ok(0)) => return Fill::Closed,
-                Ok(Ok(count)) => {
+            match self.read_until(deadline).await {
+                None => return Fill::Deadline,
+                Some(Ok(0)) => return Fill::Closed,
+                Some(Ok(count)) => {
                     self.buffer.filled(count);
                     self.state.receiving();
                     return Fill::Data;
                 }
-                Ok(Err(error)) if error.kind() == io::ErrorKind::Interrupted => {}
-                Ok(Err(_)) => return Fill::Closed,
+                Some(Err(error)) if error.kind() == io::ErrorKind::Interrupted => {}
+                Some(Err(_)) => return Fill::Closed,
+            }
+        }
+    }
+
+    /// Reads once into the buffer's spare room, or `None` once `deadline` has passed. The connection's timer stays
+    /// armed from one read to the next and is moved only when it fires before the deadline (which has moved on
+    /// since it was armed) or when the deadline is earlier than it: a request that arrives in time, the common
+    /// case, costs no timer operation (a `timeout_at` per read registered and removed one each time).
+    async fn read_until(&mut self, deadline: Instant) -> Option<io::Result<usize>> {
+        if self.timer.deadline() > deadline {
+            self.timer.as_mut().reset(deadline);
+        }
+        loop {
+            tokio::select! {
+                biased;
+                read = self.stream.read(self.buffer.spare()) => return Some(read),
+                () = self.timer.as_mut() => {
+                    if self.timer.deadline() >= deadline {
+                        return None;
+                    }
+                    self.timer.as_mut().reset(deadline);
+                }
             }
         }
     }
@@ -245,13 +276,26 @@ impl Connection<'_> {
         self.shared.hooks.request_served();
     }
 
+    /// Writes what is gathered. The socket usually takes it all at once; only a rest that has to wait for room
+    /// reads the clock and arms the write timeout.
     async fn flush(&mut self) -> io::Result<()> {
         if self.out.is_empty() {
             return Ok(());
         }
-        let written = tokio::time::timeout(WRITE_TIMEOUT, self.stream.write_all(&self.out)).await;
+        let written = match self.stream.try_write(&self.out) {
+            Ok(count) => Ok(count),
+            Err(error) if matches!(error.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted) => Ok(0),
+            Err(error) => Err(error),
+        };
+        let result = match written {
+            Ok(count) if count == self.out.len() => Ok(()),
+            Ok(count) => tokio::time::timeout(WRITE_TIMEOUT, self.stream.write_all(&self.out[count..]))
+                .await
+                .unwrap_or_else(|_elapsed| Err(io::ErrorKind::TimedOut.into())),
+            Err(error) => Err(error),
+        };
         self.out.clear();
-        written.unwrap_or_else(|_elapsed| Err(io::ErrorKind::TimedOut.into()))
+        result
     }
 
     /// Answers a request that cannot be served with `status` and closes the connection.
@@ -280,9 +324,9 @@ impl Connection<'_> {
         while discarded < LINGER_BYTES {
             // Into the read buffer: a scratch array here would make every connection's future that much larger.
             self.buffer.clear();
-            match tokio::time::timeout_at(deadline, self.stream.read(self.buffer.spare())).await {
-                Ok(Ok(count)) if count > 0 => discarded += count,
-                Ok(Err(error)) if error.kind() == io::ErrorKind::Interrupted => {}
+            match self.read_until(deadline).await {
+                Some(Ok(count)) if count > 0 => discarded += count,
+                Some(Err(error)) if error.kind() == io::ErrorKind::Interrupted => {}
                 _ => return,
             }
         }
