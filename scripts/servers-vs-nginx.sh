@@ -96,18 +96,29 @@ server_counters() { # PID -> "TICKS SWITCHES"
 
 clock_ticks=$(getconf CLK_TCK)
 
-# One wrk run against URL served by PID: prints "REQ/S CPU_US_PER_REQUEST SWITCHES_PER_REQUEST".
+# Busy and total clock ticks of CPU, from /proc/stat (iowait counts as idle).
+core_ticks() { # CPU -> "BUSY TOTAL"
+    awk -v cpu="cpu$1" '$1 == cpu { print $2 + $3 + $4 + $7 + $8, $2 + $3 + $4 + $5 + $6 + $7 + $8 }' /proc/stat
+}
+
+# One wrk run against URL served by PID: prints "REQ/S CPU_US_PER_REQUEST SWITCHES_PER_REQUEST LOAD_CORE_BUSY_%".
+# The last says who set the pace: near 100 %, wrk's core was full, and req/s is wrk's limit as much as the
+# server's (the server's own CPU per request is then the figure that tells servers apart).
 measure() { # URL PID
-    local before after output requests rps
+    local before after load_before load_after output requests rps
     before=$(server_counters "$2")
+    load_before=$(core_ticks "$LOAD_CPU")
     output=$(taskset -c "$LOAD_CPU" wrk -t1 -c"$CONNECTIONS" -d"${DURATION}s" "$1")
+    load_after=$(core_ticks "$LOAD_CPU")
     after=$(server_counters "$2")
     requests=$(echo "$output" | sed -n 's/^ *\([0-9]*\) requests in.*/\1/p')
     rps=$(echo "$output" | sed -n 's/^Requests\/sec: *//p')
-    awk -v rps="$rps" -v n="$requests" -v hz="$clock_ticks" -v b="$before" -v a="$after" 'BEGIN {
-        split(b, x, " "); split(a, y, " ")
-        if (n == 0) { printf "%s 0 0\n", rps; exit }
-        printf "%s %.2f %.2f\n", rps, (y[1] - x[1]) / hz * 1e6 / n, (y[2] - x[2]) / n
+    awk -v rps="$rps" -v n="$requests" -v hz="$clock_ticks" -v b="$before" -v a="$after" \
+        -v lb="$load_before" -v la="$load_after" 'BEGIN {
+        split(b, x, " "); split(a, y, " "); split(lb, p, " "); split(la, q, " ")
+        load = q[2] > p[2] ? (q[1] - p[1]) * 100 / (q[2] - p[2]) : 0
+        if (n == 0) { printf "%s 0 0 %.0f\n", rps, load; exit }
+        printf "%s %.2f %.2f %.0f\n", rps, (y[1] - x[1]) / hz * 1e6 / n, (y[2] - x[2]) / n, load
     }'
 }
 
@@ -115,16 +126,18 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.3f", a / b; else
 
 echo "servers on core $SERVER_CPU (nginx $(nginx -v 2>&1 | sed 's/.*\///'), rustcorn async --threads 1, rustcorn sync, floor: C thread per connection)"
 echo "load: wrk -t1 -c$CONNECTIONS -d${DURATION}s on core $LOAD_CPU, runs alternated; load average now: $(cut -d' ' -f1-3 /proc/loadavg)"
-echo "cpu us/req: the server's CPU time (user + system) per request; cs/req: its context switches per request"
-printf '%-4s %-6s %12s %11s %8s %13s %14s\n' run server "req/s" "cpu us/req" "cs/req" "req/s vs ngx" "cpu/req vs ngx"
+echo "cpu us/req: the server's CPU time (user + system) per request; cs/req: its context switches per request;"
+echo "wrk core: how busy the load's core was (near 100 %, wrk set the pace and cpu us/req tells the servers apart)"
+printf '%-4s %-6s %12s %11s %8s %9s %13s %14s\n' run server "req/s" "cpu us/req" "cs/req" "wrk core" "req/s vs ngx" \
+    "cpu/req vs ngx"
 for run in $(seq 1 "$RUNS"); do
-    read -r nginx_rps nginx_cpu nginx_cs < <(measure "$nginx_url" "$nginx_pid")
-    printf '%-4s %-6s %12s %11s %8s %13s %14s\n' "$run" nginx "$nginx_rps" "$nginx_cpu" "$nginx_cs" 1x 1x
+    read -r nginx_rps nginx_cpu nginx_cs nginx_load < <(measure "$nginx_url" "$nginx_pid")
+    printf '%-4s %-6s %12s %11s %8s %8s%% %13s %14s\n' "$run" nginx "$nginx_rps" "$nginx_cpu" "$nginx_cs" "$nginx_load" 1x 1x
     for model in async sync floor; do
         url_var=${model}_url pid_var=${model}_pid
-        read -r rps cpu cs < <(measure "${!url_var}" "${!pid_var}")
+        read -r rps cpu cs load < <(measure "${!url_var}" "${!pid_var}")
         # The CPU ratio is nginx's cost over this server's, so that above 1 means better than nginx on both.
-        printf '%-4s %-6s %12s %11s %8s %12sx %13sx\n' "$run" "$model" "$rps" "$cpu" "$cs" \
+        printf '%-4s %-6s %12s %11s %8s %8s%% %12sx %13sx\n' "$run" "$model" "$rps" "$cpu" "$cs" "$load" \
             "$(ratio "$rps" "$nginx_rps")" "$(ratio "$nginx_cpu" "$cpu")"
         printf -v "${model}_rps" '%s' "$rps"
         printf -v "${model}_cpu" '%s' "$cpu"
