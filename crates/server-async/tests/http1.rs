@@ -1,9 +1,10 @@
 //! The async model's HTTP/1.1 path in-process, over real loopback sockets: pipelined requests with mixed body
-//! framings, a chunk declared over the body limit, and a head that never completes.
+//! framings, a chunk declared over the body limit, a head that never completes, and the deadlines of a kept-alive
+//! connection (idle between requests, and a later head that stalls).
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use endpoints::{AppConfig, UpstreamClient};
 use server_kit::lifecycle::Shutdown;
@@ -84,4 +85,61 @@ fn a_head_that_never_completes_is_408_after_the_header_timeout() {
     assert!(raw.contains("timed out reading the request head"), "{raw}");
     let silent = server.exchange(b"");
     assert_eq!(silent, "", "a connection that sent nothing is closed without a word");
+}
+
+/// Reads one response to a `GET /health` (its body is the article's 31 bytes) and returns its status.
+fn read_one_response(stream: &mut TcpStream) -> u16 {
+    let mut raw = Vec::new();
+    let mut byte = [0u8; 1];
+    while !raw.ends_with(b"}") {
+        assert_eq!(stream.read(&mut byte).expect("read a response"), 1, "closed before a whole response");
+        raw.push(byte[0]);
+    }
+    statuses(&String::from_utf8_lossy(&raw)).first().copied().expect("a status line")
+}
+
+/// What the server sends until it closes, and how long after the call that close came.
+fn read_until_closed(stream: &mut TcpStream) -> (String, Duration) {
+    let started = Instant::now();
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw).expect("read until the server closes");
+    (String::from_utf8_lossy(&raw).into_owned(), started.elapsed())
+}
+
+#[test]
+fn a_kept_alive_connection_outlives_its_first_deadline_while_requests_come_and_closes_a_timeout_after_the_last() {
+    let header_timeout = Duration::from_millis(1500);
+    let server = TestServer::start(header_timeout);
+    let mut stream = TcpStream::connect(server.addr).unwrap();
+    stream.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    // Six requests a third of the timeout apart: the connection lives twice the timeout, past the deadline its
+    // timer was first armed for (the accept's), so that timer fires while requests still come and must move on.
+    let started = Instant::now();
+    for _ in 0..6 {
+        stream.write_all(b"GET /health HTTP/1.1\r\nHost: t\r\n\r\n").unwrap();
+        assert_eq!(read_one_response(&mut stream), 200);
+        std::thread::sleep(header_timeout / 3);
+    }
+    assert!(started.elapsed() > header_timeout, "the requests spanned more than the first deadline");
+    let (rest, idle) = read_until_closed(&mut stream);
+    assert_eq!(rest, "", "an idle connection is closed without a word");
+    // Timers never fire early: the close comes no sooner than a timeout after the last response (the test slept a
+    // third of it already).
+    assert!(idle >= header_timeout * 2 / 3, "closed {idle:?} into the idle wait");
+}
+
+#[test]
+fn a_later_request_whose_head_stalls_gets_408_a_header_timeout_after_its_first_bytes() {
+    let header_timeout = Duration::from_millis(1000);
+    let server = TestServer::start(header_timeout);
+    let mut stream = TcpStream::connect(server.addr).unwrap();
+    stream.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    stream.write_all(b"GET /health HTTP/1.1\r\nHost: t\r\n\r\n").unwrap();
+    assert_eq!(read_one_response(&mut stream), 200);
+    // Idle for most of the timeout, then half a head: its deadline counts from these bytes, not from the response.
+    std::thread::sleep(header_timeout * 4 / 5);
+    stream.write_all(b"GET /health HTTP/1.1\r\nHost: t\r\nX-Never: ").unwrap();
+    let (raw, waited) = read_until_closed(&mut stream);
+    assert_eq!(statuses(&raw), [408], "{raw}");
+    assert!(waited >= header_timeout, "408 came {waited:?} after the head's first bytes");
 }
