@@ -2,6 +2,8 @@
 //! `rustcorn load -m -H -d --disable-keepalive` sets it. It is encoded into bytes once per task before the run,
 //! so the hot path writes the same pre-encoded bytes whatever the shape.
 
+use std::path::Path;
+
 use crate::LoadError;
 
 /// Headers the load generator writes itself, which `-H` replaces rather than repeats.
@@ -30,20 +32,9 @@ impl RequestShape {
     /// Refuses what would not be one valid HTTP/1.1 request: a method or header name that is not a token, a
     /// value with a line break, or framing headers the body sets itself.
     pub fn validate(&self) -> Result<(), LoadError> {
-        if !is_token(&self.method) {
-            return Err(LoadError::invalid("--method", format!("{:?} is not an HTTP method", self.method)));
-        }
+        check_method(&self.method).map_err(|reason| LoadError::invalid("--method", reason))?;
         for (name, value) in &self.headers {
-            if !is_token(name) {
-                return Err(LoadError::invalid("--header", format!("{name:?} is not a header name")));
-            }
-            if value.contains(['\r', '\n']) {
-                return Err(LoadError::invalid("--header", format!("the value of {name} holds a line break")));
-            }
-            if ["content-length", "transfer-encoding"].iter().any(|framing| name.eq_ignore_ascii_case(framing)) {
-                let reason = format!("{name} is set from the body (-d / -D), not by hand");
-                return Err(LoadError::invalid("--header", reason));
-            }
+            check_header(name, value).map_err(|reason| LoadError::invalid("--header", reason))?;
         }
         Ok(())
     }
@@ -77,6 +68,35 @@ impl RequestShape {
     fn has_header(&self, wanted: &str) -> bool {
         self.headers.iter().any(|(name, _)| name.eq_ignore_ascii_case(wanted))
     }
+}
+
+/// Why `method` cannot start a request line: it is not an HTTP token (empty, spaces, ...).
+pub fn check_method(method: &str) -> Result<(), String> {
+    if is_token(method) {
+        Ok(())
+    } else {
+        Err(format!("{method:?} is not an HTTP method"))
+    }
+}
+
+/// Why `name: value` cannot be sent as an extra header: a name that is not a token, a value with a line break
+/// (it would inject a header), or a framing header the body sets itself.
+pub fn check_header(name: &str, value: &str) -> Result<(), String> {
+    if !is_token(name) {
+        return Err(format!("{name:?} is not a header name"));
+    }
+    if value.contains(['\r', '\n']) {
+        return Err(format!("the value of {name} holds a line break"));
+    }
+    if ["content-length", "transfer-encoding"].iter().any(|framing| name.eq_ignore_ascii_case(framing)) {
+        return Err(format!("{name} is set from the length of the body, not by hand"));
+    }
+    Ok(())
+}
+
+/// A body file's bytes, read once before the run; the error names the file.
+pub fn read_body_file(path: &Path) -> Result<Vec<u8>, String> {
+    std::fs::read(path).map_err(|error| format!("cannot read {}: {error}", path.display()))
 }
 
 /// RFC 9110's token: the characters a method or a header name may hold.
