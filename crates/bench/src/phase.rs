@@ -12,7 +12,9 @@ use crate::pinning::Pinning;
 use crate::ports;
 use crate::process::{ChildFailure, ChildServer, ChildSpec, Readiness};
 use crate::progress::Progress;
-use crate::results::{CpuWork, EndpointShare, LoadModel, PhaseResult, TargetKind, WorkerKill, WorkerRequests};
+use crate::results::{
+    CpuWork, EndpointShare, LoadModel, PhaseResult, SentRequest, TargetKind, WorkerKill, WorkerRequests,
+};
 use crate::sampler::{self, Sampler, SAMPLE_INTERVAL};
 use crate::suite::{Launch, LoadSpec, PhaseSpec, TargetSpec};
 
@@ -200,6 +202,7 @@ pub fn run(
         resources,
         worker_requests,
         cores: Some(context.pinning.target_in(&target.name, &phase.name).to_vec()),
+        request: SentRequest::of(&phase.request),
     };
     Ok(Measured { result, hlog })
 }
@@ -348,7 +351,7 @@ fn load_plan(
         threads: pinning.load_threads,
         cpu_affinity: Some(pinning.load.iter().map(|&core| core as usize).collect()),
         agent: loadgen::AgentSpec::default(),
-        request: Default::default(),
+        request: phase.request.clone(),
     })
 }
 

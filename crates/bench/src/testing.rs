@@ -51,6 +51,7 @@ pub fn failing_phase(name: &str, path: &str, repetition: u32, requests_per_secon
         hlog: None,
         cores: None,
         kill: None,
+        request: None,
     }
 }
 

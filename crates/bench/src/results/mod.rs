@@ -2,12 +2,14 @@
 //! `merge` read. Serde for the file, schemars for `schema/results.schema.json`; additions must be optional fields.
 
 mod load_schema;
+mod request;
 mod role;
 mod workers;
 
 use std::path::Path;
 
 pub use loadgen::{LatencySummary, LoadReport};
+pub use request::SentRequest;
 pub use role::{Role, ROLE_WORDS};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -265,6 +267,10 @@ pub struct PhaseResult {
     /// `kill_worker_at`); absent when the phase kills nothing.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kill: Option<WorkerKill>,
+    /// The phase's request shape when it was not a plain GET with keep-alive (the suite's `method`, `headers`,
+    /// `body` or `body_file`, `keep_alive`); absent for the default, and in files written before it was recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request: Option<SentRequest>,
 }
 
 /// One process of a target killed with SIGKILL in the middle of a phase, to see what the others do meanwhile.

@@ -5,6 +5,8 @@
 mod error;
 mod phase;
 mod raw;
+mod redact;
+mod request;
 mod target;
 
 use std::collections::BTreeSet;
@@ -17,6 +19,7 @@ use toml::Spanned;
 pub use error::{Location, SuiteError};
 pub use phase::{LoadSpec, PhaseSpec, TaskSpec};
 use raw::{CoreChoice, RawCpu, RawSuite, RawUpstream};
+pub use redact::redact_header_values;
 pub use target::{Launch, TargetSpec};
 
 /// Default time a target gets to become ready.

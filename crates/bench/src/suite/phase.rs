@@ -3,6 +3,7 @@
 use std::ops::Range;
 use std::time::Duration;
 
+use loadgen::RequestShape;
 use toml::Spanned;
 
 use super::raw::{HumanDuration, OneOrMany, RawPhase, RawTask};
@@ -27,6 +28,9 @@ pub struct PhaseSpec {
     pub target_cores: Option<TargetCores>,
     /// SIGKILL one process of each target this long into the measured part (see `crate::kill`).
     pub kill_worker_at: Option<Duration>,
+    /// What every request looks like beyond its path: method, extra headers, body, keep-alive (the suite's
+    /// `method`, `headers`, `body` or `body_file`, `keep_alive`); a plain GET with keep-alive by default.
+    pub request: RequestShape,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -110,6 +114,7 @@ impl Context<'_> {
             }
             other => other.as_ref().map(|at| at.get_ref().0),
         };
+        let request = self.request(raw)?;
         let repetitions = match &raw.repetitions {
             None => repetitions,
             Some(own) => self.repetitions(Some(own))?,
@@ -127,6 +132,7 @@ impl Context<'_> {
                 targets: selected.clone(),
                 target_cores: target_cores.clone(),
                 kill_worker_at,
+                request: request.clone(),
             })
             .collect())
     }

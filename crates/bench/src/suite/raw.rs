@@ -94,6 +94,11 @@ pub struct RawPhase {
     pub target_cores: Option<Spanned<CoreChoice>>,
     pub kill_worker_at: Option<Spanned<HumanDuration>>,
     pub tasks: Spanned<Vec<Spanned<RawTask>>>,
+    pub method: Option<Spanned<String>>,
+    pub headers: Option<Vec<Spanned<String>>>,
+    pub body: Option<Spanned<String>>,
+    pub body_file: Option<Spanned<String>>,
+    pub keep_alive: Option<bool>,
 }
 
 #[derive(Debug, Deserialize)]

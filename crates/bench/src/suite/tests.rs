@@ -251,3 +251,60 @@ fn cpu_work_is_a_cost_per_request_that_leaves_iterations_to_the_driver() {
     located("tasks = [{ path = \"/cpu-intensive?iterations=5\", cpu_work = \"2ms\" }]", "remove it");
     located("tasks = [{ path = \"/cpu-intensive\", cpu_work = \"soon\" }]", "invalid duration");
 }
+
+/// GOOD with `fields` added to its last phase (`locust`), and the 1-based line where `field` is set.
+fn with_request(fields: &str, field: &str) -> (String, usize) {
+    let text = format!("{GOOD}{fields}\n");
+    let mut added = text.lines().enumerate().skip(GOOD.lines().count());
+    let line = added.find(|(_, line)| line.starts_with(&format!("{field} ="))).map_or(0, |(index, _)| index + 1);
+    (text, line)
+}
+
+#[test]
+fn a_phase_sets_the_method_headers_body_and_keep_alive_of_its_requests() {
+    let suite = parse(GOOD).unwrap();
+    assert!(suite.phases.iter().all(|phase| phase.request == loadgen::RequestShape::default()), "default: plain GET");
+    let (text, _) = with_request(
+        "method = \"POST\"\nheaders = [\"Content-Type: application/json\", \"X-A:b: c\"]\nbody = '{\"a\":1}'\n\
+         keep_alive = false",
+        "method",
+    );
+    let request = &parse(&text).unwrap().phases[2].request;
+    assert_eq!(request.method, "POST");
+    let headers = [("Content-Type".to_owned(), "application/json".to_owned()), ("X-A".into(), "b: c".into())];
+    assert_eq!(request.headers, headers);
+    assert_eq!((request.body.as_slice(), request.keep_alive), (&b"{\"a\":1}"[..], false));
+    assert_eq!(parse(&text).unwrap().phases[0].request, loadgen::RequestShape::default(), "per phase");
+
+    // A body file resolves against the suite file's folder and may hold any bytes.
+    let dir = std::env::temp_dir().join(format!("rustcorn-suite-body-{}", std::process::id()));
+    std::fs::create_dir_all(dir.join("bodies")).unwrap();
+    std::fs::write(dir.join("bodies/b.bin"), [0u8, 255, 10]).unwrap();
+    let (text, line) = with_request("body_file = \"bodies/b.bin\"", "body_file");
+    let suite = Suite::parse(&dir.join("s.toml"), text.clone()).unwrap();
+    assert_eq!(suite.phases[2].request.body, [0, 255, 10]);
+    let missing = Suite::parse(Path::new("suites/s.toml"), text).unwrap_err().to_string();
+    let expected = format!("suites/s.toml:{line}:13: field `body_file`: cannot read suites/bodies/b.bin: ");
+    assert!(missing.starts_with(&expected), "{missing}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn bad_request_fields_name_file_line_column_and_field() {
+    let refused = |fields: &str, field: &str, column: usize, needle: &str| {
+        let (text, line) = with_request(fields, field);
+        let error = error_of(&text);
+        assert!(error.starts_with(&format!("suites/s.toml:{line}:{column}: field `{field}`")), "{fields}: {error}");
+        assert!(error.contains(needle), "{fields}: {error}");
+    };
+    refused("method = \"\"", "method", 10, "\"\" is not an HTTP method");
+    refused("method = \"GE T\"", "method", 10, "is not an HTTP method");
+    refused("headers = [\"X-Token abc\"]", "headers", 12, "is not Name: value");
+    refused("headers = [\"X-Ok: 1\", \"X Bad: 1\"]", "headers", 23, "is not a header name");
+    refused("headers = [\"X-Split: a\\r\\nInjected: 1\"]", "headers", 12, "holds a line break");
+    refused("headers = [\"Content-Length: 5\"]", "headers", 12, "set from the length of the body");
+    refused("body = \"a\"\nbody_file = \"b\"", "body_file", 13, "not both");
+    refused("keep_alive = \"no\"", "keep_alive", 14, "invalid type");
+    refused("method = 5", "method", 10, "invalid type");
+    refused("headers = \"X-A: 1\"", "headers", 11, "invalid type");
+}

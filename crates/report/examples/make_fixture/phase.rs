@@ -210,6 +210,7 @@ pub(crate) fn phase_result(
             pid: if whole_server(model) { 4100 } else { 4201 },
             whole_server: whole_server(model),
         }),
+        request: None,
     }
 }
 
