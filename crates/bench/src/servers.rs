@@ -3,7 +3,7 @@
 //! suite file, then run by the same driver into the same results.json and report. The TOML is kept in the results
 //! (`suite.text`), so a comparison can be saved and run again with `rustcorn bench run`.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use toml::{Table, Value};
@@ -31,6 +31,34 @@ pub struct ServersSpec {
     pub timeout: Option<Duration>,
     pub runs: u32,
     pub ready_timeout: Option<Duration>,
+    /// What every request looks like beyond its path (`-m`, `-H`, `-d` / `-D`, `--disable-keepalive`).
+    pub request: PhaseRequest,
+}
+
+/// A phase's request shape as the suite writes it (`method`, `headers`, `body` or `body_file`, `keep_alive`):
+/// the body still a text or a file, which [`Suite::parse`] reads.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PhaseRequest {
+    pub method: String,
+    /// `(name, value)` in order.
+    pub headers: Vec<(String, String)>,
+    pub body: Option<BodySource>,
+    pub keep_alive: bool,
+}
+
+impl Default for PhaseRequest {
+    /// A plain GET with keep-alive: nothing is written into the phase.
+    fn default() -> Self {
+        PhaseRequest { method: "GET".to_owned(), headers: Vec::new(), body: None, keep_alive: true }
+    }
+}
+
+/// Where a request body comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BodySource {
+    Text(String),
+    /// Read when the suite is checked; relative paths resolve against the suite file's folder.
+    File(PathBuf),
 }
 
 /// The load model, as `rustcorn load` names it.
@@ -78,7 +106,7 @@ pub fn suite_text(spec: &ServersSpec) -> Result<String, String> {
         return Err(format!("two targets are named {:?}: give each command its own --name", pair[0]));
     }
     suite.insert("targets".into(), Value::Array(targets));
-    suite.insert("phases".into(), Value::Array(vec![Value::Table(phase(spec))]));
+    suite.insert("phases".into(), Value::Array(vec![Value::Table(phase(spec)?)]));
     toml::to_string(&suite).map_err(|error| format!("cannot write the suite: {error}"))
 }
 
@@ -112,7 +140,7 @@ fn external_target(spec: &ServersSpec, name: String, command: String) -> Table {
     target
 }
 
-fn phase(spec: &ServersSpec) -> Table {
+fn phase(spec: &ServersSpec) -> Result<Table, String> {
     let mut phase = Table::new();
     phase.insert("name".into(), "load".into());
     match spec.load {
@@ -147,7 +175,33 @@ fn phase(spec: &ServersSpec) -> Table {
         })
         .collect();
     phase.insert("tasks".into(), Value::Array(tasks));
-    phase
+    request_fields(&spec.request, &mut phase)?;
+    Ok(phase)
+}
+
+/// The phase's `method`, `headers`, `body` or `body_file` and `keep_alive`, each only when it is not the default.
+fn request_fields(request: &PhaseRequest, phase: &mut Table) -> Result<(), String> {
+    if request.method != "GET" {
+        phase.insert("method".into(), request.method.clone().into());
+    }
+    if !request.headers.is_empty() {
+        let headers = request.headers.iter().map(|(name, value)| Value::String(format!("{name}: {value}"))).collect();
+        phase.insert("headers".into(), Value::Array(headers));
+    }
+    match &request.body {
+        None => {}
+        Some(BodySource::Text(text)) => {
+            phase.insert("body".into(), text.clone().into());
+        }
+        Some(BodySource::File(path)) => {
+            let path = path.to_str().ok_or_else(|| format!("--body-file: {} is not UTF-8", path.display()))?;
+            phase.insert("body_file".into(), path.into());
+        }
+    }
+    if !request.keep_alive {
+        phase.insert("keep_alive".into(), false.into());
+    }
+    Ok(())
 }
 
 fn millis(duration: Duration) -> String {

@@ -19,6 +19,7 @@ fn spec() -> ServersSpec {
         timeout: None,
         runs: 3,
         ready_timeout: None,
+        request: PhaseRequest::default(),
     }
 }
 
@@ -63,4 +64,31 @@ fn clashing_names_and_no_command_are_refused() {
     assert!(check(&twice).unwrap_err().contains("two targets are named \"same\""));
     let none = ServersSpec { paths: vec![("/".into(), 1)], duration: Duration::from_secs(1), ..Default::default() };
     assert!(check(&none).unwrap_err().contains("at least one server command"));
+}
+
+#[test]
+fn the_request_shape_reaches_the_phase_and_only_when_it_is_not_a_plain_get() {
+    let plain = suite_text(&spec()).unwrap();
+    for field in ["method", "headers", "body", "keep_alive"] {
+        assert!(!plain.contains(field), "{field} written for the default:\n{plain}");
+    }
+    let mut shaped = spec();
+    shaped.request = PhaseRequest {
+        method: "POST".into(),
+        headers: vec![("Authorization".into(), "Bearer t".into()), ("X-A".into(), "1".into())],
+        body: Some(BodySource::Text("{\"a\": \"b\"}".into())),
+        keep_alive: false,
+    };
+    let request = &check(&shaped).unwrap().phases[0].request;
+    assert_eq!(request.method, "POST");
+    assert_eq!(request.headers, shaped.request.headers);
+    assert_eq!((request.body.as_slice(), request.keep_alive), (&b"{\"a\": \"b\"}"[..], false));
+
+    let file = std::env::temp_dir().join(format!("rustcorn-servers-body-{}.bin", std::process::id()));
+    std::fs::write(&file, [1u8, 2, 3]).unwrap();
+    shaped.request.body = Some(BodySource::File(file.clone()));
+    assert_eq!(check(&shaped).unwrap().phases[0].request.body, [1, 2, 3], "read from the absolute path");
+    std::fs::remove_file(&file).unwrap();
+    let gone = check(&shaped).unwrap_err();
+    assert!(gone.contains("field `body_file`: cannot read") && gone.contains(&file.display().to_string()), "{gone}");
 }

@@ -63,6 +63,8 @@ pub struct Args {
     #[arg(long, value_parser = ranges::duration(Duration::from_millis(1), MAX_DURATION))]
     ready_timeout: Option<Duration>,
     #[command(flatten)]
+    request: super::load_request::RequestArgs,
+    #[command(flatten)]
     run: RunFlags,
 }
 
@@ -108,5 +110,55 @@ fn spec_from(args: &Args) -> Result<ServersSpec, String> {
         timeout: args.timeout,
         runs: args.runs,
         ready_timeout: args.ready_timeout,
+        request: args.request.for_suite()?,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+
+    #[derive(Debug, clap::Parser)]
+    struct Cli {
+        #[command(flatten)]
+        args: Args,
+    }
+
+    fn spec(flags: &[&str]) -> Result<ServersSpec, String> {
+        let cli = Cli::try_parse_from([&["servers", "server --port {port}"], flags].concat())
+            .map_err(|error| error.to_string())?;
+        spec_from(&cli.args)
+    }
+
+    #[test]
+    fn the_request_flags_mean_what_they_mean_in_load() {
+        use bench::servers::{BodySource, PhaseRequest};
+        assert_eq!(spec(&[]).unwrap().request, PhaseRequest::default());
+        let flags = ["-m", "POST", "-H", "X-Token: abc", "--header", "Accept: a/b", "-d", "hi", "--disable-keepalive"];
+        let request = spec(&flags).unwrap().request;
+        assert_eq!(request.method, "POST");
+        assert_eq!(request.headers, [("X-Token".to_owned(), "abc".to_owned()), ("Accept".into(), "a/b".into())]);
+        assert_eq!((request.body, request.keep_alive), (Some(BodySource::Text("hi".into())), false));
+        // -q is still --quiet beside them, -R the rate.
+        assert!(spec(&["-q", "-R", "10", "-m", "PUT"]).is_ok_and(|spec| spec.request.method == "PUT"));
+
+        let file = std::env::temp_dir().join(format!("rustcorn-servers-flag-body-{}", std::process::id()));
+        std::fs::write(&file, "x").unwrap();
+        let body = spec(&["-D", file.to_str().unwrap()]).unwrap().request.body;
+        assert_eq!(body, Some(BodySource::File(file.clone())));
+        std::fs::remove_file(&file).unwrap();
+        let gone = spec(&["-D", file.to_str().unwrap()]).unwrap_err();
+        assert!(gone.starts_with("--body-file: cannot read"), "{gone}");
+    }
+
+    #[test]
+    fn bad_request_flags_are_refused_as_load_refuses_them() {
+        assert!(spec(&["-m", "GE T"]).unwrap_err().starts_with("--method: \"GE T\" is not an HTTP method"));
+        assert!(spec(&["-m", ""]).unwrap_err().starts_with("--method:"));
+        assert!(spec(&["-H", "Content-Length: 3"]).unwrap_err().starts_with("--header:"));
+        assert!(spec(&["-H", "novalue"]).unwrap_err().contains("is not Name: value"));
+        assert!(spec(&["-d", "a", "-D", "f"]).unwrap_err().contains("cannot be used with"));
+    }
 }

@@ -4,6 +4,7 @@
 
 use std::path::PathBuf;
 
+use bench::servers::{BodySource, PhaseRequest};
 use loadgen::{RequestShape, Target, TlsTrust};
 
 #[derive(Debug, Clone, clap::Args)]
@@ -56,11 +57,31 @@ impl RequestArgs {
         let body = match (&self.body, &self.body_file) {
             (Some(text), _) => text.clone().into_bytes(),
             (None, Some(path)) => {
-                std::fs::read(path).map_err(|error| format!("--body-file: cannot read {}: {error}", path.display()))?
+                loadgen::request::read_body_file(path).map_err(|error| format!("--body-file: {error}"))?
             }
             (None, None) => Vec::new(),
         };
         Ok(RequestShape {
+            method: self.method.clone(),
+            headers: self.headers.clone(),
+            body,
+            keep_alive: !self.disable_keepalive,
+        })
+    }
+
+    /// The same flags for `rustcorn bench servers`, which writes them into its suite's phase: checked here as
+    /// `rustcorn load` checks them (same messages), with a body file kept as its absolute path, so the suite
+    /// kept in results.json runs again from any folder.
+    pub fn for_suite(&self) -> Result<PhaseRequest, String> {
+        self.shape()?.validate().map_err(|error| error.to_string())?;
+        let body = match (&self.body, &self.body_file) {
+            (Some(text), _) => Some(BodySource::Text(text.clone())),
+            (None, Some(path)) => Some(BodySource::File(
+                std::path::absolute(path).map_err(|error| format!("--body-file: {}: {error}", path.display()))?,
+            )),
+            (None, None) => None,
+        };
+        Ok(PhaseRequest {
             method: self.method.clone(),
             headers: self.headers.clone(),
             body,
