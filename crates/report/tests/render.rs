@@ -449,3 +449,30 @@ fn the_methodology_shows_each_targets_cpu_work_and_labels_the_literal_loop() {
     assert!(methodology.contains("the article's loop as written"), "{methodology}");
     assert!(methodology.contains("Repetitions and the verdict"), "{methodology}");
 }
+
+#[test]
+fn a_phase_with_a_request_shape_says_what_it_sent_without_header_values() {
+    let mut results = fixture();
+    let phase = results.targets[0].phases[0].name.clone();
+    let sent = bench::results::SentRequest {
+        method: "POST".into(),
+        header_names: vec!["Authorization".into()],
+        body_bytes: 1024,
+        keep_alive: false,
+    };
+    for target in &mut results.targets {
+        for measured in target.phases.iter_mut().filter(|measured| measured.name == phase) {
+            measured.request = Some(sent.clone());
+        }
+    }
+    results.suite.text.push_str("\n[[phases]]\nname = \"post\"\nheaders = [\"Authorization: Bearer s3cret\"]\n");
+    let html = render_html(&results, &ReportOptions::default());
+    let methodology = text_of(&select(&Html::parse_document(&html), "#methodology")[0]);
+    let line = format!(
+        "Phase {phase} sent POST with 1 header (Authorization) and a 1,024-byte body, no keep-alive (a new \
+         connection per request)."
+    );
+    assert!(methodology.contains(&line), "{methodology:.3000}");
+    assert_eq!(methodology.matches("sent POST").count(), 1, "one line for the one phase with a shape");
+    assert!(!html.contains("s3cret") && methodology.contains("\"Authorization: …\""), "{methodology:.3000}");
+}

@@ -2,7 +2,7 @@
 //! upstream, each phase's load model, how repetitions make the verdict, the CPU work per request each target was
 //! sent, what each endpoint does, and the suite file verbatim.
 
-use bench::results::{CpuWork, LatencySummary, LoadModel, TargetKind, UpstreamHolds, UpstreamSettings};
+use bench::results::{CpuWork, LatencySummary, LoadModel, SentRequest, TargetKind, UpstreamHolds, UpstreamSettings};
 use maud::{html, Markup};
 
 use super::sections::target_cell;
@@ -20,6 +20,7 @@ pub fn section(report: &Report<'_>) -> Markup {
         (Some(commit), _) => commit.clone(),
         (None, _) => "not a git checkout".to_owned(),
     };
+    let suite_text = bench::suite::redact_header_values(&results.suite.text);
     html! {
         div.folded-body {
             h3 { "Machine and software" }
@@ -97,6 +98,7 @@ pub fn section(report: &Report<'_>) -> Markup {
                     }
                 }
             }
+            (requests_sent(report))
             ul {
                 li {
                     strong { "users" } " (Locust's model): each user sends a request, waits for the answer, thinks a \
@@ -142,7 +144,10 @@ pub fn section(report: &Report<'_>) -> Markup {
             }
             h3 { "Suite file" }
             p { code { (results.suite.path) } " (" (results.suite.name) "), as it was when the run started:" }
-            pre { (results.suite.text) }
+            @if suite_text != results.suite.text {
+                p { "The values of its phases' headers are left out here (…): they may be secrets." }
+            }
+            pre { (suite_text) }
         }
     }
 }
@@ -222,6 +227,45 @@ fn spin_text(holds: &UpstreamHolds) -> Option<String> {
         spun as f64 / 1000.0,
         100.0 * spun as f64 / ran as f64
     ))
+}
+
+/// One line per phase whose requests were not plain GETs with keep-alive: what they were, header names only.
+fn requests_sent(report: &Report<'_>) -> Markup {
+    let shaped: Vec<(&str, &SentRequest)> =
+        report.phases.iter().filter_map(|phase| Some((phase.name, phase.example.request.as_ref()?))).collect();
+    if shaped.is_empty() {
+        return html! {};
+    }
+    html! {
+        ul {
+            @for (phase, request) in shaped {
+                li { "Phase " (phase) " sent " (request_text(request)) "." }
+            }
+        }
+    }
+}
+
+/// E.g. "POST with 2 headers (Authorization, Content-Type) and a 1,024-byte body, no keep-alive (a new
+/// connection per request)". Header values are never shown: they may be secrets.
+pub(crate) fn request_text(request: &SentRequest) -> String {
+    let mut parts = Vec::new();
+    match request.header_names.len() {
+        0 => {}
+        1 => parts.push(format!("1 header ({})", request.header_names[0])),
+        count => parts.push(format!("{count} headers ({})", request.header_names.join(", "))),
+    }
+    if request.body_bytes > 0 {
+        parts.push(format!("a {}-byte body", format::count(request.body_bytes)));
+    }
+    let mut text = request.method.clone();
+    if !parts.is_empty() {
+        text.push_str(" with ");
+        text.push_str(&parts.join(" and "));
+    }
+    if !request.keep_alive {
+        text.push_str(", no keep-alive (a new connection per request)");
+    }
+    text
 }
 
 fn repetitions_section() -> Markup {
@@ -360,5 +404,28 @@ fn load_model_text(model: &LoadModel) -> String {
         LoadModel::Rate { rate_per_s, connections } => {
             format!("rate: {} req/s over {connections} connections", format::rate(*rate_per_s))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_request_reads_as_its_method_header_names_body_size_and_keep_alive() {
+        let request = |method: &str, names: &[&str], body_bytes: u64, keep_alive: bool| SentRequest {
+            method: method.into(),
+            header_names: names.iter().map(|name| (*name).to_owned()).collect(),
+            body_bytes,
+            keep_alive,
+        };
+        assert_eq!(
+            request_text(&request("POST", &["Authorization", "Content-Type"], 1024, false)),
+            "POST with 2 headers (Authorization, Content-Type) and a 1,024-byte body, no keep-alive (a new \
+             connection per request)"
+        );
+        assert_eq!(request_text(&request("PUT", &[], 7, true)), "PUT with a 7-byte body");
+        assert_eq!(request_text(&request("GET", &["X-A"], 0, true)), "GET with 1 header (X-A)");
+        assert_eq!(request_text(&request("GET", &[], 0, false)), "GET, no keep-alive (a new connection per request)");
     }
 }
