@@ -25,8 +25,13 @@ const SKIPPED_BLOCKS: [(&str, &str); 1] =
     [("make bench   #", "`make bench` runs the default suite (~4 minutes) and `make test` is what runs this test")];
 
 /// Lines that do not run here (they become `:`), with the reason.
-const SKIPPED_LINES: [(&str, &str); 2] = [
+const SKIPPED_LINES: [(&str, &str); 3] = [
     ("cargo build --release", "the test runs the binary cargo built for it; a release build takes minutes"),
+    (
+        "rustcorn bench servers 'uvicorn myapp:app",
+        "no server here takes a POST (myapp is the reader's own app); bench_servers.rs sends the same flags to a \
+         recording server",
+    ),
     (
         "rustcorn bench run bench-suite/default.toml",
         "the default suite takes about 4 minutes: it is what `make bench` runs",

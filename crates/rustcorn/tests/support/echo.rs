@@ -69,7 +69,11 @@ fn serve(mut stream: TcpStream, connection: usize, sink: &Mutex<Vec<Echoed>>) {
         }
         let body = buffer[head_end..head_end + length].to_vec();
         buffer.drain(..head_end + length);
-        let close = header(&head, "connection").is_some_and(|value| value.eq_ignore_ascii_case("close"));
+        // HTTP/1.0 closes after the response unless it asks to keep alive (the bench driver's readiness poll
+        // is an HTTP/1.0 GET that reads until the close).
+        let asked = header(&head, "connection").map(str::to_ascii_lowercase);
+        let http10 = head.lines().next().is_some_and(|line| line.ends_with("HTTP/1.0"));
+        let close = asked.as_deref() == Some("close") || (http10 && asked.as_deref() != Some("keep-alive"));
         let status = head
             .split_whitespace()
             .nth(1)
