@@ -2,7 +2,7 @@
 CARGO ?= cargo
 RUSTCORN := target/release/rustcorn
 
-.PHONY: all build release test lint fmt nextest clean loadgen-vs-wrk servers-vs-nginx python-peers bench bench-quick \
+.PHONY: all build release test lint fmt nextest clean loadgen-vs-wrk servers-vs-nginx instructions-per-request python-peers bench bench-quick \
 	bench-python bench-article bench-ci baseline microbench
 
 all: build
@@ -43,6 +43,11 @@ loadgen-vs-wrk: release
 # nginx (one worker) vs serve async --threads 1 vs serve sync on /health, same pinning, runs alternated; ratios.
 servers-vs-nginx: release
 	bash scripts/servers-vs-nginx.sh
+
+# User-space instructions per /health request of nginx, serve async and serve sync (callgrind): the servers' own
+# code, compared on a machine however busy.
+instructions-per-request: release
+	bash scripts/instructions-per-request.sh
 
 # The default comparison of every server model on every endpoint (bench-suite/default.toml, 3 repetitions, ~4
 # minutes on 2 idle cores).

@@ -25,29 +25,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-
-# nginx answers /health with the same JSON body our servers send; no log, keep-alive without a request limit.
 nginx_port=$(free_port)
-cat >"$workdir/nginx.conf" <<CONF
-worker_processes 1;
-master_process off;
-daemon off;
-pid $workdir/nginx.pid;
-error_log $workdir/nginx.err warn;
-events { worker_connections 4096; }
-http {
-    access_log off;
-    keepalive_requests 1000000000;
-    server {
-        listen 127.0.0.1:$nginx_port;
-        location = /health {
-            default_type application/json;
-            return 200 '{"message":"ok","duration":0.0}';
-        }
-    }
-}
-CONF
+write_nginx_conf "$workdir" "$nginx_port"
 taskset -c "$SERVER_CPU" nginx -c "$workdir/nginx.conf" -p "$workdir" &
 pids+=($!)
 nginx_pid=$!

@@ -22,16 +22,16 @@ serve = "async --threads 1"
 name = "cpu"
 load = "concurrency"
 connections = 8
-warmup = "300ms"
-duration = "1s"
+warmup = "200ms"
+duration = "500ms"
 tasks = [{{ path = "/cpu-intensive" }}]
 
 [[phases]]
 name = "memory"
 load = "concurrency"
 connections = 8
-warmup = "300ms"
-duration = "1s"
+warmup = "200ms"
+duration = "500ms"
 tasks = [{{ path = "/memory-intensive" }}]
 "#
     )

@@ -87,7 +87,20 @@ fn a_head_that_never_completes_is_408_after_the_header_timeout() {
     assert_eq!(silent, "", "a connection that sent nothing is closed without a word");
 }
 
-/// Reads one response to a `GET /health` (its body is the article's 31 bytes) and returns its status.
+/// A kept-alive client connection to `server`.
+fn connect(server: &TestServer) -> TcpStream {
+    let stream = TcpStream::connect(server.addr).unwrap();
+    stream.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    stream
+}
+
+/// Sends `GET /health` on `stream` and returns the status of its response.
+fn get_health(stream: &mut TcpStream) -> u16 {
+    stream.write_all(b"GET /health HTTP/1.1\r\nHost: t\r\n\r\n").unwrap();
+    read_one_response(stream)
+}
+
+/// Reads one response whose body is JSON (ends with `}`) and returns its status.
 fn read_one_response(stream: &mut TcpStream) -> u16 {
     let mut raw = Vec::new();
     let mut byte = [0u8; 1];
@@ -110,14 +123,12 @@ fn read_until_closed(stream: &mut TcpStream) -> (String, Duration) {
 fn a_kept_alive_connection_outlives_its_first_deadline_while_requests_come_and_closes_a_timeout_after_the_last() {
     let header_timeout = Duration::from_millis(1500);
     let server = TestServer::start(header_timeout);
-    let mut stream = TcpStream::connect(server.addr).unwrap();
-    stream.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    let mut stream = connect(&server);
     // Six requests a third of the timeout apart: the connection lives twice the timeout, past the deadline its
     // timer was first armed for (the accept's), so that timer fires while requests still come and must move on.
     let started = Instant::now();
     for _ in 0..6 {
-        stream.write_all(b"GET /health HTTP/1.1\r\nHost: t\r\n\r\n").unwrap();
-        assert_eq!(read_one_response(&mut stream), 200);
+        assert_eq!(get_health(&mut stream), 200);
         std::thread::sleep(header_timeout / 3);
     }
     assert!(started.elapsed() > header_timeout, "the requests spanned more than the first deadline");
@@ -132,10 +143,8 @@ fn a_kept_alive_connection_outlives_its_first_deadline_while_requests_come_and_c
 fn a_later_request_whose_head_stalls_gets_408_a_header_timeout_after_its_first_bytes() {
     let header_timeout = Duration::from_millis(1000);
     let server = TestServer::start(header_timeout);
-    let mut stream = TcpStream::connect(server.addr).unwrap();
-    stream.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
-    stream.write_all(b"GET /health HTTP/1.1\r\nHost: t\r\n\r\n").unwrap();
-    assert_eq!(read_one_response(&mut stream), 200);
+    let mut stream = connect(&server);
+    assert_eq!(get_health(&mut stream), 200);
     // Idle for most of the timeout, then half a head: its deadline counts from these bytes, not from the response.
     std::thread::sleep(header_timeout * 4 / 5);
     stream.write_all(b"GET /health HTTP/1.1\r\nHost: t\r\nX-Never: ").unwrap();

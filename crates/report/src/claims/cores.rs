@@ -5,7 +5,7 @@
 use bench::results::Family;
 
 use super::roles::{self, Role};
-use super::{closed_phase_with, cores_used, not_measured, req_per_s, Check, Finding, CPU_BOUND, ONE_CORE};
+use super::{closed_phase_with, cores_used, not_measured, ratio_range, req_per_s, Check, Finding, CPU_BOUND, ONE_CORE};
 use crate::data::Report;
 use crate::format;
 
@@ -68,14 +68,15 @@ pub fn prefork_scales(report: &Report<'_>, family: Family) -> Check {
     let ratio = if single_rate > 0.0 { prefork_rate / single_rate } else { f64::INFINITY };
     let (prefork_cores, single_cores) = (cores_used(report, prefork, phase), cores_used(report, single, phase));
     let evidence = format!(
-        "on /cpu-intensive {} served {} req/s on {} cores, {} {} ({} req/s on {} cores)",
+        "on /cpu-intensive {} served {} req/s on {} cores, {} {} ({} req/s on {} cores; the ratio {})",
         report.target_name(prefork),
         format::rate(prefork_rate),
         format::significant(prefork_cores, 3),
         format::ratio(ratio),
         report.target_name(single),
         format::rate(single_rate),
-        format::significant(single_cores, 3)
+        format::significant(single_cores, 3),
+        ratio_range(report, prefork, single, phase)
     );
     if prefork_cores <= ONE_CORE && single_cores < CPU_BOUND {
         let what = format!(
@@ -126,9 +127,9 @@ pub fn workers_follow_cores(report: &Report<'_>, family: Family) -> Check {
     };
     let members = sweep(phase);
     let cores = cores_of(phase, &members);
-    let rate = |workers: u32| {
-        members.iter().find(|(w, _)| *w == workers).map_or(0.0, |&(_, target)| req_per_s(report, target, phase))
-    };
+    // Every worker count asked about below is one of the members.
+    let target_of = |workers: u32| members.iter().find(|(w, _)| *w == workers).map_or(0, |&(_, target)| target);
+    let rate = |workers: u32| req_per_s(report, target_of(workers), phase);
     let (Some(&(fewest, _)), Some(&(most, _))) = (members.first(), members.last()) else {
         return not_measured(family, "no /cpu-intensive phase ran gunicorn-style workers from below to past the cores");
     };
@@ -138,10 +139,13 @@ pub fn workers_follow_cores(report: &Report<'_>, family: Family) -> Check {
     let points: Vec<String> =
         members.iter().map(|&(workers, _)| format!("{workers}: {} req/s", format::rate(rate(workers)))).collect();
     let evidence = format!(
-        "on /cpu-intensive with {cores} cores, by workers: {}; {at_cores} workers serve {} {fewest}, {most} serve {} {at_cores}",
+        "on /cpu-intensive with {cores} cores, by workers: {}; {at_cores} workers serve {} {fewest} ({}), {most} \
+         serve {} {at_cores} ({})",
         points.join(", "),
         format::ratio(rise),
-        format::ratio(beyond)
+        ratio_range(report, target_of(at_cores), target_of(fewest), phase),
+        format::ratio(beyond),
+        ratio_range(report, target_of(most), target_of(at_cores), phase)
     );
     let fewest_cores = members.first().map_or(0.0, |&(_, target)| cores_used(report, target, phase));
     if fewest_cores < CPU_BOUND {

@@ -15,7 +15,8 @@ mod tests;
 use bench::results::Family;
 use maud::{html, Markup};
 
-use crate::data::Report;
+use crate::data::{Report, Spread};
+use crate::format;
 use crate::select;
 
 /// The article's title and date, cited once on the page.
@@ -228,6 +229,26 @@ fn closed_phase_with(report: &Report<'_>, path: &str, find: impl Fn(usize) -> Op
 
 fn req_per_s(report: &Report<'_>, target: usize, phase: usize) -> f64 {
     report.throughput(target, phase).map_or(0.0, |spread| spread.median)
+}
+
+/// How far the ratio of `over`'s throughput to `under`'s in `phase` rests on repetitions: the range it took (from
+/// the lowest of one over the highest of the other to the reverse), or that each ran once and a ratio near a
+/// claim's threshold could fall the other way on the next run.
+fn ratio_range(report: &Report<'_>, over: usize, under: usize, phase: usize) -> String {
+    let (Some(over), Some(under)) = (report.throughput(over, phase), report.throughput(under, phase)) else {
+        return "no runs to range it over".to_owned();
+    };
+    spread_of_ratio(&over, &under)
+}
+
+fn spread_of_ratio(over: &Spread, under: &Spread) -> String {
+    let runs = over.n.min(under.n);
+    if runs < 2 {
+        return "one run each, no spread to judge it by".to_owned();
+    }
+    let low = over.min / under.max.max(f64::MIN_POSITIVE);
+    let high = over.max / under.min.max(f64::MIN_POSITIVE);
+    format!("{}-{} over {runs} runs", format::ratio(low), format::ratio(high))
 }
 
 fn cores_used(report: &Report<'_>, target: usize, phase: usize) -> f64 {

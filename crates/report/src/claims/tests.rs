@@ -428,3 +428,13 @@ fn a_queue_longer_than_the_window_is_shown_but_not_judged_on_its_latency() {
     let at_8 = evidence.split(", ").find(|point| point.contains(" at 8 ")).expect("the 8-connection point");
     assert!(!at_8.contains("not judged"), "{at_8}");
 }
+
+#[test]
+fn a_ratio_says_the_range_it_took_over_the_runs_or_that_it_rests_on_one() {
+    let spread = |values: &[f64]| Spread::of(values.iter().copied()).expect("values");
+    let ranged = spread_of_ratio(&spread(&[190.0, 200.0, 210.0]), &spread(&[95.0, 100.0, 105.0]));
+    // From the lowest over the highest (190 / 105) to the highest over the lowest (210 / 95).
+    assert_eq!(ranged, format!("{}-{} over 3 runs", format::ratio(190.0 / 105.0), format::ratio(210.0 / 95.0)));
+    let single = spread_of_ratio(&spread(&[200.0]), &spread(&[100.0, 101.0]));
+    assert_eq!(single, "one run each, no spread to judge it by");
+}
