@@ -1,5 +1,6 @@
-//! `rustcorn load`'s request-shape flags, named as wrk, oha and hey name them: `-H`, `-m`, `-d` / `-D`,
-//! `--disable-keepalive`; turned into a [`loadgen::RequestShape`] that is encoded once before the run. Also the
+//! The request-shape flags of `rustcorn load` and `rustcorn bench servers`, named as wrk, oha and hey name them:
+//! `-H`, `-m`, `-d` / `-D`, `--disable-keepalive`; turned into a [`loadgen::RequestShape`] that is encoded once
+//! before the run, or for `bench servers` into the fields of its suite's phase. Also the
 //! https flags, named as curl names them: `--insecure`, `--cacert FILE`.
 
 use std::path::PathBuf;
