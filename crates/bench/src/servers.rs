@@ -31,6 +31,9 @@ pub struct ServersSpec {
     pub timeout: Option<Duration>,
     pub runs: u32,
     pub ready_timeout: Option<Duration>,
+    /// The path polled with GET until it answers 2xx; None: the first of `paths`. A path that takes only POST
+    /// answers GET with 405, so a server loaded with `-m POST` is polled on another path (`/health`).
+    pub ready_path: Option<String>,
     /// What every request looks like beyond its path (`-m`, `-H`, `-d` / `-D`, `--disable-keepalive`).
     pub request: PhaseRequest,
 }
@@ -132,7 +135,8 @@ fn external_target(spec: &ServersSpec, name: String, command: String) -> Table {
     let mut target = Table::new();
     target.insert("name".into(), name.into());
     target.insert("command".into(), command.into());
-    let path = spec.paths.first().map_or("/", |(path, _)| path.as_str());
+    let first = spec.paths.first().map_or("/", |(path, _)| path.as_str());
+    let path = spec.ready_path.as_deref().unwrap_or(first);
     target.insert("ready_url".into(), format!("http://127.0.0.1:{PORT}{path}").into());
     if let Some(timeout) = spec.ready_timeout {
         target.insert("ready_timeout".into(), millis(timeout).into());

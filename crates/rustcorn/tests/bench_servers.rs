@@ -121,6 +121,8 @@ fn heavy_bench_servers_sends_the_method_headers_body_and_connection_close_it_was
         "recorder",
         "--path",
         "/echo",
+        "--ready-path",
+        "/ready",
         "-m",
         "POST",
         "-H",
@@ -133,9 +135,9 @@ fn heavy_bench_servers_sends_the_method_headers_body_and_connection_close_it_was
     ];
     let stderr = bench_servers(&args, &results);
 
-    // The driver's readiness polls are plain GETs; every request of the load is the shape asked for.
-    let posts: Vec<_> = echo.received().into_iter().filter(|request| request.head.starts_with("POST ")).collect();
-    assert!(!posts.is_empty(), "no POST arrived: {stderr}");
+    // The driver's readiness polls are plain GETs of /ready; every request of the load is the shape asked for.
+    let (ready, posts): (Vec<_>, Vec<_>) = echo.received().into_iter().partition(|r| r.head.starts_with("GET /ready "));
+    assert!(!ready.is_empty() && !posts.is_empty(), "{} polls, {} requests: {stderr}", ready.len(), posts.len());
     for request in &posts {
         assert!(request.head.starts_with("POST /echo HTTP/1.1\r\n"), "{}", request.head);
         assert_eq!(header(&request.head, "authorization"), Some(secret));

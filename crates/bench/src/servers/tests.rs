@@ -19,6 +19,7 @@ fn spec() -> ServersSpec {
         timeout: None,
         runs: 3,
         ready_timeout: None,
+        ready_path: None,
         request: PhaseRequest::default(),
     }
 }
@@ -90,5 +91,17 @@ fn the_request_shape_reaches_the_phase_and_only_when_it_is_not_a_plain_get() {
     assert_eq!(check(&shaped).unwrap().phases[0].request.body, [1, 2, 3], "read from the absolute path");
     std::fs::remove_file(&file).unwrap();
     let gone = check(&shaped).unwrap_err();
+
     assert!(gone.contains("field `body_file`: cannot read") && gone.contains(&file.display().to_string()), "{gone}");
+}
+
+#[test]
+fn the_readiness_poll_can_go_to_another_path_than_the_load() {
+    // A POST-only path answers GET with 405: the poll, a GET, goes to a path that answers it.
+    let mut posting = spec();
+    posting.ready_path = Some("/health".into());
+    let suite = check(&posting).unwrap();
+    let Launch::External { ready_url, .. } = &suite.targets[0].launch else { panic!("external") };
+    assert_eq!(ready_url, "http://127.0.0.1:{port}/health");
+    assert_eq!(suite.phases[0].tasks[0].path_and_query, "/cpu-intensive", "the load keeps its path");
 }

@@ -62,6 +62,10 @@ pub struct Args {
     /// How long each server gets to answer its path after it starts (default 30s).
     #[arg(long, value_parser = ranges::duration(Duration::from_millis(1), MAX_DURATION))]
     ready_timeout: Option<Duration>,
+    /// The path polled with GET for readiness, which must answer 2xx (default: the first --path); e.g.
+    /// /health when --path takes only POST (-m POST) and answers GET with 405.
+    #[arg(long, value_name = "PATH", value_parser = parse_ready_path)]
+    ready_path: Option<String>,
     #[command(flatten)]
     request: super::load_request::RequestArgs,
     #[command(flatten)]
@@ -110,8 +114,18 @@ fn spec_from(args: &Args) -> Result<ServersSpec, String> {
         timeout: args.timeout,
         runs: args.runs,
         ready_timeout: args.ready_timeout,
+        ready_path: args.ready_path.clone(),
         request: args.request.for_suite()?,
     })
+}
+
+/// An origin-form path: it goes after the server's address in the readiness URL.
+fn parse_ready_path(text: &str) -> Result<String, String> {
+    if text.starts_with('/') && !text.contains(char::is_whitespace) {
+        Ok(text.to_owned())
+    } else {
+        Err(format!("{text:?} is not a path: it starts with / and has no spaces"))
+    }
 }
 
 #[cfg(test)]
@@ -160,5 +174,7 @@ mod tests {
         assert!(spec(&["-H", "Content-Length: 3"]).unwrap_err().starts_with("--header:"));
         assert!(spec(&["-H", "novalue"]).unwrap_err().contains("is not Name: value"));
         assert!(spec(&["-d", "a", "-D", "f"]).unwrap_err().contains("cannot be used with"));
+        assert!(spec(&["--ready-path", "health"]).unwrap_err().contains("is not a path"));
+        assert_eq!(spec(&["--ready-path", "/health"]).unwrap().ready_path.as_deref(), Some("/health"));
     }
 }
