@@ -378,7 +378,9 @@ fn initial_results(suite: &Suite, store: &Store, pinning: &Pinning, upstream_url
         suite: SuiteSource {
             name: suite.name.clone(),
             path: suite.path.display().to_string(),
-            text: suite.text.clone(),
+            // A header value may be a secret (an Authorization token): results.json is kept, shared and committed
+            // as a CI baseline, so the values stay in the suite file or on the command line they came from.
+            text: crate::suite::redact_header_values(&suite.text),
         },
         environment: crate::environment::collect(pinning.online.len() as u32, &cwd),
         pinning: pinning.record(&suite.targets),

@@ -152,6 +152,7 @@ fn heavy_bench_servers_sends_the_method_headers_body_and_connection_close_it_was
     assert_eq!(connections.len(), posts.len(), "one connection per request without keep-alive");
 
     let text = std::fs::read_to_string(results.join("latest/results.json")).expect("results.json");
+    assert!(!text.contains("s3cret"), "a header value reached results.json");
     let json: serde_json::Value = serde_json::from_str(&text).expect("JSON");
     let phase = &json["targets"][0]["phases"][0];
     let measured = phase["load"]["aggregated"]["count"].as_u64().unwrap();

@@ -1,5 +1,6 @@
-//! [`redact_header_values`]: a suite's text with the values of its phases' `headers` left out, for the report,
-//! which otherwise shows the suite verbatim: a header value may be a secret (an Authorization token).
+//! [`redact_header_values`]: a suite's text with the values of its phases' `headers` left out, for results.json and
+//! the report, which otherwise keep the suite verbatim: a header value may be a secret (an Authorization token).
+//! A suite run again from such a record is refused at the left-out value ([`is_left_out`]) rather than sending it.
 
 use serde::Deserialize;
 use toml::Spanned;
@@ -19,6 +20,11 @@ struct PhaseHeaders {
 
 /// What a left-out header value reads as.
 pub const LEFT_OUT: &str = "…";
+
+/// A header value that was left out of a record (see [`redact_header_values`]) and must be given again.
+pub(super) fn is_left_out(value: &str) -> bool {
+    value.trim() == LEFT_OUT
+}
 
 /// `text` with each `headers` entry of its phases rewritten as `"Name: …"` in place (the rest byte for byte). A
 /// text that does not parse as a suite is returned as it is: no run used it, so it sent no header.

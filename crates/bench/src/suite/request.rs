@@ -6,6 +6,7 @@ use loadgen::request::{check_header, check_method, parse_header, read_body_file}
 use loadgen::RequestShape;
 
 use super::raw::RawPhase;
+use super::redact::is_left_out;
 use super::{Context, SuiteError};
 
 impl Context<'_> {
@@ -18,7 +19,16 @@ impl Context<'_> {
         }
         for header in raw.headers.iter().flatten() {
             let checked = parse_header(header.get_ref())
-                .and_then(|(name, value)| check_header(&name, &value).map(|()| (name, value)));
+                .and_then(|(name, value)| check_header(&name, &value).map(|()| (name, value)))
+                .and_then(|(name, value)| {
+                    if is_left_out(&value) {
+                        return Err(format!(
+                            "the value of {name} was left out of the results.json this suite came from (header \
+                             values are never kept there); write it back"
+                        ));
+                    }
+                    Ok((name, value))
+                });
             shape.headers.push(checked.map_err(|message| self.error(header.span(), "headers", message))?);
         }
         shape.body = match (&raw.body, &raw.body_file) {

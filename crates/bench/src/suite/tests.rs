@@ -308,3 +308,14 @@ fn bad_request_fields_name_file_line_column_and_field() {
     refused("method = 5", "method", 10, "invalid type");
     refused("headers = \"X-A: 1\"", "headers", 11, "invalid type");
 }
+
+#[test]
+fn a_suite_kept_in_results_json_has_no_header_value_and_runs_again_only_once_it_is_given_back() {
+    let (text, line) = with_request("headers = [\"Authorization: Bearer s3cret\"]", "headers");
+    let kept = redact_header_values(&text);
+    assert!(!kept.contains("s3cret"), "{kept}");
+    let error = error_of(&kept);
+    assert!(error.starts_with(&format!("suites/s.toml:{line}:12: field `headers`")), "{error}");
+    assert!(error.contains("the value of Authorization was left out"), "{error}");
+    assert_eq!(parse(&text).unwrap().phases[2].request.headers[0].1, "Bearer s3cret");
+}
