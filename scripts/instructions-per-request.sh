@@ -13,21 +13,14 @@ source scripts/pinned-load.sh
 install_missing nginx nginx-light
 install_missing valgrind valgrind
 
-workdir=$(mktemp -d)
-server_pid=
-cleanup() {
-    if [ -n "$server_pid" ]; then kill "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; fi
-    rm -rf "$workdir"
-}
-trap cleanup EXIT
-
 # Runs COMMAND (which serves /health at URL) under callgrind and prints its instructions per request.
 count() { # NAME URL COMMAND...
     local name=$1 url=$2
     shift 2
     valgrind --tool=callgrind --callgrind-out-file="$workdir/$name.callgrind" "$@" \
         >"$workdir/$name.out" 2>"$workdir/$name.err" &
-    server_pid=$!
+    local server_pid=$!
+    pids+=("$server_pid")
     for _ in $(seq 1 300); do
         curl -sf -o /dev/null "$url" && break
         sleep 0.1
@@ -44,7 +37,6 @@ count() { # NAME URL COMMAND...
     callgrind_control --dump "$server_pid" >/dev/null 2>&1
     kill "$server_pid"
     wait "$server_pid" 2>/dev/null || true
-    server_pid=
     # The dump holds the events from the zeroing to the dump, i.e. the measured load; the file written at exit
     # (the shutdown) is left out.
     local instructions

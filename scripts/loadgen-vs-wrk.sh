@@ -6,16 +6,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/pinned-load.sh
 
-workdir=$(mktemp -d)
-server_pid=
-cleanup() {
-    if [ -n "$server_pid" ]; then kill "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; fi
-    rm -rf "$workdir"
-}
-trap cleanup EXIT
-
 taskset -c "$SERVER_CPU" "$RUSTCORN" serve async --bind 127.0.0.1:0 >"$workdir/server.out" 2>"$workdir/server.err" &
-server_pid=$!
+pids+=($!)
 for _ in $(seq 1 100); do
     grep -q '^Listening at:' "$workdir/server.out" 2>/dev/null && break
     sleep 0.1

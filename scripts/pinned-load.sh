@@ -16,6 +16,16 @@ install_missing() { # COMMAND PACKAGE
     fi
 }
 
+# A scratch folder for the script, removed at exit after the processes in `pids` (the servers it started; append
+# each with `pids+=($!)`) are stopped.
+workdir=$(mktemp -d)
+pids=()
+cleanup() {
+    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; done
+    rm -rf "$workdir"
+}
+trap cleanup EXIT
+
 # A port free on loopback right now (bound, read and closed: another process could take it before it is used).
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 

@@ -17,14 +17,6 @@ source scripts/pinned-load.sh
 install_missing nginx nginx-light
 install_missing cc gcc
 
-workdir=$(mktemp -d)
-pids=()
-cleanup() {
-    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; done
-    rm -rf "$workdir"
-}
-trap cleanup EXIT
-
 nginx_port=$(free_port)
 write_nginx_conf "$workdir" "$nginx_port"
 taskset -c "$SERVER_CPU" nginx -c "$workdir/nginx.conf" -p "$workdir" &
