@@ -154,7 +154,7 @@ fn heavy_python_peers_answer_with_the_articles_json_and_run_through_the_driver()
     run_through_the_driver(&bin);
 }
 
-/// The three process models through `rustcorn bench run`, ~1 s per endpoint: measured, no failed request, stopped
+/// The three process models through `rustcorn bench run`, ~0.5 s per endpoint: measured, no failed request, stopped
 /// cleanly (the improved app runs the same way as main.py under uvicorn, so it adds no case here).
 const DRIVEN: usize = 3;
 
@@ -216,8 +216,8 @@ fn suite_text(bin: &Path) -> String {
     for (path, _) in ENDPOINTS {
         let name = path.trim_start_matches('/');
         text.push_str(&format!(
-            "\n[[phases]]\nname = \"{name}\"\nload = \"concurrency\"\nconnections = 4\nwarmup = \"200ms\"\n\
-             duration = \"1s\"\ntasks = [{{ path = \"{path}\" }}]\n"
+            "\n[[phases]]\nname = \"{name}\"\nload = \"concurrency\"\nconnections = 4\nwarmup = \"100ms\"\n\
+             duration = \"500ms\"\ntasks = [{{ path = \"{path}\" }}]\n"
         ));
     }
     text
