@@ -282,20 +282,23 @@ impl Connection<'_> {
         if self.out.is_empty() {
             return Ok(());
         }
-        let written = match self.stream.try_write(&self.out) {
-            Ok(count) => Ok(count),
-            Err(error) if matches!(error.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted) => Ok(0),
-            Err(error) => Err(error),
-        };
-        let result = match written {
+        let result = match self.stream.try_write(&self.out) {
             Ok(count) if count == self.out.len() => Ok(()),
-            Ok(count) => tokio::time::timeout(WRITE_TIMEOUT, self.stream.write_all(&self.out[count..]))
-                .await
-                .unwrap_or_else(|_elapsed| Err(io::ErrorKind::TimedOut.into())),
+            Ok(count) => self.write_rest(count).await,
+            Err(error) if matches!(error.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted) => {
+                self.write_rest(0).await
+            }
             Err(error) => Err(error),
         };
         self.out.clear();
         result
+    }
+
+    /// Writes what is gathered from `from` on, waiting for room at most the write timeout.
+    async fn write_rest(&mut self, from: usize) -> io::Result<()> {
+        tokio::time::timeout(WRITE_TIMEOUT, self.stream.write_all(&self.out[from..]))
+            .await
+            .unwrap_or_else(|_elapsed| Err(io::ErrorKind::TimedOut.into()))
     }
 
     /// Answers a request that cannot be served with `status` and closes the connection.
