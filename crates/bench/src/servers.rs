@@ -1,7 +1,7 @@
 //! `rustcorn bench servers`: your own servers compared the hyperfine way. The commands (with `{port}`, names and
 //! swept parameters) and the load flags become a suite, written as TOML and checked by [`Suite::parse`] like any
 //! suite file, then run by the same driver into the same results.json and report. The TOML is kept in the results
-//! (`suite.text`), so a comparison can be saved and run again with `rustcorn bench run`.
+//! (`suite.text`, header values left out), so a comparison can be saved and run again with `rustcorn bench run`.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;

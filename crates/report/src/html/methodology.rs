@@ -1,6 +1,6 @@
 //! The methodology section: machine, cores and pinning, versions, git commit, targets and their commands, the
 //! upstream, each phase's load model, how repetitions make the verdict, the CPU work per request each target was
-//! sent, what each endpoint does, and the suite file verbatim.
+//! sent, what each endpoint does, and the suite file (its header values left out).
 
 use bench::results::{CpuWork, LatencySummary, LoadModel, SentRequest, TargetKind, UpstreamHolds, UpstreamSettings};
 use maud::{html, Markup};
@@ -20,6 +20,7 @@ pub fn section(report: &Report<'_>) -> Markup {
         (Some(commit), _) => commit.clone(),
         (None, _) => "not a git checkout".to_owned(),
     };
+    // The driver keeps the suite without header values; results.json files written before it did still have them.
     let suite_text = bench::suite::redact_header_values(&results.suite.text);
     html! {
         div.folded-body {
