@@ -1,10 +1,10 @@
 //! The run folder `results/<run-id>/`: created once the suite is known to be good, every file written atomically
 //! (temporary file, fsync, rename), and `results/latest` pointed at the newest run.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
+pub use crate::results::write_atomically;
 use crate::results::RunResults;
 
 /// The folder of one run.
@@ -49,9 +49,7 @@ impl Store {
     }
 
     pub fn write_results(&self, results: &RunResults) -> std::io::Result<()> {
-        let mut text = serde_json::to_vec_pretty(results).map_err(std::io::Error::other)?;
-        text.push(b'\n');
-        self.write("results.json", &text)
+        results.write(&self.results_path())
     }
 
     /// Replaces `root/latest` with a relative symlink to this run, atomically.
@@ -61,17 +59,6 @@ impl Store {
         std::os::unix::fs::symlink(&self.run_id, &temporary)?;
         std::fs::rename(&temporary, self.root.join("latest"))
     }
-}
-
-/// Temporary sibling, fsync, rename: readers see the old file or the new one, never half of one.
-pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let name = path.file_name().map(|name| name.to_string_lossy().into_owned()).unwrap_or_default();
-    let temporary = path.with_file_name(format!(".{name}.tmp"));
-    let mut file = std::fs::File::create(&temporary)?;
-    file.write_all(bytes)?;
-    file.sync_all()?;
-    drop(file);
-    std::fs::rename(&temporary, path)
 }
 
 #[cfg(test)]

@@ -5,7 +5,7 @@
 mod error;
 mod phase;
 mod raw;
-mod redact;
+
 mod request;
 mod target;
 
@@ -16,10 +16,10 @@ use std::time::Duration;
 
 use toml::Spanned;
 
+pub use crate::results::redact::redact_header_values;
 pub use error::{Location, SuiteError};
 pub use phase::{LoadSpec, PhaseSpec, TaskSpec};
 use raw::{CoreChoice, RawCpu, RawSuite, RawUpstream};
-pub use redact::redact_header_values;
 pub use target::{Launch, TargetSpec};
 
 /// Default time a target gets to become ready.

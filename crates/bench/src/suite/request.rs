@@ -6,8 +6,8 @@ use loadgen::request::{check_header, check_method, parse_header, read_body_file}
 use loadgen::RequestShape;
 
 use super::raw::RawPhase;
-use super::redact::is_left_out;
 use super::{Context, SuiteError};
+use crate::results::redact::is_left_out;
 
 impl Context<'_> {
     /// The phase's request shape; a plain GET with keep-alive when it sets none of the fields.

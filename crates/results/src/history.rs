@@ -114,7 +114,7 @@ mod tests {
 
     #[test]
     fn append_then_read_round_trips_and_keeps_the_shape() {
-        let dir = std::env::temp_dir().join(format!("bench-history-{}", std::process::id()));
+        let dir = std::env::temp_dir().join(format!("results-history-{}", std::process::id()));
         let path = dir.join("nested/history.jsonl");
         append(&path, &line("a", 1.0, Some(true))).expect("append");
         append(&path, &line("b", 2.0, None)).expect("append");
@@ -130,7 +130,7 @@ mod tests {
 
     #[test]
     fn a_non_finite_figure_written_as_null_reads_back_without_it() {
-        let dir = std::env::temp_dir().join(format!("bench-history-nan-{}", std::process::id()));
+        let dir = std::env::temp_dir().join(format!("results-history-nan-{}", std::process::id()));
         let path = dir.join("history.jsonl");
         let mut nan = line("a", f64::NAN, None);
         nan.figures.insert("ratio".into(), 2.0);
@@ -147,7 +147,7 @@ mod tests {
 
     #[test]
     fn a_bad_line_is_named() {
-        let dir = std::env::temp_dir().join(format!("bench-history-bad-{}", std::process::id()));
+        let dir = std::env::temp_dir().join(format!("results-history-bad-{}", std::process::id()));
         std::fs::create_dir_all(&dir).expect("dir");
         let path = dir.join("history.jsonl");
         std::fs::write(&path, "{\"commit\":\"a\",\"date\":\"d\",\"figures\":{}}\n\nnot json\n").expect("write");

@@ -1,10 +1,10 @@
 //! The committed JSON Schema matches the results model, and a results file the model writes validates against it.
 //! Regenerate the schema after changing the model with
-//! `RUSTCORN_BLESS=1 cargo test -p bench --test schema -- --test-threads 1` (the other tests read the file).
+//! `RUSTCORN_BLESS=1 cargo test -p results --test schema -- --test-threads 1` (the other tests read the file).
 
 use std::path::PathBuf;
 
-use bench::results::*;
+use results::*;
 
 fn schema_path() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("schema/results.schema.json")
@@ -17,8 +17,8 @@ fn committed_schema() -> serde_json::Value {
 
 /// Every optional part of a results file filled in, so that the schema is checked against all of them.
 fn sample_results() -> RunResults {
-    let mut results = bench::testing::results();
-    let latency = bench::testing::one_request_latency(1500);
+    let mut results = results::testing::results();
+    let latency = results::testing::one_request_latency(1500);
     results.environment.git_dirty = Some(false);
     results.pinning.targets = vec![TargetPinning { target: "sync".into(), cores: vec![0], reason: "suite".into() }];
     results.upstream.holds =
@@ -100,7 +100,7 @@ fn committed_schema_matches_the_model() {
     assert_eq!(
         committed_schema(),
         generated,
-        "crates/bench/schema/results.schema.json is stale: rerun with RUSTCORN_BLESS=1"
+        "crates/results/schema/results.schema.json is stale: rerun with RUSTCORN_BLESS=1"
     );
 }
 
@@ -128,7 +128,7 @@ fn schema_rejects_a_results_file_with_a_missing_field() {
 
 #[test]
 fn read_round_trips_and_refuses_another_schema_version() {
-    let dir = std::env::temp_dir().join(format!("bench-schema-test-{}", std::process::id()));
+    let dir = std::env::temp_dir().join(format!("results-schema-test-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("temp dir");
     let path = dir.join("results.json");
     let results = sample_results();

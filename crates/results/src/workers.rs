@@ -3,7 +3,7 @@
 //! of the `x-worker-pid` header (every target, measured part only). The report's chart and verdict and the
 //! article's claims read the spread from here.
 
-use super::PhaseResult;
+use crate::PhaseResult;
 
 /// Where a phase's per-worker counts come from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -82,7 +82,7 @@ impl PhaseResult {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::results::WorkerRequests;
+    use crate::WorkerRequests;
     use loadgen::{WorkerCount, WorkerCounts};
 
     fn phase(stats: Option<Vec<WorkerRequests>>, header: &[(u32, u64)]) -> PhaseResult {

@@ -1,4 +1,4 @@
-//! The one builder of small [`RunResults`] for tests: bench's own (always) and other crates' (through the
+//! The one builder of small [`RunResults`] for tests: this crate's own (always) and other crates' (through the
 //! `test-support` feature). [`run_with`] is the run around any targets; [`phase`] is one repetition at 10 connections
 //! with a given throughput, as `compare` judges it; [`results`] is a sync target with one measured request and a
 //! failed target, as the output formats print it.
@@ -6,7 +6,7 @@
 use crate::calibration::{
     Calibration, CalibrationRound, REFERENCE_CPU_LOOP_PER_CPU_S, REFERENCE_ROUND_TRIPS_PER_CPU_S, WORKLOAD_VERSION,
 };
-use crate::results::*;
+use crate::*;
 
 /// A calibration `cpu_speed` and `round_trip_speed` times as fast (per CPU-second) as the reference machine.
 pub fn calibration(cpu_speed: f64, round_trip_speed: f64) -> Calibration {

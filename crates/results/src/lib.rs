@@ -1,10 +1,19 @@
-//! The versioned results model that `rustcorn bench run` writes as `results.json` and that the report, `compare` and
-//! `merge` read. Serde for the file, schemars for `schema/results.schema.json`; additions must be optional fields.
+//! The versioned results model that `rustcorn bench run` writes as `results.json` and that `analysis`, the report,
+//! `compare` and `merge` read. Serde for the file, schemars for `schema/results.schema.json`; additions must be
+//! optional fields. Nothing here runs a benchmark: the driver (`bench`) fills these types in.
 
+pub mod calibration;
+pub mod failures;
+pub mod history;
 mod load_schema;
+pub mod numbers;
+pub mod redact;
 mod request;
 mod role;
+#[cfg(any(test, feature = "test-support"))]
+pub mod testing;
 mod workers;
+mod write;
 
 use std::path::Path;
 
@@ -14,6 +23,7 @@ pub use role::{Role, ROLE_WORDS};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 pub use workers::{WorkerCountSource, WorkerLoad, WorkerShare};
+pub use write::write_atomically;
 
 /// Bumped when a field changes meaning or disappears; adding an optional field keeps the version.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -36,12 +46,13 @@ pub struct RunResults {
     pub pinning: PinningPlan,
     pub upstream: UpstreamSettings,
     pub targets: Vec<TargetResult>,
-    /// The fixed calibration workload measured once during the run ([`crate::calibration`]), which `compare`
+    /// The fixed calibration workload measured once during the run ([`calibration`]), which `compare`
     /// normalises figures by; absent in files written before it existed.
     #[serde(default)]
     pub calibration: Option<crate::calibration::Calibration>,
     /// The share of failed requests (0..=1) a phase could have before the run counted as failed
-    /// (`--max-failures`); absent in files written before it existed, which mean [`crate::failures::DEFAULT_MAX_FAILURES`].
+    /// (`--max-failures`); absent in files written before it existed, which mean
+    /// [`failures::DEFAULT_MAX_FAILURES`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_failures: Option<f64>,
 }
@@ -396,7 +407,14 @@ impl RunResults {
         serde_json::from_value(value).map_err(|source| ReadError::Json { path: shown, source })
     }
 
-    /// The JSON Schema of this model, as committed in `crates/bench/schema/results.schema.json`.
+    /// Writes the results as pretty JSON (one trailing newline) to `path`, atomically.
+    pub fn write(&self, path: &Path) -> std::io::Result<()> {
+        let mut text = serde_json::to_vec_pretty(self).map_err(std::io::Error::other)?;
+        text.push(b'\n');
+        write_atomically(path, &text)
+    }
+
+    /// The JSON Schema of this model, as committed in `crates/results/schema/results.schema.json`.
     pub fn json_schema() -> serde_json::Value {
         schemars::schema_for!(RunResults).to_value()
     }

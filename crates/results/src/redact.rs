@@ -22,7 +22,7 @@ struct PhaseHeaders {
 pub const LEFT_OUT: &str = "…";
 
 /// A header value that was left out of a record (see [`redact_header_values`]) and must be given again.
-pub(super) fn is_left_out(value: &str) -> bool {
+pub fn is_left_out(value: &str) -> bool {
     value.trim() == LEFT_OUT
 }
 
