@@ -13,8 +13,10 @@ build:
 release:
 	$(CARGO) build --release -p rustcorn
 
+# Formatting, clippy, and no file import circles within a crate (scripts/module-cycles.py).
 lint:
 	$(CARGO) fmt --all -- --check
+	python3 scripts/module-cycles.py
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
 fmt:

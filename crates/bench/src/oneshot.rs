@@ -1,9 +1,9 @@
 //! One-shot HTTP GETs on a fresh connection, read until the server closes it: the readiness poll of external
-//! targets ([`crate::process`]) and the probes that calibrate `cpu_work` ([`crate::cpu_work`]). The request is
+//! targets (the driver's process module) and the probes that calibrate `cpu_work` ([`crate::cpu_work`]). The request is
 //! HTTP/1.0, so every server answers with a plain body (no chunked encoding) and closes the connection after it.
 
 use std::io::{Read, Write};
-use std::net::TcpStream;
+use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
 use std::time::{Duration, Instant};
 
 /// Largest answer read; the endpoints answer with a few dozen bytes of JSON.
@@ -34,7 +34,7 @@ pub enum GetError {
 pub fn get(url: &str, timeout: Duration) -> Result<Answer, GetError> {
     let parsed = url::Url::parse(url).map_err(|_| GetError::Url(url.to_owned()))?;
     let host = parsed.host_str().ok_or_else(|| GetError::Url(url.to_owned()))?;
-    let addr = crate::process::socket_addr(url).ok_or_else(|| GetError::Url(url.to_owned()))?;
+    let addr = socket_addr(url).ok_or_else(|| GetError::Url(url.to_owned()))?;
     let mut target = parsed.path().to_owned();
     if let Some(query) = parsed.query() {
         target.push('?');
@@ -86,6 +86,13 @@ fn parse(raw: &[u8]) -> Result<Answer, GetError> {
         Ok(httparse::Status::Partial) => Err(GetError::Malformed(format!("the head ends early ({} bytes)", raw.len()))),
         Err(error) => Err(GetError::Malformed(error.to_string())),
     }
+}
+
+/// The socket address a URL points at.
+pub fn socket_addr(url: &str) -> Option<SocketAddr> {
+    let parsed = url::Url::parse(url).ok()?;
+    let host = parsed.host_str()?.trim_start_matches('[').trim_end_matches(']').to_owned();
+    (host.as_str(), parsed.port_or_known_default()?).to_socket_addrs().ok()?.next()
 }
 
 #[cfg(test)]

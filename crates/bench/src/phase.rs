@@ -6,7 +6,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use loadgen::{LoadPlan, LoadReport, Pacing, RunControl, Shutdown, Stop, Task};
 
-use crate::cpu_work::CpuWorkTable;
+use crate::cpu_work::table::{with_iterations, CpuWorkTable};
 use crate::kill::{self, Killed};
 use crate::pinning::Pinning;
 use crate::ports;
@@ -313,7 +313,7 @@ fn tasks(target: &TargetSpec, phase: &PhaseSpec, table: &CpuWorkTable) -> Result
                 stderr_tail: Vec::new(),
             })?;
             Ok(TargetTask {
-                path_and_query: crate::cpu_work::with_iterations(&task.path_and_query, work.iterations),
+                path_and_query: with_iterations(&task.path_and_query, work.iterations),
                 cpu_work: Some(work.clone()),
             })
         })

@@ -5,7 +5,7 @@
 
 use std::collections::{BTreeMap, VecDeque};
 use std::io::{BufRead, BufReader, Read};
-use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
+use std::net::TcpStream;
 use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 use std::process::{Child, Command, ExitStatus, Stdio};
@@ -300,12 +300,7 @@ fn origin(url: &str) -> Option<String> {
     Some(format!("http://{host}:{port}"))
 }
 
-/// The socket address a URL points at.
-pub fn socket_addr(url: &str) -> Option<SocketAddr> {
-    let parsed = url::Url::parse(url).ok()?;
-    let host = parsed.host_str()?.trim_start_matches('[').trim_end_matches(']').to_owned();
-    (host.as_str(), parsed.port_or_known_default()?).to_socket_addrs().ok()?.next()
-}
+pub use crate::oneshot::socket_addr;
 
 /// True when something already accepts connections at the URL's address. (A loopback connect completes at once;
 /// the timeout is generous because a descheduled thread can see a completed connect as timed out.)

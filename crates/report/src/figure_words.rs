@@ -2,8 +2,8 @@
 //! writes them) read back into words for the trend section, and which of them belong to this run: the trend is
 //! shown only when the history was measured on the run's own targets, phases and loads.
 
-use crate::data::Report;
 use crate::history::History;
+use crate::page::Report;
 
 /// A history figure name taken apart: `KIND:TARGET[_vs_REFERENCE]/PHASE@LOAD`.
 #[derive(Debug, Clone, PartialEq, Eq)]

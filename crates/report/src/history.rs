@@ -1,10 +1,10 @@
-//! `results/history.jsonl`, read through bench's model of it ([`bench::history::HistoryLine`]), oldest first. Here a
+//! `results/history.jsonl`, read through the results model of it ([`results::history::HistoryLine`]), oldest first. Here a
 //! line that does not parse is skipped and named in the report, never fatal. The report draws its trend chart from
 //! it.
 
 use std::path::Path;
 
-use bench::history::{self, HistoryLine};
+use results::history::{self, HistoryLine};
 
 use crate::ReportError;
 

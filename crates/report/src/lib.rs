@@ -1,26 +1,21 @@
-//! Renders benchmark results as one self-contained HTML page (inline plotters SVG charts, no JavaScript, no
-//! network) and a markdown summary for CI. `rustcorn bench report` and the end of `rustcorn bench run` call
-//! [`write_report`] / [`write_run_report`]; each output format is an [`Exporter`] in its own module.
+//! Draws a run: one self-contained HTML page (inline plotters SVG charts, no JavaScript, no network), a markdown
+//! summary for CI and `findings.json`, all from the same [`analysis::Findings`], so they cannot disagree; nothing
+//! here judges. `rustcorn bench report` and the end of `rustcorn bench run` call [`write_report`] /
+//! [`write_run_report`]; each drawn format is an [`Exporter`] in its own module.
 
-mod answer;
 mod charts;
-mod claims;
-mod data;
-mod endpoint;
 mod figure_words;
-mod format;
 pub mod history;
 mod html;
 mod markdown;
+mod page;
 mod palette;
-mod select;
-mod tables;
-mod verdict;
-mod worker_spread;
 
 use std::path::{Path, PathBuf};
 
-use bench::RunResults;
+use analysis::findings_file::FINDINGS_FILE;
+use analysis::FindingsFile;
+use results::RunResults;
 
 pub use history::History;
 
@@ -67,11 +62,12 @@ pub enum ReportError {
 pub struct ReportFiles {
     pub html: PathBuf,
     pub summary: PathBuf,
+    pub findings: PathBuf,
 }
 
 /// One output format: renders the whole report to bytes (hyperfine's exporter shape).
 pub(crate) trait Exporter {
-    fn render(&self, report: &data::Report<'_>) -> Vec<u8>;
+    fn render(&self, report: &page::Report<'_>) -> Vec<u8>;
 }
 
 /// The self-contained HTML page.
@@ -85,12 +81,19 @@ pub fn render_summary_md(results: &RunResults, options: &ReportOptions) -> Strin
 }
 
 fn render_with(exporter: &dyn Exporter, results: &RunResults, options: &ReportOptions) -> String {
-    let report = data::Report::new(results, options);
+    let report = page::Report::new(results, options);
     // Both exporters build their text from Strings, so the bytes are UTF-8.
     String::from_utf8_lossy(&exporter.render(&report)).into_owned()
 }
 
-/// Writes the HTML report to `html_path` and `summary.md` next to it, each atomically (temporary file + rename).
+/// The findings as data (what `findings.json` holds).
+pub fn findings(results: &RunResults) -> FindingsFile {
+    let view = analysis::RunView::new(results);
+    FindingsFile::new(&view, &analysis::Findings::of(&view))
+}
+
+/// Writes the HTML report to `html_path`, and `summary.md` and `findings.json` next to it, each atomically
+/// (temporary file + rename), all three from one judgement of the results.
 pub fn write_report(
     results: &RunResults,
     html_path: &Path,
@@ -98,10 +101,12 @@ pub fn write_report(
 ) -> Result<ReportFiles, ReportError> {
     let folder = html_path.parent().filter(|parent| !parent.as_os_str().is_empty()).unwrap_or(Path::new("."));
     let summary_path = folder.join(SUMMARY_FILE);
-    let report = data::Report::new(results, options);
+    let findings_path = folder.join(FINDINGS_FILE);
+    let report = page::Report::new(results, options);
     write_atomically(html_path, &html::HtmlExporter.render(&report))?;
     write_atomically(&summary_path, &markdown::MarkdownExporter.render(&report))?;
-    Ok(ReportFiles { html: html_path.to_path_buf(), summary: summary_path })
+    write_atomically(&findings_path, &FindingsFile::new(report.view(), &report.findings).to_json())?;
+    Ok(ReportFiles { html: html_path.to_path_buf(), summary: summary_path, findings: findings_path })
 }
 
 /// What `rustcorn bench run` calls when a run ends: `report.html` and `summary.md` in the run folder, with the

@@ -2,11 +2,11 @@
 
 use std::fmt::Write;
 
-use crate::answer;
-use crate::claims;
-use crate::data::Report;
-use crate::tables;
-use crate::verdict;
+use analysis::claims;
+use analysis::tables;
+use analysis::verdict;
+
+use crate::page::Report;
 use crate::Exporter;
 
 pub struct MarkdownExporter;
@@ -19,7 +19,7 @@ impl Exporter for MarkdownExporter {
 
 fn render(report: &Report<'_>) -> String {
     let results = report.results;
-    let verdicts = verdict::verdicts(report);
+    let verdicts = &report.findings.verdicts;
     let mut out = String::new();
     let _ = writeln!(out, "# rustcorn: {} (run {})\n", escape(&results.suite.name), escape(&results.run_id));
     if results.partial {
@@ -39,18 +39,18 @@ fn render(report: &Report<'_>) -> String {
         escape(commit.as_deref().unwrap_or("unknown")),
         if environment.git_dirty == Some(true) { " (uncommitted changes)" } else { "" }
     );
-    write_first_screen(&mut out, report, &verdicts);
+    write_first_screen(&mut out, report);
     let _ = writeln!(out, "## Verdict\n");
     if verdicts.is_empty() {
         let _ = writeln!(out, "No phase has data to judge.\n");
     }
-    for verdict in &verdicts {
+    for verdict in verdicts {
         let _ = writeln!(out, "- **{}**: {}", escape(&verdict.subject.title()), escape(&verdict.sentence(report)));
     }
     let _ = writeln!(out);
     write_claims(&mut out, report);
     write_variants(&mut out, report);
-    write_headline(&mut out, report, &verdicts);
+    write_headline(&mut out, report, verdicts);
     for target in &report.targets {
         if let Some(reason) = target.failure() {
             let _ = writeln!(out, "- **{}** failed, so it has no figures: {}", escape(target.name()), escape(reason));
@@ -60,11 +60,11 @@ fn render(report: &Report<'_>) -> String {
 }
 
 /// The page's first screen in markdown: the answer table and the claims table.
-fn write_first_screen(out: &mut String, report: &Report<'_>, verdicts: &[verdict::Verdict]) {
+fn write_first_screen(out: &mut String, report: &Report<'_>) {
     let _ = writeln!(out, "## Which model for which workload\n");
     let _ = writeln!(out, "| workload | use | lead over the runner-up (range) | in Python terms |");
     let _ = writeln!(out, "|---|---|---|---|");
-    for row in answer::rows(report, verdicts) {
+    for row in &report.findings.answer {
         let models: Vec<String> = row.models.iter().map(|&target| escape(report.target_name(target))).collect();
         let python: Vec<String> = row.python.iter().map(|python| format!("`{python}`")).collect();
         let _ = writeln!(
@@ -81,13 +81,13 @@ fn write_first_screen(out: &mut String, report: &Report<'_>, verdicts: &[verdict
         );
     }
     let _ = writeln!(out);
-    if !claims::apply(report) {
+    if report.findings.claims.is_empty() {
         return;
     }
     let _ = writeln!(out, "## The article's claims, checked\n");
     let _ = writeln!(out, "| # | claim ({}) | Python | Rust |", escape(claims::ARTICLE));
     let _ = writeln!(out, "|---:|---|---|---|");
-    for claim in claims::check_claims(report) {
+    for claim in &report.findings.claims {
         let finding = |family| {
             claim.checks.iter().find(|check| check.family == family).map_or("–", |check| check.finding.short_label())
         };
@@ -96,21 +96,21 @@ fn write_first_screen(out: &mut String, report: &Report<'_>, verdicts: &[verdict
             "| {} | {} | {} | {} |",
             claim.number,
             escape(claim.short),
-            finding(bench::results::Family::Python),
-            finding(bench::results::Family::Rust)
+            finding(results::Family::Python),
+            finding(results::Family::Rust)
         );
     }
     let _ = writeln!(out);
 }
 
-/// The article's claims, each checked for Python and for Rust (crates/report/src/claims).
+/// The article's claims, each checked for Python and for Rust (crates/analysis/src/claims).
 fn write_claims(out: &mut String, report: &Report<'_>) {
-    if !claims::apply(report) {
+    if report.findings.claims.is_empty() {
         return;
     }
     let _ = writeln!(out, "## The article's claims, with the evidence\n");
     let _ = writeln!(out, "From {}, checked for Python and for Rust.\n", escape(claims::ARTICLE));
-    for claim in claims::check_claims(report) {
+    for claim in &report.findings.claims {
         let _ = writeln!(out, "{}. **{}**", claim.number, escape(claim.statement));
         for check in &claim.checks {
             let _ = writeln!(out, "  - {}", escape(&check.sentence()));
@@ -130,15 +130,15 @@ fn write_variants(out: &mut String, report: &Report<'_>) {
         writeln!(out, "| phase | article's code | improved | req/s | improved req/s | CPU ms / request | improved |");
     let _ = writeln!(out, "|---|---|---|---:|---:|---:|---:|");
     for row in &rows {
-        let cpu = |ms: Option<f64>| ms.map_or_else(|| "–".to_owned(), |ms| crate::format::significant(ms, 3));
+        let cpu = |ms: Option<f64>| ms.map_or_else(|| "–".to_owned(), |ms| analysis::format::significant(ms, 3));
         let _ = writeln!(
             out,
             "| {} | {} | {} | {} | {} | {} | {} |",
             escape(report.phases[row.phase].name),
             escape(report.target_name(row.original)),
             escape(report.target_name(row.variant)),
-            crate::format::rate(row.rates.0),
-            crate::format::rate(row.rates.1),
+            analysis::format::rate(row.rates.0),
+            analysis::format::rate(row.rates.1),
             cpu(row.cpu_ms.0),
             cpu(row.cpu_ms.1)
         );

@@ -1,8 +1,8 @@
 //! Colours: one per target, stable across every chart of a report, from a warm palette for the Rust family and a
 //! cool one for the Python family so the two read apart at a glance.
 
-use bench::results::Family;
 use plotters::style::RGBColor;
+use results::Family;
 
 /// Warm hues (orange, red, brown, magenta, ochre, plum, crimson, rust) for rustcorn's own models.
 const RUST: [RGBColor; 8] = [

@@ -4,9 +4,9 @@
 
 mod common;
 
-use bench::RunResults;
 use common::{fixture, make_level, phase_names, select, select_in, text_of};
 use report::{render_html, ReportOptions};
+use results::RunResults;
 use scraper::Html;
 
 fn page(results: &RunResults) -> Html {

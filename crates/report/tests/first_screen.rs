@@ -5,9 +5,9 @@
 
 mod common;
 
-use bench::RunResults;
 use common::{fixture, make_level, phase_anchor, phase_names, select, select_in, text_of};
 use report::{render_html, render_summary_md, ReportOptions};
+use results::RunResults;
 use scraper::Html;
 
 fn page(results: &RunResults) -> Html {
@@ -190,4 +190,31 @@ fn a_single_run_calls_no_lead_and_prints_no_ratio_as_one() {
 /// True when `text` holds a ratio such as "1.17×" (a digit before the sign; "×1" is an endpoint's weight).
 fn has_ratio(text: &str) -> bool {
     text.char_indices().any(|(at, c)| c == '×' && text[..at].chars().next_back().is_some_and(|d| d.is_ascii_digit()))
+}
+
+/// findings.json is the first screen as data: each answer row names the same workload, models, lead and Python
+/// names as the page's answer table.
+#[test]
+fn findings_json_answer_rows_equal_the_first_screens() {
+    let results = fixture();
+    let document = page(&results);
+    let findings = report::findings(&results);
+    let rows = select(&document, "#answer tbody tr");
+    assert_eq!(rows.len(), findings.answer.len());
+    for (row, entry) in rows.iter().zip(&findings.answer) {
+        let cells: Vec<String> = select_in(row, "td").iter().map(text_of).collect();
+        assert_eq!(cells[0], entry.workload);
+        if entry.use_targets.is_empty() {
+            assert_eq!(cells[1], entry.lead, "a workload not measured says why");
+            continue;
+        }
+        let models: Vec<String> = select_in(row, "span.model").iter().map(text_of).collect();
+        assert_eq!(models.len(), entry.use_targets.len(), "{cells:?}");
+        for (shown, name) in models.iter().zip(&entry.use_targets) {
+            assert!(shown.starts_with(name.as_str()), "{shown} is {name}");
+        }
+        assert_eq!(cells[2], entry.lead);
+        let python: Vec<String> = select_in(row, "code").iter().map(text_of).collect();
+        assert_eq!(python, entry.python);
+    }
 }

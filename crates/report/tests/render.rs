@@ -1,14 +1,15 @@
-//! Renders the committed fixture (tests/fixtures/small.json, made by `examples/make_fixture.rs`) and checks the
+//! Renders the committed fixture (crates/analysis/tests/fixtures/small.json, made by analysis's
+//! `examples/make_fixture`) and checks the
 //! page as a reader and a browser would get it: it parses, has one inline SVG per expected chart, loads nothing
 //! from outside, names the best model in the verdict, shows missing data as missing, and escapes every text.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
 
-use bench::results::{Family, TargetStatus};
-use bench::RunResults;
 use loadgen::{WorkerCount, WorkerCounts};
 use report::{render_html, render_summary_md, write_report, History, ReportOptions};
+use results::RunResults;
+use results::{Family, TargetStatus};
 use scraper::{Html, Selector};
 
 mod common;
@@ -17,7 +18,7 @@ use common::{fixture, fixture_path, phase_anchor, phase_names, select, select_in
 
 #[test]
 fn the_fixture_is_valid_against_the_committed_results_schema() {
-    let schema_path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../bench/schema/results.schema.json");
+    let schema_path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../results/schema/results.schema.json");
     let schema: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(schema_path).expect("read schema")).expect("schema is JSON");
     let instance: serde_json::Value =
@@ -334,11 +335,13 @@ fn write_report_puts_the_summary_next_to_the_page() {
     std::fs::create_dir_all(&dir).expect("temp dir");
     let files = write_report(&fixture(), &dir.join("page.html"), &ReportOptions::default()).expect("written");
     assert_eq!(files.summary, dir.join("summary.md"));
+    assert_eq!(files.findings, dir.join("findings.json"));
+    assert!(std::fs::read_to_string(&files.findings).expect("findings").contains("\"answer\""));
     assert!(std::fs::read_to_string(&files.html).expect("html").starts_with("<!DOCTYPE html>"));
     assert!(std::fs::read_to_string(&files.summary).expect("md").contains("## Verdict"));
     let leftovers: Vec<_> =
         std::fs::read_dir(&dir).expect("list").filter_map(Result::ok).map(|e| e.file_name()).collect();
-    assert_eq!(leftovers.len(), 2, "no temporary files left: {leftovers:?}");
+    assert_eq!(leftovers.len(), 3, "no temporary files left: {leftovers:?}");
     std::fs::remove_dir_all(&dir).ok();
 }
 
@@ -454,7 +457,7 @@ fn the_methodology_shows_each_targets_cpu_work_and_labels_the_literal_loop() {
 fn a_phase_with_a_request_shape_says_what_it_sent_without_header_values() {
     let mut results = fixture();
     let phase = results.targets[0].phases[0].name.clone();
-    let sent = bench::results::SentRequest {
+    let sent = results::SentRequest {
         method: "POST".into(),
         header_names: vec!["Authorization".into()],
         body_bytes: 1024,

@@ -39,12 +39,15 @@ fn read_json(path: &Path) -> serde_json::Value {
 }
 
 fn assert_valid_against_schema(results: &serde_json::Value) {
-    let schema_path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../bench/schema/results.schema.json");
-    let schema = read_json(&schema_path);
+    assert_valid_against("../results/schema/results.schema.json", results);
+}
+
+fn assert_valid_against(schema: &str, instance: &serde_json::Value) {
+    let schema = read_json(&Path::new(env!("CARGO_MANIFEST_DIR")).join(schema));
     let validator = jsonschema::validator_for(&schema).expect("the schema compiles");
     let errors: Vec<String> =
-        validator.iter_errors(results).map(|error| format!("{error} at {}", error.instance_path())).collect();
-    assert!(errors.is_empty(), "results.json does not match the schema: {errors:#?}");
+        validator.iter_errors(instance).map(|error| format!("{error} at {}", error.instance_path())).collect();
+    assert!(errors.is_empty(), "the file does not match the schema: {errors:#?}");
 }
 
 fn target<'a>(results: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
@@ -126,6 +129,9 @@ fn heavy_bench_run_end_to_end_tiny_suite() {
     let latest = results_dir.join("latest");
     let results = read_json(&latest.join("results.json"));
     assert_valid_against_schema(&results);
+    let findings = read_json(&latest.join("findings.json"));
+    assert_valid_against("../analysis/schema/findings.schema.json", &findings);
+    assert_eq!(findings["run_id"], results["run_id"], "findings.json is written beside its results");
     assert_eq!(results["partial"], false);
     assert_eq!(results["suite"]["name"], "tiny");
     assert!(results["suite"]["text"].as_str().unwrap().contains("[[phases]]"));

@@ -12,7 +12,7 @@ fn workspace_root() -> PathBuf {
 }
 
 fn fixture() -> PathBuf {
-    workspace_root().join("crates/report/tests/fixtures/small.json")
+    workspace_root().join("crates/analysis/tests/fixtures/small.json")
 }
 
 /// A fresh folder under target/ for one test.

@@ -271,7 +271,7 @@ fn a_threshold_outside_zero_to_one_is_refused() {
 #[test]
 fn the_compare_fixtures_validate_against_the_committed_schema() {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-    let schema_text = std::fs::read_to_string(root.join("schema/results.schema.json")).expect("schema");
+    let schema_text = std::fs::read_to_string(root.join("../results/schema/results.schema.json")).expect("schema");
     let schema: serde_json::Value = serde_json::from_str(&schema_text).expect("schema is JSON");
     let validator = jsonschema::validator_for(&schema).expect("schema compiles");
     for name in ["base", "equal", "slower", "missing", "bad-schema"] {

@@ -5,6 +5,7 @@
 //! anything is measured.
 
 mod search;
+pub mod table;
 
 use std::time::Duration;
 
@@ -16,6 +17,7 @@ use crate::results::CpuWork;
 use crate::suite::{Suite, TargetSpec, TaskSpec};
 use search::{Miss, Probe};
 pub use search::{MAX_PROBES, TOLERANCE};
+pub use table::{with_iterations, CpuWorkTable};
 
 /// Time a probe near the cost spends on its median; probes far from it take one request (enough to steer).
 const PROBE_BUDGET: Duration = Duration::from_millis(300);
@@ -26,29 +28,6 @@ const MAX_SAMPLES: u32 = 15;
 const NEAR: f64 = 0.5;
 /// Per request: this plus ten times the cost asked.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// The counts found, by target name, endpoint and cost; the phases look their tasks up here.
-#[derive(Debug, Default)]
-pub struct CpuWorkTable {
-    entries: Vec<(String, String, Duration, CpuWork)>,
-}
-
-impl CpuWorkTable {
-    /// What `task` (which has a `cpu_work`) sends to `target`.
-    pub fn get(&self, target: &str, task: &TaskSpec) -> Option<&CpuWork> {
-        let cost = task.cpu_work?;
-        self.entries
-            .iter()
-            .find(|(name, path, each, _)| name == target && *path == task.path_and_query && *each == cost)
-            .map(|(_, _, _, work)| work)
-    }
-}
-
-/// `path_and_query` with `iterations=COUNT` added to its query.
-pub fn with_iterations(path_and_query: &str, count: u64) -> String {
-    let separator = if path_and_query.contains('?') { '&' } else { '?' };
-    format!("{path_and_query}{separator}iterations={count}")
-}
 
 /// What the calibration came to.
 #[derive(Debug, Default)]
@@ -82,7 +61,7 @@ pub fn calibrate(suite: &Suite, context: &PhaseContext<'_>) -> Result<Calibrated
                 for (task, work) in found {
                     context.progress.line(&found_line(&target.name, &task, &work));
                     let cost = task.cpu_work.unwrap_or_default();
-                    calibrated.table.entries.push((target.name.clone(), task.path_and_query, cost, work));
+                    calibrated.table.insert(target.name.clone(), task.path_and_query, cost, work);
                 }
             }
             Err(failure) => calibrated.failed.push((index, failure)),

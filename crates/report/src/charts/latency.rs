@@ -1,12 +1,12 @@
 //! The latency percentile distribution of one phase, HdrHistogram style: x is the percentile on a log scale of
 //! 1/(1-p) from 0 to 99.99 %, y the latency, one curve per target from its histogram merged over repetitions.
 
+use analysis::format;
 use loadgen::LatencyBasis;
 use plotters::prelude::*;
 
 use super::{font, render_svg, target_legend, Figure, LegendEntry, LegendMark, CAPTION_SIZE, LABEL_SIZE};
-use crate::data::Report;
-use crate::format;
+use crate::page::Report;
 use crate::palette;
 
 /// x runs over log10(1/(1-p)): 0 is p = 0, 4 is p = 99.99 %.
@@ -127,7 +127,7 @@ fn draw(root: &super::Canvas<'_>, report: &Report<'_>, curves: &[Curve], title: 
         root.draw(&note)?;
     }
     for curve in curves {
-        let colour = report.targets[curve.target].colour;
+        let colour = report.colour(curve.target);
         chart.draw_series(LineSeries::new(curve.points.iter().copied(), colour.stroke_width(2)))?;
         if let Some(service) = &curve.service_time {
             chart.draw_series(DashedLineSeries::new(service.iter().copied(), 6, 4, colour.stroke_width(1)))?;

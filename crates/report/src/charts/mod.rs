@@ -14,9 +14,10 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-use crate::data::{Report, Spread};
+use crate::page::Report;
 use crate::palette;
-use crate::verdict::LevelBasis;
+use analysis::data::Spread;
+use analysis::verdict::LevelBasis;
 
 /// Width of every chart in SVG user units; the page scales it to the column (CSS width 100%).
 pub const WIDTH: u32 = 760;
@@ -38,7 +39,7 @@ pub struct Figure {
 
 /// A chart drawn only where it shows a difference: the figure of the panels whose targets differ (None when none
 /// does), its takeaway, and the one sentence that stands in for the panels left out because their targets are level
-/// (by [`crate::verdict::figures_level`], the rule the verdict and the phases use).
+/// (by [`analysis::verdict::figures_level`], the rule the verdict and the phases use).
 pub struct Gated {
     pub figure: Option<Figure>,
     pub takeaway: Option<String>,
@@ -128,7 +129,7 @@ pub fn target_legend(report: &Report<'_>, targets: impl IntoIterator<Item = (usi
             } else {
                 format!("{} ({})", view.name(), report.missing_reason(target))
             };
-            LegendEntry { label, colour: palette::hex(view.colour), mark: LegendMark::Swatch }
+            LegendEntry { label, colour: palette::hex(report.colour(target)), mark: LegendMark::Swatch }
         })
         .collect()
 }

@@ -2,13 +2,15 @@
 //! driver's /proc sampling of the target's whole process tree. A phase whose targets are level on the figure gets no
 //! panel: the sentence under the chart names it with its span.
 
+use analysis::data::Spread;
+use analysis::format;
+use analysis::verdict::{figures_level, LevelBasis, LevelSpan};
+
 use super::{
     bar_panels_height, draw_bar_panels, level_sentence, render_svg, span_text, target_legend, Bar, BarPanel, BarRow,
     Figure, Gated,
 };
-use crate::data::{Report, Spread};
-use crate::format;
-use crate::verdict::{figures_level, LevelBasis, LevelSpan};
+use crate::page::Report;
 
 /// CPU cores used, one panel per phase whose targets differ on it.
 pub fn cpu(report: &Report<'_>) -> Gated {
@@ -126,7 +128,7 @@ fn panels(report: &Report<'_>, phases: &[usize], bar: impl Fn(usize, usize) -> O
                 .map(|target| (target, &report.targets[target]))
                 .map(|(target, view)| BarRow {
                     label: view.name().to_owned(),
-                    colour: view.colour,
+                    colour: report.colour(target),
                     bar: bar(target, phase),
                     missing: report.missing_reason(target),
                 })

@@ -1,15 +1,16 @@
 //! One phase over time (first repetition): requests per second, p99 latency per second, and the CPU cores the
 //! target used (sampled every ~100 ms, warm-up included), so warm-up, stalls and recoveries show.
 
-use bench::results::ResourceSample;
+use analysis::data::Measurement;
+use analysis::format;
 use plotters::coord::ranged1d::ValueFormatter;
 use plotters::coord::types::RangedCoordf64;
 use plotters::coord::Shift;
 use plotters::prelude::*;
+use results::ResourceSample;
 
 use super::{font, render_svg, target_legend, Canvas, ChartError, Figure, CAPTION_SIZE, LABEL_SIZE};
-use crate::data::{Measurement, Report};
-use crate::format;
+use crate::page::Report;
 
 const PANEL_HEIGHT: u32 = 250;
 /// CPU use is averaged over at least this window: /proc counts CPU time in 10 ms ticks.
@@ -164,7 +165,7 @@ impl Panel<'_, '_> {
             chart.draw_series([Rectangle::new([(self.x_range.start, low), (0.0, high)], WARMUP_SHADE.filled())])?;
         }
         for (target, points) in lines {
-            let colour = self.report.targets[*target].colour;
+            let colour = self.report.colour(*target);
             chart.draw_series(LineSeries::new(points.iter().copied(), colour.stroke_width(2)))?;
         }
         Ok(())

@@ -1,9 +1,9 @@
 //! The trend of CI runs from results/history.jsonl: one small panel per headline figure, runs in file order.
 
+use analysis::format;
 use plotters::prelude::*;
 
 use super::{font, render_svg, Canvas, ChartError, Figure, LegendEntry, LegendMark, CAPTION_SIZE, LABEL_SIZE};
-use crate::format;
 use crate::history::{short_label, History};
 use crate::palette;
 

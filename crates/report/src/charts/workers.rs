@@ -2,13 +2,13 @@
 //! distribution (one worker taking most connections) shows at a glance. Also the rows the page's table lists.
 //! Counts come from the prefork master's `--stats`, or for other targets from the `x-worker-pid` header.
 
-use bench::results::{WorkerCountSource, WorkerLoad};
+use analysis::format;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
+use results::{WorkerCountSource, WorkerLoad};
 
 use super::{font, label_area_width, render_svg, target_legend, Canvas, ChartError, Figure, CAPTION_SIZE};
-use crate::data::Report;
-use crate::format;
+use crate::page::Report;
 
 const ROW_HEIGHT: u32 = 34;
 const CHROME: u32 = 100;
@@ -117,7 +117,7 @@ fn draw(root: &Canvas<'_>, report: &Report<'_>, rows: &[&WorkerRow]) -> Result<(
     let area = chart.plotting_area();
     for (index, row) in rows.iter().enumerate() {
         let slot = slots - 1 - index as i32;
-        let colour = report.targets[row.target].colour;
+        let colour = report.colour(row.target);
         let total = row.load.total().max(1) as f64;
         let mut start = 0.0;
         // Shades alternate over the segments drawn, so neighbours differ even when an idle worker has none.
@@ -159,16 +159,16 @@ pub fn takeaway(report: &Report<'_>, rows: &[WorkerRow]) -> Option<String> {
     Some(format!(
         "Least even: {}, fewest / most = {}; most even: {}, {}.",
         name(least.0),
-        crate::format::significant(least.1, 2),
+        analysis::format::significant(least.1, 2),
         name(most.0),
-        crate::format::significant(most.1, 2)
+        analysis::format::significant(most.1, 2)
     ))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use bench::results::WorkerShare;
+    use results::WorkerShare;
 
     fn row(requests: &[u64]) -> WorkerRow {
         let workers = requests.iter().map(|&requests| WorkerShare { pid: None, requests }).collect();

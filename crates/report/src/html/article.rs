@@ -1,14 +1,14 @@
 //! The page's parts that come from the article's experiment: what its code costs against the improved variants,
 //! the requests and failures per second around a killed worker, and the Locust run side by side.
 
+use analysis::endpoint::EndpointKind;
+use analysis::format;
+use analysis::tables::{self, KillRow, LocustRow, VariantRow};
 use maud::{html, Markup};
 
+use super::cells::target_cell;
 use super::methodology::negotiated;
-use super::sections::target_cell;
-use crate::data::Report;
-use crate::endpoint::EndpointKind;
-use crate::format;
-use crate::tables::{self, KillRow, LocustRow, VariantRow};
+use crate::page::Report;
 
 /// "What the article's code costs": each variant beside its original, per phase both ran.
 pub fn variants(report: &Report<'_>) -> Markup {
@@ -84,7 +84,7 @@ fn transport(report: &Report<'_>) -> String {
 /// response and in req/s beside the pooled variant. None for other phases or without CPU figures.
 fn upstream_finding(report: &Report<'_>, row: &VariantRow) -> Option<String> {
     let phase = &report.phases[row.phase];
-    let upstream = |share: &bench::results::EndpointShare| {
+    let upstream = |share: &results::EndpointShare| {
         matches!(EndpointKind::of(&share.path), EndpointKind::BlockingIo | EndpointKind::AsyncIo)
     };
     if phase.example.endpoints.is_empty() || !phase.example.endpoints.iter().all(upstream) {

@@ -1,22 +1,16 @@
 //! The page's first screen: the answer table (which model for which kind of workload, by how much, and its name in
 //! uvicorn/gunicorn terms) and the article's claims in one compact table, each cell linking to its evidence below.
 
-use bench::results::Family;
+use analysis::claims::Claim;
 use maud::{html, Markup};
+use results::Family;
 
-use super::sections::target_cell;
-use crate::answer;
-use crate::claims::{self, Claim};
-use crate::data::Report;
-use crate::verdict::Verdict;
+use super::cells::{target_cell, verdict_anchor};
+use super::claims::{claim_anchor, finding_class};
+use crate::page::Report;
 
-/// The anchor of a verdict's sentence in the evidence below.
-pub fn verdict_anchor(index: usize) -> String {
-    format!("verdict-{}", index + 1)
-}
-
-pub fn answer(report: &Report<'_>, verdicts: &[Verdict]) -> Markup {
-    let rows = answer::rows(report, verdicts);
+pub fn answer(report: &Report<'_>) -> Markup {
+    let rows = &report.findings.answer;
     html! {
         section #answer {
             h2 { "Which model for which workload" }
@@ -29,7 +23,7 @@ pub fn answer(report: &Report<'_>, verdicts: &[Verdict]) -> Markup {
                         }
                     }
                     tbody {
-                        @for row in &rows {
+                        @for row in rows {
                             tr {
                                 td {
                                     @match row.verdict {
@@ -78,12 +72,12 @@ pub fn claims_table(claims: &[Claim]) -> Markup {
                         @for claim in claims {
                             tr {
                                 td { (claim.number) }
-                                td.text { a href=(format!("#{}", claims::claim_anchor(claim.number))) { (claim.short) } }
+                                td.text { a href=(format!("#{}", claim_anchor(claim.number))) { (claim.short) } }
                                 @for family in [Family::Python, Family::Rust] {
                                     @match claim.checks.iter().find(|check| check.family == family) {
                                         Some(check) => {
-                                            td class=(format!("finding {}", check.finding.class())) {
-                                                a href=(format!("#{}", claims::claim_anchor(claim.number))) {
+                                            td class=(format!("finding {}", finding_class(check.finding))) {
+                                                a href=(format!("#{}", claim_anchor(claim.number))) {
                                                     (check.finding.short_label())
                                                 }
                                             }

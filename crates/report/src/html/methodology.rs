@@ -2,14 +2,14 @@
 //! upstream, each phase's load model, how repetitions make the verdict, the CPU work per request each target was
 //! sent, what each endpoint does, and the suite file (its header values left out).
 
-use bench::results::{CpuWork, LatencySummary, LoadModel, SentRequest, TargetKind, UpstreamHolds, UpstreamSettings};
+use analysis::endpoint::{path_only, EndpointKind};
+use analysis::format;
+use analysis::verdict::MIN_REPETITIONS;
 use maud::{html, Markup};
+use results::{CpuWork, LatencySummary, LoadModel, SentRequest, TargetKind, UpstreamHolds, UpstreamSettings};
 
-use super::sections::target_cell;
-use crate::data::Report;
-use crate::endpoint::{path_only, EndpointKind};
-use crate::format;
-use crate::verdict::MIN_REPETITIONS;
+use super::cells::target_cell;
+use crate::page::Report;
 
 pub fn section(report: &Report<'_>) -> Markup {
     let results = report.results;
@@ -21,7 +21,7 @@ pub fn section(report: &Report<'_>) -> Markup {
         (None, _) => "not a git checkout".to_owned(),
     };
     // The driver keeps the suite without header values; results.json files written before it did still have them.
-    let suite_text = bench::suite::redact_header_values(&results.suite.text);
+    let suite_text = results::redact::redact_header_values(&results.suite.text);
     html! {
         div.folded-body {
             h3 { "Machine and software" }

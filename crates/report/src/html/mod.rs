@@ -2,6 +2,8 @@
 //! disk, needs no network and no JavaScript, reflows to a phone and prints on a light background.
 
 mod article;
+mod cells;
+mod claims;
 mod first_screen;
 mod methodology;
 mod overview;
@@ -10,8 +12,7 @@ mod sections;
 use maud::{html, Markup, PreEscaped, DOCTYPE};
 
 use crate::charts::{self, Figure, Gated, LegendMark};
-use crate::data::Report;
-use crate::verdict;
+use crate::page::Report;
 use crate::Exporter;
 
 pub struct HtmlExporter;
@@ -31,8 +32,7 @@ struct TocEntry {
 
 fn page(report: &Report<'_>) -> Markup {
     let results = report.results;
-    let verdicts = verdict::verdicts(report);
-    let claims = crate::claims::check_claims(report);
+    let verdicts = &report.findings.verdicts;
     let title = format!("rustcorn report: {}", results.suite.name);
     let toc = table_of_contents(report);
     html! {
@@ -48,8 +48,8 @@ fn page(report: &Report<'_>) -> Markup {
             body {
                 main {
                     (sections::header(report, &title))
-                    (first_screen::answer(report, &verdicts))
-                    (first_screen::claims_table(&claims))
+                    (first_screen::answer(report))
+                    (first_screen::claims_table(&report.findings.claims))
                     nav.toc aria-label="Contents" {
                         (toc_list(&toc))
                     }
@@ -58,11 +58,11 @@ fn page(report: &Report<'_>) -> Markup {
                         @if verdicts.is_empty() {
                             p.missing { "No phase has data to judge." }
                         } @else {
-                            (overview::figure(report, &verdicts))
+                            (overview::figure(report, verdicts))
                         }
                     }
-                    (sections::verdict(report, &verdicts))
-                    (crate::claims::html_section(report))
+                    (sections::verdict(report, verdicts))
+                    (claims::section(&report.findings.claims))
                     (article::variants(report))
                     (sections::problems(report))
                     (folded("resources", "CPU and memory", html! {
@@ -96,7 +96,7 @@ fn table_of_contents(report: &Report<'_>) -> Vec<TocEntry> {
         .map(|(index, phase)| entry(&charts::phase_anchor(index, phase.name), phase.name))
         .collect();
     let mut toc = vec![entry("overview", "Overview"), entry("verdict", "Verdict")];
-    if crate::claims::apply(report) {
+    if !report.findings.claims.is_empty() {
         toc.push(entry("claims", "The article's claims"));
     }
     toc.push(entry("variants", "What the article's code costs"));

@@ -2,13 +2,13 @@
 //! column (req/s over the best's, or the best's p99 over the target's) with the absolute figure under it. One
 //! table in place of a bar panel per endpoint; its takeaway names the widest gap.
 
+use analysis::format;
+use analysis::tables;
+use analysis::verdict::{Basis, Verdict};
 use maud::{html, Markup};
 
-use super::sections::{in_flight_note, target_cell};
-use crate::data::Report;
-use crate::format;
-use crate::tables;
-use crate::verdict::{Basis, Verdict};
+use super::cells::{in_flight_note, target_cell};
+use crate::page::Report;
 
 /// A target's standing in a verdict's column: 1.0 for the best, less for the others; None without a figure.
 fn relative(verdict: &Verdict, target: usize) -> Option<f64> {
@@ -88,7 +88,7 @@ pub fn figure(report: &Report<'_>, verdicts: &[Verdict]) -> Markup {
                 "100 % is the best target in its column: req/s relative to the most req/s for closed-loop phases, \
                  the lowest p99 over the target's p99 for phases paced by users or a rate. The darker the cell, the \
                  closer to the best. Under each share, the figure itself. "
-                (crate::verdict::LEAD_RULE)
+                (analysis::verdict::LEAD_RULE)
             }
         }
     }

@@ -1,16 +1,16 @@
 //! The page's sections from the header to the trend: verdict, failed targets, one section per phase, scaling,
 //! requests per worker, Locust tables and the CI trend. Methodology has its own module.
 
-use bench::results::TargetStatus;
+use analysis::format;
+use analysis::tables;
+use analysis::verdict::Verdict;
 use maud::{html, Markup};
+use results::TargetStatus;
 
+use super::cells::{target_cell, verdict_anchor};
 use super::{figure, gated};
 use crate::charts::{self, workers::WorkerRow};
-use crate::data::Report;
-use crate::format;
-use crate::palette;
-use crate::tables;
-use crate::verdict::Verdict;
+use crate::page::Report;
 
 pub fn header(report: &Report<'_>, title: &str) -> Markup {
     let results = report.results;
@@ -36,17 +36,6 @@ pub fn header(report: &Report<'_>, title: &str) -> Markup {
     }
 }
 
-/// A target's name with its colour swatch and family, for table cells.
-pub fn target_cell(report: &Report<'_>, target: usize) -> Markup {
-    let view = &report.targets[target];
-    let family = view.family().label();
-    html! {
-        span.swatch style=(format!("background:{}", palette::hex(view.colour))) {}
-        (view.name())
-        span.family { (family) }
-    }
-}
-
 pub fn verdict(report: &Report<'_>, verdicts: &[Verdict]) -> Markup {
     let failed: Vec<&str> =
         report.targets.iter().filter(|target| target.failure().is_some()).map(|target| target.name()).collect();
@@ -58,7 +47,7 @@ pub fn verdict(report: &Report<'_>, verdicts: &[Verdict]) -> Markup {
             } @else {
                 ul.verdicts {
                     @for (index, verdict) in verdicts.iter().enumerate() {
-                        li id=(super::first_screen::verdict_anchor(index)) { strong { (verdict.subject.title()) } ": " (verdict.sentence(report)) }
+                        li id=(verdict_anchor(index)) { strong { (verdict.subject.title()) } ": " (verdict.sentence(report)) }
                     }
                 }
             }
@@ -74,15 +63,6 @@ pub fn verdict(report: &Report<'_>, verdicts: &[Verdict]) -> Markup {
                  latency, lower is better. Figures count the responses completed inside the measured window; the \
                  requests still in flight when it closed are counted under them, with how long they had waited."
             }
-        }
-    }
-}
-
-/// The cell's in-flight requests on a second, smaller line.
-pub(super) fn in_flight_note(cell: &tables::Cell) -> Markup {
-    html! {
-        @if let Some(in_flight) = &cell.in_flight {
-            br; small.in-flight { (in_flight) }
         }
     }
 }
@@ -132,7 +112,7 @@ fn phase_section(report: &Report<'_>, phase: usize) -> Markup {
     let corrected = tables::phase_is_corrected(report, phase);
     let rows = tables::phase_rows(report, phase);
     let repetitions = info.repetitions;
-    let level = crate::verdict::phase_level(report, phase);
+    let level = analysis::verdict::phase_level(report, phase);
     let summary = match &level {
         Some(_) => "level: no difference between the targets".to_owned(),
         None => charts::latency::takeaway(report, phase).unwrap_or_else(|| "no figures".to_owned()),

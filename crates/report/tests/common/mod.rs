@@ -4,11 +4,11 @@
 
 use std::path::PathBuf;
 
-use bench::RunResults;
+use results::RunResults;
 use scraper::{ElementRef, Html, Selector};
 
 pub fn fixture_path() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/small.json")
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../analysis/tests/fixtures/small.json")
 }
 
 pub fn fixture() -> RunResults {

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use bench::servers::{ServersLoad, ServersSpec};
 
-use super::bench::{finish_run, RunFlags};
+use super::bench_run::{finish_run, RunFlags};
 use super::load::{parse_task, parse_think};
 use crate::ranges::{self, MAX_DURATION};
 use crate::signals::cancel_on_signals;

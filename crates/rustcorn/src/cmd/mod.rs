@@ -6,6 +6,7 @@ pub mod bench_collect;
 pub mod bench_compare;
 pub mod bench_k8s;
 pub mod bench_merge;
+pub mod bench_run;
 pub mod bench_servers;
 pub mod load;
 pub mod load_request;

@@ -1,18 +1,18 @@
 //! `rustcorn bench report RESULTS.json [-o report.html]`: renders a results file as the HTML report and writes
-//! summary.md next to it (the report crate does the work).
+//! summary.md and findings.json next to it (the report crate does the work).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
 
-/// Render report.html and summary.md from a results.json.
+/// Render report.html, summary.md and findings.json from a results.json.
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// The results file a `rustcorn bench run` wrote (results/<run-id>/results.json).
     pub results: PathBuf,
 
-    /// Where to write the HTML page; summary.md goes in the same folder. Default: report.html next to RESULTS.
+    /// Where to write the HTML page; summary.md and findings.json go in the same folder. Default: report.html next to RESULTS.
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
 
@@ -42,5 +42,6 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let files = report::write_report(&results, &html_path, &options)?;
     println!("Report: {}", files.html.display());
     println!("Summary: {}", files.summary.display());
+    println!("Findings: {}", files.findings.display());
     Ok(ExitCode::SUCCESS)
 }

@@ -1,12 +1,12 @@
 //! Drawing the scaling panels: one log-x panel per endpoint or phase, a line per target or family with min-max
 //! whiskers, and the ideal dashed on top.
 
+use analysis::format;
 use plotters::prelude::*;
 
 use super::{Point, ScalingPanel};
 use crate::charts::{font, Canvas, ChartError, CAPTION_SIZE, LABEL_SIZE};
-use crate::data::Report;
-use crate::format;
+use crate::page::Report;
 use crate::palette;
 
 pub(super) fn draw_panels(
@@ -61,7 +61,7 @@ fn draw_panel(area: &Canvas<'_>, report: &Report<'_>, panel: &ScalingPanel, x_de
         chart
             .draw_series(LineSeries::new(points.iter().map(|p| (p.x, p.value.median)), line.colour.stroke_width(2)))?;
         for point in points {
-            let colour = report.targets[point.target].colour;
+            let colour = report.colour(point.target);
             if point.value.n > 1 && point.value.max > point.value.min {
                 let style = colour.stroke_width(1);
                 let area = chart.plotting_area();

@@ -8,10 +8,11 @@ mod panels;
 use plotters::prelude::*;
 
 use super::{level_sentence, reference_legend, render_svg, span_text, target_legend, Figure, Gated};
-use crate::data::{Report, Spread};
-use crate::format;
-use crate::select;
-use crate::verdict::{figures_level, LevelBasis};
+use crate::page::Report;
+use analysis::data::Spread;
+use analysis::format;
+use analysis::select;
+use analysis::verdict::{figures_level, LevelBasis};
 
 const PANEL_HEIGHT: u32 = 330;
 

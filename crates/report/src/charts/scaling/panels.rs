@@ -1,12 +1,12 @@
 //! What the scaling panels hold: the endpoints swept over connections, the families of targets that differ only
 //! by their worker count, the phase each family is drawn from, and each panel's ideal line.
 
-use bench::results::{LoadModel, TargetResult};
+use analysis::endpoint::EndpointKind;
+use analysis::format;
+use results::{LoadModel, TargetResult};
 
 use super::{Ideal, Line, Point, ScalingPanel};
-use crate::data::Report;
-use crate::endpoint::EndpointKind;
-use crate::format;
+use crate::page::Report;
 
 /// One closed-loop phase per endpoint for the workers chart: the one where the families have the most measured
 /// points (a dedicated worker sweep wins), then the one with the most connections.
@@ -66,8 +66,8 @@ pub(super) fn concurrency_panel(report: &Report<'_>, work: &str, path: &str, pha
         .targets
         .iter()
         .enumerate()
-        .map(|(target, view)| Line {
-            colour: view.colour,
+        .map(|(target, _)| Line {
+            colour: report.colour(target),
             points: phases
                 .iter()
                 .filter_map(|&(phase, connections)| {
@@ -188,7 +188,7 @@ pub(super) fn workers_panel(report: &Report<'_>, phase: usize, families: &[Vec<u
     let lines: Vec<Line> = families
         .iter()
         .map(|members| Line {
-            colour: report.targets[members[0]].colour,
+            colour: report.colour(members[0]),
             points: members
                 .iter()
                 .filter_map(|&target| {
@@ -223,7 +223,7 @@ pub(super) fn workers_panel(report: &Report<'_>, phase: usize, families: &[Vec<u
 #[cfg(test)]
 mod tests {
     use super::*;
-    use bench::results::{Family, TargetKind, TargetStatus};
+    use results::{Family, TargetKind, TargetStatus};
 
     fn target(name: &str, command: &[&str], workers: u32) -> TargetResult {
         TargetResult {

@@ -1,22 +1,16 @@
-//! The report's view of a results file: targets with their colours, the suite's phases in run order, each
-//! measurement's load report, and the figures charts and verdict need (spread over repetitions, merged latency
-//! histograms). Everything the page shows is derived here or from here.
+//! [`RunView`]: a results file as the judging reads it: its targets, the suite's phases in run order, each
+//! measurement's load report, and the figures verdicts, claims and charts need (spread over repetitions, merged
+//! latency histograms). Every finding and every figure the report draws is derived here or from here.
 
-use bench::results::{
-    EndpointShare, Family, LoadModel, PhaseResult, RunResults, TargetResult, TargetStatus, WorkerLoad,
-};
 use hdrhistogram::Histogram;
 use loadgen::{LatencyBasis, LatencySummary, LoadReport};
-use plotters::style::RGBColor;
+use results::{EndpointShare, Family, LoadModel, PhaseResult, RunResults, TargetResult, TargetStatus, WorkerLoad};
 
 use crate::endpoint::path_only;
-use crate::palette;
-use crate::ReportOptions;
 
-/// Everything a renderer needs: the results, the options and what was derived from them.
-pub struct Report<'a> {
+/// The results and what was derived from them.
+pub struct RunView<'a> {
     pub results: &'a RunResults,
-    pub options: &'a ReportOptions,
     pub targets: Vec<TargetView<'a>>,
     pub phases: Vec<PhaseInfo<'a>>,
     pub measurements: Vec<Measurement<'a>>,
@@ -26,10 +20,9 @@ pub struct Report<'a> {
     pub warnings: Vec<String>,
 }
 
-/// One target and its colour.
+/// One target of the run.
 pub struct TargetView<'a> {
     pub result: &'a TargetResult,
-    pub colour: RGBColor,
 }
 
 /// One phase of the suite (the same name across targets and repetitions).
@@ -70,9 +63,9 @@ pub struct MergedLatency {
     pub max_us: u64,
 }
 
-impl<'a> Report<'a> {
-    pub fn new(results: &'a RunResults, options: &'a ReportOptions) -> Report<'a> {
-        let targets = colour_targets(&results.targets);
+impl<'a> RunView<'a> {
+    pub fn new(results: &'a RunResults) -> RunView<'a> {
+        let targets = results.targets.iter().map(|result| TargetView { result }).collect();
         let phases = collect_phases(&results.targets);
         let mut measurements = Vec::new();
         for (target_index, target) in results.targets.iter().enumerate() {
@@ -82,7 +75,7 @@ impl<'a> Report<'a> {
             }
         }
         let mut report =
-            Report { results, options, targets, phases, measurements, latencies: Vec::new(), warnings: Vec::new() };
+            RunView { results, targets, phases, measurements, latencies: Vec::new(), warnings: Vec::new() };
         report.latencies = report.merge_latencies();
         report
     }
@@ -295,7 +288,7 @@ fn share_text(share: &EndpointShare) -> String {
 
 impl Measurement<'_> {
     /// Requests per worker process (the master's `--stats`, else the `x-worker-pid` counts).
-    pub fn worker_load(&self, report: &Report<'_>) -> Option<WorkerLoad> {
+    pub fn worker_load(&self, report: &RunView<'_>) -> Option<WorkerLoad> {
         self.result.worker_load(report.targets[self.target].result.workers)
     }
 
@@ -370,23 +363,6 @@ fn merge_latency(summaries: &[(&LoadReport, &LatencySummary)]) -> Result<Option<
 
 fn decode(text: &str) -> Result<Histogram<u64>, String> {
     loadgen::histogram::decode(text).map_err(|error| format!("a latency histogram cannot be read ({error})"))
-}
-
-fn colour_targets(targets: &[TargetResult]) -> Vec<TargetView<'_>> {
-    let (mut rust, mut python, mut external) = (0, 0, 0);
-    targets
-        .iter()
-        .map(|result| {
-            let counter = match result.family {
-                Family::Rust => &mut rust,
-                Family::Python => &mut python,
-                Family::External => &mut external,
-            };
-            let colour = palette::target_colour(result.family, *counter);
-            *counter += 1;
-            TargetView { result, colour }
-        })
-        .collect()
 }
 
 /// Phase names in the order they were run, with their repetition count.

@@ -3,7 +3,7 @@
 //! CPU, memory and scaling charts drop their panels by the same rule ([`figures_level`]).
 
 use super::{p99_us, MIN_REPETITIONS};
-use crate::data::{Report, Spread};
+use crate::data::{RunView, Spread};
 use crate::format;
 use crate::select;
 
@@ -32,7 +32,7 @@ pub enum LevelBasis {
 
 /// Some when every target of `phase` is level with every other (see [`LevelBasis`]); None when they differ, when
 /// fewer than two targets have figures or nothing tells the noise, and for a phase that kills a worker.
-pub fn phase_level(report: &Report<'_>, phase: usize) -> Option<Level> {
+pub fn phase_level(report: &RunView<'_>, phase: usize) -> Option<Level> {
     if report.phases[phase].kills_a_worker() {
         return None;
     }
@@ -74,7 +74,7 @@ pub struct LevelSpan {
 /// nothing tells the noise. `figure` gives the same figure for any target x phase: with fewer than
 /// [`MIN_REPETITIONS`] repetitions the figures are held to the run's own repeatability of it.
 pub fn figures_level(
-    report: &Report<'_>,
+    report: &RunView<'_>,
     spreads: &[Spread],
     figure: impl Fn(usize, usize) -> Option<Spread>,
 ) -> Option<LevelSpan> {
@@ -97,13 +97,13 @@ fn basis(repetitions: usize, noise: impl FnOnce() -> Option<f64>) -> Option<Leve
     }
 }
 
-fn p99_spread(report: &Report<'_>, target: usize, phase: usize) -> Option<Spread> {
+fn p99_spread(report: &RunView<'_>, target: usize, phase: usize) -> Option<Spread> {
     Spread::of(report.measurements(target, phase).filter_map(|m| p99_us(m.load)))
 }
 
 /// The median relative range of a figure over every target x phase repeated [`MIN_REPETITIONS`] times or more
 /// (phases that kill a worker left out); None when the run repeated none.
-fn run_spread(report: &Report<'_>, figure: impl Fn(usize, usize) -> Option<Spread>) -> Option<f64> {
+fn run_spread(report: &RunView<'_>, figure: impl Fn(usize, usize) -> Option<Spread>) -> Option<f64> {
     let relative: Vec<f64> = (0..report.phases.len())
         .filter(|&phase| !report.phases[phase].kills_a_worker())
         .flat_map(|phase| (0..report.targets.len()).map(move |target| (target, phase)))

@@ -12,10 +12,9 @@ pub(crate) mod roles;
 #[cfg(test)]
 mod tests;
 
-use bench::results::Family;
-use maud::{html, Markup};
+use results::Family;
 
-use crate::data::{Report, Spread};
+use crate::data::{RunView, Spread};
 use crate::format;
 use crate::select;
 
@@ -59,7 +58,7 @@ pub struct Claim {
     pub checks: Vec<Check>,
 }
 
-type CheckFn = fn(&Report<'_>, Family) -> Check;
+type CheckFn = fn(&RunView<'_>, Family) -> Check;
 
 /// A claim as the article states it, its few-word title, and how it is checked.
 type ClaimSpec = (&'static str, &'static str, CheckFn);
@@ -113,12 +112,12 @@ const CLAIMS: [ClaimSpec; 8] = [
 /// Whether the article's claims concern this run: some target has a role in them (declared in the suite, or a
 /// built-in model or Python server recognised as uvicorn, gunicorn + UvicornWorker or gunicorn's sync workers).
 /// A comparison of other servers prints no claim rather than eight "not measured".
-pub fn apply(report: &Report<'_>) -> bool {
+pub fn apply(report: &RunView<'_>) -> bool {
     report.targets.iter().any(|target| roles::role(target.result).is_some())
 }
 
 /// Every claim, checked for Python and for Rust; none when no target has a role in them ([`apply`]).
-pub fn check_claims(report: &Report<'_>) -> Vec<Claim> {
+pub fn check_claims(report: &RunView<'_>) -> Vec<Claim> {
     if !apply(report) {
         return Vec::new();
     }
@@ -151,16 +150,6 @@ impl Finding {
             Finding::Partly => "in part",
             Finding::DoesNotHold => "does not hold",
             Finding::NotMeasured => "not measured",
-        }
-    }
-
-    /// A CSS class for the word's colour.
-    pub fn class(self) -> &'static str {
-        match self {
-            Finding::Holds => "holds",
-            Finding::Partly => "partly",
-            Finding::DoesNotHold => "fails",
-            Finding::NotMeasured => "unmeasured",
         }
     }
 
@@ -222,19 +211,23 @@ fn not_measured(family: Family, what: impl std::fmt::Display) -> Check {
 }
 
 /// The phase the shared selector picks on `path` among closed-loop phases where `find` finds a target, with it.
-fn closed_phase_with(report: &Report<'_>, path: &str, find: impl Fn(usize) -> Option<usize>) -> Option<(usize, usize)> {
+fn closed_phase_with(
+    report: &RunView<'_>,
+    path: &str,
+    find: impl Fn(usize) -> Option<usize>,
+) -> Option<(usize, usize)> {
     let phase = select::best_phase(report, path, |phase| select::closed_loop(report, phase) && find(phase).is_some())?;
     Some((phase, find(phase)?))
 }
 
-fn req_per_s(report: &Report<'_>, target: usize, phase: usize) -> f64 {
+fn req_per_s(report: &RunView<'_>, target: usize, phase: usize) -> f64 {
     report.throughput(target, phase).map_or(0.0, |spread| spread.median)
 }
 
 /// How far the ratio of `over`'s throughput to `under`'s in `phase` rests on repetitions: the range it took (from
 /// the lowest of one over the highest of the other to the reverse), or that each ran once and a ratio near a
 /// claim's threshold could fall the other way on the next run.
-fn ratio_range(report: &Report<'_>, over: usize, under: usize, phase: usize) -> String {
+fn ratio_range(report: &RunView<'_>, over: usize, under: usize, phase: usize) -> String {
     let (Some(over), Some(under)) = (report.throughput(over, phase), report.throughput(under, phase)) else {
         return "no runs to range it over".to_owned();
     };
@@ -251,44 +244,11 @@ fn spread_of_ratio(over: &Spread, under: &Spread) -> String {
     format!("{}-{} over {runs} runs", format::ratio(low), format::ratio(high))
 }
 
-fn cores_used(report: &Report<'_>, target: usize, phase: usize) -> f64 {
+fn cores_used(report: &RunView<'_>, target: usize, phase: usize) -> f64 {
     report.cpu_cores(target, phase).map_or(0.0, |spread| spread.median)
 }
 
 /// The upstream's delay in seconds: the service time of the I/O endpoints.
-fn upstream_delay_s(report: &Report<'_>) -> f64 {
+fn upstream_delay_s(report: &RunView<'_>) -> f64 {
     report.results.upstream.delay_ms / 1000.0
-}
-
-/// The anchor of a claim's evidence in report.html.
-pub fn claim_anchor(number: u8) -> String {
-    format!("claim-{number}")
-}
-
-/// The claims as a section of report.html, placed after the verdict.
-pub fn html_section(report: &Report<'_>) -> Markup {
-    if !apply(report) {
-        return html! {};
-    }
-    html! {
-        section #claims {
-            h2 { "The article's claims" }
-            p {
-                "The claims of the article this project reproduces, " (ARTICLE) ", in its order, each checked for \
-                 the Python servers and for the Rust models that answer them, with the figures behind the finding."
-            }
-            ol.verdicts {
-                @for claim in check_claims(report) {
-                    li id=(claim_anchor(claim.number)) {
-                        strong { (claim.statement) }
-                        ul {
-                            @for check in &claim.checks {
-                                li { (check.sentence()) }
-                            }
-                        }
-                    }
-                }
-            }
-        }
-    }
 }

@@ -2,11 +2,11 @@
 //! one core at most (claim 5), gunicorn's UvicornWorker processes use the cores and serve more (claim 6), and
 //! adding workers past the cores stops paying (claim 8).
 
-use bench::results::Family;
+use results::Family;
 
 use super::roles::{self, Role};
 use super::{closed_phase_with, cores_used, not_measured, ratio_range, req_per_s, Check, Finding, CPU_BOUND, ONE_CORE};
-use crate::data::Report;
+use crate::data::RunView;
 use crate::format;
 
 const PATH: &str = "/cpu-intensive";
@@ -17,7 +17,7 @@ const SCALING_RATIO: f64 = 1.3;
 const FLAT_RATIO: f64 = 1.1;
 
 /// Claim 5: a single event loop cannot use a second core for CPU work. Judged only where it was given two.
-pub fn single_loop_one_core(report: &Report<'_>, family: Family) -> Check {
+pub fn single_loop_one_core(report: &RunView<'_>, family: Family) -> Check {
     let given = |target: usize, phase: usize| report.cores_in(target, phase).unwrap_or(1);
     let found = closed_phase_with(report, PATH, |phase| {
         roles::find(report, family, Role::SingleLoop, |t| report.has_data(t, phase) && given(t, phase) >= 2)
@@ -52,7 +52,7 @@ pub fn single_loop_one_core(report: &Report<'_>, family: Family) -> Check {
 }
 
 /// Claim 6: gunicorn with UvicornWorker processes uses the cores and serves more than uvicorn alone.
-pub fn prefork_scales(report: &Report<'_>, family: Family) -> Check {
+pub fn prefork_scales(report: &RunView<'_>, family: Family) -> Check {
     let pair = |phase: usize| {
         let has = |t: usize| report.has_data(t, phase);
         let prefork = roles::find(report, family, Role::PreforkAsync, |t| has(t) && roles::several_workers(report, t))?;
@@ -101,7 +101,7 @@ pub fn prefork_scales(report: &Report<'_>, family: Family) -> Check {
 
 /// Claim 8: -w should follow the core count. A worker sweep past the cores: throughput rises up to the cores and
 /// stops there.
-pub fn workers_follow_cores(report: &Report<'_>, family: Family) -> Check {
+pub fn workers_follow_cores(report: &RunView<'_>, family: Family) -> Check {
     let sweep = |phase: usize| -> Vec<(u32, usize)> {
         let mut members: Vec<(u32, usize)> = roles::originals(report, family, Role::PreforkAsync)
             .into_iter()

@@ -7,12 +7,12 @@
 
 use std::cmp::Ordering;
 
-use bench::results::LoadModel;
+use results::LoadModel;
 
-use crate::data::Report;
+use crate::data::RunView;
 
 /// The best phase on `path` among those `eligible` accepts (called with a phase index).
-pub fn best_phase(report: &Report<'_>, path: &str, eligible: impl Fn(usize) -> bool) -> Option<usize> {
+pub fn best_phase(report: &RunView<'_>, path: &str, eligible: impl Fn(usize) -> bool) -> Option<usize> {
     let measured = |phase: usize| (0..report.targets.len()).filter(|&target| report.has_data(target, phase)).count();
     report
         .phases
@@ -39,6 +39,6 @@ fn model_rank(model: &LoadModel) -> u8 {
 }
 
 /// True for a closed-loop (wrk-style) phase.
-pub fn closed_loop(report: &Report<'_>, phase: usize) -> bool {
+pub fn closed_loop(report: &RunView<'_>, phase: usize) -> bool {
     report.phases[phase].connections().is_some()
 }

@@ -4,16 +4,16 @@
 //! kills a worker. By design prefork-w2 wins /cpu-intensive (its phases calibrated to 2 ms of CPU per request with
 //! `cpu_work`; one more phase sends the article's literal 100,000 iterations), async wins /async-google, and async
 //! and prefork-w1 (the same model) are level on /memory-intensive.
-//! Regenerate with `cargo run -p report --example make_fixture`.
+//! Regenerate with `cargo run -p analysis --example make_fixture`.
 
 use std::path::PathBuf;
 
-use bench::results::*;
 use loadgen::histogram::{encode, Latencies};
 use loadgen::{
     EndpointStats, FailureCounts, InFlightStats, LatencyBasis, LatencySummary, LoadReport, RateStats, SecondStats,
     WorkerCount, WorkerCounts,
 };
+use results::*;
 
 mod phase;
 

@@ -3,10 +3,10 @@
 //! repetitions allow, and what that model is called in uvicorn/gunicorn terms. Built from the verdicts, never
 //! judged again; the HTML first screen and summary.md both print it.
 
-use bench::results::{LoadModel, TargetKind};
+use results::{LoadModel, TargetKind};
 
 use crate::claims::roles::{self, Role};
-use crate::data::Report;
+use crate::data::RunView;
 use crate::endpoint::EndpointKind;
 use crate::verdict::{Call, Subject, Verdict};
 
@@ -15,6 +15,7 @@ const KINDS: [EndpointKind; 4] =
     [EndpointKind::Cpu, EndpointKind::Memory, EndpointKind::BlockingIo, EndpointKind::AsyncIo];
 
 /// One row of the answer table.
+#[derive(Debug, Clone, PartialEq)]
 pub struct AnswerRow {
     /// "CPU-bound", "the article's Locust mix".
     pub workload: String,
@@ -31,7 +32,7 @@ pub struct AnswerRow {
 }
 
 /// The answer rows, one per workload, those the run lacks included (they say so).
-pub fn rows(report: &Report<'_>, verdicts: &[Verdict]) -> Vec<AnswerRow> {
+pub fn rows(report: &RunView<'_>, verdicts: &[Verdict]) -> Vec<AnswerRow> {
     let mut rows: Vec<AnswerRow> = KINDS
         .iter()
         .map(|&kind| {
@@ -49,7 +50,7 @@ pub fn rows(report: &Report<'_>, verdicts: &[Verdict]) -> Vec<AnswerRow> {
     rows
 }
 
-fn row(report: &Report<'_>, verdicts: &[Verdict], workload: &str, found: Option<usize>) -> AnswerRow {
+fn row(report: &RunView<'_>, verdicts: &[Verdict], workload: &str, found: Option<usize>) -> AnswerRow {
     let empty = |lead: &str| AnswerRow {
         workload: workload.to_owned(),
         verdict: found,
@@ -91,7 +92,7 @@ fn row(report: &Report<'_>, verdicts: &[Verdict], workload: &str, found: Option<
 
 /// What a target's server model is in Python terms: `uvicorn`, `gunicorn -w N -k uvicorn_worker.UvicornWorker`,
 /// gunicorn sync workers, a threaded server; a Python target is its own command's model.
-pub fn python_equivalent(report: &Report<'_>, target: usize) -> String {
+pub fn python_equivalent(report: &RunView<'_>, target: usize) -> String {
     let result = report.targets[target].result;
     let workers = result.workers.unwrap_or(1);
     match (roles::role(result), result.kind) {

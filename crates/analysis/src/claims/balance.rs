@@ -1,11 +1,11 @@
 //! Claim 7: gunicorn spreads requests evenly over its workers, from the requests each worker process served
 //! (the prefork master's `--stats`, or the responses counted per `x-worker-pid`).
 
-use bench::results::Family;
+use results::Family;
 
 use super::roles::{self, Role};
 use super::{closed_phase_with, not_measured, Check, Finding};
-use crate::data::Report;
+use crate::data::RunView;
 use crate::format;
 
 /// Fewest over most requests per worker at or above which the spread is even...
@@ -18,7 +18,7 @@ const NONE_COUNTED: &str = "no gunicorn-style target reported requests per worke
 
 const PATHS: [&str; 4] = ["/cpu-intensive", "/memory-intensive", "/async-google", "/sync-google"];
 
-pub fn evenly(report: &Report<'_>, family: Family) -> Check {
+pub fn evenly(report: &RunView<'_>, family: Family) -> Check {
     let counted = |phase: usize| {
         roles::find(report, family, Role::PreforkAsync, |target| {
             report.worker_load(target, phase).is_some_and(|load| load.workers.len() >= 2)

@@ -127,7 +127,7 @@ pub fn significant(value: f64, digits: i32) -> String {
     if value == 0.0 || !value.is_finite() {
         return if value == 0.0 { "0".to_owned() } else { "n/a".to_owned() };
     }
-    bench::numbers::significant(value, digits, usize::MAX)
+    results::numbers::significant(value, digits, usize::MAX)
 }
 
 fn thousands(value: i64) -> String {
@@ -142,6 +142,17 @@ fn thousands(value: i64) -> String {
     groups.reverse();
     let sign = if value < 0 { "-" } else { "" };
     format!("{sign}{}", groups.join(","))
+}
+
+/// "a", "a and b", "a, b and c".
+pub fn join_and<T: AsRef<str>>(items: &[T]) -> String {
+    match items {
+        [] => String::new(),
+        [only] => only.as_ref().to_owned(),
+        [init @ .., last] => {
+            format!("{} and {}", init.iter().map(AsRef::as_ref).collect::<Vec<_>>().join(", "), last.as_ref())
+        }
+    }
 }
 
 #[cfg(test)]

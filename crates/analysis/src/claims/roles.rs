@@ -2,15 +2,15 @@
 //! gunicorn sync workers, or their Rust models), recognised from its kind and command line, and how to find the
 //! one a claim is about.
 
-use bench::results::{Family, TargetKind, TargetResult};
+use results::{Family, TargetKind, TargetResult};
 
-use crate::data::Report;
+use crate::data::RunView;
 
 /// FastAPI runs plain `def` handlers on anyio's default thread pool of this many threads; the Rust async model's
 /// `--blocking-threads` defaults to the same.
 pub const DEFAULT_THREAD_POOL: u32 = 40;
 
-pub use bench::results::Role;
+pub use results::Role;
 
 /// The role the suite declared, else the one the built-in model's flags or the Python server's command line show.
 pub fn role(target: &TargetResult) -> Option<Role> {
@@ -35,7 +35,7 @@ pub fn flag_value<'c>(command: &'c [String], names: &[&str]) -> Option<&'c str> 
 
 /// Every target of `family` in `role` that runs the article's own code (not a `variant_of` another), in suite
 /// order.
-pub fn originals(report: &Report<'_>, family: Family, wanted: Role) -> Vec<usize> {
+pub fn originals(report: &RunView<'_>, family: Family, wanted: Role) -> Vec<usize> {
     (0..report.targets.len())
         .filter(|&target| {
             let result = report.targets[target].result;
@@ -45,7 +45,7 @@ pub fn originals(report: &Report<'_>, family: Family, wanted: Role) -> Vec<usize
 }
 
 /// The first original target of `family` in `role` that `accept` accepts.
-pub fn find(report: &Report<'_>, family: Family, wanted: Role, accept: impl Fn(usize) -> bool) -> Option<usize> {
+pub fn find(report: &RunView<'_>, family: Family, wanted: Role, accept: impl Fn(usize) -> bool) -> Option<usize> {
     originals(report, family, wanted).into_iter().find(|&target| accept(target))
 }
 
@@ -63,7 +63,7 @@ pub fn slots(target: &TargetResult) -> u32 {
 }
 
 /// True when the target has two workers or more: "the other workers" exist, and it can spread over cores.
-pub fn several_workers(report: &Report<'_>, target: usize) -> bool {
+pub fn several_workers(report: &RunView<'_>, target: usize) -> bool {
     report.targets[target].result.workers.unwrap_or(1) >= 2
 }
 

@@ -60,9 +60,9 @@ fn latency_ranks_lowest_first_and_failing_targets_last() {
 
 #[test]
 fn lists_join_with_and() {
-    assert_eq!(join_and(&["a"]), "a");
-    assert_eq!(join_and(&["a", "b"]), "a and b");
-    assert_eq!(join_and(&["a", "b", "c"]), "a, b and c");
+    assert_eq!(format::join_and(&["a"]), "a");
+    assert_eq!(format::join_and(&["a", "b"]), "a and b");
+    assert_eq!(format::join_and(&["a", "b", "c"]), "a, b and c");
 }
 
 #[test]

@@ -4,13 +4,12 @@
 use std::path::PathBuf;
 
 use bench::pinning::Pinning;
-use bench::results::{PhaseResult, RunResults, SuiteSource, TargetResult, TargetStatus, WorkerKill, WorkerRequests};
 use bench::suite::{Launch, LoadSpec, PhaseSpec, Suite, TargetSpec};
 use loadgen::LoadReport;
+use results::{PhaseResult, RunResults, SuiteSource, TargetResult, TargetStatus, WorkerKill, WorkerRequests};
 
 use super::roles::{self, Role};
 use super::*;
-use crate::ReportOptions;
 
 const MIB: f64 = 1024.0 * 1024.0;
 
@@ -117,26 +116,23 @@ impl Model<'_> {
         result.endpoints = phase
             .tasks
             .iter()
-            .map(|task| bench::results::EndpointShare {
+            .map(|task| results::EndpointShare {
                 path: task.path_and_query.clone(),
                 weight: task.weight,
                 cpu_work: None,
             })
             .collect();
         result.load_model = match phase.load {
-            LoadSpec::Concurrency { connections } => bench::results::LoadModel::Concurrency { connections },
-            LoadSpec::Users { users, .. } => {
-                bench::results::LoadModel::Users { users, think_min_s: 1.0, think_max_s: 5.0 }
-            }
+            LoadSpec::Concurrency { connections } => results::LoadModel::Concurrency { connections },
+            LoadSpec::Users { users, .. } => results::LoadModel::Users { users, think_min_s: 1.0, think_max_s: 5.0 },
             LoadSpec::Rate { per_second, connections } => {
-                bench::results::LoadModel::Rate { rate_per_s: per_second, connections }
+                results::LoadModel::Rate { rate_per_s: per_second, connections }
             }
         };
         result.duration_s = duration_s;
         result.load = load_report(&self.template, duration_s, p50_us, per_second, errors);
         result.resources.summary.cpu_cores_avg = cpu.min(f64::from(cores));
-        let processes =
-            if target.kind == bench::results::TargetKind::External || workers > 1 { workers + 1 } else { 1 };
+        let processes = if target.kind == results::TargetKind::External || workers > 1 { workers + 1 } else { 1 };
         let pss = (if python { 40.0 } else { 5.0 }) * f64::from(processes) * MIB;
         result.resources.summary.pss_peak_bytes = Some(pss as u64);
         result.resources.summary.rss_peak_bytes = (1.5 * pss) as u64;
@@ -200,8 +196,7 @@ fn shaped_like(file: &str) -> RunResults {
 }
 
 fn findings(results: &RunResults) -> Vec<(u8, Family, Finding, String)> {
-    let options = ReportOptions::default();
-    let report = Report::new(results, &options);
+    let report = RunView::new(results);
     check_claims(&report)
         .into_iter()
         .flat_map(|claim| {
@@ -403,8 +398,7 @@ fn a_check_reads_as_one_sentence() {
 #[test]
 fn the_shared_selector_breaks_the_cpu_tie_towards_the_phase_with_more_targets() {
     let results = shaped_like("default.toml");
-    let options = ReportOptions::default();
-    let report = Report::new(&results, &options);
+    let report = RunView::new(&results);
     let name = |phase: Option<usize>| phase.map(|phase| report.phases[phase].name);
     assert_eq!(name(select::best_phase(&report, "/cpu-intensive", |_| true)), Some("cpu"));
     let verdict = crate::verdict::verdicts(&report).into_iter().find(|v| v.subject.short_title() == "/cpu-intensive");

@@ -3,9 +3,9 @@
 //! lead is called only when the best target's range overlaps no other's; otherwise the targets are level. The HTML
 //! page and summary.md print it first.
 
-use bench::results::LoadModel;
+use results::LoadModel;
 
-use crate::data::{Report, Spread};
+use crate::data::{RunView, Spread};
 use crate::endpoint::EndpointKind;
 use crate::format;
 use crate::select;
@@ -81,7 +81,7 @@ pub struct Verdict {
 }
 
 /// Every verdict of a report: endpoints in the order CPU, memory, blocking I/O, async I/O, others; then mixes.
-pub fn verdicts(report: &Report<'_>) -> Vec<Verdict> {
+pub fn verdicts(report: &RunView<'_>) -> Vec<Verdict> {
     let mut endpoints: Vec<(EndpointKind, &str)> = report
         .phases
         .iter()
@@ -106,7 +106,7 @@ pub fn verdicts(report: &Report<'_>) -> Vec<Verdict> {
 }
 
 /// The phase an endpoint is judged on: the rule the article's claims share ([`select::best_phase`]).
-fn headline_phase(report: &Report<'_>, path: &str) -> Option<usize> {
+fn headline_phase(report: &RunView<'_>, path: &str) -> Option<usize> {
     select::best_phase(report, path, |_| true)
 }
 
@@ -117,7 +117,7 @@ fn basis_of(model: &LoadModel) -> Basis {
     }
 }
 
-fn judge(report: &Report<'_>, subject: Subject, phase: usize) -> Verdict {
+fn judge(report: &RunView<'_>, subject: Subject, phase: usize) -> Verdict {
     let basis = basis_of(report.phases[phase].load_model());
     let mut ranking = Vec::new();
     let mut missing = Vec::new();
@@ -245,7 +245,7 @@ impl Verdict {
 
     /// The verdict as plain-text sentences (the subject is printed separately). Targets that failed are not
     /// repeated here: the page and the summary list them once.
-    pub fn sentence(&self, report: &Report<'_>) -> String {
+    pub fn sentence(&self, report: &RunView<'_>) -> String {
         let load = &report.phases[self.phase].example.load_description;
         let mut text = match (&self.call, self.ranking.as_slice()) {
             (_, []) => "No target has data.".to_owned(),
@@ -279,7 +279,7 @@ impl Verdict {
 
     /// For an endpoint that waits on the upstream, judged at C connections: the Little's-law ceiling C / delay and
     /// how close the best came to it.
-    fn littles_law_text(&self, report: &Report<'_>) -> String {
+    fn littles_law_text(&self, report: &RunView<'_>) -> String {
         let Subject::Endpoint { kind, .. } = &self.subject else { return String::new() };
         let (Some(connections), Some(best)) = (report.phases[self.phase].connections(), self.ranking.first()) else {
             return String::new();
@@ -301,7 +301,7 @@ impl Verdict {
     }
 
     /// The best and the second, as "A serves the most at LOAD: X, R× B (Y)".
-    fn first_and_second(&self, report: &Report<'_>, load: &str, (best, next): (&Entry, &Entry)) -> String {
+    fn first_and_second(&self, report: &RunView<'_>, load: &str, (best, next): (&Entry, &Entry)) -> String {
         let (best_name, next_name) = (report.target_name(best.target), report.target_name(next.target));
         let ratio = self.ratio_text(best, next);
         let (lead, comparison) = match self.basis {
@@ -315,7 +315,7 @@ impl Verdict {
         )
     }
 
-    fn lead(&self, report: &Report<'_>, load: &str) -> String {
+    fn lead(&self, report: &RunView<'_>, load: &str) -> String {
         let (best, next) = (&self.ranking[0], &self.ranking[1]);
         let mut text = self.first_and_second(report, load, (best, next));
         text.push_str(&format!(
@@ -327,7 +327,7 @@ impl Verdict {
         text
     }
 
-    fn too_few(&self, report: &Report<'_>, load: &str) -> String {
+    fn too_few(&self, report: &RunView<'_>, load: &str) -> String {
         let (best, next) = (&self.ranking[0], &self.ranking[1]);
         let mut text = format!(
             "{} ranks first at {load}: {}; {} {}. {}: no lead is called, and no ratio given (a lead needs \
@@ -354,7 +354,7 @@ impl Verdict {
         }
     }
 
-    fn level(&self, report: &Report<'_>, load: &str, level: &[usize]) -> String {
+    fn level(&self, report: &RunView<'_>, load: &str, level: &[usize]) -> String {
         let best = &self.ranking[0];
         let leaders: Vec<&Entry> =
             std::iter::once(best).chain(level.iter().map(|&position| &self.ranking[position])).collect();
@@ -362,8 +362,8 @@ impl Verdict {
         let values: Vec<String> = leaders.iter().map(|entry| self.value_text(&entry.value)).collect();
         let mut text = format!(
             "{} are level at {load}: {}; their ranges (min–max over {} repetitions) overlap.",
-            join_and(&names),
-            join_and(&values),
+            format::join_and(&names),
+            format::join_and(&values),
             best.value.n
         );
         let next = (1..self.ranking.len()).find(|position| !level.contains(position)).map(|p| &self.ranking[p]);
@@ -392,7 +392,7 @@ pub fn range_text(spread: &Spread, show: impl Fn(f64) -> String) -> String {
 }
 
 /// " A used 1.97 (1.95–1.99) CPU cores, B 1.00 (0.98–1.01)." when both are known.
-fn cores_text(report: &Report<'_>, first: &Entry, second: &Entry) -> String {
+fn cores_text(report: &RunView<'_>, first: &Entry, second: &Entry) -> String {
     let cores = |spread: &Spread| {
         let show = |value: f64| format::significant(value, 3);
         format!("{}{}", show(spread.median), range_text(spread, show))
@@ -411,7 +411,7 @@ fn cores_text(report: &Report<'_>, first: &Entry, second: &Entry) -> String {
 
 /// The run's `--max-failures` verdict for `phase`: which targets failed beyond it, so a page whose figures measure
 /// errors says so where the reader looks first (the run exited non-zero for it).
-fn beyond_threshold_text(report: &Report<'_>, phase: usize) -> String {
+fn beyond_threshold_text(report: &RunView<'_>, phase: usize) -> String {
     let name = report.phases[phase].name;
     let failing: Vec<String> = report
         .results
@@ -431,7 +431,7 @@ fn beyond_threshold_text(report: &Report<'_>, phase: usize) -> String {
     )
 }
 
-fn failures_text<'e>(report: &Report<'_>, entries: impl IntoIterator<Item = &'e Entry>) -> String {
+fn failures_text<'e>(report: &RunView<'_>, entries: impl IntoIterator<Item = &'e Entry>) -> String {
     entries
         .into_iter()
         .filter(|entry| entry.failure_ratio > NOTABLE_FAILURES)
@@ -448,17 +448,6 @@ fn failures_text<'e>(report: &Report<'_>, entries: impl IntoIterator<Item = &'e 
 fn capitalised(text: &str) -> String {
     let mut characters = text.chars();
     characters.next().map(|first| first.to_uppercase().chain(characters).collect()).unwrap_or_default()
-}
-
-/// "a", "a and b", "a, b and c".
-pub(crate) fn join_and<T: AsRef<str>>(items: &[T]) -> String {
-    match items {
-        [] => String::new(),
-        [only] => only.as_ref().to_owned(),
-        [init @ .., last] => {
-            format!("{} and {}", init.iter().map(AsRef::as_ref).collect::<Vec<_>>().join(", "), last.as_ref())
-        }
-    }
 }
 
 mod level;

@@ -1,10 +1,10 @@
 //! Tables as data, shared by the HTML page and summary.md: the headline table (targets x verdict subjects), each
 //! phase's figures per target, and the Locust-style statistics table.
 
-use bench::results::LoadModel;
 use loadgen::{EndpointStats, LatencyBasis};
+use results::LoadModel;
 
-use crate::data::Report;
+use crate::data::RunView;
 use crate::format;
 use crate::verdict::{Basis, Subject, Verdict};
 
@@ -38,7 +38,7 @@ pub struct Cell {
     pub in_flight: Option<String>,
 }
 
-pub fn headline(report: &Report<'_>, verdicts: &[Verdict]) -> HeadlineTable {
+pub fn headline(report: &RunView<'_>, verdicts: &[Verdict]) -> HeadlineTable {
     let columns = verdicts
         .iter()
         .map(|verdict| Column {
@@ -81,7 +81,7 @@ pub fn headline(report: &Report<'_>, verdicts: &[Verdict]) -> HeadlineTable {
 }
 
 /// "64 in flight, median age 1,620 ms" for a phase that closed with requests unanswered; None if it had none.
-fn in_flight_text(report: &Report<'_>, target: usize, phase: usize) -> Option<String> {
+fn in_flight_text(report: &RunView<'_>, target: usize, phase: usize) -> Option<String> {
     let (requests, age_us) = report.in_flight(target, phase)?;
     let requests = requests.round() as u64;
     (requests > 0).then(|| format!("{} in flight, median age {} ms", format::count(requests), format::ms(age_us)))
@@ -109,7 +109,7 @@ pub struct PhaseFigures {
     pub pss: String,
 }
 
-pub fn phase_rows(report: &Report<'_>, phase: usize) -> Vec<PhaseRow> {
+pub fn phase_rows(report: &RunView<'_>, phase: usize) -> Vec<PhaseRow> {
     report
         .phase_targets(phase)
         .into_iter()
@@ -121,7 +121,7 @@ pub fn phase_rows(report: &Report<'_>, phase: usize) -> Vec<PhaseRow> {
         .collect()
 }
 
-fn phase_figures(report: &Report<'_>, target: usize, phase: usize) -> Option<PhaseFigures> {
+fn phase_figures(report: &RunView<'_>, target: usize, phase: usize) -> Option<PhaseFigures> {
     let latency = report.latency(target, phase);
     let throughput = report.throughput(target, phase)?;
     let at = |percentile: f64| latency.map_or("–".to_owned(), |latency| format::ms(latency.at(percentile)));
@@ -154,7 +154,7 @@ fn phase_figures(report: &Report<'_>, target: usize, phase: usize) -> Option<Pha
 }
 
 /// True when the phase's latency is coordinated-omission corrected (rate mode), so tables add a service-time column.
-pub fn phase_is_corrected(report: &Report<'_>, phase: usize) -> bool {
+pub fn phase_is_corrected(report: &RunView<'_>, phase: usize) -> bool {
     matches!(report.phases[phase].load_model(), LoadModel::Rate { .. })
 }
 
@@ -173,7 +173,7 @@ pub struct LocustRow {
 }
 
 /// Locust's table for one target in one phase (first repetition): one row per endpoint, then Aggregated.
-pub fn locust_rows(report: &Report<'_>, target: usize, phase: usize) -> Option<Vec<LocustRow>> {
+pub fn locust_rows(report: &RunView<'_>, target: usize, phase: usize) -> Option<Vec<LocustRow>> {
     let measurement = report.measurements(target, phase).next()?;
     let load = &measurement.load;
     Some(load.endpoints.iter().chain(std::iter::once(&load.aggregated)).map(locust_row).collect())
@@ -197,7 +197,7 @@ fn locust_row(stats: &EndpointStats) -> LocustRow {
 }
 
 /// Phases run with Locust's load model (users with think time): the ones that get a Locust table.
-pub fn users_phases(report: &Report<'_>) -> Vec<usize> {
+pub fn users_phases(report: &RunView<'_>) -> Vec<usize> {
     (0..report.phases.len())
         .filter(|&phase| matches!(report.phases[phase].load_model(), LoadModel::Users { .. }))
         .collect()
@@ -249,7 +249,7 @@ impl KillRow {
 }
 
 /// The kill the driver recorded for `target` in `phase`, with the timeline around it; None without one.
-pub fn kill_row(report: &Report<'_>, target: usize, phase: usize) -> Option<KillRow> {
+pub fn kill_row(report: &RunView<'_>, target: usize, phase: usize) -> Option<KillRow> {
     let measurement = report.measurements(target, phase).next()?;
     let kill = measurement.result.kill.as_ref()?;
     // Whole seconds of the measured part only: a last, partial second would read as a drop in throughput.
@@ -285,7 +285,7 @@ pub struct VariantRow {
 }
 
 /// Every variant beside its original in every phase both ran, in suite order.
-pub fn variant_rows(report: &Report<'_>) -> Vec<VariantRow> {
+pub fn variant_rows(report: &RunView<'_>) -> Vec<VariantRow> {
     let mut rows = Vec::new();
     for variant in 0..report.targets.len() {
         let Some(original_name) = &report.targets[variant].result.variant_of else { continue };
@@ -315,7 +315,7 @@ pub fn variant_rows(report: &Report<'_>) -> Vec<VariantRow> {
 }
 
 /// One target's Aggregated row of a Locust phase (first repetition), for the side-by-side table.
-pub fn locust_summary(report: &Report<'_>, phase: usize) -> Vec<(usize, LocustRow)> {
+pub fn locust_summary(report: &RunView<'_>, phase: usize) -> Vec<(usize, LocustRow)> {
     report
         .phase_targets(phase)
         .into_iter()

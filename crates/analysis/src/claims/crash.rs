@@ -1,17 +1,17 @@
 //! Claim 2: a crashed gunicorn worker leaves the others serving (the phase with `kill_worker_at` SIGKILLs one
 //! worker mid-way; a single-process server killed the same way serves nothing more), but gunicorn uses more memory.
 
-use bench::results::Family;
+use results::Family;
 
 use super::memory;
 use super::roles::{self, Role};
 use super::{not_measured, Check, Finding};
-use crate::data::Report;
+use crate::data::RunView;
 use crate::format;
 use crate::tables::{self, KillRow};
 
 /// The first kill phase where `role`'s original of `family` had a kill recorded.
-fn killed(report: &Report<'_>, family: Family, role: Role, whole_server: bool) -> Option<KillRow> {
+fn killed(report: &RunView<'_>, family: Family, role: Role, whole_server: bool) -> Option<KillRow> {
     (0..report.phases.len()).filter(|&phase| report.phases[phase].kills_a_worker()).find_map(|phase| {
         let target = roles::find(report, family, role, |target| {
             // "The other workers" need a second one; a single process has none.
@@ -37,7 +37,7 @@ fn requests_text(count: u64) -> String {
 }
 
 /// The first half: the other workers serve on. The finding and its figures.
-fn others_serve_on(report: &Report<'_>, family: Family) -> (Finding, String) {
+fn others_serve_on(report: &RunView<'_>, family: Family) -> (Finding, String) {
     let prefork =
         killed(report, family, Role::PreforkAsync, false).or_else(|| killed(report, family, Role::SyncWorkers, false));
     let Some(prefork) = prefork else {
@@ -84,7 +84,7 @@ fn others_serve_on(report: &Report<'_>, family: Family) -> (Finding, String) {
 }
 
 /// Claim 2, both halves.
-pub fn crash_and_memory(report: &Report<'_>, family: Family) -> Check {
+pub fn crash_and_memory(report: &RunView<'_>, family: Family) -> Check {
     let (stability, stability_text) = others_serve_on(report, family);
     let (memory, memory_text) = memory::grows_with_workers(report, family);
     if stability == Finding::NotMeasured && memory == Finding::NotMeasured {

@@ -2,18 +2,18 @@
 //! with every worker (the second half of claim 2). Memory is the process tree's PSS (shared pages split between
 //! the processes sharing them, so forked workers are not counted twice), with the RSS sum beside it.
 
-use bench::results::Family;
+use results::Family;
 
 use super::roles::{self, Role};
 use super::{not_measured, Check, Finding};
-use crate::data::Report;
+use crate::data::RunView;
 use crate::format;
 
 /// The paths whose phases memory is compared in, in order of preference: the CPU phase loads every target.
 const PATHS: [&str; 4] = ["/cpu-intensive", "/memory-intensive", "/async-google", "/sync-google"];
 
 /// "PSS 12.3 MiB (RSS 15.0 MiB)": a target's peak memory in a phase; None without a PSS figure.
-fn memory_text(report: &Report<'_>, target: usize, phase: usize) -> Option<(f64, String)> {
+fn memory_text(report: &RunView<'_>, target: usize, phase: usize) -> Option<(f64, String)> {
     let pss = report.pss_peak(target, phase)?.median;
     let rss = report.rss_peak(target, phase).map_or(0.0, |rss| rss.median);
     Some((pss, format!("PSS {} (RSS {})", format::bytes(pss), format::bytes(rss))))
@@ -21,7 +21,7 @@ fn memory_text(report: &Report<'_>, target: usize, phase: usize) -> Option<(f64,
 
 /// A phase (shared selector, on the first path that has one) where both targets `find` returns have PSS figures.
 fn phase_with_both(
-    report: &Report<'_>,
+    report: &RunView<'_>,
     find: impl Fn(usize) -> Option<(usize, usize)>,
 ) -> Option<(usize, (usize, usize))> {
     PATHS.iter().find_map(|path| {
@@ -33,7 +33,7 @@ fn phase_with_both(
 }
 
 /// Claim 3: one uvicorn process uses less memory than gunicorn with its workers.
-pub fn one_process_uses_less(report: &Report<'_>, family: Family) -> Check {
+pub fn one_process_uses_less(report: &RunView<'_>, family: Family) -> Check {
     let pair = |phase: usize| {
         let has = |t: usize| report.has_data(t, phase);
         let prefork = roles::find(report, family, Role::PreforkAsync, |t| has(t) && roles::several_workers(report, t))
@@ -63,7 +63,7 @@ pub fn one_process_uses_less(report: &Report<'_>, family: Family) -> Check {
 
 /// The second half of claim 2: the process tree's memory grows with gunicorn's worker count. The finding and the
 /// figures; NotMeasured when no phase ran two worker counts.
-pub fn grows_with_workers(report: &Report<'_>, family: Family) -> (Finding, String) {
+pub fn grows_with_workers(report: &RunView<'_>, family: Family) -> (Finding, String) {
     let sweep = |phase: usize| -> Vec<(u32, usize)> {
         let mut members: Vec<(u32, usize)> = roles::originals(report, family, Role::PreforkAsync)
             .into_iter()

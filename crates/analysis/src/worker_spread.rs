@@ -1,11 +1,10 @@
 //! The sentence the verdict adds when a multi-process target's workers shared a phase poorly: a worker left
 //! (nearly) idle changes what a throughput or CPU figure means ("the model does not use the cores" when one
 //! worker simply took every connection), so the reader is told beside the figure. Rust and Python targets alike:
-//! the counts come from the master's `--stats` or from the `x-worker-pid` header ([`bench::results::WorkerLoad`]).
+//! the counts come from the master's `--stats` or from the `x-worker-pid` header ([`results::WorkerLoad`]).
 
-use crate::data::Report;
+use crate::data::RunView;
 use crate::format;
-use crate::verdict::join_and;
 
 /// Fewest over most requests per worker below which the verdict names the spread.
 pub const POOR_SPREAD: f64 = 0.5;
@@ -15,7 +14,7 @@ const LISTED_WORKERS: usize = 4;
 /// " prefork-async-2's workers served 53,904 and 0 requests: spread 0.00 (fewest/most)." for the worst
 /// repetition of `phase` on `target` when it is below [`POOR_SPREAD`]; None when every repetition shared well or
 /// nothing counted requests per worker.
-pub fn poor_spread_text(report: &Report<'_>, target: usize, phase: usize) -> Option<String> {
+pub fn poor_spread_text(report: &RunView<'_>, target: usize, phase: usize) -> Option<String> {
     let loads: Vec<_> = report
         .measurements(target, phase)
         .filter_map(|measurement| Some((measurement.result.repetition, measurement.worker_load(report)?)))
@@ -30,7 +29,7 @@ pub fn poor_spread_text(report: &Report<'_>, target: usize, phase: usize) -> Opt
     }
     let served = if worst.workers.len() <= LISTED_WORKERS {
         let counts: Vec<String> = worst.workers.iter().map(|worker| format::count(worker.requests)).collect();
-        format!("served {} requests", join_and(&counts))
+        format!("served {} requests", format::join_and(&counts))
     } else {
         let (fewest, most) = (format::count(worst.fewest()), format::count(worst.most()));
         format!("served between {fewest} and {most} requests each ({} workers)", worst.workers.len())

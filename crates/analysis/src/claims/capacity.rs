@@ -2,11 +2,11 @@
 //! worker, the rest queued: claim 1) and uvicorn's thread pool for plain `def` endpoints (40 at once: claim 4).
 //! Both read /sync-google, whose service time is the upstream's delay, through Little's law.
 
-use bench::results::Family;
+use results::Family;
 
 use super::roles::{self, Role};
 use super::{closed_phase_with, not_measured, req_per_s, upstream_delay_s, Check, Finding};
-use crate::data::Report;
+use crate::data::RunView;
 use crate::format;
 
 const PATH: &str = "/sync-google";
@@ -38,7 +38,7 @@ struct Point {
 }
 
 /// Every closed-loop /sync-google phase `target` has figures in, by connections.
-fn series(report: &Report<'_>, target: usize) -> Vec<Point> {
+fn series(report: &RunView<'_>, target: usize) -> Vec<Point> {
     let mut points: Vec<Point> = (0..report.phases.len())
         .filter(|&phase| report.phases[phase].single_endpoint() == Some(PATH) && !report.phases[phase].kills_a_worker())
         .filter_map(|phase| {
@@ -54,7 +54,7 @@ fn series(report: &Report<'_>, target: usize) -> Vec<Point> {
 }
 
 /// Claim 1: w sync workers serve w requests at once and queue the rest.
-pub fn sync_workers_queue(report: &Report<'_>, family: Family) -> Check {
+pub fn sync_workers_queue(report: &RunView<'_>, family: Family) -> Check {
     let slots_of = |target: usize| roles::slots(report.targets[target].result);
     let found = closed_phase_with(report, PATH, |phase| {
         let connections = report.phases[phase].connections()?;
@@ -117,7 +117,7 @@ pub fn sync_workers_queue(report: &Report<'_>, family: Family) -> Check {
 }
 
 /// Claim 4: plain `def` endpoints overlap their blocking waits on uvicorn's thread pool, up to its size.
-pub fn thread_pool_overlaps(report: &Report<'_>, family: Family) -> Check {
+pub fn thread_pool_overlaps(report: &RunView<'_>, family: Family) -> Check {
     let delay_s = upstream_delay_s(report);
     let Some(target) = roles::find(report, family, Role::SingleLoop, |target| !series(report, target).is_empty())
     else {
