@@ -20,7 +20,6 @@ use server_kit::http1::buffer::ReadBuffer;
 use server_kit::http1::request::{parse_head, BodyFraming, Parsed};
 
 use crate::handler;
-use crate::server::is_timeout;
 use crate::{Config, Shutdown};
 
 /// A client that stops reading its responses cannot hold a thread for longer than this per write.
@@ -355,4 +354,9 @@ impl Connection<'_> {
             }
         }
     }
+}
+
+/// A read or accept that ran out its socket timeout (the kernel reports either kind).
+pub(crate) fn is_timeout(error: &io::Error) -> bool {
+    matches!(error.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut)
 }

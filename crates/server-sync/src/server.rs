@@ -14,7 +14,7 @@ use server_kit::lifecycle::{ACCEPT_GATE_RECHECK, HEARTBEAT_INTERVAL};
 use server_kit::listener::wait_for_connection;
 use socket2::SockRef;
 
-use crate::connection::{self, ServerState, ThreadState};
+use crate::connection::{self, is_timeout, ServerState, ThreadState};
 use crate::{Config, Error, Shutdown};
 
 /// Pause after an accept error that is not about one connection (e.g. out of file descriptors), so the thread
@@ -142,10 +142,6 @@ fn join_all(threads: Vec<JoinHandle<()>>) {
             tracing::error!("a connection thread panicked outside any connection");
         }
     }
-}
-
-pub(crate) fn is_timeout(error: &io::Error) -> bool {
-    matches!(error.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut)
 }
 
 /// Errors after which the next accept may well succeed: the client gave up, or a signal interrupted the call.
