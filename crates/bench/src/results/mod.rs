@@ -10,7 +10,7 @@ use std::path::Path;
 
 pub use loadgen::{LatencySummary, LoadReport};
 pub use request::SentRequest;
-pub use role::{Role, ROLE_WORDS};
+pub use role::{Role, ServerModel, ROLE_WORDS};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 pub use workers::{WorkerCountSource, WorkerLoad, WorkerShare};
