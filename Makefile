@@ -61,9 +61,10 @@ bench: release
 bench-quick: release
 	$(RUSTCORN) bench run bench-suite/quick.toml
 
-# The article's app on the Python servers (uvicorn, gunicorn + UvicornWorker, gunicorn sync workers, and the improved
-# app) beside the Rust models, with every phase the article's claims need (bench-suite/python-peers.toml, about 6
-# minutes on 2 cores); builds the venv first. Prints the report's path last.
+# The article's app on the Python servers (uvicorn alone and --workers 2, gunicorn + UvicornWorker, gunicorn sync and
+# gthread workers, granian, hypercorn, and the improved app) beside the Rust models, 3 interleaved repetitions, with
+# every phase the article's claims need (bench-suite/python-peers.toml, about 10 minutes on 2 cores); builds the venv
+# first. Prints the report's path last.
 bench-python: python-peers release
 	$(RUSTCORN) bench run bench-suite/python-peers.toml
 

@@ -12,7 +12,7 @@ VENV="${RUSTCORN_PEERS_VENV:-$ROOT/.venv-peers}"
 PYTHON="${PYTHON:-python3}"
 STAMP="$VENV/.requirements.sha256"
 # Imported once after installing, so a venv that installs but cannot load is caught here, not mid-benchmark.
-MODULES="fastapi, starlette, uvicorn, uvicorn_worker, gunicorn, requests, aiohttp, uvloop, httptools"
+MODULES="fastapi, starlette, uvicorn, uvicorn_worker, gunicorn, granian, hypercorn, requests, aiohttp, uvloop, httptools"
 
 log() { echo "setup-python-peers: $*" >&2; }
 fail() {

@@ -16,11 +16,16 @@ pub struct Killed {
     pub whole_server: bool,
 }
 
-/// The process that stands for "one worker" of the server rooted at `root`: its oldest child (the first worker a
-/// prefork or gunicorn master started, pids being handed out in order), or `root` itself when it has no child.
+/// The process that stands for "one worker" of the server rooted at `root`: its oldest child that holds a listening
+/// socket (the first worker a prefork or gunicorn master started, pids being handed out in order; not the resource
+/// tracker that `uvicorn --workers` and hypercorn start first), else its oldest child, or `root` itself when it has
+/// no child.
 pub fn victim(root: u32) -> (u32, bool) {
-    match sampler::children(root).into_iter().min() {
-        Some(worker) => (worker, false),
+    let children = sampler::children(root);
+    let listening = sampler::listening_processes(root);
+    let worker = children.iter().filter(|child| listening.contains(child)).min().or_else(|| children.iter().min());
+    match worker {
+        Some(&worker) => (worker, false),
         None => (root, true),
     }
 }

@@ -13,7 +13,8 @@ use crate::ports;
 use crate::process::{ChildFailure, ChildServer, ChildSpec, Readiness};
 use crate::progress::Progress;
 use crate::results::{
-    CpuWork, EndpointShare, LoadModel, PhaseResult, SentRequest, TargetKind, WorkerKill, WorkerRequests,
+    CpuWork, EndpointShare, LoadModel, ObservedWorkers, PhaseResult, SentRequest, TargetKind, WorkerKill,
+    WorkerRequests,
 };
 use crate::sampler::{self, Sampler, SAMPLE_INTERVAL};
 use crate::suite::{Launch, LoadSpec, PhaseSpec, TargetSpec};
@@ -155,6 +156,8 @@ pub fn run(
     let plan = load_plan(&server.base_url, phase, &tasks, context.pinning)
         .map_err(|error| ChildFailure { reason: error.to_string(), stderr_tail: Vec::new() })?;
     let (load, killed) = drive(&plan, &mut server, target, phase, repetition, context);
+    // Read while the target still runs: the processes that could take the load as the measured part ended.
+    let (root, listening) = (server.pid(), sampler::listening_processes(server.pid()));
     let samples = sampler.finish();
     // A single-process server the phase killed on purpose is expected to be gone.
     let died = server.exited().filter(|_| !killed.is_some_and(|killed| killed.whole_server));
@@ -172,6 +175,8 @@ pub fn run(
     let worker_requests = stats_path.as_deref().and_then(read_worker_stats);
     let measured_ms = (report.duration_secs * 1000.0) as u64;
     let resources = sampler::resources(&samples, report.started_at_unix_ms, measured_ms);
+    let serving: Vec<u32> = report.responses_per_worker.workers.iter().map(|worker| worker.pid).collect();
+    let observed_workers = Some(ObservedWorkers::count(root, &serving, &listening));
     let hlog = loadgen::output::Exporter::export(&loadgen::output::Hlog, &report).ok();
     let result = PhaseResult {
         name: phase.name.clone(),
@@ -203,6 +208,7 @@ pub fn run(
         worker_requests,
         cores: Some(context.pinning.target_in(&target.name, &phase.name).to_vec()),
         request: SentRequest::of(&phase.request),
+        observed_workers,
     };
     Ok(Measured { result, hlog })
 }

@@ -1,7 +1,7 @@
 //! Samples a target's whole process tree from /proc every 100 ms (CPU user/system, RSS, PSS from smaps_rollup,
 //! threads, processes) on a thread of its own, and summarises the measured part of a phase.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::thread::JoinHandle;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -153,6 +153,51 @@ pub fn children(pid: u32) -> Vec<u32> {
     process_tree(pid).into_iter().filter(|(_, stat)| stat.ppid == pid).map(|(child, _)| child).collect()
 }
 
+/// The processes of the tree rooted at `root` that hold a listening TCP socket, in pid order: the ones that can
+/// accept the load's connections (a prefork master, its workers, a single-process server), not a helper such as
+/// Python's multiprocessing resource tracker, which holds none.
+pub fn listening_processes(root: u32) -> Vec<u32> {
+    let listening = listening_inodes();
+    let mut pids: Vec<u32> = process_tree(root)
+        .into_iter()
+        .map(|(pid, _)| pid)
+        .filter(|&pid| socket_inodes(pid).iter().any(|inode| listening.contains(inode)))
+        .collect();
+    pids.sort_unstable();
+    pids
+}
+
+/// Inodes of the TCP sockets in LISTEN state, IPv4 and IPv6, in this network namespace.
+fn listening_inodes() -> HashSet<u64> {
+    ["/proc/net/tcp", "/proc/net/tcp6"]
+        .iter()
+        .filter_map(|path| std::fs::read_to_string(path).ok())
+        .flat_map(|table| parse_listening(&table))
+        .collect()
+}
+
+/// The inodes of the LISTEN (state 0A) rows of a /proc/net/tcp table.
+fn parse_listening(table: &str) -> Vec<u64> {
+    table
+        .lines()
+        .skip(1)
+        .filter_map(|row| {
+            let fields: Vec<&str> = row.split_whitespace().collect();
+            (fields.get(3) == Some(&"0A")).then(|| fields.get(9)?.parse().ok()).flatten()
+        })
+        .collect()
+}
+
+/// The inodes of the sockets among a process's open files (`socket:[INODE]` links in /proc/PID/fd).
+fn socket_inodes(pid: u32) -> Vec<u64> {
+    let Ok(entries) = std::fs::read_dir(format!("/proc/{pid}/fd")) else { return Vec::new() };
+    entries
+        .flatten()
+        .filter_map(|entry| std::fs::read_link(entry.path()).ok())
+        .filter_map(|link| link.to_str()?.strip_prefix("socket:[")?.strip_suffix(']')?.parse().ok())
+        .collect()
+}
+
 fn tree_usage(root: u32, clock: &Clock) -> Option<ResourceSample> {
     let tree = process_tree(root);
     if tree.is_empty() {
@@ -241,6 +286,26 @@ mod tests {
         assert!(usage.processes >= 2 && usage.threads >= 2 && usage.rss_bytes > 0, "{usage:?}");
         child.kill().ok();
         child.wait().ok();
+    }
+
+    #[test]
+    fn finds_the_processes_that_listen_and_not_the_others() {
+        let mut child = std::process::Command::new("sleep").arg("30").spawn().expect("start sleep");
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let found = listening_processes(std::process::id());
+        assert!(found.contains(&std::process::id()), "{found:?}");
+        assert!(!found.contains(&child.id()), "sleep holds no socket: {found:?}");
+        drop(listener);
+        child.kill().ok();
+        child.wait().ok();
+    }
+
+    #[test]
+    fn parses_the_listening_rows_of_a_tcp_table() {
+        let table = "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n\
+                     0: 0100007F:4E20 00000000:0000 0A 00000000:00000000 00:00000000 00000000 0 0 4242 1 0 100 0 0 10 0\n\
+                     1: 0100007F:4E20 0100007F:9C40 01 00000000:00000000 00:00000000 00000000 0 0 4343 1 0 20 4 30 10 -1\n";
+        assert_eq!(parse_listening(table), [4242]);
     }
 
     #[test]

@@ -11,13 +11,15 @@ use toml::{Table, Value};
 use crate::ports::PORT;
 use crate::suite::{Suite, SuiteError};
 use crate::{RunError, RunOptions};
+use names::sanitize;
 
 /// What the command line asked for.
 #[derive(Debug, Clone, Default)]
 pub struct ServersSpec {
     /// Server commands, each with `{port}` for the port it must listen on.
     pub commands: Vec<String>,
-    /// Names of the commands, in order (hyperfine's `--command-name`); the rest are named after their program.
+    /// Names of the commands, in order (hyperfine's `--command-name`); the rest get distinct default names, the
+    /// program and the words that tell it from the other commands of the same program (`uvicorn-workers2`).
     pub names: Vec<String>,
     /// Built-in models to run beside them, as `rustcorn serve` takes them (`async --threads 1`).
     pub models: Vec<String>,
@@ -88,8 +90,7 @@ pub fn suite_text(spec: &ServersSpec) -> Result<String, String> {
     suite.insert("description".into(), "rustcorn bench servers: commands compared under the same load".into());
     suite.insert("repetitions".into(), Value::Integer(i64::from(spec.runs.max(1))));
     let mut targets = Vec::new();
-    for (index, command) in spec.commands.iter().enumerate() {
-        let base = spec.names.get(index).cloned().unwrap_or_else(|| default_name(command));
+    for (command, base) in spec.commands.iter().zip(command_names(spec)) {
         for (name, filled) in expand(&base, command, &spec.parameters)? {
             targets.push(Value::Table(external_target(spec, name, filled)));
         }
@@ -237,10 +238,10 @@ fn expand(base: &str, command: &str, parameters: &[(String, Vec<String>)]) -> Re
     Ok(expanded)
 }
 
-/// The command's program without its folder (`uvicorn`, `python3`), as a target name.
-fn default_name(command: &str) -> String {
-    let program = command.split_whitespace().next().unwrap_or("server");
-    sanitize(program.rsplit('/').next().unwrap_or(program))
+/// Each command's `--name`, else a default distinct from the other unnamed commands' ([`names::default_names`]).
+fn command_names(spec: &ServersSpec) -> Vec<String> {
+    let unnamed: Vec<&str> = spec.commands.iter().skip(spec.names.len()).map(String::as_str).collect();
+    spec.names.iter().cloned().chain(names::default_names(&unnamed)).collect()
 }
 
 /// `async --threads 1` -> `async-threads1`: a built-in model's name from its flags.
@@ -257,16 +258,7 @@ fn model_name(model: &str) -> String {
     name
 }
 
-/// Keeps the characters a target name may hold (letters, digits, '-', '_', '.').
-fn sanitize(text: &str) -> String {
-    let kept: String =
-        text.chars().map(|c| if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') { c } else { '_' }).collect();
-    if kept.is_empty() {
-        "server".to_owned()
-    } else {
-        kept
-    }
-}
+mod names;
 
 #[cfg(test)]
 mod tests;

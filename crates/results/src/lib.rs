@@ -19,7 +19,7 @@ use std::path::Path;
 
 pub use loadgen::{LatencySummary, LoadReport};
 pub use request::SentRequest;
-pub use role::{Role, ROLE_WORDS};
+pub use role::{Role, ServerModel, ROLE_WORDS};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 pub use workers::{WorkerCountSource, WorkerLoad, WorkerShare};
@@ -278,6 +278,10 @@ pub struct PhaseResult {
     /// `kill_worker_at`); absent when the phase kills nothing.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kill: Option<WorkerKill>,
+    /// The worker processes seen in this phase, counted rather than read from the command line; absent in files
+    /// written before it was recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub observed_workers: Option<ObservedWorkers>,
     /// The phase's request shape when it was not a plain GET with keep-alive (the suite's `method`, `headers`,
     /// `body` or `body_file`, `keep_alive`); absent for the default, and in files written before it was recorded.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -294,6 +298,27 @@ pub struct WorkerKill {
     /// True when the target had no worker processes and its only process was killed: a single-process server,
     /// which serves nothing more until something restarts it. False: one worker of a master (prefork, gunicorn).
     pub whole_server: bool,
+}
+
+/// A phase's worker processes as the driver saw them, for every target: how many answered and how many could have.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct ObservedWorkers {
+    /// Distinct processes that answered measured requests (their `x-worker-pid` header): 1 for a single process;
+    /// above the tree's count when a killed or recycled worker was replaced; 0 when no response had the header.
+    pub serving: u32,
+    /// Processes of the target's tree holding a listening TCP socket when the measured part ended, less the root
+    /// when it served none (a master); a helper holding no socket (Python's resource tracker) is not counted. A
+    /// worker here that is not serving took none of the load.
+    pub listening: u32,
+}
+
+impl ObservedWorkers {
+    /// Counts them from the pids that answered and the tree's listening processes (see [`ObservedWorkers`]).
+    pub fn count(root: u32, serving: &[u32], listening: &[u32]) -> ObservedWorkers {
+        let master = listening.len() > 1 && listening.contains(&root) && !serving.contains(&root);
+        let serving_count = serving.iter().enumerate().filter(|(index, pid)| !serving[..*index].contains(pid)).count();
+        ObservedWorkers { serving: serving_count as u32, listening: (listening.len() - usize::from(master)) as u32 }
+    }
 }
 
 /// One endpoint of a phase's task mix.

@@ -1,7 +1,8 @@
 //! Requests per worker process in one phase, from the best source the target had: the prefork master's `--stats`
 //! (Rust prefork targets: per worker position, respawns included, warm-up included) or the load generator's count
 //! of the `x-worker-pid` header (every target, measured part only). The report's chart and verdict and the
-//! article's claims read the spread from here.
+//! article's claims read the spread from here. [`crate::results::ObservedWorkers`] counts, per phase, the processes
+//! that served and the ones that could have.
 
 use crate::PhaseResult;
 
@@ -121,6 +122,21 @@ mod tests {
         let respawned = phase(None, &[(20, 10), (21, 5), (22, 5)]).worker_load(Some(2)).unwrap();
         assert_eq!(respawned.workers.len(), 3, "more pids than workers: none is invented");
         assert_eq!(phase(None, &[(20, 10)]).worker_load(None).unwrap().balance(), Some(1.0));
+    }
+
+    #[test]
+    fn observed_workers_leave_out_a_master_that_served_none() {
+        use crate::results::ObservedWorkers;
+        let seen = |serving: &[u32], listening: &[u32]| {
+            let observed = ObservedWorkers::count(1, serving, listening);
+            (observed.serving, observed.listening)
+        };
+        assert_eq!(seen(&[1, 1], &[1]), (1, 1), "a single process serves and listens");
+        assert_eq!(seen(&[2, 3], &[1, 2, 3]), (2, 2), "gunicorn: the master listens, its 2 workers serve");
+        assert_eq!(seen(&[3], &[1, 2, 3]), (1, 2), "one of 2 workers took the whole load");
+        assert_eq!(seen(&[2, 3], &[2, 3]), (2, 2), "granian: the master holds no socket");
+        assert_eq!(seen(&[2, 3, 4], &[1, 2, 4]), (3, 2), "worker 3 killed and replaced by 4");
+        assert_eq!(seen(&[], &[1]), (0, 1), "a lone root is counted even when nothing answered");
     }
 
     #[test]

@@ -47,6 +47,19 @@ fn commands_become_a_checked_suite_with_ports_names_sweeps_and_models() {
 }
 
 #[test]
+fn commands_of_one_program_get_distinct_names_unless_named() {
+    let mut two = spec();
+    two.commands = vec!["uvicorn main:app --port {port}".into(), "uvicorn main:app --port {port} --workers 2".into()];
+    two.names.clear();
+    two.models.clear();
+    let names: Vec<String> = check(&two).expect("no --name needed").targets.into_iter().map(|t| t.name).collect();
+    assert_eq!(names, ["uvicorn", "uvicorn-workers2"]);
+    two.names = vec!["one".into()];
+    let names: Vec<String> = check(&two).unwrap().targets.into_iter().map(|t| t.name).collect();
+    assert_eq!(names, ["one", "uvicorn"], "--name overrides; the rest are told apart among themselves");
+}
+
+#[test]
 fn every_load_model_reaches_the_phase() {
     let mut rate = spec();
     rate.load = ServersLoad::Rate { per_second: 250.0, connections: 8 };

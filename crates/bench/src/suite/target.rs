@@ -9,7 +9,7 @@ use toml::Spanned;
 
 use super::raw::{RawTarget, StringOrList};
 use super::{valid_name, Context, Located, SuiteError, DEFAULT_READY_TIMEOUT, DEFAULT_STOP_GRACE, NAME_RULE};
-use crate::results::{Family, Role, TargetKind};
+use crate::results::{Family, Role, ServerModel, TargetKind};
 
 /// Flags the driver sets itself on built-in targets.
 const DRIVER_FLAGS: [&str; 5] = ["--bind", "-b", "--upstream", "--upstream-ca", "--stats"];
@@ -107,11 +107,11 @@ pub(super) fn check(context: &Context<'_>, spanned: &Spanned<RawTarget>) -> Resu
     }
 }
 
-/// A command target is a Python peer when its role is declared or its command line is uvicorn's or gunicorn's;
-/// any other command is "external": your own server, compared on every figure and judged on no article claim.
+/// A command target is a Python peer when its role is declared or its command line is uvicorn's, gunicorn's,
+/// granian's or hypercorn's (a threaded gunicorn too, which has no role); any other command is "external": your own server, compared on every figure and judged on no article claim.
 fn external_family(role: Option<Role>, launch: &Launch) -> Family {
     let Launch::External { command, .. } = launch else { return Family::Rust };
-    if role.is_some() || Role::recognise(&command.join(" ")).is_some() {
+    if role.is_some() || ServerModel::recognise(&command.join(" ")).is_some() {
         Family::Python
     } else {
         Family::External

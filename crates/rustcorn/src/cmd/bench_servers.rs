@@ -19,7 +19,8 @@ pub struct Args {
     /// into words like a shell would, without running one: write `sh -c '...'` for pipes or variables.
     #[arg(required_unless_present = "serve", value_name = "COMMAND")]
     commands: Vec<String>,
-    /// A name for each command, in order (hyperfine's --command-name); default: the program's name.
+    /// A name for each command, in order (hyperfine's --command-name); default: the program, with the words
+    /// that tell it from the other commands of the same program (`uvicorn-workers2`).
     #[arg(long = "name", value_name = "NAME")]
     names: Vec<String>,
     /// Also run a built-in model beside the commands, as `rustcorn serve` takes it (e.g. 'async --threads 1').
