@@ -1,7 +1,7 @@
 //! Requests per worker process in one phase, from the best source the target had: the prefork master's `--stats`
 //! (Rust prefork targets: per worker position, respawns included, warm-up included) or the load generator's count
 //! of the `x-worker-pid` header (every target, measured part only). The report's chart and verdict and the
-//! article's claims read the spread from here. [`crate::results::ObservedWorkers`] counts, per phase, the processes
+//! article's claims read the spread from here. [`crate::ObservedWorkers`] counts, per phase, the processes
 //! that served and the ones that could have.
 
 use crate::PhaseResult;
@@ -126,7 +126,7 @@ mod tests {
 
     #[test]
     fn observed_workers_leave_out_a_master_that_served_none() {
-        use crate::results::ObservedWorkers;
+        use crate::ObservedWorkers;
         let seen = |serving: &[u32], listening: &[u32]| {
             let observed = ObservedWorkers::count(1, serving, listening);
             (observed.serving, observed.listening)

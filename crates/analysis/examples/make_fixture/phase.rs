@@ -211,6 +211,7 @@ pub(crate) fn phase_result(
             whole_server: whole_server(model),
         }),
         request: None,
+        observed_workers: None,
     }
 }
 
