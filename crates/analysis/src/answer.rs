@@ -17,6 +17,8 @@ const KINDS: [EndpointKind; 4] =
 /// One row of the answer table.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AnswerRow {
+    /// The kind of work the row answers for; None for the article's Locust mix.
+    pub kind: Option<EndpointKind>,
     /// "CPU-bound", "the article's Locust mix".
     pub workload: String,
     /// The verdict the row reads, with its index in the verdict list (for the evidence link); None when the run
@@ -39,19 +41,21 @@ pub fn rows(report: &RunView<'_>, verdicts: &[Verdict]) -> Vec<AnswerRow> {
             let found = verdicts
                 .iter()
                 .position(|verdict| matches!(&verdict.subject, Subject::Endpoint { kind: k, .. } if *k == kind));
-            row(report, verdicts, kind.label(), found)
+            row(report, verdicts, Some(kind), found)
         })
         .collect();
     let locust = verdicts.iter().position(|verdict| {
         matches!(verdict.subject, Subject::Mix { .. })
             && matches!(report.phases[verdict.phase].load_model(), LoadModel::Users { .. })
     });
-    rows.push(row(report, verdicts, "the article's Locust mix", locust));
+    rows.push(row(report, verdicts, None, locust));
     rows
 }
 
-fn row(report: &RunView<'_>, verdicts: &[Verdict], workload: &str, found: Option<usize>) -> AnswerRow {
+fn row(report: &RunView<'_>, verdicts: &[Verdict], kind: Option<EndpointKind>, found: Option<usize>) -> AnswerRow {
+    let workload = kind.map_or("the article's Locust mix", EndpointKind::label);
     let empty = |lead: &str| AnswerRow {
+        kind,
         workload: workload.to_owned(),
         verdict: found,
         models: vec![],
@@ -59,7 +63,7 @@ fn row(report: &RunView<'_>, verdicts: &[Verdict], workload: &str, found: Option
         python: vec![],
     };
     let Some(index) = found else {
-        return empty(if workload.contains("Locust") {
+        return empty(if kind.is_none() {
             "not in this run: make bench-article runs the article's Locust profile"
         } else {
             "not in this run"
@@ -87,7 +91,7 @@ fn row(report: &RunView<'_>, verdicts: &[Verdict], workload: &str, found: Option
             python.push(name);
         }
     }
-    AnswerRow { workload: workload.to_owned(), verdict: Some(index), models, lead, python }
+    AnswerRow { kind, workload: workload.to_owned(), verdict: Some(index), models, lead, python }
 }
 
 /// What a target's server model is in Python terms: `uvicorn`, `gunicorn -w N -k uvicorn_worker.UvicornWorker`,

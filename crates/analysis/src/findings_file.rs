@@ -178,13 +178,8 @@ impl FindingsFile {
 
 fn answer_entry(view: &RunView<'_>, findings: &Findings, row: &AnswerRow) -> AnswerEntry {
     let verdict = row.verdict.map(|index| &findings.verdicts[index]);
-    let kind = match verdict.map(|verdict| &verdict.subject) {
-        Some(Subject::Endpoint { kind, .. }) => workload_kind(*kind),
-        Some(Subject::Mix { .. }) => WorkloadKind::LocustMix,
-        None => workload_of_label(&row.workload),
-    };
     AnswerEntry {
-        kind,
+        kind: row.kind.map_or(WorkloadKind::LocustMix, workload_kind),
         workload: row.workload.clone(),
         use_targets: names(view, &row.models),
         lead: row.lead.clone(),
@@ -199,17 +194,9 @@ fn workload_kind(kind: EndpointKind) -> WorkloadKind {
         EndpointKind::Cpu => WorkloadKind::Cpu,
         EndpointKind::Memory => WorkloadKind::Memory,
         EndpointKind::BlockingIo => WorkloadKind::BlockingIo,
-        // The answer table has rows for these four kinds and the Locust mix only.
+        // The answer table has rows for these four kinds and the Locust mix only (answer::rows).
         _ => WorkloadKind::AsyncIo,
     }
-}
-
-/// The kind of a row the run did not measure, from its words (the rows are made from these labels).
-fn workload_of_label(label: &str) -> WorkloadKind {
-    [EndpointKind::Cpu, EndpointKind::Memory, EndpointKind::BlockingIo, EndpointKind::AsyncIo]
-        .into_iter()
-        .find(|kind| kind.label() == label)
-        .map_or(WorkloadKind::LocustMix, workload_kind)
 }
 
 fn call_kind(call: &Call) -> CallKind {
