@@ -447,7 +447,7 @@ load = "concurrency"
 connections = 2
 warmup = "200ms"
 duration = "1s"
-tasks = [{ path = "/cpu-intensive", cpu_work = "2ms" }]
+tasks = [{ path = "/cpu-intensive", cpu_work = "10ms" }]
 "#;
 
 #[test]
@@ -465,22 +465,26 @@ fn heavy_cpu_work_finds_each_targets_iterations_and_the_phase_sends_them() {
         let work = &phase["endpoints"][0]["cpu_work"];
         assert_eq!(
             (work["requested_s"].as_f64(), phase["endpoints"][0]["path"].as_str()),
-            (Some(0.002), Some("/cpu-intensive"))
+            (Some(0.010), Some("/cpu-intensive"))
         );
         let (count, measured) = (work["iterations"].as_u64().unwrap(), work["measured_s"].as_f64().unwrap());
-        assert!((measured / 0.002 - 1.0).abs() <= 0.05, "{name}: {work}");
+        assert!((measured / 0.010 - 1.0).abs() <= 0.05, "{name}: {work}");
         // A fresh server, asked for that count by another client, reports about the same cost. The endpoint times
         // its loop by the wall clock, which a busy shared core stretches (+51 % seen while a build ran beside it):
-        // within a factor of 2, which a count that is not the calibrated one (the default costs ~50 µs) misses by far.
+        // within a factor of 2, which a count that is not the calibrated one misses by far (the default count costs
+        // about 0.8 ms in the debug build the tests run, a twelfth of the work asked).
         let again = median_duration(&["serve", "sync"], count, 25);
         assert!(
-            (0.5..=2.0).contains(&(again / 0.002)),
+            (0.5..=2.0).contains(&(again / 0.010)),
             "{name}: {count} iterations cost {again} s now, {measured} s then"
         );
-        // The phase sent that count: each request cost the target at least most of its work in CPU time.
+        // The phase sent that count: each request cost the target CPU time of the order of its work. The work was
+        // timed by the wall clock, which time the core gave to others (or the hypervisor took) stretches: CI saw
+        // 0.73x of it in CPU time (with 2 ms of work). Within a factor of 2 again, which the default count misses by
+        // far.
         let rps = phase["load"]["aggregated"]["requests_per_second"].as_f64().unwrap();
         let cpu_per_request = phase["resources"]["summary"]["cpu_cores_avg"].as_f64().unwrap() / rps;
-        assert!(cpu_per_request >= 0.75 * measured, "{name}: {cpu_per_request} CPU-s per request, work {measured}");
+        assert!(cpu_per_request >= 0.5 * measured, "{name}: {cpu_per_request} CPU-s per request, work {measured}");
     }
     std::fs::remove_dir_all(&dir).ok();
 }
@@ -489,7 +493,7 @@ fn heavy_cpu_work_finds_each_targets_iterations_and_the_phase_sends_them() {
 fn bench_cpu_work_out_of_reach_or_without_a_duration_is_refused_naming_the_target() {
     // The Rust endpoint refuses more than 1e9 iterations, well under a minute even in a debug build.
     let suite =
-        CPU_WORK.replace("cpu_work = \"2ms\"", "cpu_work = \"60s\"").replace("tasks =", "timeout = \"120s\"\ntasks =");
+        CPU_WORK.replace("cpu_work = \"10ms\"", "cpu_work = \"60s\"").replace("tasks =", "timeout = \"120s\"\ntasks =");
     let stderr = refused("cpu-work-reach", &suite, &[]);
     assert!(stderr.contains("target \"sync\"") && stderr.contains("out of its reach"), "{stderr}");
     assert!(stderr.contains("the most it reached was") && stderr.contains("iterations=1000000001"), "{stderr}");
