@@ -86,7 +86,7 @@ fn row(report: &RunView<'_>, verdicts: &[Verdict], kind: Option<EndpointKind>, f
         }
     };
     let mut python: Vec<String> = Vec::new();
-    for name in models.iter().map(|&target| python_equivalent(report, target)) {
+    for name in models.iter().map(|&target| python_equivalent(report, target, kind)) {
         if !python.contains(&name) {
             python.push(name);
         }
@@ -94,15 +94,19 @@ fn row(report: &RunView<'_>, verdicts: &[Verdict], kind: Option<EndpointKind>, f
     AnswerRow { kind, workload: workload.to_owned(), verdict: Some(index), models, lead, python }
 }
 
-/// What a target's server model is in Python terms: `uvicorn`, `gunicorn -w N -k uvicorn_worker.UvicornWorker`,
-/// gunicorn sync workers, a threaded server; a Python target is its own command's model.
-pub fn python_equivalent(report: &RunView<'_>, target: usize) -> String {
+/// What a target's server model is in Python terms for a workload (`kind`; None is the article's CPU and memory
+/// mix): `uvicorn`, `gunicorn -w N -k uvicorn_worker.UvicornWorker`, gunicorn sync workers, a threaded server; a
+/// Python target is its own command's model. Threads stand for a Python threaded server only where the work waits on
+/// the upstream: on CPU or memory work Python's threads take turns on the GIL, so Rust's threads have no equivalent.
+pub fn python_equivalent(report: &RunView<'_>, target: usize, kind: Option<EndpointKind>) -> String {
     let result = report.targets[target].result;
     let workers = result.workers.unwrap_or(1);
+    let holds_the_gil = !kind.is_some_and(EndpointKind::waits_on_upstream);
     match (roles::role(result), result.kind) {
         (Some(Role::SingleLoop), _) => "uvicorn".to_owned(),
         (Some(Role::PreforkAsync), _) => format!("gunicorn -w {workers} -k uvicorn_worker.UvicornWorker"),
         (Some(Role::SyncWorkers), _) => format!("gunicorn -w {workers} (sync workers)"),
+        (None, TargetKind::Sync) if holds_the_gil => "no Python equivalent (threads without a GIL)".to_owned(),
         (None, TargetKind::Sync) => "a threaded server".to_owned(),
         (None, TargetKind::Prefork) => {
             format!("gunicorn -w {workers} --threads {} (gthread)", result.threads.unwrap_or(1))

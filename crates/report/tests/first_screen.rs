@@ -48,6 +48,20 @@ fn the_first_screen_is_the_answer_table_then_the_claims_table() {
 }
 
 #[test]
+fn rust_threads_are_a_python_threaded_server_only_where_the_work_waits_on_the_upstream() {
+    let mut results = fixture();
+    make_level(&mut results, "memory-c8");
+    let document = page(&results);
+    let rows: Vec<String> = select(&document, "#answer tbody tr").iter().map(text_of).collect();
+    // Memory work holds the GIL: Python's threads would take turns on one core, Rust's sync model does not.
+    assert!(rows[1].contains("sync") && rows[1].contains("level"), "the memory row names sync: {}", rows[1]);
+    assert!(rows[1].contains("no Python equivalent (threads without a GIL)"), "{}", rows[1]);
+    assert!(!rows[1].contains("a threaded server"), "{}", rows[1]);
+    // Waiting on the upstream releases it: there the same model is a threaded server.
+    assert!(rows[2].contains("a threaded server") && !rows[2].contains("no Python equivalent"), "{}", rows[2]);
+}
+
+#[test]
 fn every_first_screen_link_leads_to_evidence_in_the_page() {
     let document = page(&fixture());
     let links = select(&document, "#answer a, #claims-table a");
