@@ -110,6 +110,11 @@ impl<'a> RunView<'a> {
         Spread::of(self.measurements(target, phase).filter_map(Measurement::successful_per_second))
     }
 
+    /// A capacity phase's estimates over its repetitions (the search's and each confirmation's), req/s.
+    pub fn capacity(&self, target: usize, phase: usize) -> Option<Spread> {
+        Spread::of(self.measurements(target, phase).filter_map(|m| m.result.capacity.as_ref()?.capacity_per_second))
+    }
+
     /// CPU cores the target's process tree used on average (1.0 = one core busy).
     pub fn cpu_cores(&self, target: usize, phase: usize) -> Option<Spread> {
         Spread::of(self.measurements(target, phase).map(|m| m.result.resources.summary.cpu_cores_avg))
@@ -256,6 +261,7 @@ impl PhaseInfo<'_> {
             LoadModel::Users { users, .. } => f64::from(*users),
             LoadModel::Concurrency { connections } => f64::from(*connections),
             LoadModel::Rate { rate_per_s, .. } => *rate_per_s,
+            LoadModel::Capacity { max_connections, .. } => f64::from(*max_connections),
         }
     }
 

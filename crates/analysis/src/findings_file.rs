@@ -109,6 +109,8 @@ pub struct VerdictEntry {
 pub enum BasisKind {
     Throughput,
     P99Latency,
+    /// The highest open-loop rate sustained with the phase's latency objective met (req/s).
+    Capacity,
 }
 
 /// One target's figure in a verdict: the median over the repetitions and their range.
@@ -225,6 +227,7 @@ fn verdict_entry(view: &RunView<'_>, verdict: &Verdict) -> VerdictEntry {
         basis: match verdict.basis {
             Basis::Throughput => BasisKind::Throughput,
             Basis::P99Latency => BasisKind::P99Latency,
+            Basis::Capacity => BasisKind::Capacity,
         },
         call: call_kind(&verdict.call),
         best: verdict.best().map(|target| view.target_name(target).to_owned()),

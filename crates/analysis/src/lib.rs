@@ -10,6 +10,7 @@ pub mod endpoint;
 pub mod findings_file;
 pub mod format;
 pub mod select;
+pub mod starvation;
 pub mod tables;
 pub mod verdict;
 pub mod worker_spread;

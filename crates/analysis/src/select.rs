@@ -1,8 +1,9 @@
 //! The one rule for "which phase does a figure come from", shared by the verdict and the article's claims: among
 //! the single-endpoint phases on a path that pass a filter, a phase whose work is calibrated with `cpu_work` before
-//! one sending a fixed count (the same CPU time on every target compares server models), then the closed-loop phase
-//! with the most connections (where models differ most), failing that the highest rate, then the most users; ties go to the phase that measured
-//! more targets, then to the earlier one. Phases that kill a worker mid-way are never picked: their throughput
+//! one sending a fixed count (the same CPU time on every target compares server models), then a capacity search
+//! (each target at its own limit), then the closed-loop phase with the most connections (where models differ most),
+//! failing that the highest rate, then the most users; ties go to the phase that measured more targets, then to the
+//! earlier one. Phases that kill a worker mid-way are never picked: their throughput
 //! holds a deliberate outage.
 
 use std::cmp::Ordering;
@@ -29,9 +30,11 @@ pub fn best_phase(report: &RunView<'_>, path: &str, eligible: impl Fn(usize) -> 
         .map(|(index, _)| index)
 }
 
-/// Closed-loop phases judge servers best: they saturate the target.
+/// A capacity search judges servers best: it finds each target's limit; then closed-loop phases, which saturate
+/// the target.
 fn model_rank(model: &LoadModel) -> u8 {
     match model {
+        LoadModel::Capacity { .. } => 3,
         LoadModel::Concurrency { .. } => 2,
         LoadModel::Rate { .. } => 1,
         LoadModel::Users { .. } => 0,

@@ -207,6 +207,7 @@ fn unit_of(basis: Basis) -> &'static str {
     match basis {
         Basis::Throughput => "req/s",
         Basis::P99Latency => "p99",
+        Basis::Capacity => "capacity req/s",
     }
 }
 

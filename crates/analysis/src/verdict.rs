@@ -9,6 +9,7 @@ use crate::data::{RunView, Spread};
 use crate::endpoint::EndpointKind;
 use crate::format;
 use crate::select;
+use crate::starvation;
 use crate::worker_spread;
 
 /// Repetitions of each target a lead needs. The interval of a figure is the min..max of its repetitions; with 3
@@ -41,6 +42,8 @@ pub enum Basis {
     Throughput,
     /// 99th percentile latency, lower is better: in users and rate phases the load, not the target, sets req/s.
     P99Latency,
+    /// The highest open-loop rate sustained with the phase's latency objective met, higher is better.
+    Capacity,
 }
 
 /// One target's figures in a verdict.
@@ -114,6 +117,7 @@ fn basis_of(model: &LoadModel) -> Basis {
     match model {
         LoadModel::Concurrency { .. } => Basis::Throughput,
         LoadModel::Users { .. } | LoadModel::Rate { .. } => Basis::P99Latency,
+        LoadModel::Capacity { .. } => Basis::Capacity,
     }
 }
 
@@ -125,6 +129,7 @@ fn judge(report: &RunView<'_>, subject: Subject, phase: usize) -> Verdict {
         let value = match basis {
             Basis::Throughput => report.throughput(target, phase),
             Basis::P99Latency => Spread::of(report.measurements(target, phase).filter_map(|m| p99_us(m.load))),
+            Basis::Capacity => report.capacity(target, phase),
         };
         match value {
             Some(value) => ranking.push(Entry {
@@ -160,7 +165,7 @@ fn call(ranking: &[Entry]) -> Call {
 /// that timed out has no latency, so a failing target could otherwise look fast.
 fn rank(entries: &mut [Entry], basis: Basis) {
     match basis {
-        Basis::Throughput => entries.sort_by(|a, b| b.value.median.total_cmp(&a.value.median)),
+        Basis::Throughput | Basis::Capacity => entries.sort_by(|a, b| b.value.median.total_cmp(&a.value.median)),
         Basis::P99Latency => entries.sort_by(|a, b| {
             (a.failure_ratio > 0.01).cmp(&(b.failure_ratio > 0.01)).then(a.value.median.total_cmp(&b.value.median))
         }),
@@ -207,7 +212,9 @@ impl Verdict {
     /// (1,800–1,870)" or "12.3 ms (11.9 ms–12.8 ms)".
     pub fn cell_text(&self, value: &Spread) -> String {
         match self.basis {
-            Basis::Throughput => format!("{} req/s{}", format::rate(value.median), range_text(value, format::rate)),
+            Basis::Throughput | Basis::Capacity => {
+                format!("{} req/s{}", format::rate(value.median), range_text(value, format::rate))
+            }
             Basis::P99Latency => {
                 format!("{}{}", format::latency_us(value.median), range_text(value, format::latency_us))
             }
@@ -219,6 +226,7 @@ impl Verdict {
         match self.basis {
             Basis::Throughput => self.cell_text(value),
             Basis::P99Latency => format!("p99 {}", self.cell_text(value)),
+            Basis::Capacity => format!("capacity {}", self.cell_text(value)),
         }
     }
 
@@ -226,7 +234,7 @@ impl Verdict {
     /// their repetitions allow: "1.80× (1.71–1.92×)".
     pub fn ratio_text(&self, a: &Entry, b: &Entry) -> String {
         let (better, worse) = match self.basis {
-            Basis::Throughput => (&a.value, &b.value),
+            Basis::Throughput | Basis::Capacity => (&a.value, &b.value),
             Basis::P99Latency => (&b.value, &a.value),
         };
         let median = format::ratio(better.median / worse.median);
@@ -263,6 +271,7 @@ impl Verdict {
         text.push_str(&self.littles_law_text(report));
         for entry in &self.ranking {
             text.extend(worker_spread::poor_spread_text(report, entry.target, self.phase));
+            text.extend(starvation::starvation_text(report, entry.target, self.phase));
         }
         let unmeasured: Vec<String> = self
             .missing
@@ -306,6 +315,7 @@ impl Verdict {
         let ratio = self.ratio_text(best, next);
         let (lead, comparison) = match self.basis {
             Basis::Throughput => ("serves the most", format!("{ratio} {next_name}")),
+            Basis::Capacity => ("sustains the most", format!("{ratio} {next_name}")),
             Basis::P99Latency => ("answers fastest", format!("{ratio} lower than {next_name}")),
         };
         format!(

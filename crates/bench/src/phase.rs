@@ -208,6 +208,7 @@ pub fn run(
         worker_requests,
         cores: Some(context.pinning.target_in(&target.name, &phase.name).to_vec()),
         request: SentRequest::of(&phase.request),
+        capacity: None,
         observed_workers,
     };
     Ok(Measured { result, hlog })

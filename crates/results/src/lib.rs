@@ -3,6 +3,7 @@
 //! optional fields. Nothing here runs a benchmark: the driver (`bench`) fills these types in.
 
 pub mod calibration;
+mod capacity;
 pub mod failures;
 pub mod history;
 mod load_schema;
@@ -17,6 +18,7 @@ mod write;
 
 use std::path::Path;
 
+pub use capacity::{CapacityPart, CapacityResult, CapacityStep};
 pub use loadgen::{LatencySummary, LoadReport};
 pub use request::SentRequest;
 pub use role::{Role, ServerModel, ROLE_WORDS};
@@ -286,6 +288,10 @@ pub struct PhaseResult {
     /// `body` or `body_file`, `keep_alive`); absent for the default, and in files written before it was recorded.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub request: Option<SentRequest>,
+    /// A capacity phase's steps and the capacity this run found or confirmed (`load` then holds its last step at
+    /// the found rate); absent for the other load models.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub capacity: Option<CapacityResult>,
 }
 
 /// One process of a target killed with SIGKILL in the middle of a phase, to see what the others do meanwhile.
@@ -358,6 +364,9 @@ pub enum LoadModel {
     Concurrency { connections: u32 },
     /// wrk2's open loop: `rate_per_s` requests a second whatever the answers, over at most `connections`.
     Rate { rate_per_s: f64, connections: u32 },
+    /// A search for the highest open-loop rate at which `objective` holds, opening connections as the steps need
+    /// them, up to `max_connections`; each step is in the phase's `capacity`.
+    Capacity { objective: String, max_connections: u32 },
 }
 
 /// What the target's process tree used during a phase, sampled from /proc.

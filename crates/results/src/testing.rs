@@ -52,6 +52,7 @@ pub fn failing_phase(name: &str, path: &str, repetition: u32, requests_per_secon
         cores: None,
         kill: None,
         request: None,
+        capacity: None,
         observed_workers: None,
     }
 }

@@ -41,6 +41,7 @@ pub(crate) fn phase_result(
         LoadModel::Rate { rate_per_s, .. } => {
             (rate_per_s, 1.0 + rate_per_s * mean_service / 1e6 / parallel, LatencyBasis::Corrected)
         }
+        LoadModel::Capacity { .. } => unreachable!("the fixture has no capacity phase: tests derive one from it"),
     };
     let rate = rate * (0.97 + 0.06 * noise.next());
     let failure_every = if model.name == "uvicorn" && phase.name == "async-io-c64" { 150 } else { 0 };
@@ -129,7 +130,7 @@ pub(crate) fn phase_result(
     let model_name = match phase.load {
         LoadModel::Users { .. } => loadgen::Model::Users,
         LoadModel::Concurrency { .. } => loadgen::Model::Concurrency,
-        LoadModel::Rate { .. } => loadgen::Model::Rate,
+        LoadModel::Rate { .. } | LoadModel::Capacity { .. } => loadgen::Model::Rate,
     };
     let rate_stats = match phase.load {
         LoadModel::Rate { rate_per_s, .. } => {
@@ -211,6 +212,7 @@ pub(crate) fn phase_result(
             whole_server: whole_server(model),
         }),
         request: None,
+        capacity: None,
         observed_workers: None,
     }
 }

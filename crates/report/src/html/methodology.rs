@@ -405,6 +405,9 @@ fn load_model_text(model: &LoadModel) -> String {
         LoadModel::Rate { rate_per_s, connections } => {
             format!("rate: {} req/s over {connections} connections", format::rate(*rate_per_s))
         }
+        LoadModel::Capacity { objective, max_connections } => {
+            format!("capacity search: the highest open-loop rate with {objective}, up to {max_connections} connections")
+        }
     }
 }
 

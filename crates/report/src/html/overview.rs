@@ -15,7 +15,7 @@ fn relative(verdict: &Verdict, target: usize) -> Option<f64> {
     let best = verdict.ranking.first()?.value.median;
     let mine = verdict.ranking.iter().find(|entry| entry.target == target)?.value.median;
     let share = match verdict.basis {
-        Basis::Throughput => mine / best,
+        Basis::Throughput | Basis::Capacity => mine / best,
         Basis::P99Latency => best / mine,
     };
     share.is_finite().then_some(share)
@@ -39,6 +39,7 @@ pub fn takeaway(report: &Report<'_>, verdicts: &[Verdict]) -> Option<String> {
     let measure = match verdict.basis {
         Basis::Throughput => "of the req/s of",
         Basis::P99Latency => "of the p99 speed of",
+        Basis::Capacity => "of the capacity of",
     };
     Some(format!(
         "Widest gap: {} reaches {} {measure} {} on {}.",

@@ -259,7 +259,8 @@ fn shared_key(phase: &PhaseResult) -> String {
 
 fn metric_of(load: &LoadModel) -> Metric {
     match load {
-        LoadModel::Concurrency { .. } => Metric::Throughput,
+        // A capacity phase's report is its last step at the rate it found: its req/s is the capacity.
+        LoadModel::Concurrency { .. } | LoadModel::Capacity { .. } => Metric::Throughput,
         LoadModel::Users { .. } | LoadModel::Rate { .. } => Metric::MedianLatency,
     }
 }
@@ -278,6 +279,7 @@ fn load_tag(phase: &PhaseResult) -> String {
         LoadModel::Concurrency { connections } => format!("c{connections}"),
         LoadModel::Users { users, .. } => format!("u{users}"),
         LoadModel::Rate { rate_per_s, .. } => format!("r{rate_per_s}"),
+        LoadModel::Capacity { objective, .. } => format!("capacity[{}]", objective.replace(' ', "")),
     };
     match phase.endpoints.iter().find_map(|share| share.cpu_work.as_ref()) {
         Some(work) => format!("{load}+{}", cost_tag(work.requested_s)),
