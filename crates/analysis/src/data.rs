@@ -247,6 +247,11 @@ impl PhaseInfo<'_> {
         self.kills
     }
 
+    /// A search for each target's capacity under a latency objective: its steps are in each result's `capacity`.
+    pub fn is_capacity(&self) -> bool {
+        matches!(self.load_model(), LoadModel::Capacity { .. })
+    }
+
     /// Connections of a closed-loop concurrency phase.
     pub fn connections(&self) -> Option<u32> {
         match self.load_model() {

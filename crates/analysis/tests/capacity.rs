@@ -6,54 +6,14 @@ use analysis::answer::AnswerRow;
 use analysis::endpoint::EndpointKind;
 use analysis::verdict::{Basis, Call};
 use analysis::{Findings, RunView};
-use results::testing::{phase, run_with, target};
-use results::{
-    CapacityPart, CapacityResult, CapacityStep, LoadModel, PhaseResult, RunResults, TargetKind, TargetResult,
-};
-
-const OBJECTIVE: &str = "p99 <= 250 ms, failures <= 0.1 %, achieved >= 98 % of offered";
-
-fn step(offered: f64, holds: bool) -> CapacityStep {
-    CapacityStep {
-        offered_per_second: offered,
-        achieved_per_second: if holds { offered } else { offered * 0.7 },
-        duration_s: 2.0,
-        p50_us: 101_000,
-        p50_lower_bound: false,
-        p99_us: if holds { 120_000 } else { 2_000_000 },
-        p99_lower_bound: !holds,
-        objective_latency_us: if holds { 120_000 } else { 2_000_000 },
-        objective_lower_bound: !holds,
-        failure_ratio: 0.0,
-        in_flight: 0,
-        connections: 64,
-        generator_behind: false,
-        holds,
-        misses: if holds { vec![] } else { vec!["p99 ≥ 2 s > 250 ms".to_owned()] },
-    }
-}
-
-/// Repetition 0 the search (which found `estimates[0]`), the others confirmation rounds.
-fn capacity_phase(repetition: u32, estimate: f64) -> PhaseResult {
-    let mut result = phase("async-io-capacity", "/async-google", repetition, estimate);
-    result.load_model = LoadModel::Capacity { objective: OBJECTIVE.to_owned(), max_connections: 10_000 };
-    result.load_description = format!("an objective of {OBJECTIVE}");
-    let part = if repetition == 0 { CapacityPart::Search } else { CapacityPart::Confirmation };
-    result.capacity = Some(CapacityResult {
-        objective: OBJECTIVE.to_owned(),
-        objective_percentile: 99.0,
-        objective_latency_us: 250_000,
-        part,
-        steps: vec![step(estimate, true), step(estimate * 1.05, false)],
-        capacity_per_second: Some(estimate),
-        at_least: false,
-        ended: "bisection within 5 %".to_owned(),
-    });
-    result
-}
+use results::testing::{capacity_phase, phase, run_with, target};
+use results::{RunResults, TargetKind, TargetResult};
 
 fn model(name: &str, kind: TargetKind, estimates: &[f64]) -> TargetResult {
-    let phases = estimates.iter().enumerate().map(|(repetition, &rate)| capacity_phase(repetition as u32, rate));
+    let phases = estimates
+        .iter()
+        .enumerate()
+        .map(|(repetition, &rate)| capacity_phase("async-io-capacity", "/async-google", repetition as u32, rate));
     let mut result = target(name, phases.collect());
     result.kind = kind;
     result.threads = Some(if kind == TargetKind::Sync { 64 } else { 1 });

@@ -223,3 +223,47 @@ pub fn results() -> RunResults {
     let broken = failed_target("broken", "exited (exit status: 3)", "boom");
     run_with(vec![sync, broken], None)
 }
+
+/// The objective of [`capacity_phase`].
+pub const CAPACITY_OBJECTIVE: &str = "p99 <= 250 ms, failures <= 0.1 %, achieved >= 98 % of offered";
+
+fn capacity_step(offered: f64, holds: bool) -> CapacityStep {
+    CapacityStep {
+        offered_per_second: offered,
+        achieved_per_second: if holds { offered } else { offered * 0.7 },
+        duration_s: 2.0,
+        p50_us: 101_000,
+        p50_lower_bound: false,
+        p99_us: if holds { 120_000 } else { 2_000_000 },
+        p99_lower_bound: !holds,
+        objective_latency_us: if holds { 120_000 } else { 2_000_000 },
+        objective_lower_bound: !holds,
+        failure_ratio: 0.0,
+        in_flight: 0,
+        connections: 64,
+        generator_behind: false,
+        holds,
+        misses: if holds { vec![] } else { vec!["p99 ≥ 2 s > 250 ms".to_owned()] },
+    }
+}
+
+/// One repetition of a capacity phase on `path` that came to `estimate` req/s at a p99 objective of 250 ms:
+/// repetition 0 the search, the others confirmation rounds; a step at the estimate that held and one 5 % above it
+/// that missed, its p99 a lower bound.
+pub fn capacity_phase(name: &str, path: &str, repetition: u32, estimate: f64) -> PhaseResult {
+    let mut result = phase(name, path, repetition, estimate);
+    result.load_model = LoadModel::Capacity { objective: CAPACITY_OBJECTIVE.to_owned(), max_connections: 10_000 };
+    result.load_description = format!("an objective of {CAPACITY_OBJECTIVE}");
+    let part = if repetition == 0 { CapacityPart::Search } else { CapacityPart::Confirmation };
+    result.capacity = Some(CapacityResult {
+        objective: CAPACITY_OBJECTIVE.to_owned(),
+        objective_percentile: 99.0,
+        objective_latency_us: 250_000,
+        part,
+        steps: vec![capacity_step(estimate, true), capacity_step(estimate * 1.05, false)],
+        capacity_per_second: Some(estimate),
+        at_least: false,
+        ended: "bisection within 5 %".to_owned(),
+    });
+    result
+}

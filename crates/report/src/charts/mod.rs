@@ -1,6 +1,7 @@
 //! The report's charts, drawn with plotters into SVG strings that the HTML page inlines. One file per chart kind;
 //! this module holds what they share: the [`Figure`] they return, the SVG canvas, fonts, and horizontal bar panels.
 
+pub mod capacity;
 pub mod latency;
 pub mod resources;
 pub mod scaling;

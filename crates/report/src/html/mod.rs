@@ -61,6 +61,7 @@ fn page(report: &Report<'_>) -> Markup {
                             (overview::figure(report, verdicts))
                         }
                     }
+                    (sections::capacity(report))
                     (sections::verdict(report, verdicts))
                     (claims::section(&report.findings.claims))
                     (article::variants(report))
@@ -95,7 +96,11 @@ fn table_of_contents(report: &Report<'_>) -> Vec<TocEntry> {
         .enumerate()
         .map(|(index, phase)| entry(&charts::phase_anchor(index, phase.name), phase.name))
         .collect();
-    let mut toc = vec![entry("overview", "Overview"), entry("verdict", "Verdict")];
+    let mut toc = vec![entry("overview", "Overview")];
+    if report.phases.iter().any(|phase| phase.is_capacity()) {
+        toc.push(entry("capacity", "Capacity"));
+    }
+    toc.push(entry("verdict", "Verdict"));
     if !report.findings.claims.is_empty() {
         toc.push(entry("claims", "The article's claims"));
     }

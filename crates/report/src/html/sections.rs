@@ -57,11 +57,31 @@ pub fn verdict(report: &Report<'_>, verdicts: &[Verdict]) -> Markup {
                 }
             }
             p.caption {
-                "Each endpoint is judged on its closed-loop phase with the most connections (for CPU work, a phase \
+                "Each endpoint is judged on its capacity search when the run has one: the highest open-loop rate at \
+                 which the latency objective held, with its range over the search and its confirmations. Otherwise \
+                 on its closed-loop phase with the most connections (for CPU work, a phase \
                  calibrated with cpu_work first): req/s, successful responses per second, higher is better. \
                  Endpoints run only at a fixed rate or with Locust users, and mixed phases, are judged on p99 \
                  latency, lower is better. Figures count the responses completed inside the measured window; the \
                  requests still in flight when it closed are counted under them, with how long they had waited."
+            }
+        }
+    }
+}
+
+/// The capacity phases' latency-versus-throughput charts, where the models break; nothing without such a phase.
+pub fn capacity(report: &Report<'_>) -> Markup {
+    let phases: Vec<usize> = (0..report.phases.len()).filter(|&phase| report.phases[phase].is_capacity()).collect();
+    html! {
+        @if !phases.is_empty() {
+            section #capacity {
+                h2 { "Capacity: latency against throughput" }
+                p {
+                    "Each target's capacity is the highest open-loop rate at which the latency objective held, found                      by an exponential ramp and a bisection, then confirmed on fresh processes, round after round                      across the targets. Where a curve turns up is where the model breaks."
+                }
+                @for phase in phases {
+                    (figure(&charts::capacity::figure(report, phase), charts::capacity::takeaway(report, phase)))
+                }
             }
         }
     }
