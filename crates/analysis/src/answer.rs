@@ -95,14 +95,15 @@ fn row(report: &RunView<'_>, verdicts: &[Verdict], kind: Option<EndpointKind>, f
 }
 
 /// What a target's server model is in Python terms for a workload (`kind`; None is the article's CPU and memory
-/// mix): `uvicorn`, `gunicorn -w N -k uvicorn_worker.UvicornWorker`, gunicorn sync workers, a threaded server; a
-/// Python target is its own command's model. Threads stand for a Python threaded server only where the work waits on
+/// mix): `uvicorn`, `gunicorn -w N -k uvicorn_worker.UvicornWorker` (N the workers observed), gunicorn sync
+/// workers, a threaded server; an external target (a Python server) is its own command, named as the run names it. Threads stand for a Python threaded server only where the work waits on
 /// the upstream: on CPU or memory work Python's threads take turns on the GIL, so Rust's threads have no equivalent.
 pub fn python_equivalent(report: &RunView<'_>, target: usize, kind: Option<EndpointKind>) -> String {
     let result = report.targets[target].result;
-    let workers = result.workers.unwrap_or(1);
+    let workers = result.worker_count().unwrap_or(1);
     let holds_the_gil = !kind.is_some_and(EndpointKind::waits_on_upstream);
     match (roles::role(result), result.kind) {
+        (_, TargetKind::External) => format!("{} (this run's command)", result.name),
         (Some(Role::SingleLoop), _) => "uvicorn".to_owned(),
         (Some(Role::PreforkAsync), _) => format!("gunicorn -w {workers} -k uvicorn_worker.UvicornWorker"),
         (Some(Role::SyncWorkers), _) => format!("gunicorn -w {workers} (sync workers)"),
@@ -115,6 +116,5 @@ pub fn python_equivalent(report: &RunView<'_>, target: usize, kind: Option<Endpo
             "none (one loop on {} threads: the GIL forbids it)",
             result.threads.map_or_else(|| "several".to_owned(), |threads| threads.to_string())
         ),
-        (None, TargetKind::External) => "its own command (see Methodology)".to_owned(),
     }
 }

@@ -300,7 +300,7 @@ fn share_text(share: &EndpointShare) -> String {
 impl Measurement<'_> {
     /// Requests per worker process (the master's `--stats`, else the `x-worker-pid` counts).
     pub fn worker_load(&self, report: &RunView<'_>) -> Option<WorkerLoad> {
-        self.result.worker_load(report.targets[self.target].result.workers)
+        self.result.worker_load(report.targets[self.target].result.worker_count())
     }
 
     /// Responses that did not fail, per second of the measured period.

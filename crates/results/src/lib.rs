@@ -233,6 +233,16 @@ pub struct TargetResult {
     pub role: Option<Role>,
 }
 
+impl TargetResult {
+    /// Worker processes as observed: the most processes of the target's tree that held its listening socket in
+    /// any phase ([`ObservedWorkers::listening`]); the count the suite declared (or its command showed) only when
+    /// no phase observed one, as in files written before the driver counted them.
+    pub fn worker_count(&self) -> Option<u32> {
+        let observed = self.phases.iter().filter_map(|phase| phase.observed_workers.as_ref());
+        observed.map(|workers| workers.listening).filter(|&listening| listening > 0).max().or(self.workers)
+    }
+}
+
 /// Whether a target ran all its phases.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(tag = "state", rename_all = "snake_case")]

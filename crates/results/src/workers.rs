@@ -53,8 +53,8 @@ impl WorkerLoad {
 impl PhaseResult {
     /// Requests per worker in this phase: the master's `--stats` when the target wrote them, else the
     /// `x-worker-pid` counts. A worker that answered nothing sends no header, so when fewer pids answered than the
-    /// target's `declared_workers`, the missing ones are counted as idle workers with 0 requests. None when
-    /// neither source has a count.
+    /// workers this phase observed listening (else the target's `declared_workers`), the missing ones are counted
+    /// as idle workers with 0 requests. None when neither source has a count.
     pub fn worker_load(&self, declared_workers: Option<u32>) -> Option<WorkerLoad> {
         if let Some(processes) = self.worker_requests.as_ref().filter(|processes| !processes.is_empty()) {
             let positions = processes.iter().map(|process| process.index).max().unwrap_or(0) as usize + 1;
@@ -72,7 +72,9 @@ impl PhaseResult {
         }
         let mut workers: Vec<WorkerShare> =
             counted.iter().map(|worker| WorkerShare { pid: Some(worker.pid), requests: worker.responses }).collect();
-        let declared = declared_workers.unwrap_or(0) as usize;
+        let observed =
+            self.observed_workers.as_ref().map(|workers| workers.listening).filter(|&listening| listening > 0);
+        let declared = observed.or(declared_workers).unwrap_or(0) as usize;
         if workers.len() < declared {
             workers.resize(declared, WorkerShare { pid: None, requests: 0 });
         }

@@ -106,7 +106,7 @@ pub fn workers_follow_cores(report: &RunView<'_>, family: Family) -> Check {
         let mut members: Vec<(u32, usize)> = roles::originals(report, family, Role::PreforkAsync)
             .into_iter()
             .filter(|&target| report.has_data(target, phase))
-            .filter_map(|target| Some((report.targets[target].result.workers?, target)))
+            .filter_map(|target| Some((report.targets[target].result.worker_count()?, target)))
             .collect();
         members.sort_unstable();
         members.dedup_by_key(|(workers, _)| *workers);

@@ -48,7 +48,7 @@ pub fn one_process_uses_less(report: &RunView<'_>, family: Family) -> Check {
     else {
         return not_measured(family, "no PSS figures");
     };
-    let workers = report.targets[prefork].result.workers.unwrap_or(1);
+    let workers = report.targets[prefork].result.worker_count().unwrap_or(1);
     let evidence = format!(
         "on {}, {} used {single_text}; {} with {} {prefork_text}, {} as much",
         report.phases[phase].name,
@@ -68,7 +68,7 @@ pub fn grows_with_workers(report: &RunView<'_>, family: Family) -> (Finding, Str
         let mut members: Vec<(u32, usize)> = roles::originals(report, family, Role::PreforkAsync)
             .into_iter()
             .filter(|&target| report.pss_peak(target, phase).is_some())
-            .filter_map(|target| Some((report.targets[target].result.workers?, target)))
+            .filter_map(|target| Some((report.targets[target].result.worker_count()?, target)))
             .collect();
         members.sort_unstable();
         members.dedup_by_key(|(workers, _)| *workers);

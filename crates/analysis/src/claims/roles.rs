@@ -59,12 +59,12 @@ pub fn thread_pool(target: &TargetResult) -> u32 {
 
 /// Requests a target serves at once: workers x threads per worker.
 pub fn slots(target: &TargetResult) -> u32 {
-    target.workers.unwrap_or(1) * target.threads.unwrap_or(1).max(1)
+    target.worker_count().unwrap_or(1) * target.threads.unwrap_or(1).max(1)
 }
 
 /// True when the target has two workers or more: "the other workers" exist, and it can spread over cores.
 pub fn several_workers(report: &RunView<'_>, target: usize) -> bool {
-    report.targets[target].result.workers.unwrap_or(1) >= 2
+    report.targets[target].result.worker_count().unwrap_or(1) >= 2
 }
 
 /// "1 worker", "4 workers".

@@ -61,7 +61,7 @@ pub fn section(report: &Report<'_>) -> Markup {
                             tr {
                                 td { (target_cell(report, index)) }
                                 td.text { (kind_text(view.result.kind)) }
-                                td { (view.result.workers.map_or("–".to_owned(), |w| w.to_string())) }
+                                td { (view.result.worker_count().map_or("–".to_owned(), |w| w.to_string())) }
                                 td { (view.result.threads.map_or("–".to_owned(), |t| t.to_string())) }
                                 td.text { code { (view.result.command.join(" ")) } }
                             }

@@ -138,7 +138,7 @@ fn cores_given(report: &Report<'_>, lines: &[Line]) -> f64 {
 pub(super) fn worker_families(report: &Report<'_>) -> Vec<Vec<usize>> {
     let mut families: Vec<(String, Vec<usize>)> = Vec::new();
     for (index, view) in report.targets.iter().enumerate() {
-        if view.result.workers.is_none() {
+        if view.result.worker_count().is_none() {
             continue;
         }
         let key = family_key(view.result);
@@ -150,11 +150,12 @@ pub(super) fn worker_families(report: &Report<'_>) -> Vec<Vec<usize>> {
     families
         .into_iter()
         .map(|(_, mut members)| {
-            members.sort_by_key(|&target| report.targets[target].result.workers);
+            members.sort_by_key(|&target| report.targets[target].result.worker_count());
             members
         })
         .filter(|members| {
-            let mut counts: Vec<Option<u32>> = members.iter().map(|&t| report.targets[t].result.workers).collect();
+            let mut counts: Vec<Option<u32>> =
+                members.iter().map(|&t| report.targets[t].result.worker_count()).collect();
             counts.dedup();
             counts.len() >= 2
         })
@@ -192,7 +193,7 @@ pub(super) fn workers_panel(report: &Report<'_>, phase: usize, families: &[Vec<u
             points: members
                 .iter()
                 .filter_map(|&target| {
-                    let workers = report.targets[target].result.workers?;
+                    let workers = report.targets[target].result.worker_count()?;
                     let value = report.throughput(target, phase)?;
                     Some(Point { x: f64::from(workers), target, value })
                 })
