@@ -477,10 +477,13 @@ fn heavy_cpu_work_finds_each_targets_iterations_and_the_phase_sends_them() {
             (0.5..=2.0).contains(&(again / 0.002)),
             "{name}: {count} iterations cost {again} s now, {measured} s then"
         );
-        // The phase sent that count: each request cost the target at least most of its work in CPU time.
+        // The phase sent that count: each request cost the target CPU time of the order of its work. The work was
+        // timed by the wall clock, which time the core gave to others (or the hypervisor took) stretches: CI saw
+        // 0.73x of it in CPU time. Within a factor of 2 again, which the default count (a tenth of the work in a
+        // debug build, a fortieth in release) misses by far.
         let rps = phase["load"]["aggregated"]["requests_per_second"].as_f64().unwrap();
         let cpu_per_request = phase["resources"]["summary"]["cpu_cores_avg"].as_f64().unwrap() / rps;
-        assert!(cpu_per_request >= 0.75 * measured, "{name}: {cpu_per_request} CPU-s per request, work {measured}");
+        assert!(cpu_per_request >= 0.5 * measured, "{name}: {cpu_per_request} CPU-s per request, work {measured}");
     }
     std::fs::remove_dir_all(&dir).ok();
 }
