@@ -81,6 +81,7 @@ pub(crate) mod sample {
             kept_up: true,
             warmup_scheduled: 0,
             not_sent: InFlightStats::of(&not_sent),
+            open: None,
         });
         ReportParts {
             model,
