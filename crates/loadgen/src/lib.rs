@@ -3,6 +3,7 @@
 //! [`run`] with a [`LoadPlan`] and render the [`LoadReport`] with an [`output::Exporter`].
 
 pub mod agent;
+pub mod capacity;
 mod client;
 mod control;
 mod error;
