@@ -111,18 +111,24 @@ async fn dispatch<C: Connect + Clone + 'static>(
     let shared = &state.shared;
     let mut rng = SmallRng::from_entropy();
     let mut pacer = Pacer::schedule(per_second, shared.threads, index, shared.start);
+    // When the dispatcher last stopped waiting for the bound: slots due before then waited for it too.
+    let mut blocked_until: Option<Instant> = None;
     while let Some(intended) = pacer.next(&shared.stop, &mut rng).await {
         let measured = intended >= shared.measure_start;
         if measured && !shared.stop.claim() {
             break;
         }
-        let (local, connection, waited) = match take_or_open(&state) {
-            Some((local, connection)) => (local, connection, false),
+        let (local, connection) = match take_or_open(&state) {
+            Some(free) => free,
             None => match wait_for_free(&state).await {
-                Some((local, connection)) => (local, connection, true),
+                Some(free) => {
+                    blocked_until = Some(Instant::now());
+                    free
+                }
                 None => break,
             },
         };
+        let waited = blocked_until.is_some_and(|until| intended < until);
         let task = shared.picker.pick(&mut rng);
         let sent = Instant::now();
         count_send(&state, measured, waited, sent.saturating_duration_since(intended));

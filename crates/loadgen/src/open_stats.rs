@@ -18,8 +18,8 @@ pub struct OpenLoopStats {
     pub max_connections: u64,
     /// The most connections open at once (each holds at most one socket; an idle one is kept alive for reuse).
     pub most_open: u64,
-    /// Slots of the measured window that found every connection busy with the bound reached, and so went out
-    /// late (or not at all): the generator's limit.
+    /// Slots of the measured window that found every connection busy with the bound reached, or fell due while
+    /// the generator was waiting for one, and so went out late: the generator's limit.
     pub bound_waits: u64,
     /// Lateness of the sends that found a connection free: the generator's own lag behind its schedule.
     pub send_lag_p50_us: u64,

@@ -61,7 +61,12 @@ fn summary(text: &mut String, report: &LoadReport) {
         }
     }
     if let Some(rate) = &report.rate {
-        let verdict = if rate.kept_up { "yes" } else { "NO - the target could not keep up with the rate" };
+        let bound_reached = rate.open.as_ref().is_some_and(|open| open.bound_waits > 0);
+        let verdict = match (rate.kept_up, bound_reached) {
+            (true, _) => "yes",
+            (false, true) => "NO - the generator's connection bound held the rate back",
+            (false, false) => "NO - the target could not keep up with the rate",
+        };
         let _ = writeln!(
             text,
             "  Rate:         {:.1}/s asked, {:.1}/s achieved, {} of {} scheduled sent, kept up: {verdict}",
