@@ -43,6 +43,8 @@ pub struct StepRecord {
     pub connections_open: u64,
     pub bound_waits: u64,
     pub send_lag_p99_us: u64,
+    /// The run's own flag (a bound wait, or a send lag p99 over 1 ms); the verdict says whether it could move the
+    /// judgement ([`super::generator_behind`]).
     pub generator_behind: bool,
     pub verdict: StepVerdict,
 }

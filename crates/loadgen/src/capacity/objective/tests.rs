@@ -81,22 +81,38 @@ fn every_failed_rule_is_listed() {
     assert_eq!(misses.len(), 3, "{misses:?}");
 }
 
-#[test]
-fn a_generator_behind_is_not_the_target_missing() {
-    let objective: Objective = "p99 <= 250ms".parse().unwrap();
-    let mut report = report(900_000);
-    let open = OpenLoopStats {
+fn open_stats(bound_waits: u64, send_lag_p99_us: u64) -> OpenLoopStats {
+    OpenLoopStats {
         max_connections: 10,
         most_open: 10,
-        bound_waits: 5,
+        bound_waits,
         send_lag_p50_us: 0,
-        send_lag_p99_us: 0,
-        send_lag_max_us: 0,
+        send_lag_p99_us,
+        send_lag_max_us: send_lag_p99_us,
         open_file_limit: None,
-        generator_behind: true,
-    };
-    report.rate.as_mut().expect("a rate sample").open = Some(open);
+        generator_behind: bound_waits > 0 || send_lag_p99_us > crate::GENERATOR_LAG_LIMIT_US,
+    }
+}
+
+#[test]
+fn a_generator_at_its_connection_bound_is_not_the_target_missing() {
+    let objective: Objective = "p99 <= 250ms".parse().unwrap();
+    let mut report = report(900_000);
+    report.rate.as_mut().expect("a rate sample").open = Some(open_stats(5, 0));
     assert_eq!(judge(&report, 1000.0, &objective), StepVerdict::GeneratorBehind);
+}
+
+#[test]
+fn a_send_lag_counts_once_it_could_move_the_latency_verdict() {
+    let objective: Objective = "p99 <= 250ms".parse().unwrap();
+    let mut report = report(1_000);
+    report.rate.as_mut().expect("a rate sample").open = Some(open_stats(0, 1_500));
+    assert!(judge(&report, 1000.0, &objective).holds(), "1.5 ms of lag is 0.6 % of a 250 ms bound");
+    report.rate.as_mut().expect("a rate sample").open = Some(open_stats(0, 13_000));
+    assert_eq!(judge(&report, 1000.0, &objective), StepVerdict::GeneratorBehind, "13 ms is over 5 % of 250 ms");
+    let tight: Objective = "p50 <= 20ms".parse().unwrap();
+    report.rate.as_mut().expect("a rate sample").open = Some(open_stats(0, 1_500));
+    assert_eq!(judge(&report, 1000.0, &tight), StepVerdict::GeneratorBehind, "1.5 ms is 7.5 % of 20 ms");
 }
 
 #[test]
