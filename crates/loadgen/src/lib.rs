@@ -3,11 +3,14 @@
 //! [`run`] with a [`LoadPlan`] and render the [`LoadReport`] with an [`output::Exporter`].
 
 pub mod agent;
+pub mod capacity;
 mod client;
 mod control;
 mod error;
 pub mod histogram;
 mod in_flight;
+mod open_loop;
+mod open_stats;
 pub mod output;
 mod pacing;
 pub mod per_worker;
@@ -26,6 +29,7 @@ pub use agent::{AgentSpec, AgentWindow};
 pub use control::{LiveCounters, RunControl, Shutdown};
 pub use error::LoadError;
 pub use in_flight::InFlightStats;
+pub use open_stats::{OpenLoopStats, GENERATOR_LAG_LIMIT_US};
 pub use per_worker::{WorkerCount, WorkerCounts};
 pub use plan::{LoadPlan, Model, Pacing, Stop, Target, Task};
 pub use report::{

@@ -65,14 +65,20 @@ impl Pacer {
                 let delay = spawn_rate.map_or(Duration::ZERO, |rate| Duration::from_secs_f64(index as f64 / rate));
                 Pacer::Think { spawn_at: start + delay, spawned: false, min, max }
             }
-            Pacing::Rate { per_second, connections } => {
-                let timer = PreciseTimer::new()
-                    .inspect_err(|error| tracing::debug!(%error, "no timerfd; rate sends may be late by up to 1 ms"))
-                    .ok();
-                let clock = SlotClock::new(per_second, connections, index, start);
-                Pacer::Schedule(Schedule { clock, next_slot: 0, timer })
-            }
+            Pacing::Rate { per_second, connections } => Pacer::schedule(per_second, connections, index, start),
+            // The open model's whole schedule as one sender; a load thread takes its share with `Pacer::schedule`
+            // (its index among the threads), since any of its connections may send any of its slots.
+            Pacing::OpenRate { per_second, .. } => Pacer::schedule(per_second, 1, 0, start),
         }
+    }
+
+    /// Sender `index` of `senders` sharing `per_second` evenly: slots at index/R, index/R + senders/R, ...
+    pub fn schedule(per_second: f64, senders: usize, index: usize, start: Instant) -> Pacer {
+        let timer = PreciseTimer::new()
+            .inspect_err(|error| tracing::debug!(%error, "no timerfd; rate sends may be late by up to 1 ms"))
+            .ok();
+        let clock = SlotClock::new(per_second, senders, index, start);
+        Pacer::Schedule(Schedule { clock, next_slot: 0, timer })
     }
 
     /// Waits until the next request is due and returns its intended send time, or None once the stop condition

@@ -58,6 +58,11 @@ pub enum Pacing {
     Concurrency { connections: usize },
     /// wrk2: open loop at `per_second` spread evenly over `connections`; latency counts from the intended send time.
     Rate { per_second: f64, connections: usize },
+    /// Open loop at `per_second` that never caps itself: each due slot goes out on an idle kept-alive connection of
+    /// its load thread, or on a newly opened one when none is idle, up to `max_connections` in all (split over the
+    /// threads). Latency counts from the intended send time; a slot that waits for the bound is the generator's
+    /// limit, reported as such ([`crate::OpenLoopStats`]).
+    OpenRate { per_second: f64, max_connections: usize },
 }
 
 /// When the run stops sending. At least one bound must be set; the first one reached wins.
@@ -135,16 +140,24 @@ impl Pacing {
         match self {
             Pacing::Users { .. } => Model::Users,
             Pacing::Concurrency { .. } => Model::Concurrency,
-            Pacing::Rate { .. } => Model::Rate,
+            // Reports read an open-rate run as a rate run (corrected latency, a schedule); `RateStats::open` tells them
+            // apart.
+            Pacing::Rate { .. } | Pacing::OpenRate { .. } => Model::Rate,
         }
     }
 
-    /// Connections the model opens: one per user or per connection.
+    /// Connections the model opens: one per user or per connection; for the open rate, the most it may open.
     pub fn connections(&self) -> usize {
         match *self {
             Pacing::Users { users, .. } => users,
             Pacing::Concurrency { connections } | Pacing::Rate { connections, .. } => connections,
+            Pacing::OpenRate { max_connections, .. } => max_connections,
         }
+    }
+
+    /// Rate and open-rate runs record the service time beside the corrected latency.
+    pub(crate) fn is_scheduled(&self) -> bool {
+        matches!(self, Pacing::Rate { .. } | Pacing::OpenRate { .. })
     }
 }
 
@@ -215,6 +228,15 @@ impl LoadPlan {
                 }
                 if connections == 0 {
                     return Err(LoadError::invalid("--connections", "must be > 0"));
+                }
+            }
+            Pacing::OpenRate { per_second, max_connections } => {
+                if !(per_second.is_finite() && per_second > 0.0) {
+                    return Err(LoadError::invalid("--rate", "must be a positive number of requests per second"));
+                }
+                if max_connections < self.threads {
+                    let reason = format!("{max_connections} cannot be split over {} load threads", self.threads);
+                    return Err(LoadError::invalid("--max-connections", reason));
                 }
             }
         }
@@ -292,6 +314,10 @@ mod tests {
         let mut zero_rate = plan();
         zero_rate.pacing = Pacing::Rate { per_second: 0.0, connections: 1 };
         assert!(zero_rate.validate().unwrap_err().to_string().contains("--rate"));
+        let mut thin_bound = plan();
+        thin_bound.threads = 4;
+        thin_bound.pacing = Pacing::OpenRate { per_second: 10.0, max_connections: 2 };
+        assert!(thin_bound.validate().unwrap_err().to_string().contains("--max-connections"));
         let mut unbounded = plan();
         unbounded.stop = Stop::default();
         assert!(unbounded.validate().unwrap_err().to_string().contains("--duration"));

@@ -128,6 +128,11 @@ impl Recorder {
         }
     }
 
+    /// Requests every connection of this thread has sent so far.
+    pub fn total_sends(&self) -> u64 {
+        self.sends.iter().sum()
+    }
+
     /// Requests connection `connection` has sent so far.
     pub fn sends(&self, connection: usize) -> u64 {
         self.sends[connection]

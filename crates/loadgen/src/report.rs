@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::histogram::{self, Latencies};
 use crate::StatusCounts;
-use crate::{agent, AgentWindow, InFlightStats, LoadError, Model, WorkerCounts};
+use crate::{agent, AgentWindow, InFlightStats, LoadError, Model, OpenLoopStats, WorkerCounts};
 
 /// The percentiles every output reports: Locust's columns, plus 100 (the max).
 pub const REPORTED_PERCENTILES: [f64; 11] = [50.0, 66.0, 75.0, 80.0, 90.0, 95.0, 98.0, 99.0, 99.9, 99.99, 100.0];
@@ -150,6 +150,9 @@ pub struct RateStats {
     /// connection's next request only after the previous answer), aged from their due time.
     #[serde(default)]
     pub not_sent: InFlightStats,
+    /// Open-rate runs only: how the generator kept to its schedule (connections, bound waits, send lag).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub open: Option<OpenLoopStats>,
 }
 
 impl LoadReport {
@@ -462,5 +465,6 @@ fn merge_rates(reports: &[LoadReport]) -> Result<Option<RateStats>, LoadError> {
         kept_up: rates.iter().all(|rate| rate.kept_up),
         warmup_scheduled: rates.iter().map(|rate| rate.warmup_scheduled).sum(),
         not_sent: InFlightStats::of(&not_sent),
+        open: OpenLoopStats::merge(rates.iter().filter_map(|rate| rate.open.as_ref())),
     }))
 }

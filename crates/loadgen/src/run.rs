@@ -9,6 +9,8 @@ use std::time::{Duration, Instant, SystemTime};
 use crate::agent::{self, WallClock};
 use crate::client::TlsConnect;
 use crate::histogram::Latencies;
+use crate::open_loop;
+use crate::open_stats::OpenLoopCounts;
 use crate::per_worker::WorkerCounts;
 use crate::report::{EndpointRecord, LatencyBasis, ReportParts, SecondRecord};
 use crate::worker::{self, ScheduleCount, Shared, ThreadResult};
@@ -23,6 +25,10 @@ pub fn run(plan: &LoadPlan, control: &RunControl) -> Result<LoadReport, LoadErro
     check_start_ahead(plan)?;
     let tls = plan.target.tls.as_ref().map(TlsTarget::connector).transpose()?;
     preflight(plan, tls.as_ref())?;
+    let file_limit = match plan.pacing {
+        Pacing::OpenRate { max_connections, .. } => open_loop::raise_file_limit(max_connections),
+        _ => None,
+    };
     let (start_senders, handles) = spawn_threads(plan, control)?;
     let clock = WallClock::now();
     let start = match plan.agent.start_at {
@@ -41,7 +47,8 @@ pub fn run(plan: &LoadPlan, control: &RunControl) -> Result<LoadReport, LoadErro
         results.push(handle.join().map_err(|_| LoadError::ThreadPanicked)??);
     }
     let first_sent = results.iter().filter_map(|result| result.records.first_sent).min();
-    let mut report = assemble(plan, &shared, results, control.cancel.is_cancelled(), started_at_unix_ms)?;
+    let run = RunFacts { cancelled: control.cancel.is_cancelled(), started_at_unix_ms, file_limit };
+    let mut report = assemble(plan, &shared, results, &run)?;
     report.agents = vec![agent_window(plan, &clock, &shared, first_sent, &report)];
     Ok(report)
 }
@@ -128,7 +135,7 @@ fn spawn_threads(plan: &LoadPlan, control: &RunControl) -> Result<(Vec<StartSend
                 };
                 let shared = receiver.recv().map_err(|_| LoadError::ThreadPanicked)?;
                 let local = tokio::task::LocalSet::new();
-                local.block_on(&runtime, worker::drive_thread(shared, index, cancel))
+                local.block_on(&runtime, drive_thread(shared, index, cancel))
             })
             .map_err(LoadError::Thread)?;
         senders.push(sender);
@@ -143,6 +150,22 @@ fn spawn_threads(plan: &LoadPlan, control: &RunControl) -> Result<(Vec<StartSend
         }
     }
     Ok((senders, handles))
+}
+
+/// One load thread of the plan's model: fixed connections, or the open rate's dispatcher.
+async fn drive_thread(shared: Arc<Shared>, index: usize, cancel: crate::Shutdown) -> Result<ThreadResult, LoadError> {
+    match shared.pacing {
+        Pacing::OpenRate { .. } => open_loop::drive_thread(shared, index, cancel).await,
+        _ => worker::drive_thread(shared, index, cancel).await,
+    }
+}
+
+/// What the run knows beside the threads' records.
+struct RunFacts {
+    cancelled: bool,
+    started_at_unix_ms: u64,
+    /// Open rate: the soft open-file limit after raising it.
+    file_limit: Option<u64>,
 }
 
 /// Pins the calling thread (when asked) and builds its current_thread runtime.
@@ -165,10 +188,9 @@ fn assemble(
     plan: &LoadPlan,
     shared: &Shared,
     results: Vec<ThreadResult>,
-    cancelled: bool,
-    started_at_unix_ms: u64,
+    run: &RunFacts,
 ) -> Result<LoadReport, LoadError> {
-    let keep_service_time = matches!(plan.pacing, Pacing::Rate { .. });
+    let keep_service_time = plan.pacing.is_scheduled();
     let mut endpoints: Vec<EndpointRecord> =
         plan.tasks.iter().map(|_| EndpointRecord::with_service_time(keep_service_time)).collect();
     let mut timeline: Vec<SecondRecord> = Vec::new();
@@ -195,14 +217,20 @@ fn assemble(
         Pacing::Rate { per_second, connections } => {
             Some(rate_stats(&results, per_second, connections as u64, duration_secs)?)
         }
+        // Each load thread's dispatcher holds at most one slot back (the one waiting for a connection).
+        Pacing::OpenRate { per_second, max_connections } => {
+            let mut stats = rate_stats(&results, per_second, plan.threads as u64, duration_secs)?;
+            stats.open = Some(open_stats(&results)?.stats(max_connections as u64, run.file_limit));
+            Some(stats)
+        }
         _ => None,
     };
     let parts = ReportParts {
         model: plan.pacing.model(),
-        started_at_unix_ms,
+        started_at_unix_ms: run.started_at_unix_ms,
         duration_secs,
         warmup_requests,
-        cancelled,
+        cancelled: run.cancelled,
         latency_basis: if keep_service_time { LatencyBasis::Corrected } else { LatencyBasis::ServiceTime },
         endpoints: plan.tasks.iter().map(|task| task.name.clone()).zip(endpoints).collect(),
         timeline,
@@ -238,5 +266,14 @@ fn rate_stats(
         kept_up: RateStats::judge(schedule.window, sent, connections),
         warmup_scheduled: schedule.warmup,
         not_sent: InFlightStats::of(&not_sent),
+        open: None,
     })
+}
+
+fn open_stats(results: &[ThreadResult]) -> Result<OpenLoopCounts, LoadError> {
+    let mut total = OpenLoopCounts::default();
+    for counts in results.iter().filter_map(|result| result.open.as_ref()) {
+        total.add(counts)?;
+    }
+    Ok(total)
 }

@@ -13,13 +13,14 @@ use rand::{Rng, SeedableRng};
 use tokio::task::JoinHandle;
 
 use crate::client::{Connect, Connection, ExchangeError, Plain, TlsConnect};
+use crate::open_stats::OpenLoopCounts;
 use crate::pacing::{Pacer, SlotClock};
 use crate::recorder::{FailureKind, Outcome, Recorder, ThreadRecords, Timing};
 use crate::stop::StopCondition;
 use crate::{LiveCounters, LoadError, LoadPlan, Pacing};
 
 /// Pause after a failed connect so a dead target is not hammered in a tight loop.
-const CONNECT_RETRY_PAUSE: Duration = Duration::from_millis(10);
+pub(crate) const CONNECT_RETRY_PAUSE: Duration = Duration::from_millis(10);
 
 /// What every load thread reads, built once from the plan.
 pub(crate) struct Shared {
@@ -97,6 +98,8 @@ pub(crate) struct ThreadResult {
     pub records: ThreadRecords,
     pub closed_at: Instant,
     pub schedule: Option<ScheduleCount>,
+    /// Open-rate mode: the thread's connections, bound waits and send lag.
+    pub open: Option<OpenLoopCounts>,
 }
 
 /// Rate mode: slots due before the close (or, once a request budget ran out, the slots sent), split at the end of
@@ -115,7 +118,7 @@ pub(crate) async fn drive_thread(
     index: usize,
     cancel: crate::Shutdown,
 ) -> Result<ThreadResult, LoadError> {
-    let keep_service_time = matches!(shared.pacing, Pacing::Rate { .. });
+    let keep_service_time = shared.pacing.is_scheduled();
     let mine: Vec<usize> = (index..shared.pacing.connections()).step_by(shared.threads).collect();
     let recorder = Rc::new(RefCell::new(Recorder::new(
         shared.requests.len(),
@@ -149,12 +152,16 @@ pub(crate) async fn drive_thread(
         }
         _ => None,
     };
-    Ok(ThreadResult { records: recorder.finish()?, closed_at, schedule })
+    Ok(ThreadResult { records: recorder.finish()?, closed_at, schedule, open: None })
 }
 
 /// The instant the window closes for this thread: the deadline if it comes first, else when `cancel` fires or
 /// every connection has ended.
-async fn wait_for_close(shared: &Shared, handles: &mut [JoinHandle<()>], cancel: &crate::Shutdown) -> Instant {
+pub(crate) async fn wait_for_close(
+    shared: &Shared,
+    handles: &mut [JoinHandle<()>],
+    cancel: &crate::Shutdown,
+) -> Instant {
     let all_done = async {
         for handle in handles.iter_mut() {
             let _ = handle.await;
@@ -217,18 +224,24 @@ async fn drive_connection<C: Connect>(
         let task = shared.picker.pick(&mut rng);
         let sent = Instant::now();
         recorder.borrow_mut().sent(local, task, intended, sent);
-        let outcome = match tokio::time::timeout(shared.timeout, connection.exchange(&shared.requests[task])).await {
-            Ok(Ok(response)) => Outcome::Response(response),
-            Ok(Err(error)) => Outcome::Failed(failure_kind(&error)),
-            Err(_elapsed) => {
-                connection.reset();
-                Outcome::Failed(FailureKind::Timeout)
-            }
-        };
+        let outcome = exchange(&shared, &mut connection, task).await;
         let done = Instant::now();
         recorder.borrow_mut().record(local, task, Timing { intended, sent, done }, outcome);
         if let Outcome::Failed(FailureKind::Connect) = outcome {
             shared.stop.sleep_until(done + CONNECT_RETRY_PAUSE).await;
+        }
+    }
+}
+
+/// Sends task `task`'s request on `connection` and reads the answer within the per-request timeout; a timed-out
+/// connection is dropped so the next exchange starts on a fresh one.
+pub(crate) async fn exchange<C: Connect>(shared: &Shared, connection: &mut Connection<C>, task: usize) -> Outcome {
+    match tokio::time::timeout(shared.timeout, connection.exchange(&shared.requests[task])).await {
+        Ok(Ok(response)) => Outcome::Response(response),
+        Ok(Err(error)) => Outcome::Failed(failure_kind(&error)),
+        Err(_elapsed) => {
+            connection.reset();
+            Outcome::Failed(FailureKind::Timeout)
         }
     }
 }

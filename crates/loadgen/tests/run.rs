@@ -295,3 +295,69 @@ fn as_another_agent(report: &loadgen::LoadReport) -> loadgen::LoadReport {
     }
     copy
 }
+
+/// Checks the rate run's ledger: every slot due before the close is answered before the window, answered in it,
+/// on the wire at the close, or due but not yet sent - each exactly once.
+fn assert_every_due_slot_accounted(report: &loadgen::LoadReport) {
+    let rate = report.rate.as_ref().expect("rate stats");
+    let total = &report.aggregated;
+    assert_eq!(
+        rate.warmup_scheduled + rate.scheduled,
+        report.warmup_requests + total.count + total.in_flight.requests,
+        "every due request accounted for: {rate:?}, warm-up {}, count {}, in flight {:?}",
+        report.warmup_requests,
+        total.count,
+        total.in_flight
+    );
+}
+
+/// The open rate on a slow target opens the connections its latency needs instead of holding the rate down:
+/// 40/s on a 200 ms server keeps 40 x 0.2 = 8 requests on the wire, so 8 connections at least (a few more while an
+/// answer and the next slot cross), and every slot goes out on time.
+#[test]
+fn open_rate_opens_the_connections_the_latency_needs_and_keeps_the_schedule() {
+    let (addr, _) = server(Duration::from_millis(200));
+    let pacing = Pacing::OpenRate { per_second: 40.0, max_connections: 100 };
+    let mut plan = plan(addr, pacing, Stop { duration: Some(Duration::from_secs(1)), requests: None });
+    plan.warmup = Duration::from_millis(500);
+    let report = loadgen::run(&plan, &RunControl::new()).expect("run");
+    assert_every_due_slot_accounted(&report);
+    let rate = report.rate.as_ref().expect("rate stats");
+    assert_eq!((rate.warmup_scheduled, rate.scheduled), (20, 40), "40/s for 0.5 s and 1 s: {rate:?}");
+    assert_eq!(rate.not_sent.requests, 0, "no slot waits when connections can be opened: {rate:?}");
+    assert!(rate.kept_up, "{rate:?}");
+    let open = rate.open.as_ref().expect("open-loop stats");
+    assert!((8..=20).contains(&open.most_open), "40/s x 200 ms needs about 8 connections: {open:?}");
+    assert_eq!(open.bound_waits, 0, "{open:?}");
+    assert_eq!(open.max_connections, 100);
+    assert_eq!(report.model, loadgen::Model::Rate);
+    assert!(report.aggregated.service_time.is_some(), "the service time is kept beside the corrected latency");
+}
+
+/// With the bound below what the latency needs, slots wait for a connection: the run says the generator fell
+/// behind (its figures are its own limit), and the ledger still holds.
+#[test]
+fn open_rate_at_its_connection_bound_reports_the_generator_behind() {
+    let (addr, _) = server(Duration::from_millis(200));
+    let pacing = Pacing::OpenRate { per_second: 40.0, max_connections: 2 };
+    let plan = plan(addr, pacing, Stop { duration: Some(Duration::from_secs(1)), requests: None });
+    let report = loadgen::run(&plan, &RunControl::new()).expect("run");
+    assert_every_due_slot_accounted(&report);
+    let rate = report.rate.as_ref().expect("rate stats");
+    let open = rate.open.as_ref().expect("open-loop stats");
+    assert_eq!(open.most_open, 2, "never more than the bound: {open:?}");
+    assert!(open.bound_waits > 0 && open.generator_behind, "{open:?}");
+    assert!(rate.not_sent.requests > 0, "2 connections x 5/s cannot carry 40/s: {rate:?}");
+}
+
+/// A request budget ends an open-rate run on its last answer: every request counted, none left in flight.
+#[test]
+fn open_rate_with_a_budget_counts_every_request() {
+    let (addr, served) = server(Duration::from_millis(50));
+    let pacing = Pacing::OpenRate { per_second: 100.0, max_connections: 50 };
+    let plan = plan(addr, pacing, Stop { duration: None, requests: Some(30) });
+    let report = loadgen::run(&plan, &RunControl::new()).expect("run");
+    assert_eq!(report.aggregated.count, 30);
+    assert_eq!(report.aggregated.in_flight.requests, 0, "the run waited for the last answers");
+    assert_eq!(served.load(Ordering::SeqCst), 30);
+}

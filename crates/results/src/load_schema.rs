@@ -186,6 +186,29 @@ struct RateStatsSchema {
     /// Slots due before the close and not yet sent (the sender had fallen behind).
     #[serde(default)]
     not_sent: InFlightSchema,
+    /// Open-rate runs only: how the generator kept to its schedule.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    open: Option<OpenLoopSchema>,
+}
+
+/// An open-rate run's generator: its connections, the slots that waited for its connection bound, its send lag.
+#[derive(JsonSchema)]
+#[allow(dead_code)]
+struct OpenLoopSchema {
+    /// The bound on connections open at once.
+    max_connections: u64,
+    /// The most connections open at once.
+    most_open: u64,
+    /// Slots of the window that waited because the bound was reached.
+    bound_waits: u64,
+    /// Lateness of the sends that found a connection free.
+    send_lag_p50_us: u64,
+    send_lag_p99_us: u64,
+    send_lag_max_us: u64,
+    /// The soft open-file limit the run had; null if unreadable.
+    open_file_limit: Option<u64>,
+    /// A slot waited for the bound or the send lag's p99 passed 1 ms: the figures are the generator's limit.
+    generator_behind: bool,
 }
 
 /// Responses per server worker process, by their `x-worker-pid` header.

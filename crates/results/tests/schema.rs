@@ -72,6 +72,16 @@ fn fill_load_report(load: &mut LoadReport, latency: &loadgen::LatencySummary) {
         kept_up: true,
         warmup_scheduled: 1,
         not_sent: in_flight,
+        open: Some(loadgen::OpenLoopStats {
+            max_connections: 10,
+            most_open: 4,
+            bound_waits: 0,
+            send_lag_p50_us: 20,
+            send_lag_p99_us: 90,
+            send_lag_max_us: 400,
+            open_file_limit: Some(1024),
+            generator_behind: false,
+        }),
     });
     load.agents = vec![loadgen::AgentWindow {
         id: "agent-0".into(),

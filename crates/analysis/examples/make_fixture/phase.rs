@@ -144,6 +144,7 @@ pub(crate) fn phase_result(
                 kept_up: aggregated.count + 16 >= scheduled,
                 warmup_scheduled: (rate_per_s * WARMUP_S) as u64,
                 not_sent: InFlightStats::default(),
+                open: None,
             })
         }
         _ => None,

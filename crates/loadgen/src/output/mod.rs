@@ -1,8 +1,10 @@
 //! Output formats for a [`LoadReport`], one per file behind the small [`Exporter`] trait: the terminal summary,
 //! JSON, Locust's `_stats.csv` and the HdrHistogram interval log. `rustcorn load` and the bench driver use them.
-//! Beside them: [`agents`] describes the agents of a merge, [`frames`] carries files through a log stream.
+//! Beside them: [`agents`] describes the agents of a merge, [`frames`] carries files through a log stream,
+//! [`capacity`] draws a capacity search's steps and answer.
 
 pub mod agents;
+pub mod capacity;
 mod csv;
 pub mod frames;
 pub mod hlog;
@@ -81,6 +83,7 @@ pub(crate) mod sample {
             kept_up: true,
             warmup_scheduled: 0,
             not_sent: InFlightStats::of(&not_sent),
+            open: None,
         });
         ReportParts {
             model,

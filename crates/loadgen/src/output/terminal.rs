@@ -61,7 +61,12 @@ fn summary(text: &mut String, report: &LoadReport) {
         }
     }
     if let Some(rate) = &report.rate {
-        let verdict = if rate.kept_up { "yes" } else { "NO - the target could not keep up with the rate" };
+        let bound_reached = rate.open.as_ref().is_some_and(|open| open.bound_waits > 0);
+        let verdict = match (rate.kept_up, bound_reached) {
+            (true, _) => "yes",
+            (false, true) => "NO - the generator's connection bound held the rate back",
+            (false, false) => "NO - the target could not keep up with the rate",
+        };
         let _ = writeln!(
             text,
             "  Rate:         {:.1}/s asked, {:.1}/s achieved, {} of {} scheduled sent, kept up: {verdict}",
@@ -76,8 +81,33 @@ fn summary(text: &mut String, report: &LoadReport) {
             total.count,
             total.in_flight.requests
         );
+        if let Some(open) = &rate.open {
+            open_loop(text, open);
+        }
     }
     text.push('\n');
+}
+
+/// The open rate's generator: its connections, and whether it (not the target) fell behind the schedule.
+fn open_loop(text: &mut String, open: &crate::OpenLoopStats) {
+    let _ = writeln!(
+        text,
+        "  Connections:  {} open at most, bound {}; {} slots waited for the bound",
+        open.most_open, open.max_connections, open.bound_waits
+    );
+    let _ = writeln!(
+        text,
+        "  Generator:    send lag p50 {} p99 {} max {}; behind its schedule: {}",
+        millis(open.send_lag_p50_us),
+        millis(open.send_lag_p99_us),
+        millis(open.send_lag_max_us),
+        if open.generator_behind { "YES - these figures are the generator's limit, not the target's" } else { "no" }
+    );
+    if open.file_limit_short() {
+        let limit = open.open_file_limit.unwrap_or(0);
+        let _ =
+            writeln!(text, "  WARNING:      the open-file limit ({limit}) is too low for the bound; raise ulimit -n");
+    }
 }
 
 /// Requests unanswered at the close: counted in no other figure, so said beside them.
@@ -296,5 +326,25 @@ mod tests {
             text.contains("Accounted:    1013 due = 0 answered before the window + 1007 in it + 6 in flight"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn an_open_rate_run_says_when_the_generator_fell_behind() {
+        let mut report = sample::report(Model::Rate);
+        let open = crate::OpenLoopStats {
+            max_connections: 10,
+            most_open: 10,
+            bound_waits: 42,
+            send_lag_p50_us: 20,
+            send_lag_p99_us: 300,
+            send_lag_max_us: 900,
+            open_file_limit: Some(50),
+            generator_behind: true,
+        };
+        report.rate.as_mut().expect("a rate sample").open = Some(open);
+        let text = String::from_utf8(Terminal.export(&report).unwrap()).unwrap();
+        assert!(text.contains("10 open at most, bound 10; 42 slots waited for the bound"), "{text}");
+        assert!(text.contains("behind its schedule: YES"), "{text}");
+        assert!(text.contains("open-file limit (50) is too low"), "{text}");
     }
 }

@@ -33,6 +33,17 @@ pub struct Args {
     /// -R as wrk2 writes it, -q as oha does.
     #[arg(long, short = 'R', visible_short_alias = 'q', conflicts_with = "users", allow_negative_numbers = true, value_parser = ranges::float(ranges::RATE))]
     rate: Option<f64>,
+    /// With --rate: open loop that never caps itself - each due request goes out on an idle kept-alive connection,
+    /// or on a new one when none is idle, up to --max-connections (instead of -c fixed connections).
+    #[arg(long, requires = "rate")]
+    open: bool,
+    /// The most connections --open (or --find-capacity) may hold at once, split over the load threads (1..=100000);
+    /// the open-file limit is raised to fit.
+    #[arg(long, default_value_t = 10_000, allow_negative_numbers = true,
+        value_parser = clap::value_parser!(u32).range(ranges::CONNECTIONS))]
+    max_connections: u32,
+    #[command(flatten)]
+    capacity: super::load_capacity::CapacityArgs,
     /// Users model (Locust): N users, each running a task and then thinking for --think (1..=100000).
     #[arg(long, allow_negative_numbers = true, value_parser = clap::value_parser!(u32).range(ranges::CONNECTIONS))]
     users: Option<u32>,
@@ -136,6 +147,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         eprintln!("rustcorn load: waiting {:.3} s for --start-at {at}", wait.as_secs_f64());
     }
     let control = RunControl { cancel: shutdown_on_signals()?, live: Default::default() };
+    if args.capacity.find_capacity {
+        return super::load_capacity::run(&args.capacity, &plan, args.json, &control);
+    }
     let progress = Progress::start(&plan, &control, args.quiet);
     let result = loadgen::run(&plan, &control);
     progress.finish();
@@ -165,7 +179,7 @@ fn failure_exit(report: &loadgen::LoadReport, max_failures: f64) -> ExitCode {
     ExitCode::FAILURE
 }
 
-fn bad_input(error: &dyn std::fmt::Display) -> ExitCode {
+pub(crate) fn bad_input(error: &dyn std::fmt::Display) -> ExitCode {
     eprintln!("rustcorn load: error: {error}");
     ExitCode::from(EXIT_BAD_INPUT)
 }
@@ -175,9 +189,15 @@ pub(crate) fn plan_from(args: &Args) -> Result<LoadPlan, String> {
     args.tls.apply(&mut target)?;
     let request = args.request.shape()?;
     let tasks = if args.tasks.is_empty() { vec![Task::new(url_path, 1)] } else { args.tasks.clone() };
+    let max_connections = args.max_connections as usize;
     let pacing = match (args.users, args.rate) {
         (Some(users), _) => Pacing::Users { users: users as usize, think: args.think, spawn_rate: args.spawn_rate },
+        (None, Some(per_second)) if args.open => Pacing::OpenRate { per_second, max_connections },
         (None, Some(per_second)) => Pacing::Rate { per_second, connections: args.connections as usize },
+        // A capacity search offers open rates; its own steps replace this one's rate and stop.
+        (None, None) if args.capacity.find_capacity => {
+            Pacing::OpenRate { per_second: args.capacity.start_rate, max_connections }
+        }
         (None, None) => Pacing::Concurrency { connections: args.connections as usize },
     };
     let duration = match (args.duration, args.requests) {

@@ -9,6 +9,7 @@ pub mod bench_merge;
 pub mod bench_run;
 pub mod bench_servers;
 pub mod load;
+pub mod load_capacity;
 pub mod load_request;
 pub mod report;
 pub mod serve;
