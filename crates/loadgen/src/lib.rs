@@ -3,6 +3,7 @@
 //! [`run`] with a [`LoadPlan`] and render the [`LoadReport`] with an [`output::Exporter`].
 
 pub mod agent;
+mod censored;
 mod client;
 mod control;
 mod error;
