@@ -7,6 +7,7 @@ mod censored;
 mod client;
 mod control;
 mod error;
+mod fd_limit;
 pub mod histogram;
 mod in_flight;
 pub mod output;
