@@ -68,15 +68,17 @@ pub(crate) fn together(completed: &Latencies, censored: &Latencies) -> Latencies
 /// `percentile` (0-100) of `both` ([`together`]), a lower bound when it lies above the slowest completed response.
 pub(crate) fn bounded_at(completed: &Latencies, both: &Latencies, percentile: f64) -> Bounded {
     let latency_us = both.percentile(percentile);
+    // A bound must not exceed what it bounds: a censored bucket reads its bottom, not its top.
+    let lower_bound = Bounded { latency_us: both.histogram.lowest_equivalent(latency_us), lower_bound: true };
     if completed.samples() == 0 {
-        return Bounded { latency_us, lower_bound: true };
+        return lower_bound;
     }
     let slowest = completed.max_us;
     if latency_us <= slowest || both.histogram.equivalent(latency_us, slowest) {
         // The bucket of the slowest response reads its top; the exact slowest is the true value.
         return Bounded { latency_us: latency_us.min(slowest), lower_bound: false };
     }
-    Bounded { latency_us, lower_bound: true }
+    lower_bound
 }
 
 /// A copy holding only the buckets' values, so a histogram and its decoded encoding give the same copy.

@@ -592,6 +592,8 @@ mod tests {
         assert_eq!(latency.censored, 200);
         let p99 = latency.percentile(99.0).expect("p99");
         assert!(p99.lower_bound && p99.latency_us.abs_diff(SLOW_AGE_US) < SLOW_AGE_US / 500, "{p99:?}");
+        let max = latency.percentile(100.0).expect("p100");
+        assert!(max.lower_bound && max.latency_us <= SLOW_AGE_US, "a bound never exceeds the age it bounds: {max:?}");
         for percentile in [50.0, 90.0, 98.0] {
             let at = latency.percentile(percentile).expect("reported");
             assert!(!at.lower_bound && at.latency_us <= 101_000, "{at:?}");
