@@ -224,7 +224,9 @@ fn against_sync_server_on_a_100ms_upstream(connections: usize) -> LoadReport {
     let upstream_url = upstream.url();
     let server = Server::start(&["serve", "sync", "--upstream", &upstream_url]);
     let connections = connections.to_string();
-    let args = ["-c", connections.as_str(), "-z", "4s", "--warmup", "1s"];
+    // The waiting requests' 5 s timeout ends with the 1 s warm-up and 4 s window: the ones that time out first
+    // fail, on purpose, and must not fail the run (its report is under test).
+    let args = ["-c", connections.as_str(), "-z", "4s", "--warmup", "1s", "--max-failures", "100%"];
     let report = load_json(&server.url("/async-google"), &args);
     drop(server);
     upstream.stop();
