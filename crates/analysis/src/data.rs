@@ -56,11 +56,24 @@ pub struct Spread {
 /// A latency distribution merged over repetitions (exactly: HdrHistograms add).
 pub struct MergedLatency {
     pub basis: LatencyBasis,
+    /// The answers' latencies (empty when only censored requests were recorded).
     pub histogram: Histogram<u64>,
     /// Rate mode: the uncorrected service time of the same responses.
     pub service_time: Option<Histogram<u64>>,
+    /// The answers' exact min and max (min is `u64::MAX` without answers).
     pub min_us: u64,
     pub max_us: u64,
+    /// Requests without an answer counted as lower bounds at their age (loadgen's `LatencySummary::censored`),
+    /// None when there were none: percentiles are read over the answers and these together.
+    pub censored: Option<Histogram<u64>>,
+}
+
+/// A percentile over the answers and the censored requests together.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LatencyAt {
+    pub us: f64,
+    /// It lands among the censored requests (above the slowest answer): the latency is at least `us`.
+    pub lower_bound: bool,
 }
 
 impl<'a> RunView<'a> {
@@ -329,9 +342,38 @@ impl Spread {
 }
 
 impl MergedLatency {
-    /// The latency at `percentile` (0..=100) in microseconds, clamped into the exact [min, max].
+    /// The latency at `percentile` (0..=100) in microseconds, clamped into the exact [min, max]; over the answers
+    /// and the censored requests, so possibly a lower bound ([`MergedLatency::bounded_at`] says).
     pub fn at(&self, percentile: f64) -> f64 {
-        clamp_percentile(&self.histogram, percentile, self.min_us, self.max_us)
+        self.bounded_at(percentile).us
+    }
+
+    /// The latency at `percentile` and whether it is a lower bound.
+    pub fn bounded_at(&self, percentile: f64) -> LatencyAt {
+        let answers_only = || LatencyAt {
+            us: clamp_percentile(&self.histogram, percentile, self.min_us, self.max_us),
+            lower_bound: false,
+        };
+        let Some(censored) = self.censored.as_ref().filter(|censored| !censored.is_empty()) else {
+            return answers_only();
+        };
+        let mut both = self.histogram.clone();
+        // Only a count overflow fails here; the answers alone are then the best figure there is.
+        if both.add(censored).is_err() {
+            return answers_only();
+        }
+        let (min, max) = (self.min_us.min(censored.min()), self.max_us.max(censored.max()));
+        let us = clamp_percentile(&both, percentile, min, max);
+        // A bound must not exceed what it bounds: a censored bucket reads its bottom, not its top.
+        let lower_bound = LatencyAt { us: both.lowest_equivalent(us as u64) as f64, lower_bound: true };
+        if self.histogram.is_empty() {
+            return lower_bound;
+        }
+        let slowest = self.max_us;
+        if us <= slowest as f64 || both.equivalent(us as u64, slowest) {
+            return LatencyAt { us: us.min(slowest as f64), lower_bound: false };
+        }
+        lower_bound
     }
 
     pub fn service_time_at(&self, percentile: f64) -> Option<f64> {
@@ -351,7 +393,13 @@ fn merge_latency(summaries: &[(&LoadReport, &LatencySummary)]) -> Result<Option<
     let mut histogram = loadgen::histogram::new_histogram();
     let mut service: Option<Histogram<u64>> = None;
     let (mut min_us, mut max_us, mut samples) = (u64::MAX, 0u64, 0u64);
+    let mut censored: Option<Histogram<u64>> = None;
     for (report, summary) in summaries {
+        if summary.censored > 0 {
+            let decoded = decode(&summary.censored_histogram)?;
+            let merged = censored.get_or_insert_with(loadgen::histogram::new_histogram);
+            merged.add(&decoded).map_err(|error| format!("histograms do not add: {error:?}"))?;
+        }
         if summary.samples == 0 {
             continue;
         }
@@ -366,10 +414,11 @@ fn merge_latency(summaries: &[(&LoadReport, &LatencySummary)]) -> Result<Option<
         max_us = max_us.max(summary.max_us);
         samples += summary.samples;
     }
-    if samples == 0 {
+    if samples == 0 && censored.is_none() {
         return Ok(None);
     }
-    Ok(Some(MergedLatency { basis: first_report.latency_basis, histogram, service_time: service, min_us, max_us }))
+    let basis = first_report.latency_basis;
+    Ok(Some(MergedLatency { basis, histogram, service_time: service, min_us, max_us, censored }))
 }
 
 fn decode(text: &str) -> Result<Histogram<u64>, String> {
@@ -407,6 +456,31 @@ mod tests {
         let even = Spread::of([4.0, 1.0]).expect("values");
         assert_eq!(even.median, 2.5);
         assert!(Spread::of(Vec::<f64>::new()).is_none());
+    }
+
+    fn merged(answers: &[u64], censored: &[u64]) -> MergedLatency {
+        let mut histogram = loadgen::histogram::new_histogram();
+        answers.iter().for_each(|&value| histogram.record(value).expect("record"));
+        let mut unanswered = loadgen::histogram::new_histogram();
+        censored.iter().for_each(|&value| unanswered.record(value).expect("record"));
+        let (min_us, max_us) =
+            (answers.iter().copied().min().unwrap_or(u64::MAX), answers.iter().copied().max().unwrap_or(0));
+        let censored = (!censored.is_empty()).then_some(unanswered);
+        MergedLatency { basis: LatencyBasis::ServiceTime, histogram, service_time: None, min_us, max_us, censored }
+    }
+
+    #[test]
+    fn censored_requests_make_high_percentiles_lower_bounds_and_leave_the_rest() {
+        let answers: Vec<u64> = (0..90).map(|index| 100_000 + index * 100).collect();
+        let plain = merged(&answers, &[]);
+        let saturated = merged(&answers, &[4_950_000; 10]);
+        let p50 = saturated.bounded_at(50.0);
+        assert!(!p50.lower_bound && p50.us < 110_000.0, "p50 lands among the answers: {p50:?}");
+        assert!(!plain.bounded_at(99.0).lower_bound);
+        let p99 = saturated.bounded_at(99.0);
+        assert!(p99.lower_bound && p99.us <= 4_950_000.0 && p99.us > 4_940_000.0, "{p99:?}");
+        let only_unanswered = merged(&[], &[4_000_000, 4_950_000]);
+        assert!(only_unanswered.bounded_at(50.0).lower_bound);
     }
 
     #[test]

@@ -15,6 +15,15 @@ pub fn latency_us(micros: f64) -> String {
     }
 }
 
+/// A figure marked "≥" when it is only a lower bound (a percentile among requests that had no answer).
+pub fn at_least(text: String, lower_bound: bool) -> String {
+    if lower_bound {
+        format!("≥ {text}")
+    } else {
+        text
+    }
+}
+
 /// Milliseconds as a bare number with three significant digits (tables whose header says "ms").
 pub fn ms(micros: f64) -> String {
     significant(micros / 1e3, 3)

@@ -15,7 +15,7 @@ pub mod tables;
 pub mod verdict;
 pub mod worker_spread;
 
-pub use data::{RunView, Spread};
+pub use data::{LatencyAt, RunView, Spread};
 pub use findings_file::FindingsFile;
 
 use answer::AnswerRow;

@@ -4,7 +4,7 @@
 use loadgen::{EndpointStats, LatencyBasis};
 use results::LoadModel;
 
-use crate::data::RunView;
+use crate::data::{LatencyAt, RunView};
 use crate::format;
 use crate::verdict::{Basis, Subject, Verdict};
 
@@ -62,7 +62,7 @@ pub fn headline(report: &RunView<'_>, verdicts: &[Verdict]) -> HeadlineTable {
                 .iter()
                 .map(|verdict| match verdict.ranking.iter().find(|entry| entry.target == target) {
                     Some(entry) => Cell {
-                        text: verdict.cell_text(&entry.value),
+                        text: verdict.cell_text(entry),
                         best: verdict.best() == Some(target) && verdict.is_clear_lead(),
                         missing: false,
                         in_flight: in_flight_text(report, target, verdict.phase),
@@ -95,7 +95,14 @@ pub struct PhaseRow {
     pub missing: String,
 }
 
+/// What "≥" before a latency means, for the captions of tables that may show one.
+pub const LOWER_BOUND_RULE: &str = "≥: a lower bound. Requests that had no answer (timed out, or still in flight at \
+    the close for longer than the slowest answer) count in the percentiles at their age; a percentile that lands among \
+    them is at least that.";
+
 pub struct PhaseFigures {
+    /// Some latency figure below is a lower bound ("≥", see [`LOWER_BOUND_RULE`]).
+    pub lower_bound: bool,
     pub throughput: String,
     pub p50: String,
     pub p99: String,
@@ -124,7 +131,14 @@ pub fn phase_rows(report: &RunView<'_>, phase: usize) -> Vec<PhaseRow> {
 fn phase_figures(report: &RunView<'_>, target: usize, phase: usize) -> Option<PhaseFigures> {
     let latency = report.latency(target, phase);
     let throughput = report.throughput(target, phase)?;
-    let at = |percentile: f64| latency.map_or("–".to_owned(), |latency| format::ms(latency.at(percentile)));
+    let at = |percentile: f64| {
+        latency.map_or("–".to_owned(), |latency| {
+            let at = latency.bounded_at(percentile);
+            format::at_least(format::ms(at.us), at.lower_bound)
+        })
+    };
+    // Percentiles grow with p: when p50 or p99 lands among the censored requests, p99.9 does too.
+    let lower_bound = latency.is_some_and(|latency| latency.bounded_at(99.9).lower_bound);
     let throughput = if throughput.n > 1 {
         format!(
             "{} ({}–{})",
@@ -140,6 +154,7 @@ fn phase_figures(report: &RunView<'_>, target: usize, phase: usize) -> Option<Ph
         .and_then(|latency| latency.service_time_at(99.0))
         .map(format::ms);
     Some(PhaseFigures {
+        lower_bound,
         throughput,
         p50: at(50.0),
         p99: at(99.0),
@@ -187,7 +202,7 @@ fn locust_row(stats: &EndpointStats) -> LocustRow {
         name: stats.name.clone(),
         requests: format::count(stats.count),
         fails: format::count(stats.failures.total()),
-        median_ms: ms(latency.median_us as f64),
+        median_ms: format::at_least(ms(latency.median_us as f64), has_latency && latency.median_is_lower_bound()),
         average_ms: ms(latency.mean_us),
         min_ms: ms(latency.min_us as f64),
         max_ms: ms(latency.max_us as f64),
@@ -281,8 +296,8 @@ pub struct VariantRow {
     pub rates: (f64, f64),
     /// CPU milliseconds per successful request of each (the process tree's CPU time over its responses).
     pub cpu_ms: (Option<f64>, Option<f64>),
-    /// Median latency in microseconds of each.
-    pub p50_us: (Option<f64>, Option<f64>),
+    /// Median latency of each (a lower bound when it lands among requests that had no answer).
+    pub p50: (Option<LatencyAt>, Option<LatencyAt>),
 }
 
 /// Every variant beside its original in every phase both ran, in suite order.
@@ -301,14 +316,14 @@ pub fn variant_rows(report: &RunView<'_>) -> Vec<VariantRow> {
             let cpu_ms = |target: usize, rate: f64| {
                 report.cpu_cores(target, phase).filter(|_| rate > 0.0).map(|cores| cores.median * 1000.0 / rate)
             };
-            let p50 = |target: usize| report.latency(target, phase).map(|latency| latency.at(50.0));
+            let p50 = |target: usize| report.latency(target, phase).map(|latency| latency.bounded_at(50.0));
             rows.push(VariantRow {
                 phase,
                 original,
                 variant,
                 rates: (before.median, after.median),
                 cpu_ms: (cpu_ms(original, before.median), cpu_ms(variant, after.median)),
-                p50_us: (p50(original), p50(variant)),
+                p50: (p50(original), p50(variant)),
             });
         }
     }

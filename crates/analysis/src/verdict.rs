@@ -54,6 +54,8 @@ pub struct Entry {
     pub value: Spread,
     pub cpu_cores: Option<Spread>,
     pub failure_ratio: f64,
+    /// Latency basis: a repetition's p99 lands among requests that had no answer, so it is only a lower bound.
+    pub lower_bound: bool,
 }
 
 /// What the ranking says once the ranges over repetitions are taken into account.
@@ -137,6 +139,8 @@ fn judge(report: &RunView<'_>, subject: Subject, phase: usize) -> Verdict {
                 value,
                 cpu_cores: report.cpu_cores(target, phase),
                 failure_ratio: report.failure_ratio(target, phase).unwrap_or(0.0),
+                lower_bound: basis == Basis::P99Latency
+                    && report.measurements(target, phase).any(|m| p99_is_lower_bound(m.load)),
             }),
             None => missing.push(target),
         }
@@ -174,10 +178,16 @@ fn rank(entries: &mut [Entry], basis: Basis) {
 
 pub(crate) fn p99_us(load: &loadgen::LoadReport) -> Option<f64> {
     let latency = &load.aggregated.latency;
-    if latency.samples == 0 {
+    if latency.samples == 0 && latency.censored == 0 {
         return None;
     }
     latency.percentiles.iter().find(|p| (p.percentile - 99.0).abs() < 1e-9).map(|p| p.latency_us as f64)
+}
+
+/// The run's p99 lands among requests that had no answer: [`p99_us`] is a lower bound.
+pub(crate) fn p99_is_lower_bound(load: &loadgen::LoadReport) -> bool {
+    let latency = &load.aggregated.latency;
+    latency.percentiles.iter().any(|p| (p.percentile - 99.0).abs() < 1e-9 && p.lower_bound)
 }
 
 impl Subject {
@@ -209,24 +219,26 @@ impl Verdict {
     }
 
     /// The figure for a table whose header names it, with its range over the repetitions: "1,840 req/s
-    /// (1,800–1,870)" or "12.3 ms (11.9 ms–12.8 ms)".
-    pub fn cell_text(&self, value: &Spread) -> String {
+    /// (1,800–1,870)" or "12.3 ms (11.9 ms–12.8 ms)"; "≥ 4950 ms (…)" when a repetition's p99 is a lower bound.
+    pub fn cell_text(&self, entry: &Entry) -> String {
+        let value = &entry.value;
         match self.basis {
             Basis::Throughput | Basis::Capacity => {
                 format!("{} req/s{}", format::rate(value.median), range_text(value, format::rate))
             }
             Basis::P99Latency => {
-                format!("{}{}", format::latency_us(value.median), range_text(value, format::latency_us))
+                let median = format::at_least(format::latency_us(value.median), entry.lower_bound);
+                format!("{median}{}", range_text(value, format::latency_us))
             }
         }
     }
 
     /// The figure in words with its range, e.g. "1,840 req/s (1,800–1,870)" or "p99 12.3 ms (11.9 ms–12.8 ms)".
-    pub fn value_text(&self, value: &Spread) -> String {
+    pub fn value_text(&self, entry: &Entry) -> String {
         match self.basis {
-            Basis::Throughput => self.cell_text(value),
-            Basis::P99Latency => format!("p99 {}", self.cell_text(value)),
-            Basis::Capacity => format!("capacity {}", self.cell_text(value)),
+            Basis::Throughput => self.cell_text(entry),
+            Basis::P99Latency => format!("p99 {}", self.cell_text(entry)),
+            Basis::Capacity => format!("capacity {}", self.cell_text(entry)),
         }
     }
 
@@ -258,11 +270,7 @@ impl Verdict {
         let mut text = match (&self.call, self.ranking.as_slice()) {
             (_, []) => "No target has data.".to_owned(),
             (_, [only]) => {
-                format!(
-                    "Only {} has data: {} at {load}.",
-                    report.target_name(only.target),
-                    self.value_text(&only.value)
-                )
+                format!("Only {} has data: {} at {load}.", report.target_name(only.target), self.value_text(only))
             }
             (Call::Level(level), _) => self.level(report, load, level),
             (Call::TooFewRepetitions, _) => self.too_few(report, load),
@@ -318,11 +326,7 @@ impl Verdict {
             Basis::Capacity => ("sustains the most", format!("{ratio} {next_name}")),
             Basis::P99Latency => ("answers fastest", format!("{ratio} lower than {next_name}")),
         };
-        format!(
-            "{best_name} {lead} at {load}: {}, {comparison} ({})",
-            self.value_text(&best.value),
-            self.value_text(&next.value)
-        )
+        format!("{best_name} {lead} at {load}: {}, {comparison} ({})", self.value_text(best), self.value_text(next))
     }
 
     fn lead(&self, report: &RunView<'_>, load: &str) -> String {
@@ -343,9 +347,9 @@ impl Verdict {
             "{} ranks first at {load}: {}; {} {}. {}: no lead is called, and no ratio given (a lead needs \
              {MIN_REPETITIONS} repetitions of each target, with ranges that do not overlap).",
             report.target_name(best.target),
-            self.value_text(&best.value),
+            self.value_text(best),
             report.target_name(next.target),
-            self.value_text(&next.value),
+            self.value_text(next),
             capitalised(&self.no_lead_reason())
         );
         text.push_str(&cores_text(report, best, next));
@@ -369,7 +373,7 @@ impl Verdict {
         let leaders: Vec<&Entry> =
             std::iter::once(best).chain(level.iter().map(|&position| &self.ranking[position])).collect();
         let names: Vec<&str> = leaders.iter().map(|entry| report.target_name(entry.target)).collect();
-        let values: Vec<String> = leaders.iter().map(|entry| self.value_text(&entry.value)).collect();
+        let values: Vec<String> = leaders.iter().map(|entry| self.value_text(entry)).collect();
         let mut text = format!(
             "{} are level at {load}: {}; their ranges (min–max over {} repetitions) overlap.",
             format::join_and(&names),
@@ -381,7 +385,7 @@ impl Verdict {
             text.push_str(&format!(
                 " Next: {} at {}, {} behind {}.",
                 report.target_name(next.target),
-                self.value_text(&next.value),
+                self.value_text(next),
                 self.ratio_text(best, next),
                 report.target_name(best.target)
             ));

@@ -244,9 +244,10 @@ impl Drop for Scratch {
 
 fn phase_line(target: &str, result: &crate::results::PhaseResult) -> String {
     let aggregated = &result.load.aggregated;
-    let p99 = aggregated.latency.at(99.0).unwrap_or(0);
+    let (p99, at_least) =
+        aggregated.latency.percentile(99.0).map_or((0, ""), |p| (p.latency_us, if p.lower_bound { "≥ " } else { "" }));
     format!(
-        "{target} / {} #{}: {:.1} req/s, p99 {:.2} ms, {} failed, {} in flight, {:.2} cores, RSS {:.1} MiB{}",
+        "{target} / {} #{}: {:.1} req/s, p99 {at_least}{:.2} ms, {} failed, {} in flight, {:.2} cores, RSS {:.1} MiB{}",
         result.name,
         result.repetition,
         aggregated.requests_per_second,

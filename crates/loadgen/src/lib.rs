@@ -4,9 +4,11 @@
 
 pub mod agent;
 pub mod capacity;
+mod censored;
 mod client;
 mod control;
 mod error;
+mod fd_limit;
 pub mod histogram;
 mod in_flight;
 mod open_loop;

@@ -166,6 +166,9 @@ impl Recorder {
             }
             Outcome::Failed(kind) => {
                 count_failure(&mut endpoint.failures, kind);
+                if kind == FailureKind::Timeout {
+                    endpoint.timed_out.record(micros(timing.done - timing.intended));
+                }
                 (None, true)
             }
         };
@@ -290,5 +293,32 @@ impl Timeline {
                 Ok(SecondRecord { requests, errors, latency: Some(latency) })
             })
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A timed-out request counts as a failure and, at its timeout from the intended send, as a censored latency.
+    #[test]
+    fn a_timed_out_request_enters_the_latencies_at_its_timeout() {
+        let start = Instant::now();
+        let timeout = Duration::from_secs(5);
+        let mut recorder = Recorder::new(1, 2, false, (start, None), Arc::new(LiveCounters::default()));
+        let answered = Timing { intended: start, sent: start, done: start + Duration::from_millis(100) };
+        let response = Response { status: 200, body_bytes: 2, worker_pid: None };
+        recorder.sent(0, 0, start, start);
+        recorder.record(0, 0, answered, Outcome::Response(response));
+        recorder.sent(1, 0, start, start);
+        let timed_out = Timing { intended: start, sent: start, done: start + timeout };
+        recorder.record(1, 0, timed_out, Outcome::Failed(FailureKind::Timeout));
+        let records = recorder.finish().expect("finish");
+        let stats = records.endpoints[0].stats("/a", 5.0);
+        assert_eq!((stats.count, stats.failures.timeout, stats.latency.samples), (2, 1, 1));
+        assert_eq!(stats.latency.censored, 1);
+        let max = stats.latency.percentile(100.0).expect("p100");
+        assert!(max.lower_bound && max.latency_us.abs_diff(5_000_000) <= 5_000, "{max:?}");
+        assert!(!stats.latency.percentile(50.0).expect("p50").lower_bound);
     }
 }

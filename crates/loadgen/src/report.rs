@@ -3,6 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::censored;
 use crate::histogram::{self, Latencies};
 use crate::StatusCounts;
 use crate::{agent, AgentWindow, InFlightStats, LoadError, Model, OpenLoopStats, WorkerCounts};
@@ -63,7 +64,9 @@ pub struct EndpointStats {
     /// failures. A warm-up request answered inside the window counts, as wrk would count it.
     pub count: u64,
     pub failures: FailureCounts,
-    /// Latency of every complete response (error statuses included), per `LoadReport::latency_basis`.
+    /// Latency of every complete response (error statuses included), per `LoadReport::latency_basis`. Its
+    /// percentiles also count, as lower bounds, the timed-out requests and the in-flight ones older than the slowest
+    /// response (see [`LatencySummary::censored`]).
     pub latency: LatencySummary,
     /// Rate mode: the uncorrected service time of the same responses.
     pub service_time: Option<LatencySummary>,
@@ -91,8 +94,9 @@ pub struct FailureCounts {
     pub read: u64,
 }
 
-/// A latency distribution in microseconds. `min_us`, `max_us`, `sum_us` are exact; percentiles come from the
-/// histogram (3 significant digits) clamped into [min, max].
+/// A latency distribution in microseconds. `samples`, `min_us`, `max_us`, `mean_us`, `sum_us` and `stdev_us` are
+/// the completed responses', exact; percentiles (and the median) come from the histogram (3 significant digits)
+/// clamped into [min, max], over the completed responses plus the censored requests when there are any.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LatencySummary {
     pub samples: u64,
@@ -105,12 +109,31 @@ pub struct LatencySummary {
     pub percentiles: Vec<Percentile>,
     /// The HdrHistogram, V2 compressed, base64: what [`merge`] adds.
     pub histogram: String,
+    /// Requests without an answer counted in the percentiles as lower bounds: every timed-out request (at its
+    /// timeout) and the requests in flight at the close older than the slowest response (all when none completed).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub censored: u64,
+    /// The censored values' HdrHistogram, V2 compressed, base64 (empty when none): with the row's in-flight ages,
+    /// what [`merge`] needs to censor again exactly.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub censored_histogram: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Percentile {
     pub percentile: f64,
     pub latency_us: u64,
+    /// The percentile lands among censored requests (above the slowest response): the latency is at least this.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub lower_bound: bool,
+}
+
+fn is_zero(value: &u64) -> bool {
+    *value == 0
+}
+
+fn is_false(value: &bool) -> bool {
+    !*value
 }
 
 /// One second of the measured period, all endpoints together.
@@ -212,6 +235,8 @@ pub(crate) struct EndpointRecord {
     pub content_bytes: u64,
     /// Ages at the close of the requests still unanswered then.
     pub in_flight: Latencies,
+    /// Latencies of the timed-out requests (the timeout, from the intended send time).
+    pub timed_out: Latencies,
 }
 
 impl EndpointRecord {
@@ -228,6 +253,7 @@ impl EndpointRecord {
         }
         self.failures.add(&other.failures);
         self.content_bytes += other.content_bytes;
+        self.timed_out.add(&other.timed_out)?;
         self.in_flight.add(&other.in_flight)
     }
 
@@ -243,7 +269,7 @@ impl EndpointRecord {
             name: name.to_owned(),
             count,
             failures: self.failures,
-            latency: summarize(&self.latency),
+            latency: self.latency_summary(),
             service_time: self.service.as_ref().map(summarize),
             requests_per_second: per_second(count),
             failures_per_second: per_second(self.failures.total()),
@@ -253,15 +279,47 @@ impl EndpointRecord {
         }
     }
 
+    /// The latency summary, its percentiles over the completed responses and the censored requests.
+    fn latency_summary(&self) -> LatencySummary {
+        let censored = censored::censored(&self.timed_out.histogram, &self.in_flight, self.slowest_completed());
+        let mut summary = summarize(&self.latency);
+        if censored.samples() > 0 {
+            let both = censored::together(&self.latency, &censored);
+            summary.percentiles = REPORTED_PERCENTILES
+                .iter()
+                .map(|&percentile| {
+                    let at = censored::bounded_at(&self.latency, &both, percentile);
+                    Percentile { percentile, latency_us: at.latency_us, lower_bound: at.lower_bound }
+                })
+                .collect();
+            summary.median_us = summary.at(50.0).unwrap_or(summary.median_us);
+            summary.censored = censored.samples();
+            summary.censored_histogram = histogram::encode(&censored.histogram);
+        }
+        summary
+    }
+
+    /// The slowest completed response, None when none completed.
+    fn slowest_completed(&self) -> Option<u64> {
+        (self.latency.samples() > 0).then_some(self.latency.max_us)
+    }
+
     /// Rebuilds the exact record from a report's stats (for merging).
     pub fn from_stats(stats: &EndpointStats) -> Result<EndpointRecord, LoadError> {
-        Ok(EndpointRecord {
+        let mut record = EndpointRecord {
             latency: unsummarize(&stats.latency)?,
             service: stats.service_time.as_ref().map(unsummarize).transpose()?,
             failures: stats.failures,
             content_bytes: stats.content_bytes,
             in_flight: stats.in_flight.ages()?,
-        })
+            timed_out: Latencies::default(),
+        };
+        if stats.latency.censored > 0 {
+            let censored = histogram::decode(&stats.latency.censored_histogram)?;
+            let old_in_flight = censored::old_in_flight(&record.in_flight, record.slowest_completed());
+            record.timed_out = censored::timed_out_of(&censored, &old_in_flight);
+        }
+        Ok(record)
     }
 }
 
@@ -274,14 +332,24 @@ impl LatencySummary {
 
     /// The latency at one of the [`REPORTED_PERCENTILES`] (e.g. 99.0), None for another.
     pub fn at(&self, percentile: f64) -> Option<u64> {
-        self.percentiles.iter().find(|p| p.percentile == percentile).map(|p| p.latency_us)
+        self.percentile(percentile).map(|p| p.latency_us)
+    }
+
+    /// One of the [`REPORTED_PERCENTILES`] with whether it is a lower bound, None for another.
+    pub fn percentile(&self, percentile: f64) -> Option<&Percentile> {
+        self.percentiles.iter().find(|p| p.percentile == percentile)
+    }
+
+    /// The median lands among censored requests: `median_us` is a lower bound.
+    pub fn median_is_lower_bound(&self) -> bool {
+        self.percentile(50.0).is_some_and(|p| p.lower_bound)
     }
 }
 
 fn summarize(latencies: &Latencies) -> LatencySummary {
     let percentiles = REPORTED_PERCENTILES
         .iter()
-        .map(|&percentile| Percentile { percentile, latency_us: latencies.percentile(percentile) })
+        .map(|&percentile| Percentile { percentile, latency_us: latencies.percentile(percentile), lower_bound: false })
         .collect();
     LatencySummary {
         samples: latencies.samples(),
@@ -293,6 +361,8 @@ fn summarize(latencies: &Latencies) -> LatencySummary {
         stdev_us: if latencies.samples() > 0 { latencies.histogram.stdev() } else { 0.0 },
         percentiles,
         histogram: histogram::encode(&latencies.histogram),
+        censored: 0,
+        censored_histogram: String::new(),
     }
 }
 
@@ -467,4 +537,131 @@ fn merge_rates(reports: &[LoadReport]) -> Result<Option<RateStats>, LoadError> {
         not_sent: InFlightStats::of(&not_sent),
         open: OpenLoopStats::merge(rates.iter().filter_map(|rate| rate.open.as_ref())),
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SLOW_AGE_US: u64 = 4_950_000;
+
+    /// 9,900 responses of 100-101 ms, and 50 requests in flight at the close, 50 ms old.
+    fn unsaturated() -> EndpointRecord {
+        let mut record = EndpointRecord::default();
+        for index in 0..9_900u64 {
+            record.latency.record(100_000 + index % 1_000);
+        }
+        for _ in 0..50 {
+            record.in_flight.record(50_000);
+        }
+        record
+    }
+
+    fn report_of(records: Vec<(&str, EndpointRecord)>) -> LoadReport {
+        ReportParts {
+            model: Model::Concurrency,
+            started_at_unix_ms: 1_700_000_000_000,
+            duration_secs: 4.0,
+            warmup_requests: 0,
+            cancelled: false,
+            latency_basis: LatencyBasis::ServiceTime,
+            endpoints: records.into_iter().map(|(name, record)| (name.to_owned(), record)).collect(),
+            timeline: Vec::new(),
+            rate: None,
+            workers: WorkerCounts::default(),
+            statuses: StatusCounts::default(),
+        }
+        .into_report()
+        .expect("the report assembles")
+    }
+
+    #[test]
+    fn young_in_flight_requests_leave_the_percentiles_as_they_were() {
+        let record = unsaturated();
+        let stats = record.stats("/a", 4.0);
+        assert_eq!(stats.latency, summarize(&record.latency));
+        assert_eq!(stats.in_flight.requests, 50);
+        let json = serde_json::to_string(&stats).expect("json");
+        assert!(!json.contains("lower_bound") && !json.contains("censored"), "{json}");
+    }
+
+    #[test]
+    fn in_flight_requests_older_than_the_slowest_response_make_p99_a_lower_bound() {
+        let mut record = unsaturated();
+        for _ in 0..200 {
+            record.in_flight.record(SLOW_AGE_US);
+        }
+        let latency = record.stats("/a", 4.0).latency;
+        // 9,900 responses + 200 censored: ranks above 9,900 of 10,100 (98.02 %) are censored.
+        assert_eq!(latency.censored, 200);
+        let p99 = latency.percentile(99.0).expect("p99");
+        assert!(p99.lower_bound && p99.latency_us.abs_diff(SLOW_AGE_US) < SLOW_AGE_US / 500, "{p99:?}");
+        let max = latency.percentile(100.0).expect("p100");
+        assert!(max.lower_bound && max.latency_us <= SLOW_AGE_US, "a bound never exceeds the age it bounds: {max:?}");
+        for percentile in [50.0, 90.0, 98.0] {
+            let at = latency.percentile(percentile).expect("reported");
+            assert!(!at.lower_bound && at.latency_us <= 101_000, "{at:?}");
+        }
+        assert!(!latency.median_is_lower_bound());
+        assert_eq!(latency.samples, 9_900, "the completed count is unchanged");
+        assert_eq!(latency.max_us, 100_999, "the max stays the slowest response");
+    }
+
+    #[test]
+    fn with_nothing_completed_every_in_flight_request_is_censored() {
+        let mut record = EndpointRecord::default();
+        for age_ms in [4_000, 4_500, 4_900] {
+            record.in_flight.record(age_ms * 1_000);
+        }
+        let latency = record.stats("/a", 4.0).latency;
+        assert_eq!((latency.samples, latency.censored), (0, 3));
+        assert!(latency.percentiles.iter().all(|p| p.lower_bound && p.latency_us >= 4_000_000), "{latency:?}");
+        assert!(latency.median_is_lower_bound());
+        assert!(latency.median_us.abs_diff(4_500_000) < 5_000, "{}", latency.median_us);
+    }
+
+    #[test]
+    fn timed_out_requests_are_censored_even_below_the_slowest_response() {
+        let mut record = unsaturated();
+        for _ in 0..300 {
+            record.timed_out.record(5_000_000);
+        }
+        let latency = record.stats("/a", 4.0).latency;
+        assert_eq!(latency.censored, 300);
+        let p99 = latency.percentile(99.0).expect("p99");
+        assert!(p99.lower_bound && p99.latency_us.abs_diff(5_000_000) < 5_000, "{p99:?}");
+    }
+
+    /// Two agents: one saw only fast answers and old in-flight requests, the other a slow answer that makes the
+    /// first's in-flight requests young again in the merge. The merge censors what one run of both would.
+    #[test]
+    fn merge_censors_exactly_what_a_single_run_would() {
+        let mut first = unsaturated();
+        for age_ms in [1_000, 2_000, 3_000] {
+            first.in_flight.record(age_ms * 1_000);
+        }
+        first.timed_out.record(5_000_000);
+        let mut second = unsaturated();
+        second.latency.record(2_500_000);
+        for _ in 0..150 {
+            second.in_flight.record(SLOW_AGE_US);
+        }
+        let mut together = first.clone();
+        together.add(&second).expect("add");
+        let single = report_of(vec![("/a", together)]);
+        let mut reports = [report_of(vec![("/a", first)]), report_of(vec![("/a", second)])];
+        reports[1].started_at_unix_ms += 1;
+        assert_eq!(reports[0].endpoints[0].latency.censored, 4, "three old in-flight and one timeout");
+        let merged = merge(&reports).expect("merge");
+        for (merged, single) in [(&merged.endpoints[0], &single.endpoints[0]), (&merged.aggregated, &single.aggregated)]
+        {
+            assert_eq!(merged.latency.percentiles, single.latency.percentiles);
+            assert_eq!(merged.latency.median_us, single.latency.median_us);
+            // Against the 2.5 s answer, only the 3 s one of the first agent's in-flight requests stays old.
+            assert_eq!(merged.latency.censored, single.latency.censored);
+            assert_eq!(merged.latency.censored, 1 + 1 + 150);
+        }
+        // 19,801 answers + 152 censored: p99.9 lands among the censored.
+        assert!(single.aggregated.latency.percentile(99.9).expect("p99.9").lower_bound);
+    }
 }

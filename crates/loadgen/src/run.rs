@@ -8,6 +8,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use crate::agent::{self, WallClock};
 use crate::client::TlsConnect;
+use crate::fd_limit;
 use crate::histogram::Latencies;
 use crate::open_loop;
 use crate::open_stats::OpenLoopCounts;
@@ -24,6 +25,7 @@ pub fn run(plan: &LoadPlan, control: &RunControl) -> Result<LoadReport, LoadErro
     plan.validate()?;
     check_start_ahead(plan)?;
     let tls = plan.target.tls.as_ref().map(TlsTarget::connector).transpose()?;
+    fd_limit::make_room_for(plan.pacing.connections());
     preflight(plan, tls.as_ref())?;
     let file_limit = match plan.pacing {
         Pacing::OpenRate { max_connections, .. } => open_loop::raise_file_limit(max_connections),

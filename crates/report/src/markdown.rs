@@ -178,6 +178,10 @@ fn write_headline(out: &mut String, report: &Report<'_>, verdicts: &[verdict::Ve
         "req/s: successful responses per second, higher is better; p99: 99th percentile latency, lower is better. {} In brackets: requests still in flight when the measured window closed, in none of the figures.\n",
         verdict::LEAD_RULE
     );
+    let lower_bound = verdicts.iter().any(|verdict| verdict.ranking.iter().any(|entry| entry.lower_bound));
+    if lower_bound {
+        let _ = writeln!(out, "{}\n", analysis::tables::LOWER_BOUND_RULE);
+    }
 }
 
 /// Backslash-escapes the characters markdown would read as formatting, links, HTML or table cells.

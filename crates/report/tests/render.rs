@@ -479,3 +479,39 @@ fn a_phase_with_a_request_shape_says_what_it_sent_without_header_values() {
     assert_eq!(methodology.matches("sent POST").count(), 1, "one line for the one phase with a shape");
     assert!(!html.contains("s3cret") && methodology.contains("\"Authorization: …\""), "{methodology:.3000}");
 }
+
+/// The sync target's Locust phase as a saturated target reports it: its 9 answers plus 50 requests unanswered for
+/// 4.95 s, counted as lower bounds, so its median and p99 are lower bounds.
+fn with_censored_locust_phase(results: &mut RunResults) {
+    let mut censored = loadgen::histogram::new_histogram();
+    censored.record_n(4_950_000, 50).expect("record");
+    let sync = results.targets.iter_mut().find(|target| target.name == "sync").expect("a sync target");
+    for phase in sync.phases.iter_mut().filter(|phase| phase.name == "article-locust") {
+        let latency = &mut phase.load.aggregated.latency;
+        latency.censored = 50;
+        latency.censored_histogram = loadgen::histogram::encode(&censored);
+        latency.median_us = 4_950_000;
+        for percentile in &mut latency.percentiles {
+            (percentile.latency_us, percentile.lower_bound) = (4_950_000, true);
+        }
+    }
+}
+
+#[test]
+fn a_percentile_among_unanswered_requests_prints_as_a_lower_bound() {
+    let untouched = fixture();
+    assert!(!render_html(&untouched, &ReportOptions::default()).contains('≥'), "no lower bound, no sign");
+    assert!(!render_summary_md(&untouched, &ReportOptions::default()).contains('≥'));
+
+    let mut results = fixture();
+    with_censored_locust_phase(&mut results);
+    let document = Html::parse_document(&render_html(&results, &ReportOptions::default()));
+    let index = phase_names(&results).iter().position(|name| name == "article-locust").expect("the Locust phase");
+    let section = text_of(&select(&document, &format!("[id='{}']", phase_anchor(index, "article-locust")))[0]);
+    // The bound is the bottom of the 4.95 s histogram bucket: a bound never exceeds what it bounds.
+    assert!(section.contains("≥ 4948"), "the phase table's p50, p99 and the chart's takeaway: {section}");
+    assert!(section.contains(analysis::tables::LOWER_BOUND_RULE), "the caption says what ≥ means: {section}");
+    let summary = render_summary_md(&results, &ReportOptions::default());
+    assert!(summary.contains("≥ 4950 ms"), "the headline's p99 cell: {summary}");
+    assert!(summary.contains(analysis::tables::LOWER_BOUND_RULE), "{summary}");
+}

@@ -146,6 +146,13 @@ pub(super) struct LatencySummarySchema {
     stdev_us: f64,
     percentiles: Vec<PercentileSchema>,
     histogram: String,
+    /// Unanswered requests counted in the percentiles as lower bounds: timed out, or in flight at the close for
+    /// longer than the slowest answer (all of them when none completed). Absent when 0.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    censored: u64,
+    /// The censored values' HdrHistogram, V2 compressed, base64. Absent when none.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    censored_histogram: String,
 }
 
 #[derive(JsonSchema)]
@@ -153,6 +160,18 @@ pub(super) struct LatencySummarySchema {
 struct PercentileSchema {
     percentile: f64,
     latency_us: u64,
+    /// The percentile lands among censored requests (above the slowest answer): the latency is at least this.
+    /// Absent when false.
+    #[serde(default, skip_serializing_if = "is_false")]
+    lower_bound: bool,
+}
+
+fn is_zero(value: &u64) -> bool {
+    *value == 0
+}
+
+fn is_false(value: &bool) -> bool {
+    !*value
 }
 
 /// One second of the measured period, all endpoints together.

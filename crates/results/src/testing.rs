@@ -73,6 +73,8 @@ fn load_report(requests_per_second: f64, failed: u64) -> LoadReport {
             stdev_us: 250.0,
             percentiles: Vec::new(),
             histogram: String::new(),
+            censored: 0,
+            censored_histogram: String::new(),
         },
         service_time: None,
         requests_per_second,
@@ -183,9 +185,11 @@ pub fn one_request_latency(micros: u64) -> loadgen::LatencySummary {
         stdev_us: 0.0,
         percentiles: loadgen::REPORTED_PERCENTILES
             .iter()
-            .map(|&percentile| loadgen::Percentile { percentile, latency_us: micros })
+            .map(|&percentile| loadgen::Percentile { percentile, latency_us: micros, lower_bound: false })
             .collect(),
         histogram: loadgen::histogram::encode(&histogram),
+        censored: 0,
+        censored_histogram: String::new(),
     }
 }
 

@@ -193,6 +193,46 @@ fn heavy_gunicorn_style_sync_workers_measure_their_capacity() {
     );
 }
 
+/// The sync server (64 threads, each keeping its connection for life) against 1024 connections on a 100 ms
+/// upstream: 64 connections are served, the other 960 wait all run long. Their p99 is not the lucky connections'
+/// ~100 ms: the unanswered requests count as lower bounds at their age, so p99 reads "at least ~5 s".
+#[test]
+fn heavy_saturated_sync_server_reports_p99_as_a_lower_bound_at_the_waiting_requests_age() {
+    let report = against_sync_server_on_a_100ms_upstream(1024);
+    let total = &report.aggregated;
+    let p99 = total.latency.percentile(99.0).expect("p99 is reported");
+    assert!(p99.lower_bound && p99.latency_us >= 4_000_000, "p99 {p99:?} of {:?}", total.in_flight);
+    assert!(total.in_flight.requests >= 900, "the unserved connections are in flight beside it: {:?}", total.in_flight);
+    assert!(total.latency.censored >= 900, "{} censored", total.latency.censored);
+    assert!(total.latency.max_us < 4_000_000, "no answer took that long: the p99 is not an answer's");
+}
+
+/// Same setup with 32 connections, under the server's 64 threads: every request is answered in ~100 ms and no
+/// percentile up to p99 is a lower bound.
+#[test]
+fn heavy_unsaturated_sync_server_has_no_lower_bound() {
+    let report = against_sync_server_on_a_100ms_upstream(32);
+    let latency = &report.aggregated.latency;
+    for percentile in latency.percentiles.iter().filter(|p| p.percentile <= 99.0) {
+        assert!(!percentile.lower_bound && percentile.latency_us < 1_000_000, "{percentile:?}");
+    }
+    assert!(latency.samples >= 32, "{} answers", latency.samples);
+}
+
+fn against_sync_server_on_a_100ms_upstream(connections: usize) -> LoadReport {
+    let upstream = Upstream::start(&["--delay", "100ms"]);
+    let upstream_url = upstream.url();
+    let server = Server::start(&["serve", "sync", "--upstream", &upstream_url]);
+    let connections = connections.to_string();
+    // The waiting requests' 5 s timeout ends with the 1 s warm-up and 4 s window: the ones that time out first
+    // fail, on purpose, and must not fail the run (its report is under test).
+    let args = ["-c", connections.as_str(), "-z", "4s", "--warmup", "1s", "--max-failures", "100%"];
+    let report = load_json(&server.url("/async-google"), &args);
+    drop(server);
+    upstream.stop();
+    report
+}
+
 #[test]
 fn heavy_rate_model_shows_a_stalled_target_in_the_corrected_tail_only() {
     // 500/s over 10 connections for 6 s against a 1 ms upstream; the upstream is frozen for 1 s mid-run. The ~500
@@ -328,6 +368,11 @@ fn a_slow_target_gives_timeout_failures() {
     assert_eq!(total.count, 3);
     assert_eq!(total.failures.timeout, 3, "{:?}", total.failures);
     assert_eq!(total.latency.samples, 0, "a timed-out request has no latency sample");
+    assert_eq!(total.latency.censored, 3, "each timed-out request counts as a lower bound");
+    for percentile in &total.latency.percentiles {
+        assert!(percentile.lower_bound, "{percentile:?}");
+        assert!((200_000..1_000_000).contains(&percentile.latency_us), "at its 200 ms timeout: {percentile:?}");
+    }
     assert!(report.duration_secs < 1.5, "each request gave up after 200 ms: {}", report.duration_secs);
 }
 

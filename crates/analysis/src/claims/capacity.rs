@@ -33,6 +33,8 @@ struct Point {
     connections: u32,
     rate: f64,
     p50_s: f64,
+    /// The median lands among requests that had no answer: `p50_s` is a lower bound.
+    p50_lower_bound: bool,
     /// Warm-up plus the measured window: the longest wait an answer inside the window can have had.
     window_s: f64,
 }
@@ -46,7 +48,9 @@ fn series(report: &RunView<'_>, target: usize) -> Vec<Point> {
             let latency = report.latency(target, phase)?;
             let example = report.phases[phase].example;
             let window_s = example.warmup_s + example.duration_s;
-            Some(Point { connections, rate: req_per_s(report, target, phase), p50_s: latency.at(50.0) / 1e6, window_s })
+            let p50 = latency.bounded_at(50.0);
+            let rate = req_per_s(report, target, phase);
+            Some(Point { connections, rate, p50_s: p50.us / 1e6, p50_lower_bound: p50.lower_bound, window_s })
         })
         .collect();
     points.sort_by_key(|point| point.connections);
@@ -81,7 +85,7 @@ pub fn sync_workers_queue(report: &RunView<'_>, family: Family) -> Check {
         .map(|point| {
             let mut text = format!(
                 "{} at {} (queue model {})",
-                format::latency_us(point.p50_s * 1e6),
+                format::at_least(format::latency_us(point.p50_s * 1e6), point.p50_lower_bound),
                 point.connections,
                 format::latency_us(expected_s(point.connections) * 1e6)
             );

@@ -2,7 +2,7 @@
 //! a phase whose targets are all level gets one sentence on the page instead of charts of coinciding lines, and the
 //! CPU, memory and scaling charts drop their panels by the same rule ([`figures_level`]).
 
-use super::{p99_us, MIN_REPETITIONS};
+use super::{p99_is_lower_bound, p99_us, MIN_REPETITIONS};
 use crate::data::{RunView, Spread};
 use crate::format;
 use crate::select;
@@ -15,6 +15,8 @@ pub struct Level {
     pub throughput: Option<(f64, f64)>,
     /// The lowest and highest p99 latency in µs of any target.
     pub p99_us: (f64, f64),
+    /// A p99 of some target lands among requests that had no answer: the span is one of lower bounds.
+    pub p99_lower_bound: bool,
     pub targets: usize,
     pub basis: LevelBasis,
 }
@@ -58,7 +60,10 @@ pub fn phase_level(report: &RunView<'_>, phase: usize) -> Option<Level> {
         Some(spreads) => Some(common_span(spreads, basis)?),
         None => None,
     };
-    Some(Level { throughput, p99_us, targets: targets.len(), basis })
+    let p99_lower_bound = targets
+        .iter()
+        .any(|&target| report.measurements(target, phase).any(|measurement| p99_is_lower_bound(measurement.load)));
+    Some(Level { throughput, p99_us, p99_lower_bound, targets: targets.len(), basis })
 }
 
 /// The span of figures that are level, and why they count as level.
@@ -138,12 +143,11 @@ impl Level {
             .map(|(low, high)| format!("{}–{} req/s, ", format::rate(low), format::rate(high)))
             .unwrap_or_default();
         let why = self.basis.why();
+        let p99 = format!("{}–{}", format::latency_us(self.p99_us.0), format::latency_us(self.p99_us.1));
         format!(
-            "All {} targets are level: {throughput}p99 {}–{}; {why}, so no chart is drawn (the table has each \
-             figure).",
+            "All {} targets are level: {throughput}p99 {}; {why}, so no chart is drawn (the table has each figure).",
             self.targets,
-            format::latency_us(self.p99_us.0),
-            format::latency_us(self.p99_us.1),
+            format::at_least(p99, self.p99_lower_bound),
         )
     }
 }

@@ -1,12 +1,18 @@
 use super::*;
 
 fn entry(target: usize, median: f64, failure_ratio: f64) -> Entry {
-    Entry { target, value: Spread { median, min: median, max: median, n: 1 }, cpu_cores: None, failure_ratio }
+    Entry {
+        target,
+        value: Spread { median, min: median, max: median, n: 1 },
+        cpu_cores: None,
+        failure_ratio,
+        lower_bound: false,
+    }
 }
 
 /// A target measured `n` times with these median, min and max.
 fn ranged(target: usize, (min, median, max): (f64, f64, f64), n: usize) -> Entry {
-    Entry { target, value: Spread { median, min, max, n }, cpu_cores: None, failure_ratio: 0.0 }
+    Entry { target, value: Spread { median, min, max, n }, cpu_cores: None, failure_ratio: 0.0, lower_bound: false }
 }
 
 #[test]

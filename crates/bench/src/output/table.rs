@@ -31,8 +31,11 @@ impl RunExporter for Table {
                     // Successful responses only, as summary.md and the report count throughput: a target that
                     // fails fast must not look fast.
                     format!("{:.1}", phase.load.successful_per_second().unwrap_or(0.0)),
-                    millis(aggregated.latency.median_us),
-                    millis(aggregated.latency.at(99.0).unwrap_or(0)),
+                    bounded_millis(aggregated.latency.median_us, aggregated.latency.median_is_lower_bound()),
+                    aggregated
+                        .latency
+                        .percentile(99.0)
+                        .map_or_else(|| millis(0), |p| bounded_millis(p.latency_us, p.lower_bound)),
                     aggregated.failures.total().to_string(),
                     aggregated.in_flight.requests.to_string(),
                     format!("{:.2}", phase.resources.summary.cpu_cores_avg),
@@ -96,6 +99,15 @@ fn short_load(description: &str) -> String {
 
 fn millis(micros: u64) -> String {
     format!("{:.2}", micros as f64 / 1000.0)
+}
+
+/// [`millis`], "≥" before a lower bound (a percentile among requests that had no answer).
+fn bounded_millis(micros: u64, lower_bound: bool) -> String {
+    if lower_bound {
+        format!("≥ {}", millis(micros))
+    } else {
+        millis(micros)
+    }
 }
 
 #[cfg(test)]

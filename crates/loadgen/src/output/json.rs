@@ -31,6 +31,12 @@ mod tests {
             let errors = schema_check::validate(&schema, &schema, &json, "$");
             assert!(errors.is_empty(), "{model:?}: {errors:#?}");
         }
+        let saturated: serde_json::Value = serde_json::from_slice(&Json.export(&sample::saturated()).unwrap()).unwrap();
+        let errors = schema_check::validate(&schema, &schema, &saturated, "$");
+        assert!(errors.is_empty(), "saturated: {errors:#?}");
+        assert_eq!(saturated["aggregated"]["latency"]["censored"], 50);
+        let p99 = &saturated["aggregated"]["latency"]["percentiles"][7];
+        assert_eq!((&p99["percentile"], &p99["lower_bound"]), (&serde_json::json!(99.0), &serde_json::json!(true)));
         let mut broken: serde_json::Value =
             serde_json::from_slice(&Json.export(&sample::report(Model::Rate)).unwrap()).unwrap();
         broken["aggregated"]["failures"]["connect"] = serde_json::json!(-1);
@@ -41,12 +47,13 @@ mod tests {
 
     #[test]
     fn round_trips_through_serde() {
-        for model in [Model::Concurrency, Model::Rate] {
-            let report = sample::report(model);
+        for report in [sample::report(Model::Concurrency), sample::report(Model::Rate), sample::saturated()] {
             let bytes = Json.export(&report).unwrap();
             let back: LoadReport = serde_json::from_slice(&bytes).unwrap();
             assert_eq!(back, report);
         }
+        let old: LoadReport = serde_json::from_slice(&Json.export(&sample::report(Model::Users)).unwrap()).unwrap();
+        assert!(old.aggregated.latency.percentiles.iter().all(|p| !p.lower_bound), "absent reads as false");
     }
 
     /// The subset of JSON Schema the committed schema uses: type, enum, required, properties,

@@ -38,6 +38,20 @@ pub(crate) fn millis(micros: u64) -> String {
     format!("{:.3} ms", micros as f64 / 1000.0)
 }
 
+/// A percentile as [`millis`], marked "≥" when it is a lower bound (it lands among censored requests).
+pub(crate) fn percentile_millis(percentile: &crate::Percentile) -> String {
+    bounded_millis(percentile.latency_us, percentile.lower_bound)
+}
+
+/// [`millis`], marked "≥" when the value is only a lower bound.
+pub(crate) fn bounded_millis(micros: u64, lower_bound: bool) -> String {
+    if lower_bound {
+        format!("≥ {}", millis(micros))
+    } else {
+        millis(micros)
+    }
+}
+
 #[cfg(test)]
 pub(crate) mod sample {
     //! A small deterministic report the format tests share.
@@ -114,6 +128,35 @@ pub(crate) mod sample {
             report
         })
         .expect("the sample report assembles")
+    }
+
+    /// A saturated target: 100 answers of 100-110 ms, 50 requests in flight at the close for 4.95 s (censored) and
+    /// 2 answered-too-late ones 10 ms old (young, left out).
+    pub fn saturated() -> LoadReport {
+        let mut record = EndpointRecord::default();
+        for index in 0..100u64 {
+            record.latency.record(100_000 + index * 100);
+        }
+        for _ in 0..50 {
+            record.in_flight.record(4_950_000);
+        }
+        record.in_flight.record(10_000);
+        record.in_flight.record(10_000);
+        ReportParts {
+            model: Model::Concurrency,
+            started_at_unix_ms: 1_700_000_000_000,
+            duration_secs: 4.0,
+            warmup_requests: 0,
+            cancelled: false,
+            latency_basis: LatencyBasis::ServiceTime,
+            endpoints: vec![("/async-google".into(), record)],
+            timeline: Vec::new(),
+            rate: None,
+            workers: crate::WorkerCounts::default(),
+            statuses: crate::StatusCounts::default(),
+        }
+        .into_report()
+        .expect("the saturated report assembles")
     }
 
     /// The agent of the sample report: started at its --start-at instant, 412 µs late.

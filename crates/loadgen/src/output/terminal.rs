@@ -4,7 +4,7 @@
 
 use std::fmt::Write;
 
-use super::{millis, ExportError, Exporter};
+use super::{bounded_millis, millis, percentile_millis, ExportError, Exporter};
 use crate::agent::format_unix_us;
 use crate::histogram;
 use crate::{EndpointStats, LatencyBasis, LatencySummary, LoadReport, WorkerCounts};
@@ -42,6 +42,7 @@ fn summary(text: &mut String, report: &LoadReport) {
     // scripts/loadgen-vs-wrk.sh reads the req/s from this line.
     let _ = writeln!(text, "  Requests:     {} ({:.1} req/s)", total.count, total.requests_per_second);
     in_flight(text, report);
+    censored(text, &report.aggregated.latency);
     let _ = writeln!(text, "  Failures:     {} ({:.1}/s)", total.failures.total(), total.failures_per_second);
     let _ = writeln!(text, "  Body size:    {:.1} B average, {} B total", total.avg_content_size, total.content_bytes);
     match report.agents.as_slice() {
@@ -128,6 +129,19 @@ fn in_flight(text: &mut String, report: &LoadReport) {
     );
 }
 
+/// Requests counted in the percentiles as lower bounds: said only when there are any.
+fn censored(text: &mut String, latency: &LatencySummary) {
+    if latency.censored == 0 {
+        return;
+    }
+    let _ = writeln!(
+        text,
+        "  Censored:     {} unanswered (timed out, or in flight longer than the slowest answer) count in the \
+         percentiles at their age: a percentile among them is a lower bound (≥)",
+        latency.censored
+    );
+}
+
 fn percentiles(text: &mut String, report: &LoadReport) {
     let latency = &report.aggregated.latency;
     match (&report.latency_basis, &report.aggregated.service_time) {
@@ -136,7 +150,8 @@ fn percentiles(text: &mut String, report: &LoadReport) {
             row(text, "min", latency.min_us, Some(service.min_us));
             row_f(text, "mean", latency.mean_us, Some(service.mean_us));
             for (corrected, uncorrected) in latency.percentiles.iter().zip(&service.percentiles) {
-                row(text, &format!("{}%", corrected.percentile), corrected.latency_us, Some(uncorrected.latency_us));
+                let label = format!("{}%", corrected.percentile);
+                text_row(text, &label, &percentile_millis(corrected), Some(&percentile_millis(uncorrected)));
             }
         }
         _ => {
@@ -144,7 +159,7 @@ fn percentiles(text: &mut String, report: &LoadReport) {
             row(text, "min", latency.min_us, None);
             row_f(text, "mean", latency.mean_us, None);
             for percentile in &latency.percentiles {
-                row(text, &format!("{}%", percentile.percentile), percentile.latency_us, None);
+                text_row(text, &format!("{}%", percentile.percentile), &percentile_millis(percentile), None);
             }
         }
     }
@@ -152,9 +167,13 @@ fn percentiles(text: &mut String, report: &LoadReport) {
 }
 
 fn row(text: &mut String, label: &str, first: u64, second: Option<u64>) {
-    let _ = write!(text, "  {label:<8} {:>16}", millis(first));
+    text_row(text, label, &millis(first), second.map(millis).as_deref());
+}
+
+fn text_row(text: &mut String, label: &str, first: &str, second: Option<&str>) {
+    let _ = write!(text, "  {label:<8} {first:>16}");
     if let Some(second) = second {
-        let _ = write!(text, "                  {:>16}", millis(second));
+        let _ = write!(text, "                  {second:>16}");
     }
     text.push('\n');
 }
@@ -216,8 +235,8 @@ fn endpoints(text: &mut String, report: &LoadReport) {
             stats.count,
             stats.failures.total(),
             stats.in_flight.requests,
-            millis(stats.latency.median_us),
-            millis(stats.latency.at(99.0).unwrap_or(0)),
+            bounded_millis(stats.latency.median_us, stats.latency.median_is_lower_bound()),
+            stats.latency.percentile(99.0).map_or_else(|| millis(0), percentile_millis),
             millis(stats.latency.max_us),
             stats.requests_per_second
         );
@@ -313,6 +332,21 @@ mod tests {
         assert!(fast_bars >= 2, "the 1-5 ms responses share one bar: {bars:?}");
         assert_eq!(bars.last(), Some(&(1_000_000, 1)), "{bars:?}");
         assert!(bars.windows(2).all(|pair| pair[0].0 < pair[1].0), "bounds grow: {bars:?}");
+    }
+
+    /// 100 answers and 50 censored requests: the median is an answer, p99 a lower bound near the requests' age.
+    #[test]
+    fn lower_bounds_print_with_a_sign_and_the_censored_count_is_said() {
+        let text = String::from_utf8(Terminal.export(&sample::saturated()).unwrap()).unwrap();
+        assert!(text.contains("  Censored:     50 unanswered"), "{text}");
+        assert!(text.contains("In flight:    52 at the close"), "{text}");
+        let p99 = text.lines().find(|line| line.trim_start().starts_with("99%")).unwrap();
+        assert!(p99.contains("≥ 49"), "{p99}");
+        let p50 = text.lines().find(|line| line.trim_start().starts_with("50%")).unwrap();
+        assert!(!p50.contains('≥') && p50.contains("10"), "{p50}");
+        let row = text.lines().find(|line| line.starts_with("Aggregated")).unwrap();
+        assert_eq!(row.matches('≥').count(), 1, "p99 only, not the median nor the max: {row}");
+        assert!(!String::from_utf8(Terminal.export(&sample::report(Model::Users)).unwrap()).unwrap().contains('≥'));
     }
 
     #[test]

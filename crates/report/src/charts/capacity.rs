@@ -149,7 +149,7 @@ pub fn takeaway(report: &Report<'_>, phase: usize) -> Option<String> {
         Some(verdict) => verdict
             .ranking
             .iter()
-            .map(|entry| format!("{} {}", report.target_name(entry.target), verdict.cell_text(&entry.value)))
+            .map(|entry| format!("{} {}", report.target_name(entry.target), verdict.cell_text(entry)))
             .collect(),
         None => report
             .phase_targets(phase)

@@ -1,7 +1,7 @@
 //! The latency percentile distribution of one phase, HdrHistogram style: x is the percentile on a log scale of
 //! 1/(1-p) from 0 to 99.99 %, y the latency, one curve per target from its histogram merged over repetitions.
 
-use analysis::format;
+use analysis::{format, LatencyAt};
 use loadgen::LatencyBasis;
 use plotters::prelude::*;
 
@@ -139,24 +139,28 @@ fn draw(root: &super::Canvas<'_>, report: &Report<'_>, curves: &[Curve], title: 
 /// The chart's one-line takeaway: the lowest and the highest p99 of the phase and their ratio, e.g. "p99: lowest
 /// async-2 (12.1 ms), highest sync (48.0 ms), 3.97× apart."; None with no latency figures.
 pub fn takeaway(report: &Report<'_>, phase: usize) -> Option<String> {
-    let p99: Vec<(usize, f64)> = report
+    let p99: Vec<(usize, LatencyAt)> = report
         .phase_targets(phase)
         .into_iter()
-        .filter_map(|target| Some((target, report.latency(target, phase)?.at(99.0))))
-        .filter(|(_, p99)| *p99 > 0.0)
+        .filter_map(|target| Some((target, report.latency(target, phase)?.bounded_at(99.0))))
+        .filter(|(_, p99)| p99.us > 0.0)
         .collect();
-    let lowest = p99.iter().min_by(|a, b| a.1.total_cmp(&b.1))?;
-    let highest = p99.iter().max_by(|a, b| a.1.total_cmp(&b.1))?;
+    let lowest = p99.iter().min_by(|a, b| a.1.us.total_cmp(&b.1.us))?;
+    let highest = p99.iter().max_by(|a, b| a.1.us.total_cmp(&b.1.us))?;
+    let text = |at: &LatencyAt| format::at_least(format::latency_us(at.us), at.lower_bound);
     if lowest.0 == highest.0 {
-        return Some(format!("p99: {} {}.", report.target_name(lowest.0), format::latency_us(lowest.1)));
+        return Some(format!("p99: {} {}.", report.target_name(lowest.0), text(&lowest.1)));
+    }
+    let (low, high) = (report.target_name(lowest.0), report.target_name(highest.0));
+    if lowest.1.lower_bound {
+        // Two lower bounds bound no ratio.
+        return Some(format!("p99: lowest {low} ({}), highest {high} ({}).", text(&lowest.1), text(&highest.1)));
     }
     Some(format!(
-        "p99: lowest {} ({}), highest {} ({}), {} apart.",
-        report.target_name(lowest.0),
-        format::latency_us(lowest.1),
-        report.target_name(highest.0),
-        format::latency_us(highest.1),
-        format::ratio(highest.1 / lowest.1)
+        "p99: lowest {low} ({}), highest {high} ({}), {} apart.",
+        text(&lowest.1),
+        text(&highest.1),
+        format::at_least(format::ratio(highest.1.us / lowest.1.us), highest.1.lower_bound)
     ))
 }
 

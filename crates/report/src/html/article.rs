@@ -53,8 +53,8 @@ pub fn variants(report: &Report<'_>) -> Markup {
                                     td { (format::ratio(row.rates.1 / row.rates.0.max(f64::MIN_POSITIVE))) }
                                     td { (optional(row.cpu_ms.0, |ms| format::significant(ms, 3))) }
                                     td { (optional(row.cpu_ms.1, |ms| format::significant(ms, 3))) }
-                                    td { (optional(row.p50_us.0, format::ms)) }
-                                    td { (optional(row.p50_us.1, format::ms)) }
+                                    td { (median(row.p50.0)) }
+                                    td { (median(row.p50.1)) }
                                 }
                             }
                         }
@@ -111,6 +111,11 @@ fn upstream_finding(report: &Report<'_>, row: &VariantRow) -> Option<String> {
 
 fn optional(value: Option<f64>, show: impl Fn(f64) -> String) -> String {
     value.map_or_else(|| "–".to_owned(), show)
+}
+
+/// A median in ms, "≥" when it is a lower bound.
+fn median(value: Option<analysis::LatencyAt>) -> String {
+    value.map_or_else(|| "–".to_owned(), |at| format::at_least(format::ms(at.us), at.lower_bound))
 }
 
 /// The kill in a phase that SIGKILLed a process of each target: successes (failures) per second around it.

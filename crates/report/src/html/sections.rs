@@ -187,6 +187,9 @@ fn phase_section(report: &Report<'_>, phase: usize) -> Markup {
                      corrected, as wrk2 does); the service-time column counts from the actual send."
                 }
             }
+            @if rows.iter().any(|row| row.figures.as_ref().is_some_and(|figures| figures.lower_bound)) {
+                p.caption { (tables::LOWER_BOUND_RULE) }
+            }
             @if info.kills_a_worker() { (super::article::kills(report, phase)) }
             @match &level {
                 Some(level) => { p.level { (level.sentence()) } }
