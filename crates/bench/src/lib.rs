@@ -2,6 +2,7 @@
 //! model of the `results` crate (re-exported here as [`results`]). [`run::run`] runs a suite into
 //! `results/<run-id>/`.
 
+mod capacity;
 pub mod collect;
 pub mod cpu_work;
 pub mod environment;

@@ -6,6 +6,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use loadgen::{LoadPlan, LoadReport, Pacing, RunControl, Shutdown, Stop, Task};
 
+use crate::capacity;
 use crate::cpu_work::table::{with_iterations, CpuWorkTable};
 use crate::kill::{self, Killed};
 use crate::pinning::Pinning;
@@ -13,8 +14,8 @@ use crate::ports;
 use crate::process::{ChildFailure, ChildServer, ChildSpec, Readiness};
 use crate::progress::Progress;
 use crate::results::{
-    CpuWork, EndpointShare, LoadModel, ObservedWorkers, PhaseResult, SentRequest, TargetKind, WorkerKill,
-    WorkerRequests,
+    CapacityResult, CpuWork, EndpointShare, LoadModel, ObservedWorkers, PhaseResult, SentRequest, TargetKind,
+    WorkerKill, WorkerRequests,
 };
 use crate::sampler::{self, Sampler, SAMPLE_INTERVAL};
 use crate::suite::{Launch, LoadSpec, PhaseSpec, TargetSpec};
@@ -134,6 +135,7 @@ pub fn run(
     target: &TargetSpec,
     phase: &PhaseSpec,
     repetition: u32,
+    round: Option<capacity::Round>,
     context: &PhaseContext<'_>,
 ) -> Result<Measured, ChildFailure> {
     let started_at = humantime::format_rfc3339_millis(SystemTime::now()).to_string();
@@ -155,7 +157,7 @@ pub fn run(
     let tasks = tasks(target, phase, context.cpu_work)?;
     let plan = load_plan(&server.base_url, phase, &tasks, context.pinning)
         .map_err(|error| ChildFailure { reason: error.to_string(), stderr_tail: Vec::new() })?;
-    let (load, killed) = drive(&plan, &mut server, target, phase, repetition, context);
+    let (load, killed) = drive(&plan, &mut server, (target, phase, repetition, round), context);
     // Read while the target still runs: the processes that could take the load as the measured part ended.
     let (root, listening) = (server.pid(), sampler::listening_processes(server.pid()));
     let samples = sampler.finish();
@@ -170,7 +172,7 @@ pub fn run(
         let reason = format!("exited ({status}) during phase {:?}", phase.name);
         return Err(ChildFailure { reason, stderr_tail: tail });
     }
-    let report =
+    let (report, capacity) =
         load.map_err(|error| ChildFailure { reason: format!("load generator: {error}"), stderr_tail: tail })?;
     let worker_requests = stats_path.as_deref().and_then(read_worker_stats);
     let measured_ms = (report.duration_secs * 1000.0) as u64;
@@ -208,7 +210,7 @@ pub fn run(
         worker_requests,
         cores: Some(context.pinning.target_in(&target.name, &phase.name).to_vec()),
         request: SentRequest::of(&phase.request),
-        capacity: None,
+        capacity,
         observed_workers,
     };
     Ok(Measured { result, hlog })
@@ -255,11 +257,9 @@ const STDERR_SETTLE: Duration = Duration::from_millis(200);
 fn drive(
     plan: &LoadPlan,
     server: &mut ChildServer,
-    target: &TargetSpec,
-    phase: &PhaseSpec,
-    repetition: u32,
+    (target, phase, repetition, round): (&TargetSpec, &PhaseSpec, u32, Option<capacity::Round>),
     context: &PhaseContext<'_>,
-) -> (Result<LoadReport, loadgen::LoadError>, Option<Killed>) {
+) -> (Result<(LoadReport, Option<CapacityResult>), loadgen::LoadError>, Option<Killed>) {
     let control = RunControl { cancel: context.cancel.child_token(), ..RunControl::new() };
     context.progress.start_phase(&target.name, &phase.name, repetition, phase.warmup);
     // The load generator starts measuring a few milliseconds after it is called, after the warm-up; the record
@@ -267,7 +267,7 @@ fn drive(
     let mut kill_at = phase.kill_worker_at.map(|at| Instant::now() + phase.warmup + at);
     let mut killed = None;
     let report = std::thread::scope(|scope| {
-        let load = scope.spawn(|| loadgen::run(plan, &control));
+        let load = scope.spawn(|| measure(plan, phase, round, &control));
         while !load.is_finished() {
             let pause = kill_at.map_or(POLL, |at| at.saturating_duration_since(Instant::now()).min(POLL));
             std::thread::sleep(pause);
@@ -288,6 +288,23 @@ fn drive(
         load.join().unwrap_or(Err(loadgen::LoadError::ThreadPanicked))
     });
     (report, killed)
+}
+
+/// The phase's load: one run of the plan, or a capacity phase's steps (the report of the step that set its
+/// estimate, with every step).
+fn measure(
+    plan: &LoadPlan,
+    phase: &PhaseSpec,
+    round: Option<capacity::Round>,
+    control: &RunControl,
+) -> Result<(LoadReport, Option<CapacityResult>), loadgen::LoadError> {
+    match (&phase.load, round) {
+        (LoadSpec::Capacity(spec), Some(round)) => {
+            let run = capacity::run(plan, spec, phase.duration, round, control)?;
+            Ok((run.report, Some(run.result)))
+        }
+        _ => Ok((loadgen::run(plan, control)?, None)),
+    }
 }
 
 /// How often the driver looks at the target and the progress while a phase runs.
@@ -338,6 +355,9 @@ fn load_plan(
         LoadSpec::Users { users, think } => Pacing::Users { users: users as usize, think, spawn_rate: None },
         LoadSpec::Concurrency { connections } => Pacing::Concurrency { connections: connections as usize },
         LoadSpec::Rate { per_second, connections } => Pacing::Rate { per_second, connections: connections as usize },
+        LoadSpec::Capacity(ref spec) => {
+            Pacing::OpenRate { per_second: spec.start_per_second, max_connections: spec.max_connections as usize }
+        }
     };
     Ok(LoadPlan {
         target,
@@ -364,6 +384,9 @@ fn load_plan(
 
 fn load_model(load: &LoadSpec) -> LoadModel {
     match *load {
+        LoadSpec::Capacity(ref spec) => {
+            LoadModel::Capacity { objective: spec.objective.to_string(), max_connections: spec.max_connections }
+        }
         LoadSpec::Users { users, think } => {
             LoadModel::Users { users, think_min_s: think.0.as_secs_f64(), think_max_s: think.1.as_secs_f64() }
         }
@@ -382,6 +405,10 @@ pub fn describe(load: &LoadSpec) -> String {
         LoadSpec::Rate { per_second, connections } => {
             format!("{per_second} req/s open loop over {connections} connections (wrk2)")
         }
+        LoadSpec::Capacity(spec) => format!(
+            "an objective of {} (open-loop steps of at least {} requests, up to {} connections)",
+            spec.objective, spec.step_requests, spec.max_connections
+        ),
     }
 }
 

@@ -6,6 +6,7 @@ use std::time::{Duration, SystemTime};
 
 use loadgen::Shutdown;
 
+use crate::capacity;
 use crate::cpu_work::{self, CpuWorkTable};
 use crate::output::{Json, RunExporter, StatsCsv};
 use crate::phase::{self, PhaseContext};
@@ -17,7 +18,7 @@ use crate::results::{
 };
 use crate::schedule::{schedule, Slot};
 use crate::store::Store;
-use crate::suite::{Launch, Suite, SuiteError};
+use crate::suite::{Launch, LoadSpec, PhaseSpec, Suite, SuiteError};
 
 /// What `rustcorn bench run` was asked to do.
 #[derive(Debug, Clone)]
@@ -156,6 +157,21 @@ pub fn run(options: &RunOptions, cancel: &Shutdown) -> Result<Outcome, RunError>
     Ok(Outcome { dir: store.dir(), results, interrupted })
 }
 
+/// What a capacity phase's slot does: the search in repetition 0, then a confirmation of the rate the target's
+/// search found (or, when it found none, the search again); None for the other load models.
+fn capacity_round(results: &RunResults, slot: &Slot, phase: &PhaseSpec) -> Option<capacity::Round> {
+    if !matches!(phase.load, LoadSpec::Capacity(_)) {
+        return None;
+    }
+    let searched =
+        results.targets[slot.target].phases.iter().find(|done| done.name == phase.name && done.repetition == 0);
+    let found = searched.and_then(|done| done.capacity.as_ref()?.capacity_per_second);
+    Some(match (slot.repetition, found) {
+        (0, _) | (_, None) => capacity::Round::Search,
+        (_, Some(found)) => capacity::Round::Confirm { found },
+    })
+}
+
 /// Runs the suite's slots in [`schedule`] order (repetitions interleaved across targets); a target that fails
 /// skips its remaining slots.
 fn run_all(suite: &Suite, context: &PhaseContext<'_>, store: &Store, results: &mut RunResults) -> Result<(), RunError> {
@@ -168,7 +184,8 @@ fn run_all(suite: &Suite, context: &PhaseContext<'_>, store: &Store, results: &m
         if matches!(results.targets[slot.target].status, TargetStatus::Failed { .. }) {
             continue;
         }
-        match phase::run(target, phase, slot.repetition, context) {
+        let round = capacity_round(results, slot, phase);
+        match phase::run(target, phase, slot.repetition, round, context) {
             Ok(measured) => {
                 context.progress.finish_phase(&phase_line(&target.name, &measured.result));
                 if let (Some(bytes), Some(name)) = (&measured.hlog, &measured.result.hlog) {

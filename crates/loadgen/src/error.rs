@@ -26,6 +26,9 @@ pub enum LoadError {
     Histogram(String),
     #[error("nothing to merge")]
     NothingToMerge,
+    /// A run of several steps (a capacity search) was cancelled before its first step measured anything.
+    #[error("cancelled before anything was measured")]
+    Cancelled,
     /// Two agents' measured windows share no instant: they did not load the target at the same time.
     #[error(
         "agent {late:?} started its window at {late_start}, after agent {early:?} ended its own at {early_end}: \

@@ -511,3 +511,74 @@ fn bench_cpu_work_out_of_reach_or_without_a_duration_is_refused_naming_the_targe
     let stderr = refused("cpu-work-duration", &upstream, &[]);
     assert!(stderr.contains("target \"not-an-app\"") && stderr.contains("without a \"duration\" number"), "{stderr}");
 }
+
+/// sync's 8 threads on a 100 ms upstream serve at most 80 req/s (Little's law); the event loop, far more.
+const CAPACITY: &str = r#"
+name = "capacity"
+
+[upstream]
+delay = "100ms"
+
+[[targets]]
+name = "sync"
+serve = "sync --max-threads 8"
+
+[[targets]]
+name = "async-1"
+serve = "async --threads 1"
+
+[[phases]]
+name = "io-capacity"
+load = "capacity"
+objective = "p99 <= 250ms"
+start_rate = 40
+max_rate = 640
+confirmations = 2
+step_requests = 200
+duration = "1s"
+tasks = [{ path = "/async-google" }]
+"#;
+
+#[test]
+fn heavy_capacity_phase_searches_confirms_and_judges_each_target() {
+    let dir = workdir("capacity");
+    let suite = write_suite(&dir, CAPACITY);
+    let results_dir = dir.join("results");
+    let mut run = bench_run(&suite, &results_dir, &[]);
+    let status = run.wait_exit(Duration::from_secs(300)).expect("the run ends");
+    assert_eq!(status.code(), Some(0), "stderr:\n{}", run.stderr());
+    let latest = results_dir.join("latest");
+    let results = read_json(&latest.join("results.json"));
+    assert_valid_against_schema(&results);
+    let findings = read_json(&latest.join("findings.json"));
+    assert_valid_against("../analysis/schema/findings.schema.json", &findings);
+
+    let estimates = |name: &str| -> Vec<f64> {
+        let phases = target(&results, name)["phases"].as_array().expect("phases").clone();
+        assert_eq!(phases.len(), 3, "{name}: the search and 2 confirmation rounds");
+        let parts: Vec<&str> = phases.iter().map(|phase| phase["capacity"]["part"].as_str().unwrap()).collect();
+        assert_eq!(parts, ["search", "confirmation", "confirmation"], "{name}");
+        for phase in &phases {
+            let steps = phase["capacity"]["steps"].as_array().expect("steps");
+            assert!(!steps.is_empty() && steps.iter().all(|step| step["offered_per_second"].as_f64() > Some(0.0)));
+        }
+        phases.iter().map(|phase| phase["capacity"]["capacity_per_second"].as_f64().expect("an estimate")).collect()
+    };
+    // The threads bound sync: no estimate above what 8 threads can serve (a step at the 5 % precision above it
+    // may hold on a short step), and the first step, at half of it, holds.
+    let sync = estimates("sync");
+    assert!(sync.iter().all(|&rate| (40.0..=88.0).contains(&rate)), "sync: {sync:?}");
+    // The event loop holds the highest rate asked, every time: the search says it is a floor.
+    let event_loop = estimates("async-1");
+    assert!(event_loop.iter().all(|&rate| rate >= 640.0 * 0.95), "async-1: {event_loop:?}");
+    assert_eq!(target(&results, "async-1")["phases"][0]["capacity"]["at_least"], true);
+
+    let verdict = &findings["verdicts"][0];
+    assert_eq!((verdict["basis"].as_str(), verdict["call"].as_str()), (Some("capacity"), Some("lead")), "{verdict}");
+    assert_eq!(verdict["best"], "async-1");
+    let row = findings["answer"].as_array().unwrap().iter().find(|row| row["kind"] == "async_io").expect("a row");
+    assert_eq!(row["use"], serde_json::json!(["async-1"]), "{row}");
+    let page = std::fs::read_to_string(latest.join("report.html")).expect("report.html");
+    assert!(page.contains("Latency against throughput: io-capacity"), "the chart is drawn");
+    std::fs::remove_dir_all(&dir).ok();
+}

@@ -2,6 +2,7 @@
 //! (documented field by field in bench-suite/README.md). [`Suite::load`] reads and checks one; every error names
 //! the file, line and field.
 
+mod capacity;
 mod error;
 mod phase;
 mod raw;
@@ -17,6 +18,7 @@ use std::time::Duration;
 use toml::Spanned;
 
 pub use crate::results::redact::redact_header_values;
+pub use capacity::{CapacitySpec, PRECISION};
 pub use error::{Location, SuiteError};
 pub use phase::{LoadSpec, PhaseSpec, TaskSpec};
 use raw::{CoreChoice, RawCpu, RawSuite, RawUpstream};

@@ -6,6 +6,7 @@ use std::time::Duration;
 use loadgen::RequestShape;
 use toml::Spanned;
 
+use super::capacity::CapacitySpec;
 use super::raw::{HumanDuration, OneOrMany, RawPhase, RawTask};
 use super::{valid_name, Context, SuiteError, TargetCores, TargetSpec, DEFAULT_REQUEST_TIMEOUT, NAME_RULE};
 
@@ -35,9 +36,19 @@ pub struct PhaseSpec {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum LoadSpec {
-    Users { users: u32, think: (Duration, Duration) },
-    Concurrency { connections: u32 },
-    Rate { per_second: f64, connections: u32 },
+    Users {
+        users: u32,
+        think: (Duration, Duration),
+    },
+    Concurrency {
+        connections: u32,
+    },
+    Rate {
+        per_second: f64,
+        connections: u32,
+    },
+    /// A search for the highest open-loop rate at which the objective holds (see [`CapacitySpec`]).
+    Capacity(CapacitySpec),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -115,9 +126,14 @@ impl Context<'_> {
             other => other.as_ref().map(|at| at.get_ref().0),
         };
         let request = self.request(raw)?;
-        let repetitions = match &raw.repetitions {
-            None => repetitions,
-            Some(own) => self.repetitions(Some(own))?,
+        let repetitions = match (&raw.repetitions, &loads[..]) {
+            (Some(own), [(_, LoadSpec::Capacity(_))]) => {
+                let message = "a capacity phase runs its search once and then `confirmations` rounds: set those";
+                return Err(self.error(own.span(), "repetitions", message));
+            }
+            (_, [(_, LoadSpec::Capacity(spec))]) => 1 + spec.confirmations,
+            (None, _) => repetitions,
+            (Some(own), _) => self.repetitions(Some(own))?,
         };
         Ok(loads
             .into_iter()
@@ -145,18 +161,26 @@ impl Context<'_> {
     /// The load model, one per sweep point, with the suffix each point's name gets.
     fn loads(&self, raw: &RawPhase) -> Result<Vec<(String, LoadSpec)>, SuiteError> {
         let model = raw.load.get_ref().as_str();
-        let fields: [(&str, Option<Range<usize>>); 4] = [
+        let fields: [(&str, Option<Range<usize>>); 10] = [
             ("users", raw.users.as_ref().map(Spanned::span)),
             ("think", raw.think.as_ref().map(Spanned::span)),
             ("connections", raw.connections.as_ref().map(Spanned::span)),
             ("rate", raw.rate.as_ref().map(Spanned::span)),
+            ("objective", raw.objective.as_ref().map(Spanned::span)),
+            ("start_rate", raw.start_rate.as_ref().map(Spanned::span)),
+            ("max_rate", raw.max_rate.as_ref().map(Spanned::span)),
+            ("max_connections", raw.max_connections.as_ref().map(Spanned::span)),
+            ("confirmations", raw.confirmations.as_ref().map(Spanned::span)),
+            ("step_requests", raw.step_requests.as_ref().map(Spanned::span)),
         ];
         let (required, allowed): (&[&str], &[&str]) = match model {
             "users" => (&["users", "think"], &["users", "think"]),
             "concurrency" => (&["connections"], &["connections"]),
             "rate" => (&["rate"], &["rate", "connections"]),
+            "capacity" => (&["objective"], &super::capacity::FIELDS),
             other => {
-                let message = format!("unknown load model {other:?}: write \"users\", \"concurrency\" or \"rate\"");
+                let message =
+                    format!("unknown load model {other:?}: write \"users\", \"concurrency\", \"rate\" or \"capacity\"");
                 return Err(self.error(raw.load.span(), "load", message));
             }
         };
@@ -196,6 +220,7 @@ impl Context<'_> {
                     .map(|connections| (suffix(sweep, "c", connections), LoadSpec::Concurrency { connections }))
                     .collect())
             }
+            "capacity" => Ok(vec![(String::new(), LoadSpec::Capacity(self.capacity(raw)?))]),
             _ => self.rate_loads(raw),
         }
     }

@@ -319,3 +319,54 @@ fn a_suite_kept_in_results_json_has_no_header_value_and_runs_again_only_once_it_
     assert!(error.contains("the value of Authorization was left out"), "{error}");
     assert_eq!(parse(&text).unwrap().phases[2].request.headers[0].1, "Bearer s3cret");
 }
+
+const CAPACITY: &str = r#"
+[[targets]]
+name = "sync"
+serve = "sync"
+
+[[phases]]
+name = "io-capacity"
+load = "capacity"
+objective = "p99 <= 250ms"
+max_rate = 5000
+duration = "1s"
+tasks = [{ path = "/async-google" }]
+"#;
+
+#[test]
+fn a_capacity_phase_takes_an_objective_and_runs_its_search_then_its_confirmations() {
+    let suite = parse(&CAPACITY.replace("max_rate = 5000", "max_rate = 5000\nconfirmations = 4")).unwrap();
+    let LoadSpec::Capacity(spec) = &suite.phases[0].load else { panic!("{:?}", suite.phases[0].load) };
+    assert_eq!((spec.objective.percentile, spec.objective.max_latency), (99.0, Duration::from_millis(250)));
+    assert_eq!((spec.start_per_second, spec.max_per_second, spec.max_connections), (200.0, 5000.0, 10_000));
+    assert_eq!(suite.phases[0].repetitions, 5, "the search and 4 confirmation rounds");
+    // A step measures `step_requests` (2,000 by default) at its rate, at least `duration`, at most 10 s.
+    assert_eq!(spec.step_length(1000.0, Duration::from_secs(1)), Duration::from_secs(2));
+    assert_eq!(spec.step_length(10_000.0, Duration::from_secs(1)), Duration::from_secs(1));
+    assert_eq!(spec.step_length(20.0, Duration::from_secs(1)), Duration::from_secs(10));
+}
+
+#[test]
+fn bad_capacity_fields_name_file_line_and_field() {
+    let cases = [
+        ("objective = \"p99 <= 250ms\"", "objective = \"p99 < 250ms\"", "objective", "expected e.g."),
+        ("max_rate = 5000", "max_rate = -1", "max_rate", "positive"),
+        ("max_rate = 5000", "max_rate = 5000\nstart_rate = 6000", "max_rate", "at or above `start_rate`"),
+        ("max_rate = 5000", "max_rate = 5000\nstep_requests = 10", "step_requests", ">= 100"),
+        ("max_rate = 5000", "max_rate = 5000\nrepetitions = 3", "repetitions", "confirmations"),
+        ("max_rate = 5000", "max_rate = 5000\nkill_worker_at = \"500ms\"", "kill_worker_at", "kills no worker"),
+        ("max_rate = 5000", "max_rate = 5000\nconnections = 8", "connections", "does not apply"),
+    ];
+    for (old, new, field, words) in cases {
+        let text = CAPACITY.replace(old, new);
+        let line_start = new.lines().last().unwrap().split(' ').next().unwrap();
+        let line_start = if field == "max_rate" && line_start == "start_rate" { "max_rate" } else { line_start };
+        let error = located_error(&text, line_start);
+        assert!(error.contains(&format!("field `{field}`")) && error.contains(words), "{new}: {error}");
+    }
+    let error = error_of(&CAPACITY.replace("objective = \"p99 <= 250ms\"\n", ""));
+    assert!(error.contains("field `objective`") && error.contains("needs `objective`"), "{error}");
+    let error = error_of(&GOOD.replace("connections = [1, 8]", "connections = [1, 8]\nobjective = \"p99 <= 1s\""));
+    assert!(error.contains("field `objective`") && error.contains("does not apply"), "{error}");
+}

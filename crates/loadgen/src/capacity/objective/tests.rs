@@ -13,7 +13,11 @@ fn report(p99_us: u64) -> LoadReport {
     total.in_flight.requests = 0;
     total.latency.percentiles = crate::REPORTED_PERCENTILES
         .iter()
-        .map(|&percentile| Percentile { percentile, latency_us: if percentile >= 99.0 { p99_us } else { 1_000 }, lower_bound: false })
+        .map(|&percentile| Percentile {
+            percentile,
+            latency_us: if percentile >= 99.0 { p99_us } else { 1_000 },
+            lower_bound: false,
+        })
         .collect();
     report
 }
