@@ -125,6 +125,14 @@ pub struct RankEntry {
     pub cpu_cores: Option<f64>,
     /// Failed requests as a share (0..=1) of all, over every repetition.
     pub failure_ratio: f64,
+    /// p99_latency basis: a repetition's p99 landed among requests that had no answer (timed out, or in flight at
+    /// the close for longer than the slowest answer), so the figures are lower bounds. Absent when false.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub lower_bound: bool,
+}
+
+fn is_false(value: &bool) -> bool {
+    !*value
 }
 
 /// One of the article's claims, checked for each family.
@@ -243,6 +251,7 @@ fn verdict_entry(view: &RunView<'_>, verdict: &Verdict) -> VerdictEntry {
                 repetitions: entry.value.n,
                 cpu_cores: entry.cpu_cores.map(|spread| spread.median),
                 failure_ratio: entry.failure_ratio,
+                lower_bound: entry.lower_bound,
             })
             .collect(),
         missing: names(view, &verdict.missing),

@@ -15,7 +15,7 @@ use crate::histogram::{self, Latencies};
 /// (None when nothing completed): those in buckets wholly above it.
 pub(crate) fn old_in_flight(in_flight: &Latencies, slowest_completed: Option<u64>) -> Histogram<u64> {
     let ages = &in_flight.histogram;
-    let is_old = |age: u64| slowest_completed.map_or(true, |slowest| age > slowest && !ages.equivalent(age, slowest));
+    let is_old = |age: u64| slowest_completed.is_none_or(|slowest| age > slowest && !ages.equivalent(age, slowest));
     let mut old = histogram::new_histogram();
     for bucket in ages.iter_recorded() {
         let age = bucket.value_iterated_to();

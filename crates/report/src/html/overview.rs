@@ -91,6 +91,9 @@ pub fn figure(report: &Report<'_>, verdicts: &[Verdict]) -> Markup {
                  closer to the best. Under each share, the figure itself. "
                 (analysis::verdict::LEAD_RULE)
             }
+            @if verdicts.iter().any(|verdict| verdict.ranking.iter().any(|entry| entry.lower_bound)) {
+                p.caption { (tables::LOWER_BOUND_RULE) }
+            }
         }
     }
 }
