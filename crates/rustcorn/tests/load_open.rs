@@ -109,7 +109,6 @@ fn capacity_flags_need_each_other_and_a_readable_objective() {
     let url = "http://127.0.0.1:9/";
     for args in [
         vec![url, "--find-capacity"],
-        vec![url, "--slo", "p99 <= 1s"],
         vec![url, "--find-capacity", "--slo", "p99 < 1s"],
         vec![url, "--find-capacity", "--slo", "p99 <= 1s", "--rate", "10"],
         vec![url, "--open"],

@@ -159,6 +159,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         Err(error) => return Err(error).context("the load run failed"),
     };
     write_outputs(&args, &report)?;
+    super::load_capacity::print_verdict(&args.capacity, &plan, &report);
     Ok(failure_exit(&report, args.max_failures))
 }
 
@@ -179,7 +180,7 @@ fn failure_exit(report: &loadgen::LoadReport, max_failures: f64) -> ExitCode {
     ExitCode::FAILURE
 }
 
-pub(crate) fn bad_input(error: &dyn std::fmt::Display) -> ExitCode {
+fn bad_input(error: &dyn std::fmt::Display) -> ExitCode {
     eprintln!("rustcorn load: error: {error}");
     ExitCode::from(EXIT_BAD_INPUT)
 }
