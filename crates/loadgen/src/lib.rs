@@ -17,6 +17,7 @@ mod recorder;
 mod report;
 pub mod request;
 mod run;
+mod spread;
 mod status;
 mod stop;
 mod tls;
@@ -34,5 +35,6 @@ pub use report::{
 };
 pub use request::RequestShape;
 pub use run::run;
+pub use spread::AnswerSpread;
 pub use status::{StatusCount, StatusCounts};
 pub use tls::{TlsTarget, TlsTrust};
