@@ -479,3 +479,13 @@ fn a_phase_with_a_request_shape_says_what_it_sent_without_header_values() {
     assert_eq!(methodology.matches("sent POST").count(), 1, "one line for the one phase with a shape");
     assert!(!html.contains("s3cret") && methodology.contains("\"Authorization: …\""), "{methodology:.3000}");
 }
+
+#[test]
+fn the_methodology_states_the_sync_models_keep_alive_bound() {
+    let document = Html::parse_document(&render_html(&fixture(), &ReportOptions::default()));
+    let methodology = text_of(&select(&document, "#methodology")[0]);
+    let stated = "sync: thread per connection; keep-alive: at most 100 requests per connection (Apache's \
+                  MaxKeepAliveRequests)";
+    assert!(methodology.contains(stated), "the fixture's sync target runs with the default bound: {methodology}");
+    assert_eq!(methodology.matches("MaxKeepAliveRequests").count(), 1, "said of the sync target only");
+}
