@@ -22,6 +22,7 @@ mod recorder;
 mod report;
 pub mod request;
 mod run;
+mod spread;
 mod status;
 mod stop;
 mod tls;
@@ -40,5 +41,6 @@ pub use report::{
 };
 pub use request::RequestShape;
 pub use run::run;
+pub use spread::AnswerSpread;
 pub use status::{StatusCount, StatusCounts};
 pub use tls::{TlsTarget, TlsTrust};

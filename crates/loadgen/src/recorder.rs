@@ -63,6 +63,8 @@ pub(crate) struct Recorder {
     pending: Vec<Option<Pending>>,
     /// Per connection of this thread: requests sent, warm-up included (in rate mode, the next slot's number).
     sends: Vec<u64>,
+    /// Per connection of this thread: responses completed inside the window.
+    answers: Vec<u64>,
     sends_in_window: u64,
     max_send_lag: Duration,
     /// Rate mode: ages of the slots due before the close that had not been sent.
@@ -81,6 +83,8 @@ pub(crate) struct ThreadRecords {
     pub workers: WorkerCounts,
     pub statuses: StatusCounts,
     pub warmup_requests: u64,
+    /// Responses inside the window, per connection of this thread.
+    pub answers: Vec<u64>,
     /// Requests intended inside the window and sent, and the worst lag of a send behind its intended time.
     pub sends_in_window: u64,
     pub max_send_lag: Duration,
@@ -108,6 +112,7 @@ impl Recorder {
             warmup_requests: 0,
             pending: vec![None; connections],
             sends: vec![0; connections],
+            answers: vec![0; connections],
             sends_in_window: 0,
             max_send_lag: Duration::ZERO,
             not_sent: Latencies::default(),
@@ -160,6 +165,7 @@ impl Recorder {
                 endpoint.content_bytes += response.body_bytes;
                 self.workers.record(response.worker_pid);
                 self.statuses.record(response.status);
+                self.answers[connection] += 1;
                 let failed = response.status >= 400;
                 endpoint.failures.status += u64::from(failed);
                 (Some(latency_us), failed)
@@ -209,6 +215,7 @@ impl Recorder {
             workers: std::mem::take(&mut self.workers),
             statuses: std::mem::take(&mut self.statuses),
             warmup_requests: self.warmup_requests,
+            answers: std::mem::take(&mut self.answers),
             sends_in_window: self.sends_in_window,
             max_send_lag: self.max_send_lag,
             not_sent: std::mem::take(&mut self.not_sent),

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use crate::censored;
 use crate::histogram::{self, Latencies};
 use crate::StatusCounts;
-use crate::{agent, AgentWindow, InFlightStats, LoadError, Model, OpenLoopStats, WorkerCounts};
+use crate::{agent, AgentWindow, AnswerSpread, InFlightStats, LoadError, Model, OpenLoopStats, WorkerCounts};
 
 /// The percentiles every output reports: Locust's columns, plus 100 (the max).
 pub const REPORTED_PERCENTILES: [f64; 11] = [50.0, 66.0, 75.0, 80.0, 90.0, 95.0, 98.0, 99.0, 99.9, 99.99, 100.0];
@@ -45,6 +45,10 @@ pub struct LoadReport {
     /// Responses per HTTP status code, every endpoint together, by code (empty in reports written before).
     #[serde(default)]
     pub statuses: StatusCounts,
+    /// Concurrency and users models: how the responses were spread over the connections (users), so that a
+    /// server starving some of them shows. Absent for the rate model and in reports written before.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub answers_per_connection: Option<AnswerSpread>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -460,6 +464,7 @@ impl ReportParts {
             agents: Vec::new(),
             responses_per_worker: self.workers.sorted(),
             statuses: self.statuses.sorted(),
+            answers_per_connection: None,
         })
     }
 }
@@ -512,6 +517,8 @@ pub fn merge(reports: &[LoadReport]) -> Result<LoadReport, LoadError> {
     };
     let mut merged = parts.into_report()?;
     merged.agents = agents;
+    merged.answers_per_connection =
+        AnswerSpread::merged(reports.iter().filter_map(|report| report.answers_per_connection.as_ref()));
     Ok(merged)
 }
 

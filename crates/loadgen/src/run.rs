@@ -15,7 +15,9 @@ use crate::open_stats::OpenLoopCounts;
 use crate::per_worker::WorkerCounts;
 use crate::report::{EndpointRecord, LatencyBasis, ReportParts, SecondRecord};
 use crate::worker::{self, ScheduleCount, Shared, ThreadResult};
-use crate::{AgentWindow, InFlightStats, LoadError, LoadPlan, LoadReport, Pacing, RateStats, RunControl, TlsTarget};
+use crate::{
+    AgentWindow, AnswerSpread, InFlightStats, LoadError, LoadPlan, LoadReport, Pacing, RateStats, RunControl, TlsTarget,
+};
 
 /// Time given to the threads to build their runtimes before the common start instant.
 const START_GRACE: Duration = Duration::from_millis(20);
@@ -240,7 +242,17 @@ fn assemble(
         workers,
         statuses,
     };
-    parts.into_report()
+    let mut report = parts.into_report()?;
+    report.answers_per_connection = answer_spread(plan, &results);
+    Ok(report)
+}
+
+/// How the responses were spread over the connections (users); the rate model's schedule fixes its own spread.
+fn answer_spread(plan: &LoadPlan, results: &[ThreadResult]) -> Option<AnswerSpread> {
+    if matches!(plan.pacing, Pacing::Rate { .. }) {
+        return None;
+    }
+    AnswerSpread::of(results.iter().flat_map(|result| result.records.answers.iter().copied()))
 }
 
 fn rate_stats(

@@ -215,6 +215,63 @@ fn responses_are_counted_per_worker_pid_across_threads_and_merges() {
     assert_eq!(report.responses_per_worker.without_pid, 10);
 }
 
+/// A server that answers only its first `answered` connections (the preflight's included) and holds the others
+/// open without a word, as a thread-per-connection server with every thread taken leaves them in its backlog.
+fn starving_server(answered: u32) -> SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for (connection, stream) in (0..).zip(listener.incoming().map_while(Result::ok)) {
+            if connection < answered {
+                std::thread::spawn(move || answer(stream, Duration::ZERO, &AtomicU64::new(0), RESPONSE));
+            } else {
+                held.push(stream);
+            }
+        }
+    });
+    addr
+}
+
+#[test]
+fn answers_per_connection_show_the_connections_a_server_starves() {
+    // The preflight's connection and two of the five load connections are answered; three wait forever.
+    let addr = starving_server(3);
+    let stop = Stop { duration: Some(Duration::from_millis(300)), requests: None };
+    let report =
+        loadgen::run(&plan(addr, Pacing::Concurrency { connections: 5 }, stop), &RunControl::new()).expect("run");
+    let spread = report.answers_per_connection.expect("a concurrency run reports its spread");
+    assert_eq!((spread.connections, spread.none, spread.fewest), (5, 3, 0), "{spread:?}");
+    assert!(spread.most > 0 && spread.most <= report.aggregated.count, "{spread:?}");
+    let merged = merge(&[report.clone(), as_another_agent(&report)]).expect("merge");
+    assert_eq!(merged.answers_per_connection.map(|spread| (spread.connections, spread.none)), Some((10, 6)));
+
+    let stop = Stop { duration: Some(Duration::from_millis(100)), requests: None };
+    let rate = Pacing::Rate { per_second: 50.0, connections: 2 };
+    let report = loadgen::run(&plan(starving_server(u32::MAX), rate, stop), &RunControl::new()).expect("run");
+    assert_eq!(report.answers_per_connection, None, "the rate model's schedule sets its own spread");
+}
+
+/// What a server bounding its keep-alive requests (Apache's MaxKeepAliveRequests) does at the bound: it says
+/// `Connection: close`. Every response here says it: each request reconnects, and none is a failure.
+#[test]
+fn connection_close_costs_a_reconnect_not_a_failure() {
+    let connections = Arc::new(AtomicU64::new(0));
+    let counter = Arc::clone(&connections);
+    let (addr, served) = serve(Duration::ZERO, move |_| {
+        counter.fetch_add(1, Ordering::SeqCst);
+        b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 5\r\n\r\nhello".to_vec()
+    });
+    let stop = Stop { duration: None, requests: Some(200) };
+    let report =
+        loadgen::run(&plan(addr, Pacing::Concurrency { connections: 4 }, stop), &RunControl::new()).expect("run");
+    assert_eq!(report.aggregated.count, 200);
+    assert_eq!(report.aggregated.failures.total(), 0, "{:?}", report.aggregated.failures);
+    assert_eq!(served.load(Ordering::SeqCst), 200);
+    // The preflight's connection, then one per request.
+    assert_eq!(connections.load(Ordering::SeqCst), 201);
+}
+
 #[test]
 fn nothing_listening_is_unreachable() {
     let addr = TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr");

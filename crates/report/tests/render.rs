@@ -515,3 +515,13 @@ fn a_percentile_among_unanswered_requests_prints_as_a_lower_bound() {
     assert!(summary.contains("≥ 4950 ms"), "the headline's p99 cell: {summary}");
     assert!(summary.contains(analysis::tables::LOWER_BOUND_RULE), "{summary}");
 }
+
+#[test]
+fn the_methodology_states_the_sync_models_keep_alive_bound() {
+    let document = Html::parse_document(&render_html(&fixture(), &ReportOptions::default()));
+    let methodology = text_of(&select(&document, "#methodology")[0]);
+    let stated = "sync: thread per connection; keep-alive: at most 100 requests per connection (Apache's \
+                  MaxKeepAliveRequests)";
+    assert!(methodology.contains(stated), "the fixture's sync target runs with the default bound: {methodology}");
+    assert_eq!(methodology.matches("MaxKeepAliveRequests").count(), 1, "said of the sync target only");
+}

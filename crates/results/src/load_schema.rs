@@ -43,6 +43,22 @@ pub struct LoadReportSchema {
     #[serde(default)]
     #[schemars(with = "Vec<StatusCountSchema>")]
     statuses: loadgen::StatusCounts,
+    /// Concurrency and users models: how the responses were spread over the connections (users); absent for the
+    /// rate model and in files written before.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<AnswerSpreadSchema>")]
+    answers_per_connection: Option<loadgen::AnswerSpread>,
+}
+
+/// Responses inside the window per connection (user): the fewest and the most any one got, how many got none.
+#[derive(JsonSchema)]
+#[allow(dead_code)]
+struct AnswerSpreadSchema {
+    connections: u64,
+    fewest: u64,
+    most: u64,
+    /// Connections that got no response in the whole window.
+    none: u64,
 }
 
 /// Responses with one HTTP status code.

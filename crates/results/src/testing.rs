@@ -97,6 +97,7 @@ fn load_report(requests_per_second: f64, failed: u64) -> LoadReport {
         agents: Vec::new(),
         responses_per_worker: loadgen::WorkerCounts::default(),
         statuses: Default::default(),
+        answers_per_connection: None,
     }
 }
 

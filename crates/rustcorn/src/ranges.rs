@@ -20,6 +20,8 @@ pub const MAX_THREADS: RangeInclusive<i64> = 1..=4096;
 pub const LIMIT_CONCURRENCY: RangeInclusive<i64> = 1..=1_000_000;
 /// --max-requests and its jitter: their sum must stay far from overflowing.
 pub const MAX_REQUESTS: RangeInclusive<u64> = 0..=1_000_000_000_000;
+/// Responses per kept-alive connection of the sync model (--max-keepalive-requests); 0 is no bound.
+pub const MAX_KEEPALIVE_REQUESTS: RangeInclusive<u64> = 0..=1_000_000_000_000;
 /// Upstream response body (--body-bytes): built once, cloned per response.
 pub const BODY_BYTES: RangeInclusive<u64> = 0..=64 * 1024 * 1024;
 /// Load connections or users: one socket and one task each; the loopback has ~28k ports per destination.

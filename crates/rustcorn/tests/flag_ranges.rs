@@ -30,6 +30,8 @@ fn out_of_range_flags_are_one_line_errors_with_exit_2() {
         (&["serve", "prefork", "-w", "1000"], "--workers"),
         (&["serve", "prefork", "--timeout", "99999999999999999999"], "--timeout"),
         (&["serve", "prefork", "--max-requests", "18446744073709551615"], "--max-requests"),
+        (&["serve", "sync", "--max-keepalive-requests", "18446744073709551615"], "--max-keepalive-requests"),
+        (&["serve", "prefork", "--max-keepalive-requests", "1000000000001"], "--max-keepalive-requests"),
         (&["upstream", "--body-bytes", "99999999999999"], "--body-bytes"),
         (&["upstream", "--delay", "30d"], "--delay"),
         (&["upstream", "--threads", "0"], "--threads"),

@@ -358,3 +358,19 @@ fn flags_of_the_other_worker_model_are_refused() {
     // The process is gone, but the thread copying its stderr may not have read it all yet.
     wait_until("the error names the flag", || process.stderr().contains("--max-threads does not apply to -k async"));
 }
+
+#[test]
+fn sync_workers_close_a_connection_after_max_keepalive_requests() {
+    let mut prefork = Prefork::start(&["-w", "1", "-k", "sync", "--max-threads", "2", "--max-keepalive-requests", "2"]);
+    let batch = b"GET /health HTTP/1.1\r\nHost: t\r\n\r\n".repeat(4);
+    let responses = support::split_responses(&prefork.server.raw_exchange(&batch), false);
+    assert_eq!(responses.len(), 2, "{responses:?}");
+    assert_eq!(responses[1].header("connection"), Some("close"));
+    assert_eq!(prefork.stop(libc::SIGTERM), 0);
+
+    let mut process = Process::spawn(&["serve", "prefork", "-k", "async", "--max-keepalive-requests", "2"]);
+    assert!(!process.wait_exit(WAIT).expect("exits at once").success());
+    wait_until("the error names the flag", || {
+        process.stderr().contains("--max-keepalive-requests does not apply to -k async")
+    });
+}

@@ -103,7 +103,8 @@ fn pipelined_requests_are_answered_in_order() {
 
 #[test]
 fn a_pipelined_burst_larger_than_the_read_buffer_is_answered_in_full() {
-    let server = start_sync(&[]);
+    // 1000 requests on one connection: past the default keep-alive bound (100), which the next test covers.
+    let server = start_sync(&["--max-keepalive-requests", "0"]);
     let mut stream = server.connect();
     let count = 1000;
     let mut burst = Vec::new();
@@ -191,4 +192,24 @@ fn sigterm_lets_the_request_in_flight_finish_and_exits_zero() {
     assert_eq!(body["message"], "Sync request to google.com completed");
     let exit = server.process.wait_exit(CLOSE_WITHIN).expect("the server exits after SIGTERM");
     assert_eq!(exit.code(), Some(0), "stderr:\n{}", server.process.stderr());
+}
+
+/// Apache's MaxKeepAliveRequests by default: of 101 pipelined requests, 100 are answered, the last one saying
+/// `Connection: close`, and the connection is closed; `--max-keepalive-requests 0` answers them all.
+#[test]
+fn a_connection_is_closed_after_its_hundredth_response_unless_unbounded() {
+    let batch = b"GET /health HTTP/1.1\r\nHost: t\r\n\r\n".repeat(101);
+    let server = start_sync(&[]);
+    let responses = split_responses(&server.raw_exchange(&batch), false);
+    assert_eq!(responses.len(), 100);
+    assert!(responses.iter().all(|response| response.status == 200));
+    assert_eq!(responses[98].header("connection"), None);
+    assert_eq!(responses[99].header("connection"), Some("close"));
+
+    let unbounded = start_sync(&["--max-keepalive-requests", "0"]);
+    let mut stream = unbounded.connect();
+    stream.write_all(&batch).expect("write the batch");
+    for _ in 0..101 {
+        assert_eq!(read_one_response(&mut stream).header("connection"), None);
+    }
 }

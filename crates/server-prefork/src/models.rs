@@ -35,6 +35,8 @@ pub struct SyncSettings {
     pub max_threads: usize,
     pub keep_alive: bool,
     pub keep_alive_timeout: Duration,
+    /// Responses per connection before it is closed (Apache's MaxKeepAliveRequests; 0: no bound).
+    pub max_keepalive_requests: u64,
     /// The drain limit the model applies itself once told to stop (the master's --graceful-timeout).
     pub graceful_timeout: Duration,
 }
@@ -81,6 +83,7 @@ impl WorkerApp for Worker {
                 max_threads: settings.max_threads,
                 keep_alive: settings.keep_alive,
                 keep_alive_timeout: settings.keep_alive_timeout,
+                max_keepalive_requests: settings.max_keepalive_requests,
                 graceful_timeout: settings.graceful_timeout,
             }),
             Model::Async(settings) => Booted::Async(server_async::Config {

@@ -1,6 +1,6 @@
 //! Serving one accepted connection on its thread: read a head, discard any body, run the handler, write the
-//! response, and again for the next (possibly pipelined) request, until keep-alive ends, the client leaves, a
-//! limit is hit, shutdown arrives before a request is complete, or the connection sits idle while every thread is
+//! response, and again for the next (possibly pipelined) request, until keep-alive ends (by the client, or after
+//! the connection's last allowed request), the client leaves, a limit is hit, shutdown arrives before a request is complete, or the connection sits idle while every thread is
 //! taken and other connections wait (see [`Connection::fill`]).
 
 use std::io::{self, Read, Write};
@@ -201,11 +201,20 @@ impl Connection<'_> {
             Ok(route) => handler::respond(*route, &self.shared.config.upstream, &self.shared.abandon),
             Err(refusal) => refusal.clone(),
         };
-        let keep_open = plan.keep_alive && self.shared.config.keep_alive && !self.shared.shutdown.is_cancelled();
+        let keep_open = plan.keep_alive
+            && self.shared.config.keep_alive
+            && !self.is_last_allowed_request()
+            && !self.shared.shutdown.is_cancelled();
         let connection = plan.connection_header(keep_open);
         self.write_response(&response, plan.head_only, connection).map_err(|_| Abort::Silently)?;
         self.shared.config.hooks.heartbeat();
         Ok(keep_open)
+    }
+
+    /// The response about to be written is the connection's last under `max_keepalive_requests` (0: no bound).
+    fn is_last_allowed_request(&self) -> bool {
+        let bound = self.shared.config.max_keepalive_requests;
+        bound != 0 && self.served + 1 >= bound
     }
 
     /// Waits until the next request's first byte is buffered and returns the deadline for its whole head.

@@ -20,6 +20,9 @@ pub use server_kit::lifecycle::Shutdown;
 pub const DEFAULT_MAX_THREADS: usize = 64;
 /// Idle time allowed between two requests on a kept-alive connection (`--keep-alive-timeout`).
 pub const DEFAULT_KEEP_ALIVE_TIMEOUT: Duration = Duration::from_secs(5);
+/// Responses on one connection before the server closes it (`--max-keepalive-requests`): Apache's
+/// `MaxKeepAliveRequests` default, so that under overload kept-alive connections take turns at the threads.
+pub const DEFAULT_MAX_KEEPALIVE_REQUESTS: u64 = 100;
 /// gunicorn's default graceful timeout (`--graceful-timeout`).
 pub const DEFAULT_GRACEFUL_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -41,13 +44,18 @@ pub struct Config {
     pub keep_alive: bool,
     /// Idle time between requests after which a kept-alive connection is closed.
     pub keep_alive_timeout: Duration,
+    /// Responses on one connection, the last one saying `Connection: close`, after which it is closed (Apache's
+    /// `MaxKeepAliveRequests`); 0 keeps it open as long as the client does. A busy kept-alive client is never idle,
+    /// so without a bound it holds its thread for life and connections in the backlog wait forever.
+    pub max_keepalive_requests: u64,
     /// After shutdown is requested, how long requests in progress get to finish; then their work is abandoned
     /// (the CPU loop stops) and [`run`] returns without waiting for them.
     pub graceful_timeout: Duration,
 }
 
 impl Config {
-    /// A config with the CLI's defaults: 64 threads, keep-alive on (5 s), the default header timeout, no hooks.
+    /// A config with the CLI's defaults: 64 threads, keep-alive on (5 s, at most 100 requests per connection), the
+    /// default header timeout, no hooks.
     pub fn new(app: AppConfig, upstream: UpstreamClient) -> Self {
         Self {
             app,
@@ -57,6 +65,7 @@ impl Config {
             max_threads: DEFAULT_MAX_THREADS,
             keep_alive: true,
             keep_alive_timeout: DEFAULT_KEEP_ALIVE_TIMEOUT,
+            max_keepalive_requests: DEFAULT_MAX_KEEPALIVE_REQUESTS,
             graceful_timeout: DEFAULT_GRACEFUL_TIMEOUT,
         }
     }

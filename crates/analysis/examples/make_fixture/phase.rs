@@ -175,6 +175,7 @@ pub(crate) fn phase_result(
         agents: vec![agent],
         responses_per_worker: header_counts(model, aggregated_responses),
         statuses: Default::default(),
+        answers_per_connection: None,
     };
     let cores_used = match phase.endpoints[0].1 {
         Work::Io => 0.05 + rate * model.overhead_us * 2.0 / 1e6,

@@ -86,6 +86,8 @@ impl Model<'_> {
         let offered = match phase.load {
             LoadSpec::Concurrency { connections } => connections,
             LoadSpec::Users { users, .. } | LoadSpec::Rate { connections: users, .. } => users,
+            // A capacity search offers whatever its connections allow: the model's own limit sets the rate.
+            LoadSpec::Capacity(ref spec) => spec.max_connections,
         };
         let (rate, cpu) = match (path, role) {
             ("/sync-google", Some(Role::SingleLoop)) => (f64::from(offered.min(40)) / delay_s, 0.2),
@@ -128,7 +130,14 @@ impl Model<'_> {
             LoadSpec::Rate { per_second, connections } => {
                 results::LoadModel::Rate { rate_per_s: per_second, connections }
             }
+            LoadSpec::Capacity(ref spec) => results::LoadModel::Capacity {
+                objective: spec.objective.to_string(),
+                max_connections: spec.max_connections,
+            },
         };
+        if let LoadSpec::Capacity(spec) = &phase.load {
+            result.capacity = Some(searched(spec, rate));
+        }
         result.duration_s = duration_s;
         result.load = load_report(&self.template, duration_s, p50_us, per_second, errors);
         result.resources.summary.cpu_cores_avg = cpu.min(f64::from(cores));
@@ -431,4 +440,12 @@ fn a_ratio_says_the_range_it_took_over_the_runs_or_that_it_rests_on_one() {
     assert_eq!(ranged, format!("{}-{} over 3 runs", format::ratio(190.0 / 105.0), format::ratio(210.0 / 95.0)));
     let single = spread_of_ratio(&spread(&[200.0]), &spread(&[100.0, 101.0]));
     assert_eq!(single, "one run each, no spread to judge it by");
+}
+
+/// A capacity search that found `rate`, as the shaped results need it: one step at the rate, which held.
+fn searched(spec: &bench::suite::CapacitySpec, rate: f64) -> results::CapacityResult {
+    let mut found = results::testing::capacity_phase("shaped", "/health", 0, rate).capacity.expect("a capacity");
+    found.objective = spec.objective.to_string();
+    found.steps.truncate(1);
+    found
 }

@@ -125,6 +125,8 @@ pub(crate) mod sample {
         .into_report()
         .map(|mut report| {
             report.agents = vec![agent()];
+            report.answers_per_connection =
+                (model != Model::Rate).then_some(crate::AnswerSpread { connections: 64, fewest: 0, most: 40, none: 3 });
             report
         })
         .expect("the sample report assembles")

@@ -43,6 +43,7 @@ fn summary(text: &mut String, report: &LoadReport) {
     let _ = writeln!(text, "  Requests:     {} ({:.1} req/s)", total.count, total.requests_per_second);
     in_flight(text, report);
     censored(text, &report.aggregated.latency);
+    answer_spread(text, report);
     let _ = writeln!(text, "  Failures:     {} ({:.1}/s)", total.failures.total(), total.failures_per_second);
     let _ = writeln!(text, "  Body size:    {:.1} B average, {} B total", total.avg_content_size, total.content_bytes);
     match report.agents.as_slice() {
@@ -141,6 +142,17 @@ fn censored(text: &mut String, latency: &LatencySummary) {
          percentiles at their age: a percentile among them is a lower bound (≥)",
         latency.censored
     );
+}
+
+/// Starvation shows here: a connection (user) that got no answer in the whole window.
+fn answer_spread(text: &mut String, report: &LoadReport) {
+    if let Some(spread) = &report.answers_per_connection {
+        let _ = writeln!(
+            text,
+            "  Answers:      per connection fewest {}, most {}; {} of {} connections got none",
+            spread.fewest, spread.most, spread.none, spread.connections
+        );
+    }
 }
 
 fn percentiles(text: &mut String, report: &LoadReport) {
@@ -312,6 +324,8 @@ mod tests {
         // The median age comes from the histogram (3 significant digits), the max is exact.
         assert!(text.contains("In flight:    5 at the close, in no other figure (age median 30.0"), "{text}");
         assert!(text.contains(" ms, max 50.000 ms)"), "{text}");
+        let answers = "Answers:      per connection fewest 0, most 40; 3 of 64 connections got none";
+        assert!(text.contains(answers), "{text}");
         let workers = "Responses per worker (x-worker-pid): 4242: 600, 4243: 390 (fewest/most 0.65); 10 without";
         assert!(text.contains(workers), "{text}");
         let bars = text.lines().filter(|line| line.contains("] |")).count();

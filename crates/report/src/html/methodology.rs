@@ -1,6 +1,7 @@
-//! The methodology section: machine, cores and pinning, versions, git commit, targets and their commands, the
-//! upstream, each phase's load model, how repetitions make the verdict, the CPU work per request each target was
-//! sent, what each endpoint does, and the suite file (its header values left out).
+//! The methodology section: machine, cores and pinning, versions, git commit, targets and their commands (with the
+//! sync model's keep-alive bound), the upstream, each phase's load model, how repetitions make the verdict, the
+//! CPU work per request each target was sent, what each endpoint does, and the suite file (its header values left
+//! out).
 
 use analysis::endpoint::{path_only, EndpointKind};
 use analysis::format;
@@ -9,6 +10,7 @@ use maud::{html, Markup};
 use results::{CpuWork, LatencySummary, LoadModel, SentRequest, TargetKind, UpstreamHolds, UpstreamSettings};
 
 use super::cells::target_cell;
+use super::keep_alive::keep_alive_text;
 use crate::page::Report;
 
 pub fn section(report: &Report<'_>) -> Markup {
@@ -60,7 +62,10 @@ pub fn section(report: &Report<'_>) -> Markup {
                         @for (index, view) in report.targets.iter().enumerate() {
                             tr {
                                 td { (target_cell(report, index)) }
-                                td.text { (kind_text(view.result.kind)) }
+                                td.text {
+                                    (kind_text(view.result.kind))
+                                    @if let Some(keep_alive) = keep_alive_text(view.result) { "; " (keep_alive) }
+                                }
                                 td { (view.result.worker_count().map_or("–".to_owned(), |w| w.to_string())) }
                                 td { (view.result.threads.map_or("–".to_owned(), |t| t.to_string())) }
                                 td.text { code { (view.result.command.join(" ")) } }

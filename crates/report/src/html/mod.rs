@@ -5,6 +5,7 @@ mod article;
 mod cells;
 mod claims;
 mod first_screen;
+mod keep_alive;
 mod methodology;
 mod overview;
 mod sections;

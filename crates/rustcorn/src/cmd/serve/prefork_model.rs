@@ -80,6 +80,12 @@ pub struct Args {
     #[arg(long, help_heading = "Sync worker (-k sync)",
         value_parser = ranges::duration(Duration::from_millis(1), MAX_DURATION))]
     keep_alive_timeout: Option<Duration>,
+    /// Sync worker: Apache's MaxKeepAliveRequests: after this many responses on one connection the last one says
+    /// `Connection: close` and the connection is closed, so kept-alive clients take turns at the workers; 0 is
+    /// unlimited (default 100; 0..=1e12).
+    #[arg(long, help_heading = "Sync worker (-k sync)", value_name = "N",
+        value_parser = clap::value_parser!(u64).range(ranges::MAX_KEEPALIVE_REQUESTS))]
+    max_keepalive_requests: Option<u64>,
 
     /// Test-only: each worker stops heartbeating and blocks after serving N requests.
     #[arg(long, hide = true, value_name = "N")]
@@ -169,6 +175,7 @@ impl Args {
             max_threads: self.max_threads.unwrap_or(1) as usize,
             keep_alive: !self.no_keepalive,
             keep_alive_timeout: self.keep_alive_timeout.unwrap_or(server_sync::DEFAULT_KEEP_ALIVE_TIMEOUT),
+            max_keepalive_requests: self.max_keepalive_requests.unwrap_or(server_sync::DEFAULT_MAX_KEEPALIVE_REQUESTS),
             graceful_timeout: self.graceful_timeout,
         }
     }
@@ -201,6 +208,7 @@ impl Args {
             (self.max_threads.is_some(), "--max-threads"),
             (self.no_keepalive, "--no-keepalive"),
             (self.keep_alive_timeout.is_some(), "--keep-alive-timeout"),
+            (self.max_keepalive_requests.is_some(), "--max-keepalive-requests"),
         ];
         given.into_iter().filter_map(|(present, flag)| present.then_some(flag)).collect()
     }
