@@ -85,6 +85,10 @@ fn row(report: &RunView<'_>, verdicts: &[Verdict], kind: Option<EndpointKind>, f
             (vec![best.target], format!("{} over {}", verdict.ratio_text(best, next), report.target_name(next.target)))
         }
     };
+    let lead = match report.phases[verdict.phase].load_model() {
+        LoadModel::Capacity { objective, .. } => format!("{lead}; capacity at {objective}"),
+        _ => lead,
+    };
     let mut python: Vec<String> = Vec::new();
     for name in models.iter().map(|&target| python_equivalent(report, target, kind)) {
         if !python.contains(&name) {

@@ -44,6 +44,11 @@ fn capacities_whose_ranges_part_make_a_lead_with_its_ratio_range() {
     let row = async_io_row(&findings);
     assert_eq!(row.models.iter().map(|&t| view.target_name(t)).collect::<Vec<_>>(), ["async-1"]);
     assert!(row.lead.contains("over sync"), "{}", row.lead);
+    assert!(
+        row.lead.ends_with("; capacity at p99 <= 250 ms, failures <= 0.1 %, achieved >= 98 % of offered"),
+        "{}",
+        row.lead
+    );
     assert_eq!(row.python, ["uvicorn"]);
 }
 

@@ -259,7 +259,7 @@ fn drive(
     server: &mut ChildServer,
     (target, phase, repetition, round): (&TargetSpec, &PhaseSpec, u32, Option<capacity::Round>),
     context: &PhaseContext<'_>,
-) -> (Result<(LoadReport, Option<CapacityResult>), loadgen::LoadError>, Option<Killed>) {
+) -> (Result<Load, loadgen::LoadError>, Option<Killed>) {
     let control = RunControl { cancel: context.cancel.child_token(), ..RunControl::new() };
     context.progress.start_phase(&target.name, &phase.name, repetition, phase.warmup);
     // The load generator starts measuring a few milliseconds after it is called, after the warm-up; the record
@@ -290,6 +290,9 @@ fn drive(
     (report, killed)
 }
 
+/// What a phase's load measured: the report of its window, and a capacity phase's steps.
+type Load = (LoadReport, Option<CapacityResult>);
+
 /// The phase's load: one run of the plan, or a capacity phase's steps (the report of the step that set its
 /// estimate, with every step).
 fn measure(
@@ -297,7 +300,7 @@ fn measure(
     phase: &PhaseSpec,
     round: Option<capacity::Round>,
     control: &RunControl,
-) -> Result<(LoadReport, Option<CapacityResult>), loadgen::LoadError> {
+) -> Result<Load, loadgen::LoadError> {
     match (&phase.load, round) {
         (LoadSpec::Capacity(spec), Some(round)) => {
             let run = capacity::run(plan, spec, phase.duration, round, control)?;
