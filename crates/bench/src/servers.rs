@@ -72,6 +72,8 @@ pub enum ServersLoad {
     Concurrency { connections: u32 },
     Rate { per_second: f64, connections: u32 },
     Users { users: u32, think: (Duration, Duration) },
+    /// A capacity search under `objective` ("p99 <= 250ms"): the search, then `confirmations` rounds.
+    Capacity { objective: String, start_per_second: f64, max_per_second: f64, confirmations: u32 },
 }
 
 impl Default for ServersLoad {
@@ -82,6 +84,9 @@ impl Default for ServersLoad {
 
 /// The suite file name recorded in the results (nothing is written there).
 pub const SUITE_NAME: &str = "servers";
+
+/// The shortest step of a capacity search run by `--slo`.
+const CAPACITY_STEP_FLOOR: Duration = Duration::from_secs(1);
 
 /// The suite `spec` describes, as TOML text.
 pub fn suite_text(spec: &ServersSpec) -> Result<String, String> {
@@ -163,8 +168,20 @@ fn phase(spec: &ServersSpec) -> Result<Table, String> {
             phase.insert("users".into(), Value::Integer(i64::from(users)));
             phase.insert("think".into(), Value::Array(vec![millis(min).into(), millis(max).into()]));
         }
+        ServersLoad::Capacity { ref objective, start_per_second, max_per_second, confirmations } => {
+            phase.insert("load".into(), "capacity".into());
+            phase.insert("objective".into(), objective.clone().into());
+            phase.insert("start_rate".into(), Value::Float(start_per_second));
+            phase.insert("max_rate".into(), Value::Float(max_per_second));
+            phase.insert("confirmations".into(), Value::Integer(i64::from(confirmations)));
+        }
     }
-    phase.insert("duration".into(), millis(spec.duration).into());
+    // A capacity step lasts as long as its requests take at its rate: the phase's duration is only its floor.
+    let duration = match spec.load {
+        ServersLoad::Capacity { .. } => CAPACITY_STEP_FLOOR,
+        _ => spec.duration,
+    };
+    phase.insert("duration".into(), millis(duration).into());
     phase.insert("warmup".into(), millis(spec.warmup).into());
     if let Some(timeout) = spec.timeout {
         phase.insert("timeout".into(), millis(timeout).into());

@@ -68,6 +68,16 @@ fn every_load_model_reaches_the_phase() {
     let think = (Duration::from_secs(1), Duration::from_secs(5));
     users.load = ServersLoad::Users { users: 10, think };
     assert_eq!(check(&users).unwrap().phases[0].load, LoadSpec::Users { users: 10, think });
+    let mut capacity = spec();
+    let objective = "p99 <= 250ms".to_owned();
+    capacity.load =
+        ServersLoad::Capacity { objective, start_per_second: 50.0, max_per_second: 5000.0, confirmations: 2 };
+    let suite = check(&capacity).unwrap();
+    let LoadSpec::Capacity(search) = &suite.phases[0].load else { panic!("{:?}", suite.phases[0].load) };
+    assert_eq!((search.start_per_second, search.max_per_second, search.confirmations), (50.0, 5000.0, 2));
+    assert_eq!(search.objective.max_latency, Duration::from_millis(250));
+    assert_eq!(suite.phases[0].repetitions, 3, "the search and two confirmation rounds, whatever --runs says");
+    assert_eq!(suite.phases[0].duration, Duration::from_secs(1), "-z does not stretch the steps");
 }
 
 #[test]

@@ -52,7 +52,7 @@ fn bad_input(error: &dyn std::fmt::Display) -> ExitCode {
     ExitCode::from(EXIT_BAD_INPUT)
 }
 
-fn parse_objective(text: &str) -> Result<Objective, String> {
+pub(crate) fn parse_objective(text: &str) -> Result<Objective, String> {
     text.parse().map_err(|error: capacity::ObjectiveError| error.to_string())
 }
 
