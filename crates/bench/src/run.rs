@@ -263,8 +263,17 @@ fn phase_line(target: &str, result: &crate::results::PhaseResult) -> String {
     let aggregated = &result.load.aggregated;
     let (p99, at_least) =
         aggregated.latency.percentile(99.0).map_or((0, ""), |p| (p.latency_us, if p.lower_bound { "≥ " } else { "" }));
+    let capacity = result.capacity.as_ref().map_or(String::new(), |capacity| {
+        let found = match (capacity.capacity_per_second, capacity.at_least) {
+            (Some(rate), false) => format!("{rate:.1} req/s"),
+            (Some(rate), true) => format!("at least {rate:.1} req/s"),
+            (None, _) => "none".to_owned(),
+        };
+        format!("capacity {found} over {} steps ({}); at it: ", capacity.steps.len(), capacity.ended)
+    });
     format!(
-        "{target} / {} #{}: {:.1} req/s, p99 {at_least}{:.2} ms, {} failed, {} in flight, {:.2} cores, RSS {:.1} MiB{}",
+        "{target} / {} #{}: {capacity}{:.1} req/s, p99 {at_least}{:.2} ms, {} failed, {} in flight, {:.2} cores, RSS \
+         {:.1} MiB{}",
         result.name,
         result.repetition,
         aggregated.requests_per_second,
