@@ -101,9 +101,11 @@ async fn drive_with<C: Connect + Clone + 'static>(
     Ok(ThreadResult { records: recorder.finish()?, closed_at, schedule: Some(schedule), open: Some(counts) })
 }
 
-/// Thread `index`'s share of the schedule, the rate ramping up over the warm-up.
+/// Thread `index`'s share of the schedule, the rate ramping up over the first half of the warm-up. The second half
+/// runs at the full rate, so the answers that complete early in the window were sent at the full rate too (a ramp to
+/// the window's start left it ~1 % short of the offered rate on a 100 ms target).
 fn schedule_clock(shared: &Shared, per_second: f64, index: usize) -> RampClock {
-    let ramp = shared.measure_start.saturating_duration_since(shared.start);
+    let ramp = shared.measure_start.saturating_duration_since(shared.start) / 2;
     RampClock::new(per_second, ramp, (index, shared.threads), shared.start)
 }
 
