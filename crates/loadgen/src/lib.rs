@@ -18,6 +18,7 @@ mod pacing;
 pub mod per_worker;
 mod plan;
 pub mod precise_timer;
+mod ramp_clock;
 mod recorder;
 mod report;
 pub mod request;

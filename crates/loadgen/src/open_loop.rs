@@ -16,7 +16,8 @@ use tokio::task::JoinSet;
 
 use crate::client::{Connect, Connection, Plain};
 use crate::open_stats::{OpenLoopCounts, SPARE_FILES};
-use crate::pacing::{Pacer, SlotClock};
+use crate::pacing::Pacer;
+use crate::ramp_clock::RampClock;
 use crate::recorder::{FailureKind, Outcome, Recorder, Timing};
 use crate::worker::{self, ScheduleCount, Shared, ThreadResult, CONNECT_RETRY_PAUSE};
 use crate::{LoadError, Pacing};
@@ -85,19 +86,27 @@ async fn drive_with<C: Connect + Clone + 'static>(
         connector,
     });
     let requests = Rc::new(RefCell::new(JoinSet::new()));
-    let mut dispatcher =
-        [tokio::task::spawn_local(dispatch(Rc::clone(&state), Rc::clone(&requests), per_second, index))];
+    let clock = schedule_clock(&shared, per_second, index);
+    let mut dispatcher = [tokio::task::spawn_local(dispatch(Rc::clone(&state), Rc::clone(&requests), clock))];
     let closed_at = worker::wait_for_close(&shared, &mut dispatcher, &cancel).await;
     // No await from here on: the aborted tasks never run again, so the snapshot below is final.
     dispatcher[0].abort();
     requests.borrow_mut().abort_all();
     let mut recorder = state.recorder.borrow_mut();
     recorder.close(closed_at);
-    let clock = SlotClock::new(per_second, shared.threads, index, shared.start);
+    let clock = schedule_clock(&shared, per_second, index);
     let schedule = account_schedule(&shared, &clock, &mut recorder, closed_at);
     let mut counts = state.counts.borrow().clone();
     counts.most_open = state.pool.borrow().opened as u64;
     Ok(ThreadResult { records: recorder.finish()?, closed_at, schedule: Some(schedule), open: Some(counts) })
+}
+
+/// Thread `index`'s share of the schedule, the rate ramping up over the first half of the warm-up. The second half
+/// runs at the full rate, so the answers that complete early in the window were sent at the full rate too (a ramp to
+/// the window's start left it ~1 % short of the offered rate on a 100 ms target).
+fn schedule_clock(shared: &Shared, per_second: f64, index: usize) -> RampClock {
+    let ramp = shared.measure_start.saturating_duration_since(shared.start) / 2;
+    RampClock::new(per_second, ramp, (index, shared.threads), shared.start)
 }
 
 /// Walks the schedule: each due slot goes out on a free connection as a task of its own. Once the schedule ends
@@ -105,12 +114,11 @@ async fn drive_with<C: Connect + Clone + 'static>(
 async fn dispatch<C: Connect + Clone + 'static>(
     state: Rc<ThreadState<C>>,
     requests: Rc<RefCell<JoinSet<()>>>,
-    per_second: f64,
-    index: usize,
+    clock: RampClock,
 ) {
     let shared = &state.shared;
     let mut rng = SmallRng::from_entropy();
-    let mut pacer = Pacer::schedule(per_second, shared.threads, index, shared.start);
+    let mut pacer = Pacer::ramped(clock);
     // When the dispatcher last stopped waiting for the bound: slots due before then waited for it too.
     let mut blocked_until: Option<Instant> = None;
     while let Some(intended) = pacer.next(&shared.stop, &mut rng).await {
@@ -209,7 +217,7 @@ async fn send_on<C: Connect>(
 }
 
 /// Counts the thread's slots due before the close and records the ones it had not sent (waiting for the bound).
-fn account_schedule(shared: &Shared, clock: &SlotClock, recorder: &mut Recorder, closed_at: Instant) -> ScheduleCount {
+fn account_schedule(shared: &Shared, clock: &RampClock, recorder: &mut Recorder, closed_at: Instant) -> ScheduleCount {
     let sent = recorder.total_sends();
     let due = if shared.stop.budget_spent() { sent } else { clock.slots_before(closed_at).max(sent) };
     for slot in sent..due {

@@ -7,6 +7,7 @@ use rand::rngs::SmallRng;
 use rand::Rng;
 
 use crate::precise_timer::PreciseTimer;
+use crate::ramp_clock::RampClock;
 use crate::stop::StopCondition;
 use crate::Pacing;
 
@@ -20,9 +21,9 @@ pub(crate) enum Pacer {
     Schedule(Schedule),
 }
 
-/// A fixed-rate schedule of one connection: its slot times and the next one to send.
+/// A fixed-rate schedule of one connection (or one open-rate thread): its slot times and the next one to send.
 pub(crate) struct Schedule {
-    clock: SlotClock,
+    clock: ScheduleClock,
     next_slot: u64,
     /// None if the timerfd could not be made: then tokio's millisecond timer and a short spin are used.
     timer: Option<PreciseTimer>,
@@ -35,6 +36,22 @@ pub(crate) struct SlotClock {
     first: Instant,
     /// Whole nanoseconds keep slot times exact; the rounding error is under 1 ns per period.
     period_ns: u64,
+}
+
+/// Evenly spaced slots (rate mode), or an open-rate thread's slots under a warm-up ramp.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum ScheduleClock {
+    Even(SlotClock),
+    Ramp(RampClock),
+}
+
+impl ScheduleClock {
+    pub fn slot(&self, index: u64) -> Instant {
+        match self {
+            ScheduleClock::Even(clock) => clock.slot(index),
+            ScheduleClock::Ramp(clock) => clock.slot(index),
+        }
+    }
 }
 
 impl SlotClock {
@@ -74,10 +91,18 @@ impl Pacer {
 
     /// Sender `index` of `senders` sharing `per_second` evenly: slots at index/R, index/R + senders/R, ...
     pub fn schedule(per_second: f64, senders: usize, index: usize, start: Instant) -> Pacer {
+        Pacer::with_clock(ScheduleClock::Even(SlotClock::new(per_second, senders, index, start)))
+    }
+
+    /// An open-rate thread's schedule, its rate ramping up over the warm-up ([`RampClock`]).
+    pub fn ramped(clock: RampClock) -> Pacer {
+        Pacer::with_clock(ScheduleClock::Ramp(clock))
+    }
+
+    fn with_clock(clock: ScheduleClock) -> Pacer {
         let timer = PreciseTimer::new()
             .inspect_err(|error| tracing::debug!(%error, "no timerfd; rate sends may be late by up to 1 ms"))
             .ok();
-        let clock = SlotClock::new(per_second, senders, index, start);
         Pacer::Schedule(Schedule { clock, next_slot: 0, timer })
     }
 
@@ -154,7 +179,7 @@ mod tests {
         assert_eq!(second.clock.slot(0) - start, Duration::from_millis(10));
         assert_eq!(second.clock.slot(2) - start, Duration::from_millis(90));
         // Slots at 10, 50, 90, ... ms: 25 of them in the first second, none due before the first.
-        let clock = second.clock;
+        let ScheduleClock::Even(clock) = second.clock else { panic!("rate mode spaces its slots evenly") };
         assert_eq!(clock.slots_before(start + Duration::from_secs(1)), 25);
         assert_eq!(clock.slots_before(start + Duration::from_millis(10)), 0);
         assert_eq!(clock.slots_before(start + Duration::from_millis(51)), 2);

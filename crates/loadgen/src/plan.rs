@@ -60,8 +60,9 @@ pub enum Pacing {
     Rate { per_second: f64, connections: usize },
     /// Open loop at `per_second` that never caps itself: each due slot goes out on an idle kept-alive connection of
     /// its load thread, or on a newly opened one when none is idle, up to `max_connections` in all (split over the
-    /// threads). Latency counts from the intended send time; a slot that waits for the bound is the generator's
-    /// limit, reported as such ([`crate::OpenLoopStats`]).
+    /// threads). The first half of the warm-up ramps the rate up linearly from 0, so connections open gradually rather than in one
+    /// burst of rate x latency. Latency counts from the intended send time; a slot that waits for the bound is the
+    /// generator's limit, reported as such ([`crate::OpenLoopStats`]).
     OpenRate { per_second: f64, max_connections: usize },
 }
 

@@ -49,6 +49,13 @@ pub enum Miss {
         latency_us: u64,
         max_latency_us: u64,
     },
+    /// The generator fell behind, but the service time (from the actual send, without the generator's lateness)
+    /// at `percentile` already passed the bound: the target missed whatever the generator did.
+    ServiceTime {
+        percentile: f64,
+        latency_us: u64,
+        max_latency_us: u64,
+    },
     Failures {
         failures: u64,
         requests: u64,
@@ -126,6 +133,12 @@ impl fmt::Display for Miss {
                 *latency_us as f64 / 1000.0,
                 *max_latency_us as f64 / 1000.0
             ),
+            Miss::ServiceTime { percentile, latency_us, max_latency_us } => write!(
+                f,
+                "service-time p{percentile} {:.1} ms > {:.1} ms (the generator fell behind, the target missed anyway)",
+                *latency_us as f64 / 1000.0,
+                *max_latency_us as f64 / 1000.0
+            ),
             Miss::Failures { failures, requests, ratio, max_ratio } => {
                 write!(f, "failures {failures}/{requests} = {:.2}% > {:.2}%", ratio * 100.0, max_ratio * 100.0)
             }
@@ -164,7 +177,12 @@ impl fmt::Display for StepVerdict {
 /// [`generator_behind`]).
 pub fn judge(report: &LoadReport, offered_per_second: f64, objective: &Objective) -> StepVerdict {
     if generator_behind(report, objective) {
-        return StepVerdict::GeneratorBehind;
+        // Service time runs from the actual send, so the generator's lateness is not in it: a target that misses
+        // on it missed whatever the generator did (a collapsing target drives the open loop into its bound).
+        return match service_time_miss(report, objective) {
+            Some(miss) => StepVerdict::Misses(vec![miss]),
+            None => StepVerdict::GeneratorBehind,
+        };
     }
     let misses: Vec<Miss> = [latency_miss(report, objective), failure_miss(report, objective)]
         .into_iter()
@@ -203,6 +221,22 @@ pub fn reported_percentile(report: &LoadReport, percentile: f64) -> (f64, u64) {
         .filter(|reported| reported.percentile >= percentile)
         .min_by(|a, b| a.percentile.total_cmp(&b.percentile))
         .map_or((100.0, latency.max_us), |reported| (reported.percentile, reported.latency_us))
+}
+
+/// The service time at the objective's percentile, when it passed the bound.
+fn service_time_miss(report: &LoadReport, objective: &Objective) -> Option<Miss> {
+    let service = report.aggregated.service_time.as_ref()?;
+    let reported = service
+        .percentiles
+        .iter()
+        .filter(|reported| reported.percentile >= objective.percentile)
+        .min_by(|a, b| a.percentile.total_cmp(&b.percentile))?;
+    let max_latency_us = u64::try_from(objective.max_latency.as_micros()).unwrap_or(u64::MAX);
+    (reported.latency_us > max_latency_us).then_some(Miss::ServiceTime {
+        percentile: reported.percentile,
+        latency_us: reported.latency_us,
+        max_latency_us,
+    })
 }
 
 fn latency_miss(report: &LoadReport, objective: &Objective) -> Option<Miss> {

@@ -103,7 +103,26 @@ fn a_generator_at_its_connection_bound_is_not_the_target_missing() {
     let objective: Objective = "p99 <= 250ms".parse().unwrap();
     let mut report = report(900_000);
     report.rate.as_mut().expect("a rate sample").open = Some(open_stats(5, 0));
+    set_service_p99(&mut report, 200_000);
     assert_eq!(judge(&report, 1000.0, &objective), StepVerdict::GeneratorBehind);
+}
+
+/// Sets the service time's percentiles at and above 99 to `p99_us`.
+fn set_service_p99(report: &mut LoadReport, p99_us: u64) {
+    let service = report.aggregated.service_time.as_mut().expect("a rate sample keeps the service time");
+    for reported in &mut service.percentiles {
+        reported.latency_us = if reported.percentile >= 99.0 { p99_us } else { 1_000 };
+    }
+}
+
+#[test]
+fn a_target_missing_even_on_service_time_misses_though_the_generator_fell_behind() {
+    let objective: Objective = "p99 <= 250ms".parse().unwrap();
+    let mut report = report(900_000);
+    report.rate.as_mut().expect("a rate sample").open = Some(open_stats(5, 0));
+    set_service_p99(&mut report, 600_000);
+    let expected = Miss::ServiceTime { percentile: 99.0, latency_us: 600_000, max_latency_us: 250_000 };
+    assert_eq!(judge(&report, 1000.0, &objective), StepVerdict::Misses(vec![expected]));
 }
 
 #[test]
@@ -112,6 +131,7 @@ fn a_send_lag_counts_once_it_could_move_the_latency_verdict() {
     let mut report = report(1_000);
     report.rate.as_mut().expect("a rate sample").open = Some(open_stats(0, 1_500));
     assert!(judge(&report, 1000.0, &objective).holds(), "1.5 ms of lag is 0.6 % of a 250 ms bound");
+    set_service_p99(&mut report, 1_000);
     report.rate.as_mut().expect("a rate sample").open = Some(open_stats(0, 13_000));
     assert_eq!(judge(&report, 1000.0, &objective), StepVerdict::GeneratorBehind, "13 ms is over 5 % of 250 ms");
     let tight: Objective = "p50 <= 20ms".parse().unwrap();
