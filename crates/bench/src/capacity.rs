@@ -184,11 +184,7 @@ fn step_figures(
     verdict: &StepVerdict,
 ) -> CapacityStep {
     let total = &report.aggregated;
-    let at = |percentile: f64| {
-        let (reported, latency_us) = capacity::reported_percentile(report, percentile);
-        let lower_bound = total.latency.percentiles.iter().any(|p| p.percentile == reported && p.lower_bound);
-        (latency_us, lower_bound)
-    };
+    let at = |percentile: f64| capacity::reported_latency(report, percentile);
     let ((p50_us, p50_lower_bound), (p99_us, p99_lower_bound)) = (at(50.0), at(99.0));
     let (objective_latency_us, objective_lower_bound) = at(objective.percentile);
     let sent = total.count + total.in_flight.requests;

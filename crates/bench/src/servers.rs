@@ -69,11 +69,24 @@ pub enum BodySource {
 /// The load model, as `rustcorn load` names it.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ServersLoad {
-    Concurrency { connections: u32 },
-    Rate { per_second: f64, connections: u32 },
-    Users { users: u32, think: (Duration, Duration) },
+    Concurrency {
+        connections: u32,
+    },
+    Rate {
+        per_second: f64,
+        connections: u32,
+    },
+    Users {
+        users: u32,
+        think: (Duration, Duration),
+    },
     /// A capacity search under `objective` ("p99 <= 250ms"): the search, then `confirmations` rounds.
-    Capacity { objective: String, start_per_second: f64, max_per_second: f64, confirmations: u32 },
+    Capacity {
+        objective: String,
+        start_per_second: f64,
+        max_per_second: f64,
+        confirmations: u32,
+    },
 }
 
 impl Default for ServersLoad {

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use super::objective::{answered_per_second, judge, reported_percentile, Objective, StepVerdict};
+use super::objective::{answered_per_second, judge, reported_latency, reported_percentile, Objective, StepVerdict};
 use super::search::{step_duration, Search, SearchConfig, SearchEnd, SearchPhase};
 use crate::{LoadError, LoadPlan, LoadReport, Pacing, RunControl, Stop};
 
@@ -27,8 +27,7 @@ pub struct StepRecord {
     pub achieved_per_second: f64,
     pub duration_secs: f64,
     pub p50_us: u64,
-    /// True when a request still in flight at the close was already older than this latency: the true figure is
-    /// at least it.
+    /// The p50 falls among requests still unanswered at the close: the true figure is at least it.
     pub p50_lower_bound: bool,
     pub p99_us: u64,
     pub p99_lower_bound: bool,
@@ -165,9 +164,9 @@ fn step_record(
 ) -> StepRecord {
     let total = &report.aggregated;
     let open = report.rate.as_ref().and_then(|rate| rate.open.as_ref());
-    let (p50_us, p99_us) = (reported_percentile(report, 50.0).1, reported_percentile(report, 99.0).1);
+    let ((p50_us, p50_lower_bound), (p99_us, p99_lower_bound)) =
+        (reported_latency(report, 50.0), reported_latency(report, 99.0));
     let (judged_percentile, judged_latency_us) = reported_percentile(report, objective.percentile);
-    let lower_bound = |latency_us: u64| total.in_flight.requests > 0 && total.in_flight.max_age_us > latency_us;
     StepRecord {
         step,
         phase,
@@ -175,9 +174,9 @@ fn step_record(
         achieved_per_second: answered_per_second(report),
         duration_secs: report.duration_secs,
         p50_us,
-        p50_lower_bound: lower_bound(p50_us),
+        p50_lower_bound,
         p99_us,
-        p99_lower_bound: lower_bound(p99_us),
+        p99_lower_bound,
         judged_percentile,
         judged_latency_us,
         requests: total.count,

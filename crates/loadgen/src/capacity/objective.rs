@@ -239,6 +239,14 @@ fn service_time_miss(report: &LoadReport, objective: &Objective) -> Option<Miss>
     })
 }
 
+/// The latency of [`reported_percentile`] and whether it is a lower bound: it falls among requests still
+/// unanswered at the close, so the true figure is at least it.
+pub fn reported_latency(report: &LoadReport, percentile: f64) -> (u64, bool) {
+    let (reported, latency_us) = reported_percentile(report, percentile);
+    let percentiles = &report.aggregated.latency.percentiles;
+    (latency_us, percentiles.iter().any(|p| p.percentile == reported && p.lower_bound))
+}
+
 fn latency_miss(report: &LoadReport, objective: &Objective) -> Option<Miss> {
     let (percentile, latency_us) = reported_percentile(report, objective.percentile);
     let max_latency_us = u64::try_from(objective.max_latency.as_micros()).unwrap_or(u64::MAX);

@@ -31,7 +31,7 @@ enum Action {
     Collect(super::bench_collect::Args),
     /// Compare your own servers, hyperfine-style: `bench servers 'uvicorn app:app --port {port}' 'gunicorn -w 4
     /// ... -b 127.0.0.1:{port}' --path /cpu-intensive -c 32 -z 10s`; same results, table and report as `run`.
-    Servers(super::bench_servers::Args),
+    Servers(Box<super::bench_servers::Args>),
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
@@ -43,6 +43,6 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         Action::Merge(args) => super::bench_merge::run(args),
         Action::K8sJob(args) => super::bench_k8s::run(args),
         Action::Collect(args) => super::bench_collect::run(args),
-        Action::Servers(args) => super::bench_servers::run(args),
+        Action::Servers(args) => super::bench_servers::run(*args),
     }
 }
