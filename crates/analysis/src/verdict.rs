@@ -55,6 +55,8 @@ pub struct Entry {
     pub cpu_cores: Option<Spread>,
     pub failure_ratio: f64,
     /// Latency basis: a repetition's p99 lands among requests that had no answer, so it is only a lower bound.
+    /// Capacity basis: a repetition's search held at its highest rate (or its load generator fell behind), so the
+    /// capacity is at least the figure.
     pub lower_bound: bool,
 }
 
@@ -139,8 +141,13 @@ fn judge(report: &RunView<'_>, subject: Subject, phase: usize) -> Verdict {
                 value,
                 cpu_cores: report.cpu_cores(target, phase),
                 failure_ratio: report.failure_ratio(target, phase).unwrap_or(0.0),
-                lower_bound: basis == Basis::P99Latency
-                    && report.measurements(target, phase).any(|m| p99_is_lower_bound(m.load)),
+                lower_bound: match basis {
+                    Basis::P99Latency => report.measurements(target, phase).any(|m| p99_is_lower_bound(m.load)),
+                    Basis::Capacity => report
+                        .measurements(target, phase)
+                        .any(|m| m.result.capacity.as_ref().is_some_and(|capacity| capacity.at_least)),
+                    Basis::Throughput => false,
+                },
             }),
             None => missing.push(target),
         }
@@ -224,7 +231,8 @@ impl Verdict {
         let value = &entry.value;
         match self.basis {
             Basis::Throughput | Basis::Capacity => {
-                format!("{} req/s{}", format::rate(value.median), range_text(value, format::rate))
+                let median = format::at_least(format::rate(value.median), entry.lower_bound);
+                format!("{median} req/s{}", range_text(value, format::rate))
             }
             Basis::P99Latency => {
                 let median = format::at_least(format::latency_us(value.median), entry.lower_bound);
@@ -243,13 +251,19 @@ impl Verdict {
     }
 
     /// How many times better `a` is than `b` on this verdict's basis (>= 1 when `a` ranks first), with the range
-    /// their repetitions allow: "1.80× (1.71–1.92×)".
+    /// their repetitions allow: "1.80× (1.71–1.92×)"; "≥ 4.63× (…)" when `a`'s capacity is only a floor.
     pub fn ratio_text(&self, a: &Entry, b: &Entry) -> String {
         let (better, worse) = match self.basis {
             Basis::Throughput | Basis::Capacity => (&a.value, &b.value),
             Basis::P99Latency => (&b.value, &a.value),
         };
-        let median = format::ratio(better.median / worse.median);
+        let bound = match (self.basis, a.lower_bound, b.lower_bound) {
+            (Basis::Capacity, true, true) => return "no ratio: both capacities are floors".to_owned(),
+            (Basis::Capacity, true, false) => "≥ ",
+            (Basis::Capacity, false, true) => "≤ ",
+            _ => "",
+        };
+        let median = format!("{bound}{}", format::ratio(better.median / worse.median));
         if a.value.n > 1 && b.value.n > 1 {
             let (low, high) = (better.min / worse.max, better.max / worse.min);
             format!("{median} ({}–{})", format::ratio(low).trim_end_matches('×'), format::ratio(high))

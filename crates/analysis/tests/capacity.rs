@@ -98,3 +98,15 @@ fn a_target_that_starves_some_clients_is_named_in_the_verdict() {
     );
     assert!(!sentence.contains("async-1 starved"), "{sentence}");
 }
+
+#[test]
+fn a_capacity_that_held_at_the_highest_rate_asked_is_a_floor_and_so_is_its_lead() {
+    let mut results = run(&[640.0, 620.0, 655.0, 633.0], &[10_200.0, 9_800.0, 10_400.0, 10_100.0]);
+    let search = results.targets[1].phases[0].capacity.as_mut().expect("a capacity");
+    search.at_least = true;
+    let view = RunView::new(&results);
+    let findings = Findings::of(&view);
+    let sentence = findings.verdicts[0].sentence(&view);
+    assert!(sentence.contains("capacity ≥ 10,150 req/s (9,800–10,400), ≥ 15.9× (15.0–16.8×) sync"), "{sentence}");
+    assert!(async_io_row(&findings).lead.starts_with("≥ 15.9×"), "{}", async_io_row(&findings).lead);
+}
