@@ -6,23 +6,7 @@ use analysis::answer::AnswerRow;
 use analysis::endpoint::EndpointKind;
 use analysis::verdict::{Basis, Call};
 use analysis::{Findings, RunView};
-use results::testing::{capacity_phase, phase, run_with, target};
-use results::{RunResults, TargetKind, TargetResult};
-
-fn model(name: &str, kind: TargetKind, estimates: &[f64]) -> TargetResult {
-    let phases = estimates
-        .iter()
-        .enumerate()
-        .map(|(repetition, &rate)| capacity_phase("async-io-capacity", "/async-google", repetition as u32, rate));
-    let mut result = target(name, phases.collect());
-    result.kind = kind;
-    result.threads = Some(if kind == TargetKind::Sync { 64 } else { 1 });
-    result
-}
-
-fn run(sync: &[f64], event_loop: &[f64]) -> RunResults {
-    run_with(vec![model("sync", TargetKind::Sync, sync), model("async-1", TargetKind::Async, event_loop)], None)
-}
+use results::testing::{capacity_run, phase};
 
 fn async_io_row(findings: &Findings) -> &AnswerRow {
     findings.answer.iter().find(|row| row.kind == Some(EndpointKind::AsyncIo)).expect("an async I/O row")
@@ -30,7 +14,7 @@ fn async_io_row(findings: &Findings) -> &AnswerRow {
 
 #[test]
 fn capacities_whose_ranges_part_make_a_lead_with_its_ratio_range() {
-    let results = run(&[640.0, 620.0, 655.0, 633.0], &[10_200.0, 9_800.0, 10_400.0, 10_100.0]);
+    let results = capacity_run(&[640.0, 620.0, 655.0, 633.0], &[10_200.0, 9_800.0, 10_400.0, 10_100.0]);
     let view = RunView::new(&results);
     let findings = Findings::of(&view);
     let verdict = &findings.verdicts[0];
@@ -54,7 +38,7 @@ fn capacities_whose_ranges_part_make_a_lead_with_its_ratio_range() {
 
 #[test]
 fn capacities_whose_ranges_meet_are_level() {
-    let results = run(&[640.0, 600.0, 700.0, 650.0], &[690.0, 660.0, 720.0, 700.0]);
+    let results = capacity_run(&[640.0, 600.0, 700.0, 650.0], &[690.0, 660.0, 720.0, 700.0]);
     let view = RunView::new(&results);
     let findings = Findings::of(&view);
     assert_eq!(findings.verdicts[0].call, Call::Level(vec![1]));
@@ -63,14 +47,14 @@ fn capacities_whose_ranges_meet_are_level() {
 
 #[test]
 fn a_search_without_confirmations_calls_no_lead() {
-    let results = run(&[640.0], &[10_200.0]);
+    let results = capacity_run(&[640.0], &[10_200.0]);
     let findings = Findings::of(&RunView::new(&results));
     assert_eq!(findings.verdicts[0].call, Call::TooFewRepetitions);
 }
 
 #[test]
 fn a_capacity_phase_is_the_one_judged_beside_a_fixed_concurrency_on_the_same_path() {
-    let mut results = run(&[640.0, 620.0, 655.0, 633.0], &[10_200.0, 9_800.0, 10_400.0, 10_100.0]);
+    let mut results = capacity_run(&[640.0, 620.0, 655.0, 633.0], &[10_200.0, 9_800.0, 10_400.0, 10_100.0]);
     for target in &mut results.targets {
         for repetition in 0..3 {
             target.phases.push(phase("async-io-c32", "/async-google", repetition, 320.0));
@@ -83,7 +67,7 @@ fn a_capacity_phase_is_the_one_judged_beside_a_fixed_concurrency_on_the_same_pat
 
 #[test]
 fn a_target_that_starves_some_clients_is_named_in_the_verdict() {
-    let mut results = run(&[640.0, 620.0, 655.0, 633.0], &[10_200.0, 9_800.0, 10_400.0, 10_100.0]);
+    let mut results = capacity_run(&[640.0, 620.0, 655.0, 633.0], &[10_200.0, 9_800.0, 10_400.0, 10_100.0]);
     let starved = &mut results.targets[0].phases[2].load.aggregated;
     starved.in_flight.requests = 960;
     starved.in_flight.median_age_us = 4_950_000;
@@ -101,7 +85,7 @@ fn a_target_that_starves_some_clients_is_named_in_the_verdict() {
 
 #[test]
 fn a_capacity_that_held_at_the_highest_rate_asked_is_a_floor_and_so_is_its_lead() {
-    let mut results = run(&[640.0, 620.0, 655.0, 633.0], &[10_200.0, 9_800.0, 10_400.0, 10_100.0]);
+    let mut results = capacity_run(&[640.0, 620.0, 655.0, 633.0], &[10_200.0, 9_800.0, 10_400.0, 10_100.0]);
     let search = results.targets[1].phases[0].capacity.as_mut().expect("a capacity");
     search.at_least = true;
     let view = RunView::new(&results);

@@ -6,28 +6,12 @@ mod common;
 
 use common::{fixture, select, text_of};
 use report::{findings, render_html, render_summary_md, ReportOptions};
-use results::testing::{capacity_phase, run_with, target};
-use results::{RunResults, TargetKind};
+use results::testing::capacity_run;
+use results::RunResults;
 use scraper::Html;
 
 fn run() -> RunResults {
-    let model = |name: &str, kind: TargetKind, estimates: [f64; 4]| {
-        let phases = estimates
-            .iter()
-            .enumerate()
-            .map(|(repetition, &rate)| capacity_phase("async-io-capacity", "/async-google", repetition as u32, rate));
-        let mut result = target(name, phases.collect());
-        result.kind = kind;
-        result.threads = Some(if kind == TargetKind::Sync { 64 } else { 1 });
-        result
-    };
-    run_with(
-        vec![
-            model("sync", TargetKind::Sync, [640.0, 620.0, 655.0, 633.0]),
-            model("async-1", TargetKind::Async, [10_200.0, 9_800.0, 10_400.0, 10_100.0]),
-        ],
-        None,
-    )
+    capacity_run(&[640.0, 620.0, 655.0, 633.0], &[10_200.0, 9_800.0, 10_400.0, 10_100.0])
 }
 
 #[test]

@@ -272,3 +272,19 @@ pub fn capacity_phase(name: &str, path: &str, repetition: u32, estimate: f64) ->
     });
     result
 }
+
+/// A capacity phase on /async-google measured on sync (64 threads) and async-1 (one event loop), each with these
+/// estimates over the search and its confirmations.
+pub fn capacity_run(sync: &[f64], event_loop: &[f64]) -> RunResults {
+    let model = |name: &str, kind: TargetKind, estimates: &[f64]| {
+        let phases = estimates
+            .iter()
+            .enumerate()
+            .map(|(repetition, &rate)| capacity_phase("async-io-capacity", "/async-google", repetition as u32, rate));
+        let mut result = target(name, phases.collect());
+        result.kind = kind;
+        result.threads = Some(if kind == TargetKind::Sync { 64 } else { 1 });
+        result
+    };
+    run_with(vec![model("sync", TargetKind::Sync, sync), model("async-1", TargetKind::Async, event_loop)], None)
+}

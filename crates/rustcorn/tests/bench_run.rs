@@ -50,6 +50,20 @@ fn assert_valid_against(schema: &str, instance: &serde_json::Value) {
     assert!(errors.is_empty(), "the file does not match the schema: {errors:#?}");
 }
 
+/// Runs `suite_text` in a fresh folder, which must end with exit 0; returns the folder and the latest results, checked
+/// against the schema.
+fn run_to_the_end(test: &str, suite_text: &str, limit: Duration) -> (PathBuf, serde_json::Value) {
+    let dir = workdir(test);
+    let suite = write_suite(&dir, suite_text);
+    let results_dir = dir.join("results");
+    let mut run = bench_run(&suite, &results_dir, &[]);
+    let status = run.wait_exit(limit).expect("the run ends");
+    assert_eq!(status.code(), Some(0), "stderr:\n{}", run.stderr());
+    let results = read_json(&results_dir.join("latest/results.json"));
+    assert_valid_against_schema(&results);
+    (dir, results)
+}
+
 fn target<'a>(results: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
     results["targets"]
         .as_array()
@@ -452,14 +466,7 @@ tasks = [{ path = "/cpu-intensive", cpu_work = "10ms" }]
 
 #[test]
 fn heavy_cpu_work_finds_each_targets_iterations_and_the_phase_sends_them() {
-    let dir = workdir("cpu-work");
-    let suite = write_suite(&dir, CPU_WORK);
-    let results_dir = dir.join("results");
-    let mut run = bench_run(&suite, &results_dir, &[]);
-    let status = run.wait_exit(Duration::from_secs(120)).expect("the run ends");
-    assert_eq!(status.code(), Some(0), "stderr:\n{}", run.stderr());
-    let results = read_json(&results_dir.join("latest/results.json"));
-    assert_valid_against_schema(&results);
+    let (dir, results) = run_to_the_end("cpu-work", CPU_WORK, Duration::from_secs(120));
     for name in ["sync", "async-1"] {
         let phase = &target(&results, name)["phases"][0];
         let work = &phase["endpoints"][0]["cpu_work"];
@@ -541,15 +548,8 @@ tasks = [{ path = "/async-google" }]
 
 #[test]
 fn heavy_capacity_phase_searches_confirms_and_judges_each_target() {
-    let dir = workdir("capacity");
-    let suite = write_suite(&dir, CAPACITY);
-    let results_dir = dir.join("results");
-    let mut run = bench_run(&suite, &results_dir, &[]);
-    let status = run.wait_exit(Duration::from_secs(300)).expect("the run ends");
-    assert_eq!(status.code(), Some(0), "stderr:\n{}", run.stderr());
-    let latest = results_dir.join("latest");
-    let results = read_json(&latest.join("results.json"));
-    assert_valid_against_schema(&results);
+    let (dir, results) = run_to_the_end("capacity", CAPACITY, Duration::from_secs(300));
+    let latest = dir.join("results/latest");
     let findings = read_json(&latest.join("findings.json"));
     assert_valid_against("../analysis/schema/findings.schema.json", &findings);
 
