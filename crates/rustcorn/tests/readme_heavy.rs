@@ -25,12 +25,17 @@ const SKIPPED_BLOCKS: [(&str, &str); 1] =
     [("make bench   #", "`make bench` runs the default suite (~4 minutes) and `make test` is what runs this test")];
 
 /// Lines that do not run here (they become `:`), with the reason.
-const SKIPPED_LINES: [(&str, &str); 3] = [
+const SKIPPED_LINES: [(&str, &str); 4] = [
     ("cargo build --release", "the test runs the binary cargo built for it; a release build takes minutes"),
     (
         "rustcorn bench servers 'uvicorn myapp:app",
         "no server here takes a POST (myapp is the reader's own app); bench_servers.rs sends the same flags to a \
          recording server",
+    ),
+    (
+        "target/release/rustcorn load http://127.0.0.1:8006/async-google --find-capacity",
+        "a search's steps last up to 10 s each at these rates (a minute in all); load_open.rs and bench_run.rs run \
+         searches",
     ),
     (
         "rustcorn bench run bench-suite/default.toml",
