@@ -65,7 +65,7 @@ fn ending(report: &CapacityReport) -> String {
 }
 
 fn latency(micros: u64, lower_bound: bool) -> String {
-    format!("{}{:.1} ms", if lower_bound { "~" } else { "" }, micros as f64 / 1000.0)
+    format!("{}{:.1} ms", if lower_bound { "≥ " } else { "" }, micros as f64 / 1000.0)
 }
 
 #[cfg(test)]
@@ -101,7 +101,7 @@ mod tests {
     fn a_step_line_shows_rate_latencies_and_the_verdict_with_its_figures() {
         let miss = Miss::Latency { percentile: 99.0, latency_us: 260_000, max_latency_us: 250_000 };
         let line = step_line(&step(StepVerdict::Misses(vec![miss])));
-        for expected in ["bisect", "600.0", "598.5", "101.2 ms", "~260.0 ms", "misses: p99 260.0 ms > 250.0 ms"] {
+        for expected in ["bisect", "600.0", "598.5", "101.2 ms", "≥ 260.0 ms", "misses: p99 260.0 ms > 250.0 ms"] {
             assert!(line.contains(expected), "missing {expected:?} in {line:?}");
         }
         assert!(step_header().contains("verdict"));
