@@ -14,7 +14,7 @@ use crate::pinning::{self, Pinning};
 use crate::process::{self, ChildFailure, ChildServer, ChildSpec, Readiness};
 use crate::progress::Progress;
 use crate::results::{
-    RunResults, SuiteSource, TargetResult, TargetStatus, UpstreamHolds, UpstreamSettings, SCHEMA_VERSION,
+    KeepAlive, RunResults, SuiteSource, TargetResult, TargetStatus, UpstreamHolds, UpstreamSettings, SCHEMA_VERSION,
 };
 use crate::schedule::{schedule, Slot};
 use crate::store::Store;
@@ -377,24 +377,28 @@ fn read_holds(path: &Path) -> Option<UpstreamHolds> {
 
 fn initial_results(suite: &Suite, store: &Store, pinning: &Pinning, upstream_url: &str) -> RunResults {
     let cwd = std::env::current_dir().unwrap_or_default();
-    let context_targets = suite.targets.iter().map(|target| TargetResult {
-        name: target.name.clone(),
-        family: target.family,
-        kind: target.kind,
-        command: match &target.launch {
+    let context_targets = suite.targets.iter().map(|target| {
+        let command = match &target.launch {
             Launch::BuiltIn { model, flags } => {
                 let mut argv = vec!["rustcorn".to_owned(), "serve".to_owned(), model.clone()];
                 argv.extend(flags.iter().cloned());
                 argv
             }
             Launch::External { command, .. } => command.clone(),
-        },
-        workers: target.workers,
-        threads: target.threads,
-        status: TargetStatus::Ok,
-        phases: Vec::new(),
-        variant_of: target.variant_of.clone(),
-        role: target.role,
+        };
+        TargetResult {
+            name: target.name.clone(),
+            family: target.family,
+            kind: target.kind,
+            keep_alive: KeepAlive::of_sync_target(target.kind, &command),
+            command,
+            workers: target.workers,
+            threads: target.threads,
+            status: TargetStatus::Ok,
+            phases: Vec::new(),
+            variant_of: target.variant_of.clone(),
+            role: target.role,
+        }
     });
     RunResults {
         schema_version: SCHEMA_VERSION,

@@ -6,6 +6,7 @@ pub mod calibration;
 mod capacity;
 pub mod failures;
 pub mod history;
+mod keep_alive;
 mod load_schema;
 pub mod numbers;
 pub mod redact;
@@ -19,6 +20,7 @@ mod write;
 use std::path::Path;
 
 pub use capacity::{CapacityPart, CapacityResult, CapacityStep};
+pub use keep_alive::{KeepAlive, DEFAULT_MAX_KEEPALIVE_REQUESTS};
 pub use loadgen::{LatencySummary, LoadReport};
 pub use request::SentRequest;
 pub use role::{Role, ServerModel, ROLE_WORDS};
@@ -231,6 +233,10 @@ pub struct TargetResult {
     /// report then recognises the built-in models and the Python servers' command lines), and in older files.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub role: Option<Role>,
+    /// A built-in sync-model target's keep-alive policy, as the driver started it; absent for the other models and
+    /// in files written before it was recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub keep_alive: Option<KeepAlive>,
 }
 
 impl TargetResult {

@@ -114,6 +114,7 @@ pub fn target(name: &str, phases: Vec<PhaseResult>) -> TargetResult {
         phases,
         variant_of: None,
         role: None,
+        keep_alive: None,
     }
 }
 
@@ -130,6 +131,7 @@ pub fn failed_target(name: &str, reason: &str, stderr: &str) -> TargetResult {
         phases: vec![],
         variant_of: None,
         role: None,
+        keep_alive: None,
     }
 }
 

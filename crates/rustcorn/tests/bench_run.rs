@@ -146,6 +146,9 @@ fn heavy_bench_run_end_to_end_tiny_suite() {
     let findings = read_json(&latest.join("findings.json"));
     assert_valid_against("../analysis/schema/findings.schema.json", &findings);
     assert_eq!(findings["run_id"], results["run_id"], "findings.json is written beside its results");
+    let recorded = &target(&results, "sync")["keep_alive"];
+    assert_eq!(recorded, &serde_json::json!({ "policy": "bounded", "requests": 100 }), "the sync model's default");
+    assert_eq!(target(&results, "async")["keep_alive"], serde_json::Value::Null, "a policy of the sync model only");
     assert_eq!(results["partial"], false);
     assert_eq!(results["suite"]["name"], "tiny");
     assert!(results["suite"]["text"].as_str().unwrap().contains("[[phases]]"));

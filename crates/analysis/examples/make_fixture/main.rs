@@ -303,6 +303,7 @@ fn target(model: &Model, phases: &[Phase], noise: &mut Noise) -> TargetResult {
         phases: results,
         variant_of: (model.name == "uvicorn-improved").then(|| "uvicorn".to_owned()),
         role: None,
+        keep_alive: None,
     }
 }
 
@@ -324,6 +325,7 @@ fn failed_python_target() -> TargetResult {
         phases: vec![],
         variant_of: None,
         role: None,
+        keep_alive: None,
     }
 }
 

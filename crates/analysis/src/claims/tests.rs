@@ -191,6 +191,7 @@ fn shaped_like(file: &str) -> RunResults {
                 phases: Vec::new(),
                 variant_of: spec.variant_of.clone(),
                 role: spec.role,
+                keep_alive: None,
             };
             target.phases = suite
                 .phases

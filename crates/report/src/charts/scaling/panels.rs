@@ -238,6 +238,7 @@ mod tests {
             phases: vec![],
             variant_of: None,
             role: None,
+            keep_alive: None,
         }
     }
 
