@@ -17,16 +17,18 @@ const FAR_ABOVE: f64 = 10.0;
 /// the 6,012 it answered took a median 101 ms." for the repetition of `phase` on `target` with the most requests
 /// so left waiting; None when no repetition left a notable backlog of old requests.
 pub fn starvation_text(report: &RunView<'_>, target: usize, phase: usize) -> Option<String> {
-    let worst = report
+    // The answers' own median: the row's median counts the censored requests too, and they are what starved.
+    let (worst, answered_median_us) = report
         .measurements(target, phase)
         .map(|measurement| &measurement.load.aggregated)
-        .filter(|row| {
+        .filter_map(|row| Some((row, row.latency.answered_median_us()?)))
+        .filter(|(row, answered_median_us)| {
             let waiting = &row.in_flight;
             let notable =
                 waiting.requests >= NOTABLE_COUNT && waiting.requests as f64 >= NOTABLE_SHARE * row.count.max(1) as f64;
-            notable && waiting.median_age_us as f64 > FAR_ABOVE * row.latency.median_us.max(1) as f64
+            notable && waiting.median_age_us as f64 > FAR_ABOVE * (*answered_median_us).max(1) as f64
         })
-        .max_by_key(|row| row.in_flight.requests)?;
+        .max_by_key(|(row, _)| row.in_flight.requests)?;
     Some(format!(
         " {} starved some clients: {} requests were still unanswered at the close, waiting a median {}, while the \
          {} it answered took a median {}.",
@@ -34,6 +36,6 @@ pub fn starvation_text(report: &RunView<'_>, target: usize, phase: usize) -> Opt
         format::count(worst.in_flight.requests),
         format::latency_us(worst.in_flight.median_age_us as f64),
         format::count(worst.count),
-        format::latency_us(worst.latency.median_us as f64)
+        format::latency_us(answered_median_us as f64)
     ))
 }

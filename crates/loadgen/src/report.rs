@@ -348,6 +348,15 @@ impl LatencySummary {
     pub fn median_is_lower_bound(&self) -> bool {
         self.percentile(50.0).is_some_and(|p| p.lower_bound)
     }
+
+    /// The median of the answers alone (`median_us` counts the censored requests too); None when the histogram
+    /// cannot be read back.
+    pub fn answered_median_us(&self) -> Option<u64> {
+        if self.censored == 0 {
+            return Some(self.median_us);
+        }
+        unsummarize(self).ok().map(|answers| answers.percentile(50.0))
+    }
 }
 
 fn summarize(latencies: &Latencies) -> LatencySummary {
@@ -625,6 +634,23 @@ mod tests {
         assert!(latency.percentiles.iter().all(|p| p.lower_bound && p.latency_us >= 4_000_000), "{latency:?}");
         assert!(latency.median_is_lower_bound());
         assert!(latency.median_us.abs_diff(4_500_000) < 5_000, "{}", latency.median_us);
+    }
+
+    #[test]
+    fn the_answered_median_leaves_the_censored_requests_out() {
+        let mut record = unsaturated();
+        for _ in 0..20_000 {
+            record.in_flight.record(4_950_000);
+        }
+        let latency = record.stats("/a", 4.0).latency;
+        assert!(latency.median_is_lower_bound() && latency.median_us >= 4_900_000, "{latency:?}");
+        let answered = latency.answered_median_us().expect("the answers' histogram reads back");
+        assert!((100_000..=101_000).contains(&answered), "{answered}");
+        assert_eq!(unsaturated().stats("/a", 4.0).latency.answered_median_us(), Some(latency_median(unsaturated())));
+    }
+
+    fn latency_median(record: EndpointRecord) -> u64 {
+        record.stats("/a", 4.0).latency.median_us
     }
 
     #[test]
