@@ -7,15 +7,11 @@
 use std::time::Duration;
 
 use loadgen::capacity::{self, Search, SearchConfig, SearchEnd, StepVerdict};
-use loadgen::{LoadError, LoadPlan, LoadReport, Pacing, RunControl, Stop};
+use loadgen::{LoadError, LoadPlan, LoadReport, RunControl};
 
 use crate::results::{CapacityPart, CapacityResult, CapacityStep};
 use crate::suite::{CapacitySpec, PRECISION};
 
-/// Each step's warm-up: its connections opened and the target's queues at the step's pace before it is measured.
-const STEP_WARMUP: Duration = Duration::from_millis(500);
-/// The shortest pause between two steps, for the target to finish what the last one left it.
-const MIN_DRAIN: Duration = Duration::from_millis(250);
 /// Times a confirmation round steps down below a found rate that missed.
 const MAX_STEP_DOWNS: u32 = 3;
 
@@ -147,18 +143,13 @@ impl Steps<'_> {
     /// One step at `rate`, judged and kept; None when it was cancelled.
     fn step(&mut self, rate: f64) -> Result<Option<StepVerdict>, LoadError> {
         if let Some((_, last)) = self.done.last() {
-            std::thread::sleep(drain_pause(last, self.plan.timeout));
+            std::thread::sleep(capacity::drain_pause(last, self.plan.timeout));
         }
         if self.control.cancel.is_cancelled() {
             return Ok(None);
         }
-        let length = self.spec.step_length(rate, self.floor);
-        let plan = LoadPlan {
-            pacing: Pacing::OpenRate { per_second: rate, max_connections: self.spec.max_connections as usize },
-            stop: Stop { duration: Some(length), requests: None },
-            warmup: STEP_WARMUP,
-            ..self.plan.clone()
-        };
+        // The phase's plan is already open-rate with the spec's connection bound, which the step keeps.
+        let plan = capacity::step_plan(self.plan, rate, self.spec.step_length(rate, self.floor));
         let report = loadgen::run(&plan, self.control)?;
         if report.cancelled {
             return Ok(None);
@@ -167,14 +158,6 @@ impl Steps<'_> {
         self.done.push((step_figures(&report, rate, &self.spec.objective, &verdict), report));
         Ok(Some(verdict))
     }
-}
-
-/// Long enough for the requests a step left on the target to finish: the oldest one's age plus a p99, within
-/// [`MIN_DRAIN`] and the request timeout.
-fn drain_pause(report: &LoadReport, timeout: Duration) -> Duration {
-    let total = &report.aggregated;
-    let backlog_us = total.in_flight.max_age_us.saturating_add(total.latency.at(99.0).unwrap_or(0));
-    Duration::from_micros(backlog_us).clamp(MIN_DRAIN, timeout.max(MIN_DRAIN))
 }
 
 fn step_figures(

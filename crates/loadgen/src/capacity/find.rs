@@ -92,7 +92,7 @@ pub fn find_capacity_with(
         if control.cancel.is_cancelled() {
             break;
         }
-        let report = crate::run(&step_plan(plan, rate), control)?;
+        let report = crate::run(&step_plan(plan, rate, step_duration(rate)), control)?;
         if report.cancelled {
             break;
         }
@@ -132,15 +132,16 @@ fn validate(config: &SearchConfig) -> Result<(), LoadError> {
     Ok(())
 }
 
-/// The plan of one step at `rate`: open rate for [`step_duration`] after a [`STEP_WARMUP`].
-pub(crate) fn step_plan(plan: &LoadPlan, rate: f64) -> LoadPlan {
+/// The plan of one step at `rate`: open rate for `length` (the CLI's search uses [`step_duration`]) after a
+/// [`STEP_WARMUP`], keeping the plan's connection bound (else [`DEFAULT_MAX_CONNECTIONS`]).
+pub fn step_plan(plan: &LoadPlan, rate: f64, length: Duration) -> LoadPlan {
     let max_connections = match plan.pacing {
         Pacing::OpenRate { max_connections, .. } => max_connections,
         _ => DEFAULT_MAX_CONNECTIONS,
     };
     LoadPlan {
         pacing: Pacing::OpenRate { per_second: rate, max_connections },
-        stop: Stop { duration: Some(step_duration(rate)), requests: None },
+        stop: Stop { duration: Some(length), requests: None },
         warmup: STEP_WARMUP,
         ..plan.clone()
     }
@@ -148,7 +149,7 @@ pub(crate) fn step_plan(plan: &LoadPlan, rate: f64) -> LoadPlan {
 
 /// Long enough for the requests the step left on the target to finish: the oldest one's age plus a p99, within
 /// [`MIN_DRAIN`] and the request timeout.
-fn drain_pause(report: &LoadReport, timeout: Duration) -> Duration {
+pub fn drain_pause(report: &LoadReport, timeout: Duration) -> Duration {
     let total = &report.aggregated;
     let backlog_us = total.in_flight.max_age_us.saturating_add(total.latency.at(99.0).unwrap_or(0));
     Duration::from_micros(backlog_us).clamp(MIN_DRAIN, timeout.max(MIN_DRAIN))
@@ -213,11 +214,12 @@ mod tests {
 
     #[test]
     fn a_step_runs_at_open_rate_for_its_duration_keeping_the_bound() {
-        let step = step_plan(&plan(Pacing::OpenRate { per_second: 1.0, max_connections: 77 }), 500.0);
+        let step =
+            step_plan(&plan(Pacing::OpenRate { per_second: 1.0, max_connections: 77 }), 500.0, step_duration(500.0));
         assert_eq!(step.pacing, Pacing::OpenRate { per_second: 500.0, max_connections: 77 });
         assert_eq!(step.stop, Stop { duration: Some(Duration::from_secs(4)), requests: None });
         assert_eq!(step.warmup, STEP_WARMUP);
-        let step = step_plan(&plan(Pacing::Concurrency { connections: 4 }), 50.0);
+        let step = step_plan(&plan(Pacing::Concurrency { connections: 4 }), 50.0, step_duration(50.0));
         assert_eq!(step.pacing, Pacing::OpenRate { per_second: 50.0, max_connections: DEFAULT_MAX_CONNECTIONS });
     }
 

@@ -6,7 +6,10 @@ mod find;
 mod objective;
 mod search;
 
-pub use find::{find_capacity, find_capacity_with, CapacityReport, StepRecord, DEFAULT_MAX_CONNECTIONS, STEP_WARMUP};
+pub use find::{
+    drain_pause, find_capacity, find_capacity_with, step_plan, CapacityReport, StepRecord, DEFAULT_MAX_CONNECTIONS,
+    STEP_WARMUP,
+};
 pub use objective::{
     answered_per_second, generator_behind, judge, reported_latency, reported_percentile, Miss, Objective,
     ObjectiveError, StepVerdict, DEFAULT_MAX_FAILURE_RATIO, DEFAULT_MIN_ACHIEVED_RATIO, LAG_SHARE_OF_BOUND,
